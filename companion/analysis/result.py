@@ -1,0 +1,54 @@
+"""The result of analysing one audio file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Kind = Literal["loop", "one-shot"]
+#: Where a value came from, strongest first: the producer's own correction, an embedded tag,
+#: the file or folder name, or an estimate from the audio.
+Source = Literal["user", "tag", "name", "estimate"]
+
+
+@dataclass
+class Analysis:
+    """Everything the analysis knows about one file.
+
+    Attributes:
+        duration_s: duration in seconds.
+        sample_rate: native sample rate in Hz.
+        channels: native channel count.
+        kind: ``"loop"`` or ``"one-shot"``; ``kind_source`` says why.
+        peak_dbfs: sample peak in dBFS (≤ 0 for unclipped audio).
+        loudness_lufs: integrated loudness in LUFS (ITU-R BS.1770-4); None when the file is
+            shorter than one 400 ms gating block.
+        bpm: tempo in beats per minute for loops, None for one-shots or unknown.
+        bpm_source / bpm_confidence: origin and confidence in [0, 1] of ``bpm``.
+        key_pc: tonic pitch class 0–11 (C = 0) or None for unpitched / unknown material.
+        mode: ``"major"`` / ``"minor"`` or None.
+        key_source / key_confidence: origin and confidence in [0, 1] of the key.
+        pitched: whether the material has a tonal centre (False for drums, noise, FX).
+        tags: lower-case words from the folder and file names and from embedded metadata.
+    """
+
+    duration_s: float
+    sample_rate: int
+    channels: int
+    kind: Kind
+    kind_source: Source = "estimate"
+    peak_dbfs: float | None = None
+    loudness_lufs: float | None = None
+    bpm: float | None = None
+    bpm_source: Source | None = None
+    bpm_confidence: float | None = None
+    key_pc: int | None = None
+    mode: Literal["major", "minor"] | None = None
+    key_source: Source | None = None
+    key_confidence: float | None = None
+    pitched: bool = False
+    tags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for JSON and SQLite."""
+        return asdict(self)
