@@ -1,0 +1,1 @@
+"""One module per ``companion`` command; each defines ``register(app)``."""
