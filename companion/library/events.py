@@ -10,9 +10,11 @@ Outbox payloads (JSON):
 - ``event``: ``{"event_id", "type", "sample_content_hash", "session_id", "context",
   "metadata", "created_at"}`` (context: the session context snapshot; metadata: e.g.
   ``{"rank": 2, "score": 0.71, "source": "clap", "time_to_preview_ms": 840}``).
-- ``embedding``: ``{"content_hash", "space", "dim", "vector": [float, ...], "metadata":
-  {"duration_s", "kind", "bpm", "key", "mode"}}``; idempotency key
-  ``"<space>:<content_hash>:<sha1 of the float32 bytes, 16 hex>"``.
+- ``embedding``: ``{"content_hash", "space", "dim", "metadata": {"duration_s", "kind", "bpm",
+  "key", "mode"}}``; idempotency key ``"<space>:<content_hash>:<sha1 of the float32 bytes,
+  16 hex>"``. The vector itself is *not* copied into the outbox (a 500k-file library would
+  queue gigabytes of JSON): the sync client reads it at send time with
+  :func:`companion.library.vectors.get_vector` (and drops the row if the vector is gone).
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def embedding_payload(
     """The outbox idempotency key and payload of one embedding upload.
 
     Args:
-        vector: (dim,) float32, L2-normalised.
+        vector: (dim,) float32, L2-normalised; only its hash goes into the key.
     """
     vec = np.asarray(vector, dtype=np.float32)
     digest = hashlib.sha1(vec.tobytes()).hexdigest()[:16]
@@ -112,7 +114,6 @@ def embedding_payload(
         "content_hash": content_hash,
         "space": space,
         "dim": int(vec.shape[0]),
-        "vector": [float(x) for x in vec],
         "metadata": dict(metadata or {}),
     }
 

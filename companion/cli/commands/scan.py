@@ -1,0 +1,74 @@
+"""``companion scan PATH...``: index and analyse sample folders, with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.output import err_console, fail, print_json
+from companion.errors import CompanionError
+
+
+def scan_cmd(
+    paths: list[Path] = typer.Argument(..., help="Folders to scan (recursively).", exists=False),
+    library_db: Path | None = LibraryDbOption,
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Analysis processes (default: CPU count)."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Scan folders: list every audio file at once, then analyse new and changed files."""
+    from companion.library.catalog import Catalog
+    from companion.library.scanner import ScanProgress, scan
+
+    db = resolve_db(library_db)
+    try:
+        catalog = Catalog.open(db)
+    except CompanionError as exc:
+        raise fail(str(exc)) from exc
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+    )
+    with catalog, Progress(*columns, console=err_console, transient=False, disable=json_out) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(p: ScanProgress) -> None:
+            if p.phase not in tasks:
+                label = {"index": "Indexing", "analyse": "Analysing", "vectors": "Vector index"}[p.phase]
+                tasks[p.phase] = bar.add_task(label, total=p.total, rate="")
+            task = tasks[p.phase]
+            elapsed = bar.tasks[task].elapsed or 0.0
+            rate = f"{p.done / elapsed:5.1f} files/s" if elapsed > 0.5 and p.done else ""
+            bar.update(task, completed=p.done, total=p.total, rate=rate)
+
+        try:
+            report = scan(catalog, paths, workers=workers, progress=on_progress)
+        except KeyboardInterrupt:
+            left = catalog.count("pending")
+            err_console.print(
+                f"\n[yellow]interrupted[/] — finished files are saved; {left} files still pending. "
+                "Run the same scan again to resume."
+            )
+            raise typer.Exit(130) from None
+        except CompanionError as exc:
+            raise fail(str(exc)) from exc
+    if json_out:
+        print_json(report.to_json())
+        return
+    for message in report.errors:
+        err_console.print(f"[yellow]warning:[/] {message}")
+    rate = report.analysed / report.analyse_s if report.analyse_s > 0 else 0.0
+    err_console.print(
+        f"found {report.found} audio files ({report.new} new, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.missing} now missing); analysed {report.analysed} "
+        f"({rate:.1f} files/s), reused {report.reused}, problems {report.problems}"
+        + (f" — see `companion problems`" if report.problems else "")
+    )
+    err_console.print(f"catalog: {db}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scan`` to the CLI."""
+    app.command("scan")(scan_cmd)

@@ -1,0 +1,335 @@
+"""The catalog: the producer's samples, their analyses, corrections, problems and decisions.
+
+The catalog (SQLite, WAL) is the source of truth on the desktop; vector indexes are derived from
+it. :class:`Catalog` is a thin object over one connection; the scanner writes through it, the
+CLI, the engine and the UI read through it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion.analysis.result import Analysis
+from companion.errors import CatalogError
+from companion.library import vectors
+from companion.library.db import Connection, connect, transaction
+from companion.library.path_tags import path_tags
+from companion.music.keys import Key
+
+#: Bump when the analysis changes so that results of older analysers are redone.
+ANALYSER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """A sample's identity: catalog id, absolute path and content hash (None until hashed)."""
+
+    id: int
+    path: str
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One sample as ``companion list`` shows it (user corrections applied).
+
+    Attributes:
+        duration_s: seconds; bpm: beats per minute; key: e.g. ``"A minor"``; loudness_lufs: LUFS.
+    """
+
+    id: int
+    path: str
+    name: str
+    folder: str
+    status: str
+    content_hash: str | None
+    duration_s: float | None
+    kind: str | None
+    bpm: float | None
+    bpm_source: str | None
+    key: str | None
+    key_pc: int | None
+    mode: str | None
+    key_source: str | None
+    loudness_lufs: float | None
+    tags: list[str]
+    added_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of ``companion list --json``."""
+        return {
+            "id": self.id, "path": self.path, "status": self.status,
+            "duration_s": self.duration_s, "kind": self.kind, "bpm": self.bpm,
+            "bpm_source": self.bpm_source, "key": self.key, "mode": self.mode,
+            "key_source": self.key_source, "loudness_lufs": self.loudness_lufs,
+            "tags": self.tags,
+        }
+
+
+_ROW_SQL = """
+SELECT s.id, s.path, s.name, s.folder, s.status, s.content_hash, s.name_tags, s.added_at,
+       a.analysis_json, o.bpm, o.key_pc, o.mode, o.kind
+FROM samples s
+LEFT JOIN analyses a ON a.content_hash = s.content_hash
+LEFT JOIN overrides o ON o.content_hash = s.content_hash
+"""
+
+
+class Catalog:
+    """The catalog database of one library.
+
+    Args:
+        conn: an open connection from :func:`companion.library.db.connect`.
+        path: the file it was opened from.
+    """
+
+    def __init__(self, conn: Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | str, *, readonly: bool = False) -> Catalog:
+        """Open or create the catalog at ``path`` (migrating it if older).
+
+        Raises:
+            CatalogError: unreadable, corrupt or newer catalog.
+        """
+        return cls(connect(path, readonly=readonly), Path(path))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reading samples
+    def count(self, status: str | None = None) -> int:
+        """Number of samples, optionally with one status."""
+        if status is None:
+            return self.conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM samples WHERE status = ?", (status,)
+        ).fetchone()[0]
+
+    def rows(self, *, status: str | None = None, query: str | None = None) -> Iterator[SampleRow]:
+        """Samples with analysis and corrections applied, ordered by path.
+
+        Args:
+            status: only this status (``pending``, ``analysed``, ``problem``, ``missing``).
+            query: words that must all occur in the path's tags or name (case-insensitive).
+        """
+        sql, args = _ROW_SQL, []
+        where = []
+        if status is not None:
+            where.append("s.status = ?")
+            args.append(status)
+        for word in (query or "").lower().split():
+            where.append("(s.name_tags LIKE ? OR lower(s.name) LIKE ?)")
+            args += [f"%{word}%", f"%{word}%"]
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY s.path"
+        for r in self.conn.execute(sql, args):
+            yield _to_row(r)
+
+    def find(self, path: str | Path) -> SampleRow | None:
+        """The sample at ``path`` (resolved to an absolute path), or None."""
+        target = str(Path(path).expanduser().resolve())
+        r = self.conn.execute(_ROW_SQL + " WHERE s.path = ?", (target,)).fetchone()
+        return None if r is None else _to_row(r)
+
+    def get(self, sample_id: int) -> SampleRow | None:
+        """The sample with this id, or None."""
+        r = self.conn.execute(_ROW_SQL + " WHERE s.id = ?", (sample_id,)).fetchone()
+        return None if r is None else _to_row(r)
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Files that could not be read or analysed: path, stage, reason, when (unix s)."""
+        return [
+            {"path": r[0], "stage": r[1], "reason": r[2], "at": r[3]}
+            for r in self.conn.execute(
+                "SELECT path, stage, reason, at FROM problems ORDER BY path"
+            )
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per status and kind, embedding coverage per space, catalog size in bytes."""
+        by_status = dict(self.conn.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
+        by_kind = dict(
+            self.conn.execute(
+                "SELECT a.kind, COUNT(*) FROM samples s JOIN analyses a ON a.content_hash = s.content_hash "
+                "WHERE s.status = 'analysed' GROUP BY a.kind"
+            ).fetchall()
+        )
+        with_bpm = self.conn.execute(
+            "SELECT COUNT(*) FROM samples s JOIN analyses a ON a.content_hash = s.content_hash "
+            "WHERE s.status = 'analysed' AND a.bpm IS NOT NULL"
+        ).fetchone()[0]
+        with_key = self.conn.execute(
+            "SELECT COUNT(*) FROM samples s JOIN analyses a ON a.content_hash = s.content_hash "
+            "WHERE s.status = 'analysed' AND a.key_pc IS NOT NULL"
+        ).fetchone()[0]
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {
+            "catalog": str(self.path),
+            "samples": sum(by_status.values()),
+            "by_status": by_status,
+            "by_kind": by_kind,
+            "with_bpm": with_bpm,
+            "with_key": with_key,
+            "embedding_coverage": {
+                space: {"with_vector": have, "analysed": total}
+                for space, (have, total) in vectors.coverage(self.conn).items()
+            },
+            "problems": self.conn.execute("SELECT COUNT(*) FROM problems").fetchone()[0],
+            "outbox": dict(self.conn.execute("SELECT kind, COUNT(*) FROM outbox GROUP BY kind").fetchall()),
+            "catalog_bytes": size,
+        }
+
+    # ---------------------------------------------------------------- corrections
+    def set_override(
+        self,
+        path: str | Path,
+        *,
+        bpm: float | None = None,
+        key: Key | None = None,
+        kind: str | None = None,
+    ) -> SampleRow:
+        """Record the producer's correction of one sample; it wins over every estimate.
+
+        Corrections are keyed by content hash, so they survive rescans and moves. Fields left
+        None keep an earlier correction.
+
+        Raises:
+            CatalogError: the file is not in the catalog or not hashed yet.
+            ValueError: bpm outside 20–999 or kind not ``loop`` / ``one-shot``.
+        """
+        row = self.find(path)
+        if row is None or row.content_hash is None:
+            raise CatalogError(f"{path} is not in the catalog yet — run `companion scan` on its folder first")
+        if bpm is not None and not 20.0 <= bpm <= 999.0:
+            raise ValueError(f"BPM {bpm} is outside 20–999")
+        if kind is not None and kind not in ("loop", "one-shot"):
+            raise ValueError(f"kind must be 'loop' or 'one-shot', not {kind!r}")
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO overrides (content_hash, bpm, key_pc, mode, kind, updated_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(content_hash) DO UPDATE SET "
+                "bpm = COALESCE(excluded.bpm, bpm), key_pc = COALESCE(excluded.key_pc, key_pc), "
+                "mode = COALESCE(excluded.mode, mode), kind = COALESCE(excluded.kind, kind), "
+                "updated_at = excluded.updated_at",
+                (row.content_hash, bpm, None if key is None else key.pitch_class,
+                 None if key is None else key.mode, kind, time.time()),
+            )
+        updated = self.get(row.id)
+        assert updated is not None
+        return updated
+
+    # ---------------------------------------------------------------- embeddings
+    def samples_missing_embedding(self, space: str) -> list[SampleRef]:
+        """Analysed samples with no vector in ``space`` (for backfills)."""
+        return [SampleRef(i, p, h) for i, p, h in vectors.missing(self.conn, space)]
+
+    def put_embeddings(self, space: str, dim: int, items: Iterable[tuple[int, np.ndarray]]) -> int:
+        """Store vectors of one space for samples given by id, in one transaction.
+
+        Args:
+            items: ``(sample_id, vector)``; vector (dim,) float32, L2-normalised.
+
+        Returns:
+            The number of vectors stored. The space's vector index is refreshed by the next
+            :func:`companion.library.indexes.refresh_indexes` (the scanner and backfill call it).
+        """
+        pairs = list(items)
+        hashes = dict(
+            self.conn.execute(
+                f"SELECT id, content_hash FROM samples WHERE id IN ({','.join('?' * len(pairs))})",
+                [sid for sid, _ in pairs],
+            ).fetchall()
+        ) if pairs else {}
+        with transaction(self.conn):
+            vectors.space_id(self.conn, space, dim)
+            return vectors.put_vectors(
+                self.conn, space, ((hashes[sid], vec) for sid, vec in pairs if hashes.get(sid))
+            )
+
+    def embedding_coverage(self) -> dict[str, tuple[int, int]]:
+        """``space -> (analysed samples with a vector, analysed samples)``."""
+        return vectors.coverage(self.conn)
+
+    # ---------------------------------------------------------------- ranking input
+    def candidate_records(self) -> list[dict[str, Any]]:
+        """One record per analysed sample, in the field names of ``ranking.Candidates``.
+
+        Corrections are applied; tags are the path tags plus the analysis' own tags.
+        """
+        out = []
+        for r in self.rows(status="analysed"):
+            key_pc = -1 if r.key_pc is None else r.key_pc
+            mode = -1 if r.key_pc is None else (0 if r.mode == "major" else 1)
+            analysis = self._analysis_json(r.content_hash)
+            out.append({
+                "id": r.id, "path": r.path, "name": r.name, "folder": r.folder,
+                "content_hash": r.content_hash or "", "is_loop": r.kind == "loop",
+                "bpm": np.nan if r.bpm is None else r.bpm, "key_pc": key_pc, "mode": mode,
+                "pitched": bool(analysis.get("pitched", False)) or key_pc >= 0,
+                "added_at": r.added_at, "duration_s": r.duration_s or 0.0,
+                "kind": r.kind or "one-shot", "tags": frozenset(r.tags),
+            })
+        return out
+
+    def _analysis_json(self, content_hash: str | None) -> dict[str, Any]:
+        if content_hash is None:
+            return {}
+        row = self.conn.execute(
+            "SELECT analysis_json FROM analyses WHERE content_hash = ?", (content_hash,)
+        ).fetchone()
+        return {} if row is None else json.loads(row[0])
+
+
+def _to_row(r: tuple) -> SampleRow:
+    (sid, path, name, folder, status, chash, name_tags, added_at,
+     analysis_json, o_bpm, o_key_pc, o_mode, o_kind) = r
+    a: dict[str, Any] = json.loads(analysis_json) if analysis_json else {}
+    bpm, bpm_source = a.get("bpm"), a.get("bpm_source")
+    key_pc, mode, key_source = a.get("key_pc"), a.get("mode"), a.get("key_source")
+    kind = a.get("kind")
+    if o_bpm is not None:
+        bpm, bpm_source = o_bpm, "user"
+    if o_key_pc is not None:
+        key_pc, mode, key_source = o_key_pc, o_mode, "user"
+    if o_kind is not None:
+        kind = o_kind
+    tags = list(dict.fromkeys([*name_tags.split(), *a.get("tags", [])]))
+    key = Key(int(key_pc), mode).name if key_pc is not None and mode in ("major", "minor") else None
+    return SampleRow(
+        id=sid, path=path, name=name, folder=folder, status=status, content_hash=chash,
+        duration_s=a.get("duration_s"), kind=kind, bpm=bpm, bpm_source=bpm_source,
+        key=key, key_pc=int(key_pc) if key else None, mode=mode if key else None, key_source=key_source if key else None,
+        loudness_lufs=a.get("loudness_lufs"), tags=tags, added_at=added_at,
+    )
+
+
+def analysis_row(content_hash: str, analysis: Analysis) -> tuple[Any, ...]:
+    """Values of one ``analyses`` row (see the schema in ``db.py``)."""
+    return (
+        content_hash, ANALYSER_VERSION, analysis.duration_s, analysis.kind, analysis.bpm,
+        analysis.key_pc, analysis.mode, int(analysis.pitched), analysis.loudness_lufs,
+        json.dumps(analysis.to_dict()), time.time(),
+    )
+
+
+def sample_tags(path: str, root: str) -> str:
+    """The ``name_tags`` column value for a newly found file."""
+    return " ".join(path_tags(path, root))

@@ -1,0 +1,371 @@
+"""The library scanner: index first, analyse after, resumable at any point.
+
+Phase 1 (*index*) walks the folders and lists every audio file in the catalog within seconds,
+with tags from its folders and name, so it is findable at once. Unchanged files (same size and
+mtime) are left alone; files gone from disk are marked ``missing`` (their analysis is kept).
+
+Phase 2 (*analyse*) hands the ``pending`` files to worker processes
+(:mod:`companion.library.scan_worker`), which hash, decode, analyse and fingerprint them, and
+writes each batch of results in one transaction. A file whose content is already analysed (a
+moved or copied file) is only hashed. Interrupting the scan (Ctrl-C, ``kill -9``, a crash)
+loses at most the batch in flight: finished files stay finished, pending ones are picked up by
+the next scan, and SQLite's WAL keeps the catalog consistent.
+
+Phase 3 refreshes the vector index of each embedding space touched (derived data).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from companion.analysis.audio import SUPPORTED_EXTENSIONS
+from companion.embedding.fingerprint import FINGERPRINT_SPACE
+from companion.errors import CompanionError
+from companion.library import vectors
+from companion.library.catalog import ANALYSER_VERSION, Catalog, analysis_row, sample_tags
+from companion.library.db import transaction
+from companion.library.scan_worker import FileResult, init_worker, process_file
+
+_INDEX_BATCH = 2000
+_WRITE_BATCH = 64
+_WRITE_EVERY_S = 1.0
+
+
+@dataclass
+class ScanProgress:
+    """A progress report: ``phase`` is ``index``, ``analyse`` or ``vectors``; ``done`` of ``total``
+    files (``total`` is None while still walking); ``path`` is the latest file."""
+
+    phase: str
+    done: int
+    total: int | None
+    path: str | None = None
+
+
+@dataclass
+class ScanReport:
+    """What a scan did. Times in seconds."""
+
+    roots: list[str]
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    analysed: int = 0
+    reused: int = 0
+    problems: int = 0
+    pending_left: int = 0
+    interrupted: bool = False
+    index_s: float = 0.0
+    analyse_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """Plain-dict form for ``--json`` output."""
+        return dict(self.__dict__)
+
+
+ProgressCallback = Callable[[ScanProgress], None]
+
+
+def _path_range(root: str) -> tuple[str, str]:
+    """SQL range ``[lo, hi)`` of the paths below ``root`` ('/' is 0x2F, '0' is 0x30)."""
+    return root.rstrip(os.sep) + os.sep, root.rstrip(os.sep) + chr(ord(os.sep) + 1)
+
+
+def walk_audio(root: Path) -> Iterator[os.DirEntry]:
+    """Audio files below ``root`` (recursive, sorted, hidden files and folders skipped)."""
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.path)
+                elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUPPORTED_EXTENSIONS:
+                    yield entry
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
+
+
+def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: ProgressCallback | None) -> None:
+    """Phase 1 for one folder: list new/changed files as ``pending``, mark vanished ones ``missing``."""
+    conn = catalog.conn
+    root_s = str(root)
+    lo, hi = _path_range(root_s)
+    known = {
+        r[0]: (r[1], r[2], r[3], r[4])
+        for r in conn.execute(
+            "SELECT path, id, size, mtime_ns, status FROM samples WHERE path >= ? AND path < ?", (lo, hi)
+        )
+    }
+    started = time.time()
+    batch: list[tuple[str, int, int]] = []
+
+    def flush() -> None:
+        now = time.time()
+        with transaction(conn):
+            for path, size, mtime_ns in batch:
+                old = known.get(path)
+                if old is None:
+                    conn.execute(
+                        "INSERT INTO samples (path, root, folder, name, size, mtime_ns, status,"
+                        " name_tags, added_at, seen_at) VALUES (?,?,?,?,?,?,'pending',?,?,?)",
+                        (path, root_s, os.path.dirname(path), os.path.basename(path), size,
+                         mtime_ns, sample_tags(path, root_s), now, now),
+                    )
+                    report.new += 1
+                elif old[1] == size and old[2] == mtime_ns and old[3] != "missing":
+                    conn.execute("UPDATE samples SET seen_at = ? WHERE id = ?", (now, old[0]))
+                    report.unchanged += 1
+                else:
+                    conn.execute(
+                        "UPDATE samples SET size = ?, mtime_ns = ?, status = 'pending', seen_at = ?"
+                        " WHERE id = ?",
+                        (size, mtime_ns, now, old[0]),
+                    )
+                    report.changed += 1
+        batch.clear()
+        if progress:
+            progress(ScanProgress("index", report.found, None, path=None))
+
+    for entry in walk_audio(root):
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        batch.append((os.path.abspath(entry.path), st.st_size, st.st_mtime_ns))
+        report.found += 1
+        if len(batch) >= _INDEX_BATCH:
+            flush()
+    if batch:
+        flush()
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE samples SET status = 'missing' WHERE path >= ? AND path < ? AND seen_at < ?"
+            " AND status != 'missing'",
+            (lo, hi, started),
+        )
+        report.missing += cur.rowcount
+        # Results of an older analyser are redone.
+        conn.execute(
+            "UPDATE samples SET status = 'pending' WHERE path >= ? AND path < ? AND status = 'analysed'"
+            " AND content_hash IN (SELECT content_hash FROM analyses WHERE analyser_version != ?)",
+            (lo, hi, ANALYSER_VERSION),
+        )
+
+
+def pending_files(catalog: Catalog, roots: Sequence[str]) -> list[tuple[int, str]]:
+    """``(sample_id, path)`` of the pending files below the given folders."""
+    out: list[tuple[int, str]] = []
+    for root in roots:
+        lo, hi = _path_range(root)
+        out += catalog.conn.execute(
+            "SELECT id, path FROM samples WHERE status = 'pending' AND path >= ? AND path < ? ORDER BY path",
+            (lo, hi),
+        ).fetchall()
+    return out
+
+
+def write_results(catalog: Catalog, results: Sequence[FileResult]) -> None:
+    """Store a batch of worker results in one transaction."""
+    conn = catalog.conn
+    now = time.time()
+    with transaction(conn):
+        for r in results:
+            if r.problem is not None:
+                conn.execute(
+                    "UPDATE samples SET status = 'problem', content_hash = ?, size = ?, mtime_ns = ?,"
+                    " analysed_at = ? WHERE id = ?",
+                    (r.content_hash, r.size, r.mtime_ns, now, r.sample_id),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO problems (path, sample_id, stage, reason, at) VALUES (?,?,?,?,?)",
+                    (r.path, r.sample_id, r.problem[0], r.problem[1], now),
+                )
+                continue
+            assert r.content_hash is not None
+            if r.analysis is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO analyses (content_hash, analyser_version, duration_s, kind,"
+                    " bpm, key_pc, mode, pitched, loudness_lufs, analysis_json, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    analysis_row(r.content_hash, r.analysis),
+                )
+            if r.fingerprint is not None:
+                a = r.analysis
+                meta = {} if a is None else {
+                    "duration_s": a.duration_s, "kind": a.kind, "bpm": a.bpm,
+                    "key_pc": a.key_pc, "mode": a.mode,
+                }
+                vectors.put_vectors(
+                    conn, FINGERPRINT_SPACE, [(r.content_hash, r.fingerprint)],
+                    metadata={r.content_hash: meta},
+                )
+            conn.execute(
+                "UPDATE samples SET status = 'analysed', content_hash = ?, size = ?, mtime_ns = ?,"
+                " analysed_at = ? WHERE id = ?",
+                (r.content_hash, r.size, r.mtime_ns, now, r.sample_id),
+            )
+            conn.execute("DELETE FROM problems WHERE path = ?", (r.path,))
+
+
+def analyse_pending(
+    catalog: Catalog,
+    todo: Sequence[tuple[int, str]],
+    report: ScanReport,
+    *,
+    workers: int,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Phase 2: analyse ``todo`` in ``workers`` processes, writing results in batches.
+
+    Raises:
+        KeyboardInterrupt: re-raised after the finished results are committed.
+    """
+    total = len(todo)
+    if total == 0:
+        return
+    done = 0
+    buffer: list[FileResult] = []
+    last_write = time.monotonic()
+
+    def take(result: FileResult) -> None:
+        nonlocal done, last_write
+        buffer.append(result)
+        done += 1
+        if result.problem is not None:
+            report.problems += 1
+        elif result.reused:
+            report.reused += 1
+        else:
+            report.analysed += 1
+        if len(buffer) >= _WRITE_BATCH or time.monotonic() - last_write >= _WRITE_EVERY_S:
+            write_results(catalog, buffer)
+            buffer.clear()
+            last_write = time.monotonic()
+        if progress:
+            progress(ScanProgress("analyse", done, total, result.path))
+
+    initargs = (str(catalog.path), ANALYSER_VERSION, FINGERPRINT_SPACE)
+    try:
+        if workers <= 1:
+            init_worker(*initargs)
+            for sample_id, path in todo:
+                if stop is not None and stop.is_set():
+                    report.interrupted = True
+                    break
+                take(process_file(sample_id, path))
+        else:
+            _run_pool(todo, workers, initargs, take, stop, report)
+    finally:
+        if buffer:
+            write_results(catalog, buffer)
+            buffer.clear()
+
+
+def _run_pool(todo, workers, initargs, take, stop, report) -> None:  # noqa: ANN001
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    queue = iter(todo)
+    in_flight: set[cf.Future] = set()
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=initargs)
+    try:
+        def refill() -> None:
+            while len(in_flight) < workers * 4:
+                nxt = next(queue, None)
+                if nxt is None:
+                    return
+                in_flight.add(pool.submit(process_file, *nxt))
+
+        refill()
+        while in_flight:
+            finished, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                in_flight.discard(fut)
+                take(fut.result())
+            if stop is not None and stop.is_set():
+                report.interrupted = True
+                break
+            refill()
+    except cf.process.BrokenProcessPool as exc:
+        report.errors.append(f"an analysis worker died ({exc}); run the scan again to resume")
+        report.interrupted = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def scan(
+    catalog: Catalog,
+    roots: Sequence[Path | str],
+    *,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    refresh_index: bool = True,
+) -> ScanReport:
+    """Scan folders into the catalog: index, analyse, refresh vector indexes.
+
+    Args:
+        catalog: the open catalog (this process is its only writer during the scan).
+        roots: folders to scan (recursively).
+        workers: analysis processes (default: CPU count).
+        progress: called with :class:`ScanProgress` from this thread.
+        stop: set it to stop after the files in flight (the UI's cancel button).
+        refresh_index: rebuild/update the vector index of each space afterwards.
+
+    Returns:
+        A :class:`ScanReport`. On KeyboardInterrupt, finished work is committed and the
+        interrupt is re-raised.
+
+    Raises:
+        CompanionError: none of the roots is a folder.
+    """
+    resolved = [Path(r).expanduser().resolve() for r in roots]
+    report = ScanReport(roots=[str(r) for r in resolved])
+    valid = []
+    for r in resolved:
+        if r.is_dir():
+            valid.append(r)
+        else:
+            report.errors.append(f"{r} is not a folder — skipped")
+    if not valid:
+        raise CompanionError("nothing to scan: " + "; ".join(report.errors))
+    t0 = time.perf_counter()
+    for root in valid:
+        index_root(catalog, root, report, progress)
+    report.index_s = time.perf_counter() - t0
+    todo = pending_files(catalog, [str(r) for r in valid])
+    t1 = time.perf_counter()
+    try:
+        analyse_pending(
+            catalog, todo, report, workers=workers or os.cpu_count() or 1, progress=progress, stop=stop
+        )
+    finally:
+        report.analyse_s = time.perf_counter() - t1
+        report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
+    if refresh_index and (report.analysed or report.reused or report.missing or report.changed):
+        from companion.library.indexes import refresh_indexes
+
+        if progress:
+            progress(ScanProgress("vectors", 0, None))
+        refresh_indexes(catalog)
+    return report

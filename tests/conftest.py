@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite: the real Debian sample libraries and audio writers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SONIC_PI = Path("/usr/share/sonic-pi/samples")
+LMMS = Path("/usr/share/lmms/samples")
+
+
+@pytest.fixture(scope="session")
+def sonic_pi() -> Path:
+    """The Sonic Pi sample library (Debian package sonic-pi-samples)."""
+    if not SONIC_PI.is_dir():
+        pytest.fail("sonic-pi-samples is not installed: run ./dev setup")
+    return SONIC_PI
+
+
+@pytest.fixture(scope="session")
+def lmms() -> Path:
+    """The LMMS sample library (Debian package lmms-common)."""
+    if not LMMS.is_dir():
+        pytest.fail("lmms-common is not installed: run ./dev setup")
+    return LMMS
+
+
+def copy_samples(src: Path, dest: Path, names: list[str]) -> list[Path]:
+    """Copy named files of a library into ``dest`` (so tests may move, touch and corrupt them)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in names:
+        target = dest / name
+        shutil.copy2(src / name, target)
+        out.append(target)
+    return out
+
+
+def write_tone(path: Path, freq_hz: float = 440.0, seconds: float = 1.0, sr: int = 44100) -> Path:
+    """Write a decaying sine tone as a 16-bit WAV."""
+    t = np.arange(int(seconds * sr)) / sr
+    y = 0.5 * np.sin(2 * np.pi * freq_hz * t) * np.exp(-3 * t)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y.astype(np.float32), sr, subtype="PCM_16")
+    return path
