@@ -33,3 +33,11 @@ class RulesError(CompanionError):
 
 class ModelError(CompanionError):
     """An embedding model is missing, incomplete or fails its checksum."""
+
+
+class ContextError(CompanionError, ValueError):
+    """A session-context update holds an unknown field or an invalid value."""
+
+
+class VectorIndexError(CompanionError):
+    """A persisted vector index is missing, corrupt or belongs to another space; rebuild it."""

@@ -1,0 +1,291 @@
+"""Columnar view of the sample library, as the ranker needs it.
+
+The catalog builds one :class:`Candidates` per library snapshot (from its ``samples`` and
+``analyses`` rows). Columns are numpy arrays so that the hard filters and the score terms of
+the fusion rules run vectorised over the whole library; a few derived indexes (id → row,
+sorted paths for folder bans, content-hash groups, tag → rows) are built lazily, once.
+
+A *row* is a position ``0 … n-1`` in these arrays; a *sample id* is the catalog's id.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from companion.errors import CatalogError
+from companion.music.keys import Key, parse_mode
+
+#: Key code of a row: ``pitch_class + 12 * mode`` (0–11 major, 12–23 minor); −1 = unknown.
+UNKNOWN_KEY = -1
+
+
+def key_code(pitch_class: int, mode: int) -> int:
+    """Key code used by the columns: ``pitch_class + 12·mode`` (mode 0 major, 1 minor)."""
+    return pitch_class + 12 * mode
+
+
+def _mode_code(value: Any) -> int:
+    if value is None:
+        return -1
+    if isinstance(value, (int, np.integer)):
+        return int(value) if int(value) in (0, 1) else -1
+    return 1 if parse_mode(str(value)) == "minor" else 0
+
+
+def _tags(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    items = value.split(",") if isinstance(value, str) else value
+    return frozenset(t.strip().lower() for t in items if str(t).strip())
+
+
+@dataclass
+class Candidates:
+    """The library as columns; every array has length ``n``.
+
+    Attributes:
+        ids: (n,) int64 sample ids, unique.
+        paths: absolute file paths.
+        names: file names shown to the user (``kick_03.wav``).
+        folders: parent folders of the files.
+        content_hash: hash of the audio content; ``""`` = unknown (never a duplicate).
+        is_loop: (n,) bool, True for loops, False for one-shots.
+        bpm: (n,) float32 tempo in BPM, NaN = unknown.
+        key_pc: (n,) int8 tonic pitch class 0–11, −1 = unknown.
+        mode: (n,) int8 0 major, 1 minor, −1 unknown.
+        pitched: (n,) bool, True when the sample has a tonal centre.
+        added_at: (n,) float64 unix time (s) when the sample entered the library.
+        duration_s: (n,) float32 duration in seconds.
+        kind: ``"loop"`` or ``"one-shot"`` per row.
+        tags: lower-case tags per row (mood, genre, instrument …).
+    """
+
+    ids: np.ndarray
+    paths: list[str]
+    names: list[str]
+    folders: list[str]
+    content_hash: list[str]
+    is_loop: np.ndarray
+    bpm: np.ndarray
+    key_pc: np.ndarray
+    mode: np.ndarray
+    pitched: np.ndarray
+    added_at: np.ndarray
+    duration_s: np.ndarray
+    kind: list[str]
+    tags: list[frozenset[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
+        n = len(self.ids)
+        self.is_loop = np.ascontiguousarray(self.is_loop, dtype=bool)
+        self.bpm = np.ascontiguousarray(self.bpm, dtype=np.float32)
+        self.key_pc = np.ascontiguousarray(self.key_pc, dtype=np.int8)
+        self.mode = np.ascontiguousarray(self.mode, dtype=np.int8)
+        self.pitched = np.ascontiguousarray(self.pitched, dtype=bool)
+        self.added_at = np.ascontiguousarray(self.added_at, dtype=np.float64)
+        self.duration_s = np.ascontiguousarray(self.duration_s, dtype=np.float32)
+        if not self.tags:
+            self.tags = [frozenset()] * n
+        columns = {
+            "paths": self.paths, "names": self.names, "folders": self.folders,
+            "content_hash": self.content_hash, "is_loop": self.is_loop, "bpm": self.bpm,
+            "key_pc": self.key_pc, "mode": self.mode, "pitched": self.pitched,
+            "added_at": self.added_at, "duration_s": self.duration_s, "kind": self.kind,
+            "tags": self.tags,
+        }
+        bad = [f"{name} ({len(col)})" for name, col in columns.items() if len(col) != n]
+        if bad:
+            raise CatalogError(
+                f"candidate columns disagree in length: ids has {n}, but {', '.join(bad)}; "
+                "rebuild the candidates from one catalog snapshot"
+            )
+        if n and len(np.unique(self.ids)) != n:
+            raise CatalogError("candidate sample ids are not unique; rebuild from the catalog")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Candidates:
+        """Build from one mapping per sample; keys are the field names.
+
+        Required keys: ``id`` (or ``ids``) and ``path``. Optional keys default to unknown:
+        ``name`` (file name of path), ``folder`` / ``folders`` (parent of path),
+        ``content_hash`` (""), ``kind`` ("one-shot"; ``is_loop`` follows it unless given),
+        ``bpm`` (None → NaN), ``key_pc`` (None → −1), ``mode`` ("minor"/"major", 0/1 or None),
+        ``pitched`` (True when a key is known), ``added_at`` (0.0), ``duration_s`` (NaN),
+        ``tags`` (iterable of words or a comma-separated string).
+
+        Raises:
+            CatalogError: if a record lacks ``id`` or ``path``.
+        """
+        cols: dict[str, list[Any]] = {name: [] for name in (
+            "ids", "paths", "names", "folders", "content_hash", "is_loop", "bpm", "key_pc",
+            "mode", "pitched", "added_at", "duration_s", "kind", "tags")}
+        for i, rec in enumerate(records):
+            sid = rec.get("id", rec.get("ids", rec.get("sample_id")))
+            path = rec.get("path", rec.get("paths"))
+            if sid is None or path is None:
+                raise CatalogError(f"candidate record {i} lacks an 'id' or a 'path': {dict(rec)!r}")
+            path = str(path)
+            kind = str(rec.get("kind") or "one-shot")
+            bpm = rec.get("bpm")
+            key_pc = rec.get("key_pc")
+            mode = _mode_code(rec.get("mode"))
+            cols["ids"].append(int(sid))
+            cols["paths"].append(path)
+            cols["names"].append(str(rec.get("name") or rec.get("names") or os.path.basename(path)))
+            cols["folders"].append(
+                str(rec.get("folder") or rec.get("folders") or os.path.dirname(path))
+            )
+            cols["content_hash"].append(str(rec.get("content_hash") or ""))
+            cols["is_loop"].append(bool(rec.get("is_loop", kind == "loop")))
+            cols["bpm"].append(math.nan if bpm is None else float(bpm))
+            cols["key_pc"].append(-1 if key_pc is None else int(key_pc))
+            cols["mode"].append(mode)
+            cols["pitched"].append(bool(rec.get("pitched", key_pc is not None)))
+            cols["added_at"].append(float(rec.get("added_at") or 0.0))
+            duration = rec.get("duration_s")
+            cols["duration_s"].append(math.nan if duration is None else float(duration))
+            cols["kind"].append(kind)
+            cols["tags"].append(_tags(rec.get("tags")))
+        return cls(
+            ids=np.array(cols["ids"], dtype=np.int64),
+            paths=cols["paths"],
+            names=cols["names"],
+            folders=cols["folders"],
+            content_hash=cols["content_hash"],
+            is_loop=np.array(cols["is_loop"], dtype=bool),
+            bpm=np.array(cols["bpm"], dtype=np.float32),
+            key_pc=np.array(cols["key_pc"], dtype=np.int8),
+            mode=np.array(cols["mode"], dtype=np.int8),
+            pitched=np.array(cols["pitched"], dtype=bool),
+            added_at=np.array(cols["added_at"], dtype=np.float64),
+            duration_s=np.array(cols["duration_s"], dtype=np.float32),
+            kind=cols["kind"],
+            tags=cols["tags"],
+        )
+
+    # ----------------------------------------------------------------- derived indexes
+
+    @cached_property
+    def _id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.ids, kind="stable")
+        return self.ids[order], order
+
+    def rows_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Rows of the given sample ids.
+
+        Returns:
+            (len(ids),) int64 rows; −1 where an id is not in the library.
+        """
+        query = np.asarray(ids, dtype=np.int64).reshape(-1)
+        sorted_ids, order = self._id_order
+        if len(sorted_ids) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        pos = np.searchsorted(sorted_ids, query)
+        pos = np.minimum(pos, len(sorted_ids) - 1)
+        found = sorted_ids[pos] == query
+        return np.where(found, order[pos], -1).astype(np.int64)
+
+    @cached_property
+    def key_codes(self) -> np.ndarray:
+        """(n,) int8 key code ``pitch_class + 12·mode`` of pitched rows with a known key, else −1.
+
+        Unpitched rows and rows whose tonic or mode is unknown get −1: the key filter passes
+        them and the key boost never applies to them (DESIGN.md §3).
+        """
+        known = self.pitched & (self.key_pc >= 0) & (self.key_pc <= 11) & (self.mode >= 0)
+        codes = self.key_pc.astype(np.int16) + 12 * self.mode.astype(np.int16)
+        return np.where(known, codes, UNKNOWN_KEY).astype(np.int8)
+
+    @cached_property
+    def tempo_free(self) -> np.ndarray:
+        """(n,) bool rows the tempo filter always passes: one-shots and unknown BPM."""
+        return ~self.is_loop | np.isnan(self.bpm)
+
+    @cached_property
+    def _path_index(self) -> tuple[list[str], np.ndarray]:
+        order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
+        return [self.paths[i] for i in order], np.asarray(order, dtype=np.int64)
+
+    def rows_under(self, folder: str) -> np.ndarray:
+        """Rows whose path lies under ``folder`` (a path prefix ending at a separator).
+
+        ``/a/b`` matches ``/a/b/x.wav`` and ``/a/b/c/y.wav`` but not ``/a/bc/z.wav``.
+
+        Returns:
+            int64 rows, unordered.
+        """
+        sorted_paths, order = self._path_index
+        prefix = folder
+        if not prefix.endswith(("/", "\\")):
+            prefix += "\\" if ("\\" in prefix and "/" not in prefix) else "/"
+        lo = bisect.bisect_left(sorted_paths, prefix)
+        hi = bisect.bisect_left(sorted_paths, prefix + "\U0010ffff")
+        return order[lo:hi]
+
+    @cached_property
+    def hash_codes(self) -> np.ndarray:
+        """(n,) int64 code per content hash; rows with the same audio share a code.
+
+        Rows with an unknown hash (``""``) get unique negative codes, so they never collide.
+        """
+        codes = np.empty(len(self), dtype=np.int64)
+        seen: dict[str, int] = {}
+        for row, h in enumerate(self.content_hash):
+            codes[row] = seen.setdefault(h, len(seen)) if h else -(row + 1)
+        return codes
+
+    @cached_property
+    def _hash_index(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.hash_codes, kind="stable")
+        return self.hash_codes[order], order
+
+    def rows_with_hash_of(self, rows: np.ndarray) -> np.ndarray:
+        """All rows whose content hash equals that of one of ``rows`` (including themselves)."""
+        sorted_codes, order = self._hash_index
+        codes = np.unique(self.hash_codes[np.asarray(rows, dtype=np.int64)])
+        lo = np.searchsorted(sorted_codes, codes, side="left")
+        hi = np.searchsorted(sorted_codes, codes, side="right")
+        if len(codes) == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate([order[a:b] for a, b in zip(lo, hi, strict=True)])
+
+    @cached_property
+    def _tag_index(self) -> dict[str, np.ndarray]:
+        index: dict[str, list[int]] = {}
+        for row, tags in enumerate(self.tags):
+            for tag in tags:
+                index.setdefault(tag, []).append(row)
+        return {tag: np.asarray(rows, dtype=np.int64) for tag, rows in index.items()}
+
+    def rows_tagged(self, tag: str) -> np.ndarray:
+        """Sorted int64 rows carrying ``tag`` (case-insensitive)."""
+        return self._tag_index.get(tag.strip().lower(), np.empty(0, dtype=np.int64))
+
+    @cached_property
+    def newest_first(self) -> np.ndarray:
+        """(n,) int64 rows ordered by ``added_at`` descending (ties: higher id first)."""
+        return np.lexsort((-self.ids, -self.added_at)).astype(np.int64)
+
+    def key_of(self, row: int) -> Key | None:
+        """The key of a row, or None when unknown (pitched or not)."""
+        pc, mode = int(self.key_pc[row]), int(self.mode[row])
+        if not 0 <= pc <= 11 or mode not in (0, 1):
+            return None
+        return Key(pc, "minor" if mode == 1 else "major")
+
+    def bpm_of(self, row: int) -> float | None:
+        """The tempo of a row in BPM, or None when unknown."""
+        value = float(self.bpm[row])
+        return None if math.isnan(value) else value

@@ -1,0 +1,76 @@
+"""Maximal Marginal Relevance re-ranking and duplicate removal for the chosen list.
+
+MMR (Carbonell & Goldstein, SIGIR 1998) picks items one at a time, each maximising::
+
+    λ · score(i) − (1 − λ) · max_{j ∈ chosen} cos(v_i, v_j)
+
+so the list trades relevance for diversity; λ is ``mmr.lambda`` of the fusion rules (0.7).
+The first pick is the best-scored item (nothing chosen yet, the penalty is 0).
+
+While choosing, duplicates are dropped (DESIGN.md §3): an item with the same content hash as a
+chosen one, or whose cosine to a chosen one is ≥ ``filters.duplicates.cosine_threshold``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def diversify(
+    scores: np.ndarray,
+    k: int,
+    *,
+    hash_codes: np.ndarray,
+    vectors: np.ndarray | None = None,
+    lam: float | None = None,
+    dup_threshold: float = 1.0,
+    seed_vectors: np.ndarray | None = None,
+    seed_hashes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Choose up to ``k`` items, best first.
+
+    Args:
+        scores: (m,) fused scores; items must be given in tie-break order (a stable sort by
+            score keeps that order among equal scores).
+        k: how many to choose.
+        hash_codes: (m,) int64 content-hash codes (equal code = same audio).
+        vectors: (m, d) float32 L2-normalised vectors, or None (no near-duplicate check and
+            no MMR). Rows of zeros stand for items without a vector: never near-duplicates.
+        lam: MMR λ in [0, 1]; None picks by score alone (still dropping duplicates).
+        dup_threshold: cosine at or above which two items are the same sound.
+        seed_vectors: (p, d) vectors of items already placed before these (pinned ones): they
+            count as chosen for the penalty and the duplicate check.
+        seed_hashes: (p,) hash codes of those items.
+
+    Returns:
+        (≤k,) int64 positions into ``scores``, in display order.
+    """
+    m = len(scores)
+    scores = np.asarray(scores, dtype=np.float64)
+    alive = np.ones(m, dtype=bool)
+    if seed_hashes is not None and len(seed_hashes):
+        alive &= ~np.isin(hash_codes, seed_hashes)
+    max_sim = np.zeros(m, dtype=np.float64)
+    gram: np.ndarray | None = None
+    if vectors is not None and m:
+        v = np.asarray(vectors, dtype=np.float32)
+        gram = (v @ v.T).astype(np.float64)
+        if seed_vectors is not None and len(seed_vectors):
+            seed_sim = (v @ np.asarray(seed_vectors, dtype=np.float32).T).max(axis=1)
+            max_sim = np.maximum(max_sim, seed_sim.astype(np.float64))
+            alive &= max_sim < dup_threshold
+    chosen: list[int] = []
+    while len(chosen) < k and alive.any():
+        if lam is None or gram is None:
+            value = scores
+        else:
+            value = lam * scores - (1.0 - lam) * max_sim
+        masked = np.where(alive, value, -np.inf)
+        pick = int(np.argmax(masked))  # first maximum: keeps the tie-break order
+        chosen.append(pick)
+        alive[pick] = False
+        alive &= hash_codes != hash_codes[pick]
+        if gram is not None:
+            np.maximum(max_sim, gram[:, pick], out=max_sim)
+            alive &= max_sim < dup_threshold
+    return np.asarray(chosen, dtype=np.int64)

@@ -1,0 +1,391 @@
+"""The fusion ranker: shared fusion rules v1 (DESIGN.md §3) over the library.
+
+``suggest`` in mode ``fusion``:
+
+1. **Target.** For each embedding space in preference order (CLAP, then fingerprint) try to
+   build the target: the L2-normalised weighted mean of the vectors of the latest
+   ``target.max_accepted`` accepted samples (the i-th newest weighs ``target.accepted_decay**i``)
+   and of the prompt vectors of that space (CLAP text embeddings of mood/genre/prompt words;
+   together they weigh ``target.prompt_weight``, shared equally). The first space where a
+   target exists is used and names the source (``clap`` / ``fingerprint``).
+2. **Retrieval** (:func:`companion.ranking.spaces.retrieve`): neighbours of the target from the
+   space's HNSW index that pass the hard filters (:mod:`companion.ranking.filters`), with exact
+   masked search as the fallback for strict filters.
+3. **Score** each term (:mod:`companion.ranking.scoring`) on that shortlist.
+4. **MMR** (:mod:`companion.ranking.mmr`) over the ``mmr.pool_size`` best, dropping duplicates
+   (same content hash, cosine ≥ ``filters.duplicates.cosine_threshold``).
+5. Pinned samples that pass the filters come first (flagged, best score first). When the space
+   cannot fill the list (samples not embedded yet), the rest is filled by the recency ranking.
+
+Without any target (cold start: nothing accepted, no prompt vectors, no vectors at all) and in
+mode ``rules``, the ranking uses the same filters and boosts without a similarity term:
+score = tempo + key + freshness + tags, ties broken newest first; duplicates are still dropped
+(content hash, and near-duplicate vectors of the first space that has them). Source
+``recency`` marks a list ranked that way.
+
+``Suggestion.score`` is the fused score before MMR; the list order is the MMR order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from companion.errors import CompanionError
+from companion.ranking import rationale as why
+from companion.ranking.candidates import Candidates
+from companion.ranking.context import SessionContext
+from companion.ranking.filters import HardFilter
+from companion.ranking.mmr import diversify
+from companion.ranking.rules import FusionRules
+from companion.ranking.scoring import Scorer, ScoreTable
+from companion.ranking.spaces import EmbeddingSpaceData, PreparedSpace, retrieve
+from companion.ranking.state import SessionState
+
+__all__ = ["EmbeddingSpaceData", "Ranker", "SessionState", "Suggestion"]
+
+SuggestionSource = Literal["clap", "fingerprint", "recency"]
+Mode = Literal["fusion", "rules"]
+
+
+@dataclass
+class Suggestion:
+    """One suggested sample with its score and the reasons for it.
+
+    Attributes:
+        sample_id: catalog id.
+        path / name / kind: file path, file name, ``"loop"`` or ``"one-shot"``.
+        bpm: tempo in BPM or None; key: e.g. ``"A minor"`` or None.
+        score: fused score (sum of ``score_components``).
+        score_components: ``similarity``, ``tempo``, ``key``, ``freshness``, ``tags``.
+        source: ``clap``, ``fingerprint`` (similarity in that space) or ``recency``.
+        rationale: human-readable reasons, e.g. ``["tempo Δ2 BPM", "key match: A minor"]``.
+        pinned: True for a pinned sample placed first.
+    """
+
+    sample_id: int
+    path: str
+    name: str
+    kind: str
+    bpm: float | None
+    key: str | None
+    score: float
+    score_components: dict[str, float]
+    source: SuggestionSource
+    rationale: list[str] = field(default_factory=list)
+    pinned: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict with the attribute names as keys."""
+        return {
+            "sample_id": self.sample_id, "path": self.path, "name": self.name,
+            "kind": self.kind, "bpm": self.bpm, "key": self.key, "score": self.score,
+            "score_components": dict(self.score_components), "source": self.source,
+            "rationale": list(self.rationale), "pinned": self.pinned,
+        }
+
+
+@dataclass
+class _Target:
+    space: PreparedSpace
+    vector: np.ndarray  # (d,) float32 unit
+    accepted_names: list[str]
+    accepted_vectors: np.ndarray  # (a, d) float32
+
+
+class Ranker:
+    """Ranks the library for a session context with the fusion rules.
+
+    Args:
+        candidates: the library columns.
+        spaces: embedding spaces in preference order (CLAP first, then fingerprint).
+        rules: the fusion rules document.
+        now: clock in unix seconds (freshness, rationale).
+        fanout: neighbours first asked from an HNSW index.
+        max_fanout: most neighbours asked before exact masked search.
+    """
+
+    def __init__(
+        self,
+        candidates: Candidates,
+        spaces: list[EmbeddingSpaceData],
+        rules: FusionRules,
+        now: Callable[[], float] = time.time,
+        *,
+        fanout: int = 256,
+        max_fanout: int = 4096,
+    ) -> None:
+        self.candidates = candidates
+        self.rules = rules
+        self._now = now
+        self.fanout = fanout
+        self.max_fanout = max_fanout
+        self.spaces = [PreparedSpace.prepare(s, candidates) for s in spaces]
+
+    # ------------------------------------------------------------------ suggest
+
+    def suggest(
+        self,
+        context: SessionContext,
+        state: SessionState,
+        *,
+        mode: Mode = "fusion",
+        top_k: int = 10,
+        prompt_vectors: Mapping[str, np.ndarray] | None = None,
+    ) -> list[Suggestion]:
+        """The next ``top_k`` samples for this context.
+
+        Args:
+            context: the session context.
+            state: accepted / dismissed / banned / pinned decisions of the session.
+            mode: ``fusion`` (similarity + boosts + MMR) or ``rules`` (boosts only).
+            top_k: list length.
+            prompt_vectors: space name → (m, d) text embeddings of the context's mood/genre/
+                prompt words (CLAP spaces only).
+
+        Returns:
+            Up to ``top_k`` suggestions, pinned first, then in MMR / score order.
+        """
+        if mode not in ("fusion", "rules"):
+            raise CompanionError(f"unknown ranking mode {mode!r}: use 'fusion' or 'rules'")
+        if top_k <= 0:
+            return []
+        c = self.candidates
+        now = float(self._now())
+        hard = HardFilter(c, context, state, self.rules)
+        scorer = Scorer(c, context, self.rules, now)
+        target = self._target(state, prompt_vectors or {}) if mode == "fusion" else None
+        pinned_rows = c.rows_of(sorted(state.pinned)) if state.pinned else np.empty(0, np.int64)
+        pinned_rows = pinned_rows[pinned_rows >= 0]
+        pinned_rows = pinned_rows[hard.mask(pinned_rows)] if len(pinned_rows) else pinned_rows
+        dedupe_space = target.space if target else self._first_space_with_vectors()
+
+        pins = self._pins(pinned_rows, scorer, target, dedupe_space, top_k)
+        seed_rows = pins.rows
+        out = [self._suggestion(pins, i, target, context, now, pinned=True)
+               for i in range(len(pins.rows))]
+        remaining = top_k - len(out)
+        if remaining <= 0:
+            return out[:top_k]
+
+        if target is not None:
+            pool = max(self.rules.mmr.pool_size, remaining)
+            rows, sims = retrieve(
+                target.space, target.vector, hard, pool=pool, minimum=remaining,
+                exclude_rows=seed_rows, fanout=self.fanout, max_fanout=self.max_fanout,
+            )
+            table = scorer.table(rows, sims)
+            chosen = self._choose(table, remaining, target.space, seed_rows, self.rules.mmr.lambda_)
+            out += [self._suggestion(table, int(i), target, context, now) for i in chosen]
+            seed_rows = np.concatenate([seed_rows, table.rows[chosen]])
+            remaining = top_k - len(out)
+            if remaining <= 0:
+                return out
+        table, chosen = self._rank_boosts(hard, scorer, remaining, seed_rows, dedupe_space)
+        out += [self._suggestion(table, int(i), None, context, now) for i in chosen]
+        return out
+
+    # ------------------------------------------------------------------ similar
+
+    def similar(
+        self,
+        sample_ids: Sequence[int] | None = None,
+        *,
+        vectors: np.ndarray | None = None,
+        space: str | None = None,
+        top_k: int = 10,
+        exclude_self: bool = True,
+    ) -> list[list[tuple[int, float]]]:
+        """"More like this": nearest samples by cosine, without filters or boosts.
+
+        Args:
+            sample_ids: query samples; each is looked up in ``space``, or in the first space
+                (preference order) that holds its vector.
+            vectors: (q, d) query vectors instead of ids (requires a space of that dimension;
+                the first such space when ``space`` is None).
+            space: space name to search.
+            top_k: neighbours per query.
+            exclude_self: leave the query sample out of its own list.
+
+        Returns:
+            One list of ``(sample_id, cosine)`` per query, most similar first; an empty list for
+            a sample that has no vector in any space yet.
+
+        Raises:
+            CompanionError: unknown space, or neither ids nor vectors given.
+        """
+        chosen = [s for s in self.spaces if space is None or s.data.space == space]
+        if space is not None and not chosen:
+            raise CompanionError(f"no embedding space named {space!r}; known: "
+                                 f"{', '.join(s.data.space for s in self.spaces) or 'none'}")
+        if vectors is not None:
+            q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+            fits = [s for s in chosen if s.dim == q.shape[1]]
+            if not fits:
+                raise CompanionError(f"no embedding space of dimension {q.shape[1]} to search")
+            return [self._neighbours(fits[0], v, None, top_k) for v in q]
+        if sample_ids is None:
+            raise CompanionError("similar() needs sample_ids or vectors")
+        results: list[list[tuple[int, float]]] = []
+        for sid in sample_ids:
+            for sp in chosen:
+                pos = int(sp.positions_of_ids([sid])[0])
+                if pos >= 0:
+                    me = int(sid) if exclude_self else None
+                    results.append(self._neighbours(sp, sp.data.vectors[pos], me, top_k))
+                    break
+            else:
+                results.append([])
+        return results
+
+    def _neighbours(
+        self, sp: PreparedSpace, vector: np.ndarray, me: int | None, top_k: int
+    ) -> list[tuple[int, float]]:
+        k = top_k + (1 if me is not None else 0)
+        if sp.data.index is not None and len(sp.data.index):
+            ids, sims = sp.data.index.query(vector[None, :], k)
+            pairs = [(int(i), float(s)) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0]
+        else:
+            all_sims = sp.data.vectors @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+            kk = min(k, len(all_sims))
+            top = np.argpartition(-all_sims, kk - 1)[:kk] if kk < len(all_sims) else np.arange(kk)
+            top = top[np.argsort(-all_sims[top], kind="stable")]
+            pairs = [(int(sp.data.ids[p]), float(all_sims[p])) for p in top]
+        return [(i, s) for i, s in pairs if i != me][:top_k]
+
+    # ------------------------------------------------------------------ internals
+
+    def _first_space_with_vectors(self) -> PreparedSpace | None:
+        return next((s for s in self.spaces if len(s.data.ids)), None)
+
+    def _target(self, state: SessionState, prompts: Mapping[str, np.ndarray]) -> _Target | None:
+        spec = self.rules.target
+        latest = list(reversed(state.accepted[-spec.max_accepted:])) if spec.max_accepted else []
+        for sp in self.spaces:
+            total = np.zeros(sp.dim, dtype=np.float64)
+            names: list[str] = []
+            acc_vecs: list[np.ndarray] = []
+            if latest:
+                positions = sp.positions_of_ids(latest)
+                for i, (sid, pos) in enumerate(zip(latest, positions, strict=True)):
+                    if pos < 0:
+                        continue
+                    vec = sp.data.vectors[pos]
+                    total += spec.accepted_decay**i * vec
+                    acc_vecs.append(vec)
+                    row = int(self.candidates.rows_of([sid])[0])
+                    names.append(self.candidates.names[row] if row >= 0 else f"sample {sid}")
+            prompt = prompts.get(sp.data.space)
+            if prompt is not None and len(prompt) and spec.prompt_weight > 0:
+                p = np.atleast_2d(np.asarray(prompt, dtype=np.float64))
+                if p.shape[1] != sp.dim:
+                    raise CompanionError(
+                        f"prompt vectors for {sp.data.space!r} have dimension {p.shape[1]}, "
+                        f"the space has {sp.dim}"
+                    )
+                p /= np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
+                total += spec.prompt_weight / len(p) * p.sum(axis=0)
+            norm = float(np.linalg.norm(total))
+            if norm > 1e-9:
+                acc = np.asarray(acc_vecs, dtype=np.float32).reshape(-1, sp.dim)
+                return _Target(sp, (total / norm).astype(np.float32), names, acc)
+        return None
+
+    def _pins(
+        self, rows: np.ndarray, scorer: Scorer, target: _Target | None,
+        dedupe_space: PreparedSpace | None, top_k: int,
+    ) -> ScoreTable:
+        sims = None
+        if target is not None and len(rows):
+            sims = target.space.vectors_of_rows(rows) @ target.vector
+        table = scorer.table(rows, sims)
+        chosen = self._choose(table, top_k, dedupe_space, np.empty(0, np.int64), None)
+        return table.take(chosen)
+
+    def _choose(
+        self, table: ScoreTable, k: int, space: PreparedSpace | None, seed_rows: np.ndarray,
+        lam: float | None,
+    ) -> np.ndarray:
+        """Positions in ``table`` to show, in order (MMR when ``lam`` is set), duplicates dropped."""
+        c = self.candidates
+        total = table.total
+        order = np.lexsort((-c.added_at[table.rows], -total))
+        pool = order[: max(self.rules.mmr.pool_size, k)] if lam is not None else order
+        rows = table.rows[pool]
+        vectors = space.vectors_of_rows(rows) if space is not None else None
+        seeds = space.vectors_of_rows(seed_rows) if space is not None and len(seed_rows) else None
+        picked = diversify(
+            total[pool], k, hash_codes=c.hash_codes[rows], vectors=vectors, lam=lam,
+            dup_threshold=self.rules.filters.duplicates.cosine_threshold,
+            seed_vectors=seeds, seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
+        )
+        return pool[picked]
+
+    def _rank_boosts(
+        self, hard: HardFilter, scorer: Scorer, k: int, seed_rows: np.ndarray,
+        space: PreparedSpace | None,
+    ) -> tuple[ScoreTable, np.ndarray]:
+        """Top rows by boosts (rules mode / recency), newest first on ties, duplicates dropped."""
+        mask = hard.mask(None)
+        if len(seed_rows):
+            mask[seed_rows] = False
+        passing = int(mask.sum())
+        score = scorer.boosts(None)
+        score[~mask] = -np.inf
+        want = min(passing, 4 * k)
+        while True:
+            if want <= 0:
+                return scorer.table(np.empty(0, np.int64), None), np.empty(0, np.int64)
+            if want < len(score):
+                top = np.argpartition(-score, want - 1)[:want]
+                kth = score[top].min()
+                top = np.flatnonzero(score >= kth)  # keep every tie of the cut-off score
+            else:
+                top = np.flatnonzero(mask)
+            table = scorer.table(top, None)
+            chosen = self._choose(table, k, space, seed_rows, None)
+            if len(chosen) >= k or want >= passing:
+                return table, chosen
+            want = min(passing, want * 4)
+
+    def _suggestion(
+        self, table: ScoreTable, i: int, target: _Target | None, context: SessionContext,
+        now: float, pinned: bool = False,
+    ) -> Suggestion:
+        c = self.candidates
+        row = int(table.rows[i])
+        bpm = c.bpm_of(row)
+        key = c.key_of(row)
+        has_sim = target is not None and target.space.pos_of_row[row] >= 0
+        reasons: list[str] = ["pinned"] if pinned else []
+        if has_sim:
+            assert target is not None
+            vec = target.space.vectors_of_rows(np.array([row]))[0]
+            near_name = near_sim = None
+            if len(target.accepted_vectors):
+                sims = target.accepted_vectors @ vec
+                j = int(np.argmax(sims))
+                near_name, near_sim = target.accepted_names[j], float(sims[j])
+            sim = float(vec @ target.vector)
+            reasons.append(why.similarity_reason(near_name, near_sim, context.prompt_words(), sim))
+        if context.bpm is not None and bpm is not None and c.is_loop[row]:
+            reasons.append(
+                why.tempo_reason(bpm, context.bpm, self.rules.filters.tempo.tempo_multiples)
+            )
+        if context.key is not None and key is not None and c.pitched[row]:
+            reasons.append(why.key_reason(key, context.key))
+        if table.tags[i] > 0:
+            matched = [w for w in (*context.mood_tags, context.genre) if w and w in c.tags[row]]
+            reasons += why.tag_reasons(dict.fromkeys(matched), context.mood_tags, context.genre)
+        reasons.append(why.age_reason(float(c.added_at[row]), now))
+        source: SuggestionSource = target.space.data.source if has_sim else "recency"  # type: ignore[union-attr]
+        components = table.components(i)
+        return Suggestion(
+            sample_id=int(c.ids[row]), path=c.paths[row], name=c.names[row], kind=c.kind[row],
+            bpm=bpm, key=key.name if key else None, score=float(sum(components.values())),
+            score_components=components, source=source, rationale=reasons, pinned=pinned,
+        )

@@ -1,0 +1,190 @@
+"""The shared fusion rules document (DESIGN.md §3), typed and validated.
+
+Every weight, tolerance and the MMR λ used by the ranker come from a versioned JSON document.
+The package ships version 1 as ``companion/ranking/rules_v1.json``; the desktop may later pull a
+newer copy from the central service and cache it. The ranker never holds such numbers as
+literals: it reads them from a :class:`FusionRules`.
+
+Document layout (all fields required; see ``rules_v1.json`` for the defaults)::
+
+    version, name, description
+    filters.tempo.tolerance_bpm      loops must be within ± this many BPM of the session (5)
+    filters.tempo.tempo_multiples    tempo factors that count as a match (0.5, 1, 2)
+    filters.key.allow_relative       the relative major/minor is compatible (true)
+    filters.key.camelot_steps        steps around the Camelot wheel that stay compatible (1)
+    filters.duplicates.cosine_threshold   near-duplicate vectors (0.98)
+    score.similarity_weight          weight of cosine(sample, target) (1.0)
+    score.tempo.boost / within_bpm   +0.15 when |ΔBPM| ≤ 4 after tempo folding
+    score.key.boost                  +0.10 when key and mode match exactly
+    score.freshness.weight / tau_days     w_f · exp(−age_days / τ), 0.05 and 14 days
+    score.tags.boost_each / max_total     +0.05 per mood/genre tag match, at most +0.10
+    target.max_accepted              latest accepted samples that build the target (5)
+    target.accepted_decay            weight of the i-th newest accepted sample = decay**i (0.7)
+    target.prompt_weight             total weight of the text prompts, shared equally (1.0)
+    mmr.lambda                       MMR trade-off relevance vs. diversity (0.7)
+    mmr.pool_size                    best-scored candidates that MMR re-ranks (50)
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from companion.errors import RulesError
+
+SUPPORTED_VERSIONS: frozenset[int] = frozenset({1})
+DEFAULT_RULES_RESOURCE = "rules_v1.json"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TempoFilter(_Strict):
+    """Tempo hard filter: applies to loops with a known BPM."""
+
+    tolerance_bpm: float = Field(ge=0.0, le=50.0)
+    tempo_multiples: tuple[float, ...] = Field(min_length=1)
+
+    @field_validator("tempo_multiples")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(m <= 0 for m in value):
+            raise ValueError("tempo multiples must be positive, e.g. [0.5, 1, 2]")
+        return value
+
+
+class KeyFilter(_Strict):
+    """Key hard filter on the Camelot wheel: applies to pitched samples with a known key."""
+
+    allow_relative: bool
+    camelot_steps: int = Field(ge=0, le=6)
+
+
+class DuplicateFilter(_Strict):
+    """Near-duplicate threshold on the cosine of two vectors of the same space."""
+
+    cosine_threshold: float = Field(gt=0.0, le=1.0)
+
+
+class Filters(_Strict):
+    tempo: TempoFilter
+    key: KeyFilter
+    duplicates: DuplicateFilter
+
+
+class TempoScore(_Strict):
+    boost: float = Field(ge=0.0, le=1.0)
+    within_bpm: float = Field(ge=0.0, le=50.0)
+
+
+class KeyScore(_Strict):
+    boost: float = Field(ge=0.0, le=1.0)
+
+
+class FreshnessScore(_Strict):
+    weight: float = Field(ge=0.0, le=1.0)
+    tau_days: float = Field(gt=0.0)
+
+
+class TagScore(_Strict):
+    boost_each: float = Field(ge=0.0, le=1.0)
+    max_total: float = Field(ge=0.0, le=1.0)
+
+
+class Score(_Strict):
+    similarity_weight: float = Field(ge=0.0, le=10.0)
+    tempo: TempoScore
+    key: KeyScore
+    freshness: FreshnessScore
+    tags: TagScore
+
+
+class Target(_Strict):
+    max_accepted: int = Field(ge=0, le=100)
+    accepted_decay: float = Field(gt=0.0, le=1.0)
+    prompt_weight: float = Field(ge=0.0, le=10.0)
+
+
+class Mmr(_Strict):
+    lambda_: float = Field(alias="lambda", ge=0.0, le=1.0)
+    pool_size: int = Field(ge=1, le=10_000)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FusionRules(_Strict):
+    """A validated fusion rules document. See the module docstring for every field."""
+
+    version: int
+    name: str = Field(min_length=1)
+    description: str = ""
+    filters: Filters
+    score: Score
+    target: Target
+    mmr: Mmr
+
+    @field_validator("version")
+    @classmethod
+    def _supported(cls, value: int) -> int:
+        if value not in SUPPORTED_VERSIONS:
+            raise ValueError(
+                f"rules version {value} is not supported by this build "
+                f"(supported: {sorted(SUPPORTED_VERSIONS)}); update the companion"
+            )
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as JSON-serialisable dict, in the shipped layout (``mmr.lambda``)."""
+        return self.model_dump(by_alias=True, mode="json")
+
+
+def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
+    """Validate a rules document.
+
+    Args:
+        doc: the parsed document or its JSON text.
+
+    Returns:
+        The typed :class:`FusionRules`.
+
+    Raises:
+        RulesError: invalid JSON, a missing or unknown field, a value out of range, or an
+            unsupported version. The message lists each problem with its dotted path.
+    """
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except json.JSONDecodeError as exc:
+            raise RulesError(f"fusion rules are not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise RulesError(f"fusion rules must be a JSON object, got {type(doc).__name__}")
+    try:
+        return FusionRules.model_validate(doc)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        name = doc.get("name", "<unnamed>")
+        raise RulesError(f"invalid fusion rules document {name!r}: {problems}") from exc
+
+
+def load_default_rules() -> FusionRules:
+    """The rules shipped with the package (``companion/ranking/rules_v1.json``).
+
+    Raises:
+        RulesError: if the shipped document is missing or invalid (a broken install).
+    """
+    try:
+        text = resources.files("companion.ranking").joinpath(DEFAULT_RULES_RESOURCE).read_text(
+            encoding="utf-8"
+        )
+    except (FileNotFoundError, OSError) as exc:
+        raise RulesError(
+            f"the shipped fusion rules {DEFAULT_RULES_RESOURCE} are missing: reinstall the companion"
+        ) from exc
+    return parse_rules(text)

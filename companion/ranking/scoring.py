@@ -1,0 +1,189 @@
+"""Score terms of the shared fusion rules (DESIGN.md §3), vectorised with numpy.
+
+For a candidate row ``r`` and the session context::
+
+    similarity = w_s · cos(v_r, target)                    (fusion mode only; w_s = score.similarity_weight)
+    tempo      = score.tempo.boost      if r is a loop with known BPM and
+                                        min_k |bpm·k − bpm_ctx| ≤ score.tempo.within_bpm
+                                        (k over filters.tempo.tempo_multiples)
+    key        = score.key.boost        if r is pitched and its key and mode equal the context's
+    freshness  = score.freshness.weight · exp(−age_days / score.freshness.tau_days)
+                 (age from ``added_at`` to now, never negative)
+    tags       = min(score.tags.boost_each · #matches, score.tags.max_total)
+                 (matches: the context's mood tags and genre found among the sample's tags)
+
+    score = similarity + tempo + key + freshness + tags
+
+Every number comes from the :class:`~companion.ranking.rules.FusionRules` document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.ranking.candidates import Candidates, key_code
+from companion.ranking.context import SessionContext
+from companion.ranking.rules import FusionRules
+
+COMPONENTS: tuple[str, ...] = ("similarity", "tempo", "key", "freshness", "tags")
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass
+class ScoreTable:
+    """Score terms of some rows; every array is (m,) float64 aligned with ``rows``."""
+
+    rows: np.ndarray
+    similarity: np.ndarray
+    tempo: np.ndarray
+    key: np.ndarray
+    freshness: np.ndarray
+    tags: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """(m,) float64 fused score, the sum of the terms."""
+        return self.similarity + self.tempo + self.key + self.freshness + self.tags
+
+    def components(self, i: int) -> dict[str, float]:
+        """The terms of the i-th row as a dict (for :class:`Suggestion.score_components`)."""
+        return {name: float(getattr(self, name)[i]) for name in COMPONENTS}
+
+    def take(self, idx: np.ndarray) -> ScoreTable:
+        """The sub-table at positions ``idx``."""
+        return ScoreTable(*(getattr(self, f)[idx] for f in ("rows", *COMPONENTS)))
+
+
+def context_tags(context: SessionContext) -> list[str]:
+    """The words the tag boost looks for: mood tags then genre, lower case, unique."""
+    words = list(context.mood_tags)
+    if context.genre and context.genre not in words:
+        words.append(context.genre)
+    return words
+
+
+class Scorer:
+    """Computes the score terms for one context at one instant.
+
+    Args:
+        candidates: the library columns.
+        context: the session context.
+        rules: the fusion rules (weights).
+        now: current unix time in seconds (freshness).
+    """
+
+    def __init__(
+        self, candidates: Candidates, context: SessionContext, rules: FusionRules, now: float
+    ) -> None:
+        self.candidates = candidates
+        self.rules = rules
+        self.now = now
+        score = rules.score
+        self._tempo_windows: list[tuple[np.float32, np.float32]] = []
+        if context.bpm is not None:
+            for k in rules.filters.tempo.tempo_multiples:
+                self._tempo_windows.append(
+                    (
+                        np.float32((context.bpm - score.tempo.within_bpm) / k),
+                        np.float32((context.bpm + score.tempo.within_bpm) / k),
+                    )
+                )
+        self._key_code = (
+            key_code(context.key.pitch_class, 1 if context.key.mode == "minor" else 0)
+            if context.key is not None
+            else None
+        )
+        self.tag_words = context_tags(context)
+        self._freshness_scale = -1.0 / (score.freshness.tau_days * SECONDS_PER_DAY)
+
+    def tempo(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 tempo boost of ``rows`` (None = all rows)."""
+        c = self.candidates
+        m = len(c) if rows is None else len(rows)
+        out = np.zeros(m, dtype=np.float64)
+        if not self._tempo_windows:
+            return out
+        bpm = c.bpm if rows is None else c.bpm[rows]
+        hit = np.zeros(m, dtype=bool)
+        for lo, hi in self._tempo_windows:
+            hit |= (bpm >= lo) & (bpm <= hi)
+        hit &= c.is_loop if rows is None else c.is_loop[rows]
+        out[hit] = self.rules.score.tempo.boost
+        return out
+
+    def key(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 key boost: exact key and mode match of a pitched sample."""
+        codes = self.candidates.key_codes if rows is None else self.candidates.key_codes[rows]
+        out = np.zeros(len(codes), dtype=np.float64)
+        if self._key_code is not None:
+            out[codes == self._key_code] = self.rules.score.key.boost
+        return out
+
+    def freshness(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 ``w_f · exp(−age_days / τ)``; future dates count as age 0."""
+        added = self.candidates.added_at if rows is None else self.candidates.added_at[rows]
+        age_s = np.maximum(self.now - added, 0.0)
+        return self.rules.score.freshness.weight * np.exp(age_s * self._freshness_scale)
+
+    def tag_matches(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) int count of context tag words found in each row's tags."""
+        c = self.candidates
+        if rows is None:
+            counts = np.zeros(len(c), dtype=np.int32)
+            for word in self.tag_words:
+                counts[c.rows_tagged(word)] += 1
+            return counts
+        counts = np.zeros(len(rows), dtype=np.int32)
+        for word in self.tag_words:
+            tagged = c.rows_tagged(word)
+            if len(tagged):
+                pos = np.minimum(np.searchsorted(tagged, rows), len(tagged) - 1)
+                counts += tagged[pos] == rows
+        return counts
+
+    def tags(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 ``min(boost_each · matches, max_total)``."""
+        spec = self.rules.score.tags
+        counts = self.tag_matches(rows) if self.tag_words else None
+        m = len(self.candidates) if rows is None else len(rows)
+        if counts is None:
+            return np.zeros(m, dtype=np.float64)
+        return np.minimum(counts * spec.boost_each, spec.max_total).astype(np.float64)
+
+    def boosts(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 tempo + key + freshness + tags (the whole ``rules``-mode score)."""
+        total = self.freshness(rows)
+        if self._tempo_windows:
+            total += self.tempo(rows)
+        if self._key_code is not None:
+            total += self.key(rows)
+        if self.tag_words:
+            total += self.tags(rows)
+        return total
+
+    def table(self, rows: np.ndarray, similarity: np.ndarray | None) -> ScoreTable:
+        """Every score term for ``rows``.
+
+        Args:
+            rows: (m,) int64 rows.
+            similarity: (m,) cosine to the target, or None (``rules`` mode, recency).
+
+        Returns:
+            The :class:`ScoreTable`; ``similarity`` is weighted by ``score.similarity_weight``.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        sim = (
+            np.zeros(len(rows), dtype=np.float64)
+            if similarity is None
+            else self.rules.score.similarity_weight * np.asarray(similarity, dtype=np.float64)
+        )
+        return ScoreTable(
+            rows=rows,
+            similarity=sim,
+            tempo=self.tempo(rows),
+            key=self.key(rows),
+            freshness=self.freshness(rows),
+            tags=self.tags(rows),
+        )

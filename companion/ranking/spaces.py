@@ -1,0 +1,181 @@
+"""Embedding spaces as the ranker sees them, and candidate retrieval within one space.
+
+Retrieval turns a target vector into a shortlist of rows that pass the hard filters:
+
+1. ask the space's HNSW index for ``fanout`` neighbours (a few hundred), keep those passing
+   the filters; if fewer than the MMR pool pass, ask again with 4× the fanout, up to
+   ``max_fanout``;
+2. when the filters are so strict that even that is not enough to fill the list, or the space
+   has no index, score the filtered subset exactly (masked brute force).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from companion.embedding.index import VectorIndex
+from companion.ranking.candidates import Candidates
+from companion.ranking.filters import HardFilter
+
+VectorSource = Literal["clap", "fingerprint"]
+
+
+@dataclass
+class EmbeddingSpaceData:
+    """The vectors of one embedding space.
+
+    Attributes:
+        space: space name, e.g. ``"clap-htsat-unfused/v1"`` or ``"fingerprint/v1"``.
+        source: ``"clap"`` or ``"fingerprint"`` (reported as ``Suggestion.source``).
+        ids: (m,) int64 sample ids that have a vector in this space.
+        vectors: (m, d) float32, L2-normalised, aligned with ``ids``.
+        index: HNSW index over the same vectors, or None (exact search; fine below ~20k).
+    """
+
+    space: str
+    source: VectorSource
+    ids: np.ndarray
+    vectors: np.ndarray
+    index: VectorIndex | None = None
+
+
+@dataclass
+class PreparedSpace:
+    """A space joined to the library rows (built once per :class:`Ranker`).
+
+    Attributes:
+        data: the space.
+        pos_of_row: (n,) int32 position of each library row in ``data.vectors``; −1 = no vector.
+        row_of_pos: (m,) int64 library row of each vector; −1 = not in the library.
+    """
+
+    data: EmbeddingSpaceData
+    pos_of_row: np.ndarray
+    row_of_pos: np.ndarray
+    _sorted_ids: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+    _sorted_pos: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, np.int64))
+
+    @classmethod
+    def prepare(cls, data: EmbeddingSpaceData, candidates: Candidates) -> PreparedSpace:
+        ids = np.asarray(data.ids, dtype=np.int64)
+        data.ids = ids
+        data.vectors = np.ascontiguousarray(data.vectors, dtype=np.float32)
+        if data.vectors.ndim != 2 or len(data.vectors) != len(ids):
+            raise ValueError(
+                f"space {data.space!r}: vectors {data.vectors.shape} do not match {len(ids)} ids"
+            )
+        row_of_pos = candidates.rows_of(ids)
+        pos_of_row = np.full(len(candidates), -1, dtype=np.int32)
+        known = row_of_pos >= 0
+        pos_of_row[row_of_pos[known]] = np.flatnonzero(known).astype(np.int32)
+        order = np.argsort(ids, kind="stable")
+        return cls(data, pos_of_row, row_of_pos, ids[order], order)
+
+    @property
+    def dim(self) -> int:
+        return int(self.data.vectors.shape[1])
+
+    def positions_of_ids(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        """(k,) int64 positions of sample ids in this space; −1 where an id has no vector."""
+        query = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(self._sorted_ids):
+            return np.full(len(query), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_ids, query), len(self._sorted_ids) - 1)
+        return np.where(self._sorted_ids[at] == query, self._sorted_pos[at], -1).astype(np.int64)
+
+    def vectors_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """(k, d) float32 vectors of library rows; zero rows where a row has no vector."""
+        pos = self.pos_of_row[rows]
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        have = pos >= 0
+        out[have] = self.data.vectors[pos[have]]
+        return out
+
+
+def retrieve(
+    space: PreparedSpace,
+    target: np.ndarray,
+    hard_filter: HardFilter,
+    *,
+    pool: int,
+    minimum: int,
+    exclude_rows: np.ndarray,
+    fanout: int,
+    max_fanout: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows near the target that pass the hard filters.
+
+    Args:
+        space: the prepared space.
+        target: (d,) float32 L2-normalised target vector.
+        hard_filter: compiled filters.
+        pool: how many passing rows are wanted (MMR pool).
+        minimum: how many are enough when the fanout is exhausted (the list length).
+        exclude_rows: rows handled elsewhere (pinned), never returned.
+        fanout: first number of neighbours asked from the index.
+        max_fanout: most neighbours asked before switching to exact search.
+
+    Returns:
+        ``(rows, sims)``: (r,) int64 library rows and (r,) float32 cosine to the target,
+        r ≤ ``pool``, most similar first.
+    """
+    index = space.data.index
+    if index is not None and len(index):
+        k = min(max(fanout, pool), len(index))
+        while True:
+            ids, sims = index.query(target[None, :], k)
+            ids, sims = ids[0], sims[0]
+            rows = np.asarray(space_rows_of_ids(space, ids), dtype=np.int64)
+            keep = rows >= 0
+            rows, sims = rows[keep], sims[keep]
+            ok = hard_filter.mask(rows)
+            if len(exclude_rows):
+                ok &= ~np.isin(rows, exclude_rows)
+            passing = int(ok.sum())
+            exhausted = k >= len(index)
+            if passing >= pool or exhausted:
+                return rows[ok][:pool], sims[ok][:pool]
+            if k * 4 > max_fanout:
+                if passing >= minimum:
+                    return rows[ok], sims[ok]
+                break
+            k = min(k * 4, len(index))
+    return _exact(space, target, hard_filter, pool, exclude_rows)
+
+
+def space_rows_of_ids(space: PreparedSpace, ids: np.ndarray) -> np.ndarray:
+    """Library rows of ids returned by the index (−1 for padding or ids not in the library)."""
+    pos = space.positions_of_ids(ids)
+    rows = np.where(pos >= 0, space.row_of_pos[np.maximum(pos, 0)], -1)
+    return rows
+
+
+def _exact(
+    space: PreparedSpace,
+    target: np.ndarray,
+    hard_filter: HardFilter,
+    pool: int,
+    exclude_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    mask = hard_filter.mask(None)
+    mask &= space.pos_of_row >= 0
+    if len(exclude_rows):
+        mask[exclude_rows] = False
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return rows.astype(np.int64), np.empty(0, dtype=np.float32)
+    pos = space.pos_of_row[rows]
+    vectors = space.data.vectors
+    if len(rows) * 4 > len(vectors):
+        sims = (vectors @ target)[pos]  # cheaper than gathering most of the matrix
+    else:
+        sims = vectors[pos] @ target
+    if len(rows) > pool:
+        top = np.argpartition(-sims, pool - 1)[:pool]
+    else:
+        top = np.arange(len(rows))
+    top = top[np.argsort(-sims[top], kind="stable")]
+    return rows[top].astype(np.int64), sims[top].astype(np.float32)
