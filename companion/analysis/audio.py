@@ -1,0 +1,222 @@
+"""Decoding audio files into the one form every analysis step uses.
+
+:func:`decode` reads wav, aiff, flac, ogg and mp3 with libsndfile (through soundfile; MP3 needs
+libsndfile ≥ 1.1), measures the peak and the integrated loudness of the native audio, and
+returns a mono float32 signal resampled to the analysis rate (22 050 Hz, soxr).
+
+One fallback is built in: RIFF/WAVE files whose ``fmt`` chunk declares an Ogg Vorbis codec
+(format tags 0x674F–0x6771, written by some old trackers; several of LMMS's ``.ogg`` samples
+are such files) hold a plain Ogg stream in their ``data`` chunk, which is decoded directly.
+
+Long files are decoded block by block: the peak covers the whole file, while the mono signal
+and the loudness cover the first :data:`MAX_ANALYSIS_S` seconds (the analysis of a sample
+library never needs more, and memory stays bounded).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyloudnorm
+import soundfile as sf
+import soxr
+
+from companion.errors import AudioDecodeError
+
+#: Analysis sample rate in Hz.
+ANALYSIS_SR = 22050
+#: Longest stretch of audio (s) kept for analysis and loudness; the peak covers the whole file.
+MAX_ANALYSIS_S = 120.0
+#: Peak reported for digital silence, in dBFS (instead of −inf, which JSON cannot carry).
+SILENCE_DBFS = -150.0
+#: Shortest signal (s) with an integrated loudness: one BS.1770 gating block is 400 ms.
+MIN_LOUDNESS_S = 0.4
+#: Frames read per block when scanning a file for its peak.
+_BLOCK_FRAMES = 1 << 16
+#: WAVE format tags of Ogg Vorbis in RIFF (mmreg.h: WAVE_FORMAT_OGG_VORBIS_MODE_1 … 3PLUS).
+_WAV_OGG_FORMAT_TAGS = frozenset({0x674F, 0x6750, 0x6751, 0x676F, 0x6770, 0x6771})
+SUPPORTED_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"})
+
+
+@dataclass
+class DecodedAudio:
+    """A decoded file, ready for analysis.
+
+    Attributes:
+        y: mono signal, shape (n,) float32 in [-1, 1] at ``sr``; the mean of the native
+            channels, at most the first :data:`MAX_ANALYSIS_S` seconds of the file.
+        sr: analysis sample rate in Hz (22 050 by default).
+        native_sr: the file's sample rate in Hz.
+        channels: the file's channel count.
+        duration_s: duration of the whole file in seconds.
+        peak_dbfs: sample peak of the native audio over the whole file, in dBFS
+            (:data:`SILENCE_DBFS` for digital silence).
+        loudness_lufs: integrated loudness in LUFS (ITU-R BS.1770-4 via pyloudnorm, all native
+            channels); None if shorter than 0.4 s or silent (below the −70 LUFS gate).
+    """
+
+    y: np.ndarray
+    sr: int
+    native_sr: int
+    channels: int
+    duration_s: float
+    peak_dbfs: float
+    loudness_lufs: float | None
+
+
+def decode(path: Path, sr: int = ANALYSIS_SR) -> DecodedAudio:
+    """Decode an audio file.
+
+    Args:
+        path: a wav, aiff, flac, ogg or mp3 file.
+        sr: analysis sample rate in Hz for ``DecodedAudio.y``.
+
+    Returns:
+        The :class:`DecodedAudio`.
+
+    Raises:
+        AudioDecodeError: the file is missing, empty, truncated before any audio, corrupt or in
+            a format libsndfile cannot read; the message names the file and the reason.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioDecodeError(f"cannot decode {name}: {exc.strerror or exc} — check the path") from exc
+    if size == 0:
+        raise AudioDecodeError(f"cannot decode {name}: the file is empty (0 bytes) — skipped")
+    try:
+        with path.open("rb") as fh:
+            stream = _ogg_in_riff(fh) or fh
+            native, native_sr, channels, total_frames, peak_rest = _read_native(stream, name)
+    except AudioDecodeError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError, EOFError) as exc:
+        raise AudioDecodeError(f"cannot decode {name}: {_reason(exc)} — skipped") from exc
+    return _finish(native, native_sr, channels, total_frames, peak_rest, sr)
+
+
+def _read_native(stream: BinaryIO, name: str) -> tuple[np.ndarray, int, int, int, float]:
+    """Read up to MAX_ANALYSIS_S of native audio, scanning the rest for its peak.
+
+    Returns:
+        ``(frames, native_sr, channels, total_frames, peak_rest)``: frames of shape
+        (m, channels) float32, the number of frames actually found in the whole file (a
+        truncated file yields what it holds), and the linear peak of the frames not kept.
+    """
+    with sf.SoundFile(stream) as snd:
+        native_sr = int(snd.samplerate)
+        channels = int(snd.channels)
+        if native_sr <= 0 or channels <= 0:
+            raise AudioDecodeError(f"cannot decode {name}: invalid header ({native_sr} Hz, {channels} ch)")
+        keep = int(MAX_ANALYSIS_S * native_sr)
+        blocks: list[np.ndarray] = []
+        kept = 0
+        total = 0
+        peak = 0.0
+        while True:
+            block = snd.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            if block.shape[0] == 0:
+                break
+            if not np.all(np.isfinite(block)):
+                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+            total += block.shape[0]
+            if kept < keep:
+                part = block[: keep - kept]
+                blocks.append(part)
+                kept += part.shape[0]
+            else:
+                peak = max(peak, float(np.max(np.abs(block))))
+    if total == 0:
+        raise AudioDecodeError(f"cannot decode {name}: the file holds no audio frames (empty or truncated)")
+    frames = np.concatenate(blocks, axis=0)
+    return frames, native_sr, channels, total, peak
+
+
+def _finish(
+    native: np.ndarray, native_sr: int, channels: int, total_frames: int, peak_rest: float, sr: int
+) -> DecodedAudio:
+    """Measure peak and loudness, mix to mono and resample."""
+    peak = max(float(np.max(np.abs(native))), peak_rest)
+    peak_dbfs = 20.0 * float(np.log10(peak)) if peak > 0 else SILENCE_DBFS
+    peak_dbfs = max(peak_dbfs, SILENCE_DBFS)
+    loudness = integrated_loudness(native, native_sr)
+    mono = native.mean(axis=1, dtype=np.float32) if channels > 1 else native[:, 0].copy()
+    if native_sr != sr:
+        mono = soxr.resample(mono, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
+    np.clip(mono, -1.0, 1.0, out=mono)
+    return DecodedAudio(
+        y=np.ascontiguousarray(mono, dtype=np.float32),
+        sr=sr,
+        native_sr=native_sr,
+        channels=channels,
+        duration_s=total_frames / native_sr,
+        peak_dbfs=peak_dbfs,
+        loudness_lufs=loudness,
+    )
+
+
+def integrated_loudness(frames: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness of multichannel audio (ITU-R BS.1770-4, pyloudnorm's K-weighting).
+
+    Args:
+        frames: shape (m, channels) or (m,), float in [-1, 1].
+        rate: sample rate in Hz.
+
+    Returns:
+        Loudness in LUFS, or None when the audio is shorter than one 400 ms gating block or
+        every block is below the −70 LUFS absolute gate (silence).
+    """
+    if frames.shape[0] < int(np.ceil(MIN_LOUDNESS_S * rate)) + 1:
+        return None
+    data = frames.astype(np.float64)
+    if data.ndim == 2 and data.shape[1] > 5:  # BS.1770 weights defined for up to 5 channels
+        data = data[:, :5]
+    value = float(pyloudnorm.Meter(rate).integrated_loudness(data))
+    return value if np.isfinite(value) else None
+
+
+def _ogg_in_riff(fh: BinaryIO) -> BinaryIO | None:
+    """Return the embedded Ogg stream of a RIFF/WAVE file with an Ogg Vorbis format tag.
+
+    Returns:
+        A file-like object on the Ogg stream, or None for any other file (``fh`` is rewound).
+    """
+    head = fh.read(12)
+    fh.seek(0)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    data = fh.read()
+    fh.seek(0)
+    pos = 12
+    fmt_tag: int | None = None
+    while pos + 8 <= len(data):
+        cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        body = pos + 8
+        if cid == b"fmt " and size >= 2:
+            fmt_tag = struct.unpack_from("<H", data, body)[0]
+            if fmt_tag not in _WAV_OGG_FORMAT_TAGS:
+                return None
+        elif cid == b"data" and fmt_tag in _WAV_OGG_FORMAT_TAGS:
+            start = data.find(b"OggS", body, body + 64)
+            if start < 0:
+                return None
+            return io.BytesIO(data[start : body + size])
+        pos = body + size + (size & 1)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason from a libsndfile / OS error."""
+    text = str(exc).strip() or type(exc).__name__
+    if "Format not recognised" in text or "unknown format" in text.lower():
+        return "not an audio format libsndfile can read (wav, aiff, flac, ogg, mp3)"
+    if ": " in text and text.startswith("Error opening"):
+        text = text.split(": ", 1)[1]
+    return text

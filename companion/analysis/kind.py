@@ -1,0 +1,91 @@
+"""Loop or one-shot, pitched or unpitched, from the audio itself.
+
+Used when neither the name nor the embedded tags decide. A one-shot starts with one attack and
+decays; a loop keeps its level to the end (its end wraps into its start), holds several onsets,
+and lasts long enough for at least one bar. Pitched material keeps most of its energy in the
+harmonic (time-stable) part of the spectrum; drums, noise and most effects do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.analysis.features import Features
+
+#: Shortest loop (s): one bar of 4/4 at 200 BPM is 1.2 s.
+MIN_LOOP_S = 1.0
+#: Level of the last 5 % of a file relative to its loudest frame (dB) above which the end is
+#: said to wrap into the start rather than decay.
+TAIL_WRAP_DB = -24.0
+#: Harmonic energy share above which material is pitched.
+PITCHED_HARMONIC_RATIO = 0.55
+
+
+@dataclass
+class KindEstimate:
+    """Audio evidence about what a sample is.
+
+    Attributes:
+        kind: ``"loop"`` or ``"one-shot"``.
+        kind_confidence: in [0, 1].
+        pitched: whether the material has a tonal centre.
+        pitched_confidence: in [0, 1].
+        tail_db: level of the last 5 % relative to the loudest frame, in dB.
+        n_onsets: number of strong onsets.
+    """
+
+    kind: str
+    kind_confidence: float
+    pitched: bool
+    pitched_confidence: float
+    tail_db: float
+    n_onsets: int
+
+
+def strong_onsets(onset: np.ndarray, fps: float, rel: float = 0.3) -> np.ndarray:
+    """Frame indices of onset peaks above ``rel`` × the maximum, at least 50 ms apart."""
+    if onset.size < 3 or onset.max() <= 0:
+        return np.zeros(0, dtype=int)
+    thr = rel * onset.max()
+    peaks = np.flatnonzero((onset[1:-1] > onset[:-2]) & (onset[1:-1] >= onset[2:]) & (onset[1:-1] > thr)) + 1
+    gap = max(1, int(0.05 * fps))
+    kept: list[int] = []
+    for p in peaks:
+        if not kept or p - kept[-1] >= gap:
+            kept.append(int(p))
+    return np.asarray(kept, dtype=int)
+
+
+def tail_level_db(rms: np.ndarray) -> float:
+    """Level (dB) of the last 5 % of frames relative to the loudest frame."""
+    if rms.size == 0 or rms.max() <= 0:
+        return -120.0
+    n = max(1, rms.size // 20)
+    tail = float(np.sqrt(np.mean(rms[-n:] ** 2)))
+    return 20.0 * float(np.log10(max(tail, 1e-9) / rms.max()))
+
+
+def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
+    """Classify a sample as loop or one-shot and as pitched or not, from its audio.
+
+    Args:
+        feat: shared features.
+        duration_s: duration of the whole file in seconds.
+
+    Returns:
+        The :class:`KindEstimate`.
+    """
+    tail_db = tail_level_db(feat.rms)
+    onsets = strong_onsets(feat.onset, feat.fps)
+    if duration_s < MIN_LOOP_S:
+        kind, conf = "one-shot", 0.9
+    elif tail_db > TAIL_WRAP_DB and (onsets.size >= 2 or duration_s >= 2.0):
+        kind, conf = "loop", float(np.clip(0.6 + (tail_db - TAIL_WRAP_DB) / 40.0, 0.6, 0.9))
+    else:
+        kind, conf = "one-shot", float(np.clip(0.6 + (TAIL_WRAP_DB - tail_db) / 40.0, 0.55, 0.9))
+    ratio = feat.harmonic_ratio
+    pitched = ratio >= PITCHED_HARMONIC_RATIO
+    pconf = float(np.clip(0.5 + abs(ratio - PITCHED_HARMONIC_RATIO) * 2.0, 0.5, 0.95))
+    return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=int(onsets.size))

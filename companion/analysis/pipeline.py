@@ -1,0 +1,145 @@
+"""Per-file analysis: names, embedded tags and audio estimates, merged into an Analysis.
+
+Precedence for every field, strongest first: embedded tag, file name (then folder names),
+estimate from the audio. The producer's own corrections (source ``"user"``) are applied by the
+catalog on top of this and never reach this module.
+
+The scanner calls :func:`analyse_file` in worker processes; it decodes once, and the caller
+may reuse the returned :class:`DecodedAudio` (e.g. for the fingerprint embedding).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from companion.analysis.audio import DecodedAudio, decode
+from companion.analysis.features import Features, compute_features
+from companion.analysis.key_detection import estimate_key
+from companion.analysis.kind import KindEstimate, estimate_kind
+from companion.analysis.metadata import EmbeddedTags, read_tags
+from companion.analysis.names import NameHints, parse_name
+from companion.analysis.result import Analysis, Source
+from companion.analysis.tempo import estimate_tempo, loop_length_candidates
+from companion.music.keys import Key
+
+#: Confidence given to values read from tags and names.
+TAG_CONFIDENCE = 0.95
+NAME_CONFIDENCE = 0.9
+#: Confidence of a bare number in a name ("Loop_90") that the loop length confirms.
+BARE_NAME_CONFIDENCE = 0.75
+#: Relative tolerance when checking a bare-number tempo against the loop length.
+BARE_BPM_TOLERANCE = 0.02
+
+
+def analyse_file(path: Path, library_root: Path | None = None) -> tuple[Analysis, DecodedAudio]:
+    """Decode and analyse one file.
+
+    Args:
+        path: the audio file.
+        library_root: the library folder the file was found under (folders below it give tags).
+
+    Returns:
+        ``(analysis, decoded audio)``.
+
+    Raises:
+        AudioDecodeError: the file cannot be decoded (see :func:`decode`).
+    """
+    audio = decode(Path(path))
+    return analyse(Path(path), audio, library_root=library_root), audio
+
+
+def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -> Analysis:
+    """Analyse decoded audio, using the file's name, folders and embedded tags as hints.
+
+    Args:
+        path: the file the audio came from (its name, folders and tags are read).
+        audio: the decoded audio.
+        library_root: the library folder the file was found under, if known.
+
+    Returns:
+        The :class:`Analysis`; ``*_source`` fields say where each value came from.
+    """
+    path = Path(path)
+    hints = parse_name(path, library_root)
+    tags = read_tags(path)
+    feat = compute_features(audio.y, audio.sr)
+    est = estimate_kind(feat, audio.duration_s)
+
+    kind, kind_source = _kind(hints, tags, est)
+    result = Analysis(
+        duration_s=round(audio.duration_s, 4),
+        sample_rate=audio.native_sr,
+        channels=audio.channels,
+        kind=kind,
+        kind_source=kind_source,
+        peak_dbfs=round(audio.peak_dbfs, 2),
+        loudness_lufs=None if audio.loudness_lufs is None else round(audio.loudness_lufs, 2),
+        tags=list(dict.fromkeys([*hints.tags, *tags.words])),
+    )
+    if kind == "loop":
+        _set_tempo(result, hints, tags, feat, audio.duration_s)
+    _set_key(result, hints, tags, feat, est)
+    return result
+
+
+def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str, Source]:
+    """Loop or one-shot: ACID flags, then the file's name, a tempo in the name, folder names,
+    and last the audio."""
+    if tags.kind is not None:
+        return tags.kind, "tag"
+    if hints.kind is not None and hints.kind_from_stem:
+        return hints.kind, "name"
+    if hints.bpm is not None or tags.bpm is not None:
+        return "loop", "tag" if tags.bpm is not None else "name"
+    if hints.kind is not None:
+        return hints.kind, "name"
+    return est.kind, "estimate"
+
+
+def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float) -> None:
+    if tags.bpm is not None:
+        result.bpm, result.bpm_source, result.bpm_confidence = round(tags.bpm, 2), "tag", TAG_CONFIDENCE
+        return
+    if hints.bpm is not None:
+        result.bpm, result.bpm_source, result.bpm_confidence = round(hints.bpm, 2), "name", NAME_CONFIDENCE
+        return
+    cands = [bpm for bpm, _ in loop_length_candidates(duration_s)]
+    for bare in hints.bare_bpm_candidates:
+        if any(abs(bare / c - 1.0) <= BARE_BPM_TOLERANCE for c in cands):
+            result.bpm, result.bpm_source, result.bpm_confidence = bare, "name", BARE_NAME_CONFIDENCE
+            return
+    tempo = estimate_tempo(feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time)
+    result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
+
+
+def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate) -> None:
+    named: tuple[Key, Source, float] | None = None
+    if tags.key is not None:
+        named = (tags.key, "tag", TAG_CONFIDENCE)
+    elif hints.key is not None:
+        named = (hints.key, "name", NAME_CONFIDENCE)
+    if named is not None:
+        key, source, conf = named
+        result.pitched = True
+        result.key_pc, result.mode, result.key_source, result.key_confidence = key.pitch_class, key.mode, source, conf
+        return
+    pitched = est.pitched and not hints.unpitched
+    if tags.root_pc is not None:
+        pitched = True
+    result.pitched = pitched
+    if not pitched:
+        return
+    key_est = estimate_key(feat)
+    if key_est is None:
+        result.pitched = False
+        return
+    if tags.root_pc is not None:
+        major, minor = key_est.scores[tags.root_pc], key_est.scores[12 + tags.root_pc]
+        result.key_pc, result.mode = tags.root_pc, "major" if major >= minor else "minor"
+        result.key_source, result.key_confidence = "tag", 0.7
+        return
+    confidence = key_est.confidence * est.pitched_confidence
+    if result.kind == "one-shot":
+        confidence *= 0.5  # a single note or chord says little about a key
+    result.key_pc, result.mode = key_est.key.pitch_class, key_est.key.mode
+    result.key_source, result.key_confidence = "estimate", round(confidence, 3)

@@ -1,0 +1,116 @@
+"""analyse()/analyse_file(): precedence of tags, names and estimates on real files."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from mutagen.id3 import TBPM, TKEY
+from mutagen.wave import WAVE
+
+from companion.analysis.audio import decode
+from companion.analysis.pipeline import analyse, analyse_file
+from companion.errors import AudioDecodeError
+
+SR = 44100
+
+
+def _chord_loop(bpm: float = 120.0, bars: int = 2, root_hz: float = 220.0) -> np.ndarray:
+    """A minor-triad pad plus a click on every beat, cut to whole bars."""
+    n = int(round(bars * 4 * 60.0 / bpm * SR))
+    t = np.arange(n) / SR
+    pad = sum(np.sin(2 * np.pi * root_hz * r * t) for r in (1.0, 2 ** (3 / 12), 2 ** (7 / 12)))
+    y = 0.15 * pad
+    beat = int(round(60.0 / bpm * SR))
+    click = np.exp(-np.arange(800) / 80.0) * np.random.default_rng(0).standard_normal(800)
+    for start in range(0, n - 800, beat):
+        y[start : start + 800] += 0.5 * click
+    return (y / np.max(np.abs(y)) * 0.8).astype(np.float32)
+
+
+def test_name_hints_win_over_estimates(tmp_path: Path) -> None:
+    path = tmp_path / "Pad_Loop_Cm_100bpm.wav"
+    sf.write(path, _chord_loop(bpm=120.0), SR)  # the name disagrees with the audio on purpose
+    analysis, audio = analyse_file(path)
+    assert analysis.kind == "loop" and analysis.kind_source == "name"
+    assert (analysis.bpm, analysis.bpm_source) == (100.0, "name")
+    assert (analysis.key_pc, analysis.mode, analysis.key_source) == (0, "minor", "name")
+    assert analysis.pitched
+    assert analysis.duration_s == pytest.approx(4.0, abs=1e-3)
+    assert audio.sr == 22050 and "pad" in analysis.tags
+
+
+def test_embedded_tags_win_over_names(tmp_path: Path) -> None:
+    path = tmp_path / "Pad_Loop_Cm_100bpm.wav"
+    sf.write(path, _chord_loop(), SR)
+    wav = WAVE(path)
+    wav.add_tags()
+    wav.tags.add(TBPM(encoding=3, text=["120"]))
+    wav.tags.add(TKEY(encoding=3, text=["Am"]))
+    wav.save()
+    analysis, _ = analyse_file(path)
+    assert (analysis.bpm, analysis.bpm_source) == (120.0, "tag")
+    assert (analysis.key_pc, analysis.mode, analysis.key_source) == (9, "minor", "tag")
+
+
+def test_acid_root_note_gives_tonic_with_estimated_mode(tmp_path: Path) -> None:
+    path = tmp_path / "untitled.wav"
+    sf.write(path, _chord_loop(root_hz=220.0), SR)
+    data = bytearray(path.read_bytes())
+    body = struct.pack("<IHHfIHHf", 0x02, 57, 0x8000, 0.0, 8, 4, 4, 120.0)
+    data += b"acid" + struct.pack("<I", len(body)) + body
+    data[4:8] = struct.pack("<I", len(data) - 8)
+    path.write_bytes(bytes(data))
+    analysis, _ = analyse_file(path)
+    assert analysis.kind_source == "tag" and analysis.bpm == 120.0
+    assert (analysis.key_pc, analysis.mode) == (9, "minor")
+
+
+def test_estimates_without_hints(tmp_path: Path) -> None:
+    path = tmp_path / "untitled_7.wav"
+    sf.write(path, _chord_loop(bpm=120.0, bars=2, root_hz=220.0), SR)
+    analysis, _ = analyse_file(path)
+    assert analysis.kind == "loop" and analysis.kind_source == "estimate"
+    assert analysis.bpm_source == "estimate" and analysis.bpm == pytest.approx(120.0, rel=0.04)
+    assert (analysis.key_pc, analysis.mode, analysis.key_source) == (9, "minor", "estimate")
+    assert 0.0 <= analysis.key_confidence <= 1.0 and 0.0 <= analysis.bpm_confidence <= 1.0
+
+
+def test_bare_number_accepted_only_when_the_length_agrees(tmp_path: Path) -> None:
+    good = tmp_path / "Loop_90.wav"
+    sf.write(good, _chord_loop(bpm=90.0, bars=1), SR)
+    a, _ = analyse_file(good)
+    assert (a.bpm, a.bpm_source) == (90.0, "name")
+    bad = tmp_path / "Loop_101.wav"
+    sf.write(bad, _chord_loop(bpm=90.0, bars=1), SR)
+    b, _ = analyse_file(bad)
+    assert b.bpm_source == "estimate"
+
+
+def test_debian_samples(sonic_pi: Path, lmms: Path) -> None:
+    amen, _ = analyse_file(sonic_pi / "loop_amen.flac")
+    assert amen.kind == "loop" and amen.bpm is not None and amen.key_pc is None
+    kick, _ = analyse_file(sonic_pi / "bd_haus.flac")
+    assert kick.kind == "one-shot" and kick.bpm is None and not kick.pitched
+    snare, _ = analyse_file(lmms / "drums" / "snare01.ogg")
+    assert snare.kind == "one-shot" and snare.key_pc is None and snare.tags[:2] == ["drums", "snare"]
+    loop, _ = analyse_file(lmms / "bassloops" / "tb303_01.ogg")
+    assert loop.kind == "loop" and loop.kind_source == "name" and loop.bpm is not None
+    assert loop.to_dict()["sample_rate"] == 44100
+
+
+def test_analyse_reuses_decoded_audio(tmp_path: Path) -> None:
+    path = tmp_path / "x.wav"
+    sf.write(path, _chord_loop(), SR)
+    audio = decode(path)
+    assert analyse(path, audio).duration_s == pytest.approx(audio.duration_s, abs=1e-4)
+
+
+def test_broken_file_raises_decode_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.flac"
+    path.write_bytes(b"fLaC" + b"\x00" * 50)
+    with pytest.raises(AudioDecodeError, match="broken.flac"):
+        analyse_file(path)
