@@ -219,6 +219,12 @@ class BridgeDispatcher(Dispatcher):
                 f"more than {self._flood.limit_per_s} packets/s from {client_address[0]} and others;"
                 " every packet is still applied, ranking is coalesced",
             )
+        if len(data) % 4:
+            self.counter.record(
+                "malformed",
+                f"{len(data)}-byte packet from {client_address}: OSC packets are a multiple of 4 bytes",
+            )
+            return []
         try:
             packet = osc_packet.OscPacket(data)
         except osc_packet.ParseError as exc:

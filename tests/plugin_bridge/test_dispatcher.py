@@ -112,6 +112,7 @@ MALFORMED = {
     "text": b"hello world",
     "unterminated address": b"/context/bpm",
     "truncated int": msg("/context/bpm", 120)[:-2],
+    "truncated float (python-osc would zero-pad it)": msg("/context/bpm", 120.0)[:-2],
     "truncated string": msg("/context/key", "Abcd")[:-4],
     "type tags without comma": b"/context/bpm\x00\x00\x00\x00xf\x00\x00" + struct.pack(">f", 1.0),
     "truncated bundle": _truncated_bundle(),
