@@ -1,0 +1,100 @@
+"""The hub's FastAPI application: wiring of routers, auth, metrics, faults and the database.
+
+``create_app(settings, database_url)`` returns the ASGI app; its lifespan migrates the database,
+seeds the packaged fusion rules as version 1 when none exists, loads the JWT key and opens the
+connection pool. OpenAPI: ``/openapi.json`` and ``/docs`` (schema only, no data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+import psycopg_pool
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hub import __version__, db
+from hub.auth import Principal, authenticate, signing_secret
+from hub.config import HubSettings
+from hub.embeddings import router as embeddings_router
+from hub.faults import fault_middleware, parse_faults
+from hub.health import router as health_router
+from hub.metrics import create_metrics, metrics_middleware
+from hub.rules import router as rules_router
+from hub.rules import seed_default_rules
+from hub.telemetry import router as telemetry_router
+from hub.vectors import router as vectors_router
+
+log = logging.getLogger("hub")
+
+
+def create_app(settings: HubSettings, database_url: str) -> FastAPI:
+    """Build the hub application.
+
+    Args:
+        settings: hub settings (limits, HNSW parameters, JWT key override, test faults).
+        database_url: PostgreSQL URL of a server with pgvector >= 0.5.0.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        applied = db.migrate(database_url)
+        if applied:
+            log.info("applied %d hub migration(s)", applied)
+        with db.connect(database_url) as conn:
+            override = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+            app.state.jwt_secret = signing_secret(conn, override)
+            seeded = seed_default_rules(conn)
+            if seeded:
+                log.info("published the packaged fusion rules as version %d", seeded)
+        app.state.pool = db.open_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(
+        title="SampleMind hub",
+        version=__version__,
+        summary="Telemetry and embeddings up from the companions, shared fusion rules down.",
+        description=(
+            "Every endpoint but `/api/v1/health` needs `Authorization: Bearer <token>` "
+            "(`samplemind-hub token create`). A token reads and writes only its own user's data. "
+            "Write endpoints accept `Content-Encoding: gzip` bodies and are idempotent."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = create_metrics()
+    app.state.spaces = db.SpaceRegistry(hnsw_m=settings.hnsw_m, hnsw_ef_construction=settings.hnsw_ef_construction)
+    app.state.faults = parse_faults(settings.faults, delay_s=settings.fault_delay_s, seed=settings.fault_seed)
+    app.state.fault_counter = app.state.metrics.faults
+    if app.state.faults is not None:
+        log.warning("TEST FAULT INJECTION ENABLED: HUB_FAULTS=%r — never in production", settings.faults)
+
+    # Starlette runs the last-added middleware first: metrics see the injected faults' answers.
+    app.middleware("http")(fault_middleware)
+    app.middleware("http")(metrics_middleware)
+
+    for router in (health_router, telemetry_router, embeddings_router, rules_router, vectors_router):
+        app.include_router(router)
+
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (any valid token)",
+             response_class=Response, responses={401: {"description": "Missing or invalid token."}})
+    def metrics(request: Request, principal: Principal = Depends(authenticate)) -> Response:  # noqa: B008
+        """Counters and latency histograms in the Prometheus text format."""
+        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "database unavailable — retry later"}, status_code=503, headers={"Retry-After": "5"}
+        )
+
+    return app

@@ -1,0 +1,1 @@
+"""SQL migration scripts of the hub database, applied in order by :func:`hub.db.migrate`."""

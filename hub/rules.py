@@ -1,0 +1,163 @@
+"""Shared fusion rules versions and ``GET /api/v1/recommendations/rules``.
+
+The rules document is the one of DESIGN.md §3 (``companion/ranking/rules_v1.json``); the hub
+seeds its first version from that very file, so desktop and hub start from the same rules. Later
+versions are published with ``samplemind-hub rules publish FILE`` after validation by the same
+``companion.ranking.rules.parse_rules`` the desktop uses.
+
+Two numbers are involved: the hub's *version* counts published documents (1, 2, 3 …, the newest
+is current); the document's own ``version`` field is its format version (what the desktop's
+``parse_rules`` supports). The ETag is ``"r<version>-<sha256 of the canonical JSON, 16 hex>"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from hub import HubError
+from hub.auth import Principal, require_device
+from hub.schemas import RulesResponse
+
+router = APIRouter(tags=["rules"])
+
+DEFAULT_RULES_PACKAGE = "companion.ranking"
+DEFAULT_RULES_FILE = "rules_v1.json"
+
+
+def canonical_json(document: dict[str, Any]) -> str:
+    """The document as sorted, compact JSON (what the ETag hashes)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def make_etag(version: int, document: dict[str, Any]) -> str:
+    """Strong ETag of one rules version (RFC 9110 §8.8.3)."""
+    digest = hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()[:16]
+    return f'"r{version}-{digest}"'
+
+
+def validate_rules(document: dict[str, Any]) -> None:
+    """Validate with the desktop's own parser so the hub never publishes what clients refuse.
+
+    Raises:
+        HubError: the document is invalid (the message lists each problem).
+    """
+    from companion.errors import RulesError
+    from companion.ranking.rules import parse_rules
+
+    try:
+        parse_rules(document)
+    except RulesError as exc:
+        raise HubError(f"refusing to publish these fusion rules: {exc}") from exc
+
+
+def publish_rules(
+    conn: Any, document: dict[str, Any], *, source: str, validate: bool = True
+) -> tuple[int, str]:
+    """Store ``document`` as the next rules version; returns ``(version, etag)``.
+
+    Args:
+        source: where it came from (a file path, ``packaged:rules_v1.json``), for the record.
+        validate: check with ``parse_rules`` first (tests turn it off to publish a bad one).
+
+    Raises:
+        HubError: invalid document.
+    """
+    if validate:
+        validate_rules(document)
+    with conn.transaction():
+        conn.execute("LOCK TABLE rules_versions IN EXCLUSIVE MODE")
+        row = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM rules_versions").fetchone()
+        version = int(row[0])
+        etag = make_etag(version, document)
+        conn.execute(
+            "INSERT INTO rules_versions (version, document, etag, source) VALUES (%s, %s, %s, %s)",
+            (version, Jsonb(document), etag, source),
+        )
+    return version, etag
+
+
+def packaged_default_rules() -> dict[str, Any]:
+    """The rules document shipped with the companion (``companion/ranking/rules_v1.json``).
+
+    Raises:
+        HubError: the file is missing or not JSON (a broken install).
+    """
+    try:
+        text = resources.files(DEFAULT_RULES_PACKAGE).joinpath(DEFAULT_RULES_FILE).read_text("utf-8")
+        return dict(json.loads(text))
+    except (OSError, ValueError) as exc:
+        raise HubError(f"the packaged fusion rules {DEFAULT_RULES_FILE} are unreadable: {exc} — reinstall") from exc
+
+
+def seed_default_rules(conn: Any) -> int | None:
+    """Publish the packaged rules as version 1 if no version exists yet; returns it or None."""
+    document = packaged_default_rules()
+    validate_rules(document)
+    with conn.transaction():
+        conn.execute("LOCK TABLE rules_versions IN EXCLUSIVE MODE")
+        if conn.execute("SELECT 1 FROM rules_versions LIMIT 1").fetchone() is not None:
+            return None
+        conn.execute(
+            "INSERT INTO rules_versions (version, document, etag, source) VALUES (1, %s, %s, %s)",
+            (Jsonb(document), make_etag(1, document), f"packaged:{DEFAULT_RULES_FILE}"),
+        )
+    return 1
+
+
+def current_rules(conn: Any) -> tuple[int, str, str, dict[str, Any]] | None:
+    """``(version, etag, published_at ISO 8601, document)`` of the newest version, or None."""
+    row = conn.execute(
+        "SELECT version, etag, published_at, document FROM rules_versions"
+        " ORDER BY version DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return int(row[0]), str(row[1]), row[2].isoformat(), dict(row[3])
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison of ``If-None-Match`` against ``etag`` (``*`` matches)."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+@router.get(
+    "/api/v1/recommendations/rules",
+    response_model=RulesResponse,
+    summary="The current shared fusion rules",
+    responses={
+        304: {"description": "`If-None-Match` names the current ETag: the client's copy is current."},
+        401: {"description": "Missing, invalid or revoked bearer token."},
+        404: {"description": "No rules version is published."},
+    },
+)
+def get_rules(
+    request: Request,
+    response: Response,
+    if_none_match: str | None = Header(default=None),  # noqa: B008
+    principal: Principal = Depends(require_device),  # noqa: B008
+) -> RulesResponse | Response:
+    """The newest rules version with its ETag; ``If-None-Match`` with that ETag answers 304."""
+    pool: ConnectionPool = request.app.state.pool
+    with pool.connection() as conn:
+        current = current_rules(conn)
+    if current is None:
+        raise HTTPException(status_code=404, detail="no fusion rules published — run 'samplemind-hub rules publish FILE'")
+    version, etag, published_at, document = current
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return RulesResponse(version=version, etag=etag, published_at=published_at, rules=document)

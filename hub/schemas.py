@@ -1,0 +1,202 @@
+"""Request and response bodies of the hub API (pydantic; they make the OpenAPI document).
+
+The payloads are the desktop outbox formats of ``companion/library/events.py``: an event is
+``{"event_id", "type", "sample_content_hash", "session_id", "context", "metadata",
+"created_at"}`` and an embedding ``{"content_hash", "space", "dim", "vector", "metadata"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Event types the desktop records (``companion.library.events.EVENT_TYPES``).
+EVENT_TYPES: tuple[str, ...] = (
+    "view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo",
+)
+EventType = Literal["view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo"]
+
+CONTENT_HASH_PATTERN = r"^[0-9a-f]{16,128}$"
+SPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[A-Za-z0-9._-]{1,32}$"
+MAX_DIM = 2000  # pgvector's HNSW limit for vector(n)
+
+
+class TelemetryEvent(BaseModel):
+    """One recommendation telemetry event (view, preview, accept, skip, pin, ban …)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="uuid4 hex; the idempotency key.")
+    type: EventType
+    sample_content_hash: str | None = Field(default=None, pattern=CONTENT_HASH_PATTERN)
+    session_id: str = Field(min_length=1, max_length=128)
+    context: dict[str, Any] = Field(default_factory=dict, description="Session context snapshot.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="rank, score, source, time_to_preview_ms …")
+    created_at: float = Field(gt=0, lt=1e11, description="Unix time (s) on the desktop.")
+
+    @field_validator("session_id")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("session_id holds a NUL character")
+        return value
+
+    @field_validator("context", "metadata")
+    @classmethod
+    def _storable_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_json(value)
+
+
+MAX_JSON_BYTES = 16 * 1024
+
+
+def _check_json(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object PostgreSQL's jsonb can store: no NaN/Infinity, no NUL, at most 16 KiB."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"not storable as JSON: {exc}") from exc
+    if "\\u0000" in text:
+        raise ValueError("holds a NUL character, which jsonb cannot store")
+    if len(text) > MAX_JSON_BYTES:
+        raise ValueError(f"is {len(text)} bytes of JSON; at most {MAX_JSON_BYTES}")
+    return value
+
+
+class TelemetryBatch(BaseModel):
+    """A batch of events, sent gzip-compressed (``Content-Encoding: gzip``) or plain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[TelemetryEvent] = Field(min_length=1)
+
+
+class TelemetryAck(BaseModel):
+    """What the hub did with a batch; every event of a 200 answer is stored exactly once."""
+
+    received: int = Field(description="Events in the batch.")
+    accepted: int = Field(description="Events stored for the first time.")
+    duplicates: int = Field(description="Events the hub already held (re-deliveries), ignored.")
+
+
+class EmbeddingItem(BaseModel):
+    """One vector of one sample in one embedding space."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_hash: str = Field(pattern=CONTENT_HASH_PATTERN)
+    space: str = Field(pattern=SPACE_PATTERN, description="Model id and version, e.g. 'fingerprint/v1'.")
+    dim: int = Field(ge=1, le=MAX_DIM)
+    vector: list[float] = Field(min_length=1, max_length=MAX_DIM, description="(dim,) float32 values, finite, not all zero.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="duration_s, kind, bpm, key, mode.")
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_json(value)
+
+    @field_validator("vector")
+    @classmethod
+    def _finite_nonzero(cls, vector: list[float]) -> list[float]:
+        if not all(math.isfinite(x) for x in vector):
+            raise ValueError("vector holds NaN or infinite values")
+        if not any(x != 0.0 for x in vector):
+            raise ValueError("vector is all zeros (cosine distance undefined)")
+        return vector
+
+    @model_validator(mode="after")
+    def _dim_matches(self) -> EmbeddingItem:
+        if len(self.vector) != self.dim:
+            raise ValueError(f"vector has {len(self.vector)} values but dim is {self.dim}")
+        return self
+
+
+class EmbeddingBatch(BaseModel):
+    """A batch upsert of embeddings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[EmbeddingItem] = Field(min_length=1)
+
+
+class EmbeddingAck(BaseModel):
+    """What the hub did with an embeddings batch."""
+
+    received: int
+    upserted: int = Field(description="Vectors inserted or changed.")
+    unchanged: int = Field(description="Vectors the hub already held, bit for bit.")
+
+
+class RulesResponse(BaseModel):
+    """The current shared fusion rules document and its version."""
+
+    version: int = Field(ge=1)
+    etag: str
+    published_at: str = Field(description="ISO 8601 time the version was published.")
+    rules: dict[str, Any] = Field(description="The fusion rules document (DESIGN.md §3).")
+
+
+class SpaceStatus(BaseModel):
+    """Embedding coverage of one space for the token's user."""
+
+    space: str
+    dim: int
+    embeddings: int = Field(description="This user's samples with a vector in this space.")
+    samples: int = Field(description="This user's samples known to the hub.")
+    coverage: float = Field(description="embeddings / samples, 0–1 (1 when no samples).")
+    index: str = Field(description="Name of the space's HNSW index, or 'missing'.")
+
+
+class VectorsStatus(BaseModel):
+    """Embedding coverage per space."""
+
+    samples: int
+    spaces: list[SpaceStatus]
+
+
+class SearchRequest(BaseModel):
+    """A top-k cosine query among the token's user's vectors of one space."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space: str = Field(pattern=SPACE_PATTERN)
+    vector: list[float] = Field(min_length=1, max_length=MAX_DIM)
+    k: int = Field(default=10, ge=1, le=100)
+    exclude: list[str] = Field(default_factory=list, max_length=100, description="Content hashes to leave out.")
+
+    @field_validator("vector")
+    @classmethod
+    def _finite(cls, vector: list[float]) -> list[float]:
+        if not all(math.isfinite(x) for x in vector) or not any(x != 0.0 for x in vector):
+            raise ValueError("vector must be finite and not all zeros")
+        return vector
+
+
+class SearchHit(BaseModel):
+    """One neighbour: cosine similarity = 1 − cosine distance."""
+
+    content_hash: str
+    similarity: float
+    metadata: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    """Nearest neighbours, most similar first."""
+
+    space: str
+    exact: bool = Field(description="True when answered by an exact scan instead of the HNSW index.")
+    hits: list[SearchHit]
+
+
+class Health(BaseModel):
+    """Liveness and readiness."""
+
+    status: Literal["ok", "unavailable"]
+    database: str
+    pgvector: str | None = None
+    schema_version: int | None = None
+    rules_version: int | None = None
+    version: str
