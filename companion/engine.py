@@ -207,21 +207,27 @@ class Engine:
             in_transaction=in_transaction,
         )
 
-    def accept(self, sample_id: int, **metadata: Any) -> None:
-        """The producer used this sample: it joins the similarity target and is not suggested again."""
+    def accept(self, sample_id: int, *, record: bool = True, **metadata: Any) -> None:
+        """The producer used this sample: it joins the similarity target and is not suggested again.
+
+        Args:
+            record: write an ``accept`` telemetry event (False when the sample is only given as
+                context, e.g. ``companion suggest --accepted``).
+        """
         with self._lock:
             if sample_id in self.state.accepted:
                 self.state.accepted.remove(sample_id)
             self.state.accepted.append(sample_id)
-            self._record("accept", sample_id, metadata, in_transaction=False)
+            if record:
+                self._record("accept", sample_id, metadata, in_transaction=False)
 
-    def accept_path(self, path: str | Path, **metadata: Any) -> int | None:
+    def accept_path(self, path: str | Path, *, record: bool = True, **metadata: Any) -> int | None:
         """:meth:`accept` by path (the DAW reports paths); returns the id, None if unknown."""
         sid = self.sample_id_of(path)
         if sid is None:
             log.info("accepted sample %s is not in the catalog; ignored", path)
             return None
-        self.accept(sid, **metadata)
+        self.accept(sid, record=record, **metadata)
         return sid
 
     def dismiss(self, sample_id: int, **metadata: Any) -> None:

@@ -41,7 +41,7 @@ def suggest_cmd(
         fields = {"bpm": bpm, "key": key, "mood_tags": tuple(mood), "genre": genre, "prompt": prompt}
         engine.context.update("cli", **{k: v for k, v in fields.items() if v not in (None, ())})
         for p in accepted:
-            if engine.accept_path(p) is None:
+            if engine.accept_path(p, record=False) is None:
                 err_console.print(f"[yellow]warning:[/] {p} is not in the catalog; ignored")
         t0 = time.perf_counter()
         suggestions = engine.suggest(top_k=top_k)
