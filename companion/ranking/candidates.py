@@ -122,7 +122,7 @@ class Candidates:
         ``name`` (file name of path), ``folder`` / ``folders`` (parent of path),
         ``content_hash`` (""), ``kind`` ("one-shot"; ``is_loop`` follows it unless given),
         ``bpm`` (None → NaN), ``key_pc`` (None → −1), ``mode`` ("minor"/"major", 0/1 or None),
-        ``pitched`` (True when a key is known), ``added_at`` (0.0), ``duration_s`` (NaN),
+        ``pitched`` (True when ``key_pc`` ≥ 0), ``added_at`` (0.0), ``duration_s`` (NaN),
         ``tags`` (iterable of words or a comma-separated string).
 
         Raises:
@@ -152,7 +152,7 @@ class Candidates:
             cols["bpm"].append(math.nan if bpm is None else float(bpm))
             cols["key_pc"].append(-1 if key_pc is None else int(key_pc))
             cols["mode"].append(mode)
-            cols["pitched"].append(bool(rec.get("pitched", key_pc is not None)))
+            cols["pitched"].append(bool(rec.get("pitched", cols["key_pc"][-1] >= 0)))
             cols["added_at"].append(float(rec.get("added_at") or 0.0))
             duration = rec.get("duration_s")
             cols["duration_s"].append(math.nan if duration is None else float(duration))
