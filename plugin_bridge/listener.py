@@ -269,8 +269,8 @@ class BridgeDispatcher(Dispatcher):
                 wants_reply = True
                 replies.extend(self._answer(item.query, item.query_args, sender))
         if errors:
-            if wants_reply:
-                replies.extend(("/companion/error", e.kind, str(e)) for e in errors)
+            if wants_reply:  # errors first: the query's own answer (e.g. pong) ends the reply
+                replies[:0] = [("/companion/error", e.kind, str(e)) for e in errors]
             return replies
         update = fold(
             [p for p in parsed if p.query is None],
@@ -285,7 +285,7 @@ class BridgeDispatcher(Dispatcher):
             except CompanionError as exc:
                 self.counter.record("rejected", f"{', '.join(update.addresses)}: {exc}")
                 if wants_reply:
-                    replies.append(("/companion/error", "rejected", str(exc)))
+                    replies.insert(0, ("/companion/error", "rejected", str(exc)))
             except Exception:
                 log.exception("context update %s failed; the listener goes on", update.addresses)
             else:

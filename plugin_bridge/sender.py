@@ -112,6 +112,7 @@ def send(
     port: int = DEFAULT_PORT,
     wait_s: float = 0.0,
     expect: int = 1,
+    until: str | None = None,
 ) -> list[Reply]:
     """Send one datagram; optionally wait up to ``wait_s`` seconds for replies.
 
@@ -120,6 +121,8 @@ def send(
         host, port: where the companion listens.
         wait_s: how long to wait for replies (0: do not wait).
         expect: stop waiting once this many replies arrived.
+        until: stop waiting once a reply to this address arrived (e.g. ``/companion/pong``,
+            which the companion sends after any ``/companion/error`` of the same packet).
 
     Returns:
         The replies received (messages of reply bundles are flattened).
@@ -149,6 +152,8 @@ def send(
             except ParseError:
                 continue
             replies.extend(Reply(m.message.address, tuple(m.message.params)) for m in packet.messages)
+            if until is not None and any(r.address == until for r in replies):
+                break
         return replies
 
 

@@ -201,7 +201,7 @@ def test_ping_reply_and_errors_replied_with_a_query(dispatcher: BridgeDispatcher
     replies = dispatcher.call_handlers_for_packet(
         encode(context_messages(key="Hm", ping=True)), PEER
     )
-    assert [r[:2] for r in replies] == [("/companion/pong", replies[0][1]), ("/companion/error", "unknown_key")]
+    assert [r[:2] for r in replies] == [("/companion/error", "unknown_key"), ("/companion/pong", replies[1][1])]
     # without a query nobody is answered
     assert dispatcher.call_handlers_for_packet(msg("/context/key", "Hm"), PEER) == []
 
