@@ -177,6 +177,7 @@ class Ranker:
             rows, sims = retrieve(
                 target.space, target.vector, hard, pool=pool, minimum=remaining,
                 exclude_rows=seed_rows, fanout=self.fanout, max_fanout=self.max_fanout,
+                fused=lambda r, s: self.rules.score.similarity_weight * s + scorer.boosts(r),
             )
             table = scorer.table(rows, sims)
             chosen = self._choose(table, remaining, target.space, seed_rows, self.rules.mmr.lambda_)
