@@ -157,6 +157,8 @@ def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: Progr
             flush()
     if batch:
         flush()
+    if progress:
+        progress(ScanProgress("index", report.found, report.found))
     with transaction(conn):
         cur = conn.execute(
             "UPDATE samples SET status = 'missing' WHERE path >= ? AND path < ? AND seen_at < ?"
@@ -367,5 +369,8 @@ def scan(
 
         if progress:
             progress(ScanProgress("vectors", 0, None))
-        refresh_indexes(catalog)
+        counts = refresh_indexes(catalog)
+        if progress:
+            total = sum(counts.values())
+            progress(ScanProgress("vectors", total, total))
     return report
