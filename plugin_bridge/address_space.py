@@ -192,7 +192,12 @@ def _one_arg(address: str, args: Sequence[Any], what: str) -> Any:
     return args[0]
 
 
-def _number(address: str, args: Sequence[Any], low: float, high: float, unit: str) -> float:
+def number_arg(address: str, args: Sequence[Any], low: float, high: float, unit: str) -> float:
+    """The one numeric argument of a message, checked against ``[low, high]``.
+
+    Raises:
+        BadInputError: ``wrong_type`` (not one number), ``out_of_range`` (outside, NaN, inf).
+    """
     value = _one_arg(address, args, "number")
     if not _is_number(value):
         raise BadInputError(
@@ -219,8 +224,12 @@ def _text(address: str, value: Any, *, limit: int = MAX_TEXT_CHARS) -> str:
     return value.strip()
 
 
-def _flag(address: str, args: Sequence[Any]) -> bool:
-    """A transport flag: T/F, integer 0/1 or float 0.0/1.0 (REAPER sends floats)."""
+def flag_arg(address: str, args: Sequence[Any]) -> bool:
+    """The one flag argument: T/F, integer 0/1 or float 0.0/1.0 (REAPER sends floats).
+
+    Raises:
+        BadInputError: ``wrong_type`` (not a flag), ``out_of_range`` (a number not 0 or 1).
+    """
     value = _one_arg(address, args, "flag")
     if isinstance(value, bool):
         return value
@@ -241,7 +250,7 @@ def _flag(address: str, args: Sequence[Any]) -> bool:
 
 def parse_bpm(address: str, *args: Any) -> Parsed:
     """``/context/bpm f`` and ``/tempo/raw f``: tempo in BPM, 20–999."""
-    return Parsed(fields={"bpm": _number(address, args, *BPM_RANGE, unit="BPM")})
+    return Parsed(fields={"bpm": number_arg(address, args, *BPM_RANGE, unit="BPM")})
 
 
 def parse_key_message(address: str, *args: Any) -> Parsed:
@@ -306,13 +315,13 @@ parse_prompt = _word_field("prompt", MAX_TEXT_CHARS)
 
 def parse_time_remaining(address: str, *args: Any) -> Parsed:
     """``/context/time_remaining f``: seconds left in the session, 0 – one week."""
-    seconds = _number(address, args, 0.0, TIME_REMAINING_MAX_S, unit="s")
+    seconds = number_arg(address, args, 0.0, TIME_REMAINING_MAX_S, unit="s")
     return Parsed(fields={"time_remaining_s": seconds})
 
 
 def parse_playing(address: str, *args: Any) -> Parsed:
     """``/context/playing i`` and ``/play i``: transport playing (1) or stopped (0)."""
-    return Parsed(fields={"playing": _flag(address, args)})
+    return Parsed(fields={"playing": flag_arg(address, args)})
 
 
 def parse_accepted(address: str, *args: Any) -> Parsed:
@@ -434,6 +443,8 @@ SPEC_BY_ADDRESS: Final[Mapping[str, AddressSpec]] = MappingProxyType(
 )
 
 __all__ = [
+    "flag_arg",
+    "number_arg",
     "ADDRESS_SPACE",
     "BAD_INPUT_KINDS",
     "BPM_RANGE",
