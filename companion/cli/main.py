@@ -30,11 +30,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _self_test(value: bool) -> None:
+    if value:
+        from companion.selftest import main as run_self_test
+
+        raise typer.Exit(run_self_test())
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    self_test: bool = typer.Option(
+        False, "--self-test", callback=_self_test, is_eager=True,
+        help="Check the catalog, rules, embedder, audio output and OSC port; exit 0 if all pass.",
     ),
 ) -> None:
     """Run a command; with none, open the desktop app."""

@@ -1,0 +1,59 @@
+"""Fixtures of the packaging tests: an ALSA configuration with a null default PCM, isolated
+user folders, and a tiny exported CLAP model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
+
+
+def write_alsa_conf(folder: Path, pcm: str = "type null") -> str:
+    """An ``ALSA_CONFIG_PATH`` value: the system configuration plus a default PCM override.
+
+    ``type null`` is ALSA's null plugin (accepts and discards audio), so an output stream opens
+    on a machine without a sound card; ``type hw card 99`` names a card that does not exist.
+    alsa-lib reads every file of the colon-separated list in turn.
+    """
+    if not ALSA_CONF.is_file():
+        pytest.fail("ALSA's configuration is missing (libasound2-data): run ./dev setup")
+    folder.mkdir(parents=True, exist_ok=True)
+    override = folder / "asound-default.conf"
+    override.write_text(f"pcm.!default {{ {pcm} }}\n", encoding="utf-8")
+    return f"{ALSA_CONF}:{override}"
+
+
+@pytest.fixture()
+def app_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a companion process: null audio output, user folders under ``tmp_path``,
+    no CLAP model, OSC on a free port."""
+    env = dict(os.environ)
+    for name in ("RECS_CLAP_MODEL_DIR", "RECS_USE_CLAP", "COMPANION_LIBRARY_DB", "RECS_OSC_PORT"):
+        env.pop(name, None)
+    env.update(
+        ALSA_CONFIG_PATH=write_alsa_conf(tmp_path / "alsa"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_STATE_HOME=str(tmp_path / "xdg-state"),
+        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        RECS_OSC_PORT="0",
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def tiny_clap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised tiny CLAP checkpoint exported with the real exporter (ONNX folder)."""
+    pytest.importorskip("torch", reason="the export extra builds the test model: ./dev setup")
+    from models.clap_export import export_clap
+    from models.random_clap import build_random_checkpoint
+
+    checkpoint = build_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tiny", audio="tiny", seed=2)
+    out = tmp_path_factory.mktemp("model") / "tiny-onnx"
+    export_clap(str(checkpoint), out, log=lambda _line: None)
+    return out
