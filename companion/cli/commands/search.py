@@ -1,0 +1,82 @@
+"""``companion search "warm analog bass"``: rank the library by a text prompt (CLAP).
+
+The prompt becomes a CLAP text vector; the samples' CLAP vectors in the same space are ranked
+by cosine similarity through that space's vector index. Banned samples and folders are left
+out, as everywhere else in the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from companion.cli.commands.embed import ModelOption, load_embedder
+from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.output import err_console, fail, print_json
+from companion.errors import CompanionError
+
+
+def search_cmd(
+    prompt: str = typer.Argument(..., help='What to look for, e.g. "warm analog bass".'),
+    top_k: int = typer.Option(20, "--top-k", min=1, max=1000),
+    model: Path | None = ModelOption,
+    library_db: Path | None = LibraryDbOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Rank the library's samples by how well they match a text prompt."""
+    from companion.library.catalog import Catalog
+    from companion.library.indexes import load_or_build
+
+    db = resolve_db(library_db)
+    if not db.exists():
+        raise fail(f"no catalog at {db} — run `companion scan FOLDER` first")
+    embedder = load_embedder(model)
+    try:
+        catalog = Catalog.open(db)
+    except CompanionError as exc:
+        raise fail(str(exc)) from exc
+    with catalog:
+        ids, _vecs, index = load_or_build(catalog, embedder.space)
+        if index is None:
+            raise fail(
+                f"the catalog has no vectors in {embedder.space} — run `companion embed --backfill` "
+                "(or scan again with the model installed)"
+            )
+        query = embedder.embed_text([prompt])
+        banned = _banned(catalog)
+        allowed = [int(i) for i in ids if int(i) not in banned] if banned else None
+        hit_ids, sims = index.query(query, top_k, filter_ids=allowed)
+        hits = []
+        for sid, sim in zip(hit_ids[0].tolist(), sims[0].tolist(), strict=True):
+            if sid < 0:
+                continue
+            row = catalog.get(sid)
+            if row is not None:
+                hits.append({"id": sid, "path": row.path, "name": row.name, "kind": row.kind, "score": round(sim, 6)})
+        coverage = catalog.embedding_coverage().get(embedder.space, (0, 0))
+    if json_out:
+        print_json({"prompt": prompt, "space": embedder.space, "results": hits})
+        return
+    for rank, h in enumerate(hits, 1):
+        typer.echo(f"{rank:2d}. {h['score']:.3f}  {h['name']}  [{h['kind'] or '?'}]  {h['path']}")
+    err_console.print(f"{len(hits)} results in {embedder.space} ({coverage[0]}/{coverage[1]} samples have a vector)")
+
+
+def _banned(catalog) -> set[int]:  # noqa: ANN001
+    """Ids of banned samples and of samples under banned folders."""
+    conn = catalog.conn
+    out = {int(r[0]) for r in conn.execute("SELECT sample_id FROM decisions WHERE decision = 'ban'")}
+    for (folder,) in conn.execute("SELECT folder FROM banned_folders").fetchall():
+        prefix = folder.rstrip("/") + "/"
+        out.update(int(r[0]) for r in conn.execute("SELECT id FROM samples WHERE path LIKE ? ESCAPE '\\'", (_like(prefix) + "%",)))
+    return out
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``search`` to the CLI."""
+    app.command("search")(search_cmd)
