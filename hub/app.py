@@ -8,12 +8,16 @@ connection pool. OpenAPI: ``/openapi.json`` and ``/docs`` (schema only, no data)
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 import psycopg_pool
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -89,6 +93,11 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
         """Counters and latency histograms in the Prometheus text format."""
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input, and NaN/Infinity inputs cannot be JSON.
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(psycopg_pool.PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -98,3 +107,14 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
         )
 
     return app
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value

@@ -126,8 +126,12 @@ def vectors_search(
     registry: SpaceRegistry = request.app.state.spaces
     with pool.connection() as conn:
         space = registry.get(conn, body.space)
-        if space is None:
-            raise HTTPException(status_code=404, detail=f"no vectors in space {body.space!r}")
+        # Unknown space and a space only other users fill answer alike: nothing leaks.
+        if space is None or not conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM embeddings WHERE user_id = %s AND space_id = %s)",
+            (principal.user_id, space.id),
+        ).fetchone()[0]:
+            raise HTTPException(status_code=404, detail=f"you have no vectors in space {body.space!r}")
         if len(body.vector) != space.dim:
             raise HTTPException(status_code=422, detail=[{
                 "type": "dimension_mismatch", "loc": ["body", "vector"],
