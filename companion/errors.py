@@ -41,3 +41,7 @@ class ContextError(CompanionError, ValueError):
 
 class VectorIndexError(CompanionError):
     """A persisted vector index is missing, corrupt or belongs to another space; rebuild it."""
+
+
+class AudioOutputError(CompanionError):
+    """The audio output (PortAudio device) cannot be opened or used for audition."""

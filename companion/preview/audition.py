@@ -1,0 +1,207 @@
+"""Audition: plan, render (cached) and play a sample in the session's tempo and key.
+
+:class:`Auditioner` is the one object the UI talks to for sound. Its blocking methods
+(:meth:`Auditioner.prepare`, :meth:`Auditioner.export`) decode and stretch, so the UI calls them
+on a worker thread; :meth:`Auditioner.play` and :meth:`Auditioner.stop` only hand arrays to the
+audio callback and return at once.
+
+Renders go into a :class:`~companion.preview.cache.RenderCache`, so the second audition of a
+sample in the same context starts at once, and :meth:`Auditioner.prefetch` fills the cache ahead
+of the producer (the top suggestions, the neighbours of the selection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.errors import AudioOutputError
+from companion.music.keys import Key, parse_key
+from companion.preview.cache import RenderCache, RenderKey
+from companion.preview.plan import PreviewPlan, plan_preview
+from companion.preview.player import Player
+from companion.preview.render import Rendered, render, write_wav
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditionItem:
+    """What the auditioner needs to know of a sample.
+
+    Attributes:
+        path: the file.
+        kind: ``"loop"`` or ``"one-shot"``.
+        bpm: its tempo (BPM) or None.
+        key: its key (``"A minor"``, a :class:`Key`) or None.
+    """
+
+    path: str
+    kind: str
+    bpm: float | None = None
+    key: Key | str | None = None
+
+    def parsed_key(self) -> Key | None:
+        """The key as a :class:`Key` (None when unknown or unreadable)."""
+        if self.key is None or isinstance(self.key, Key):
+            return self.key
+        try:
+            return parse_key(self.key)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A render ready to play and whether it came from the cache."""
+
+    item: AuditionItem
+    rendered: Rendered
+    cache_hit: bool
+
+
+class Auditioner:
+    """Plans, renders, caches and plays previews.
+
+    Args:
+        player: the output; None for a silent auditioner (rendering and export still work).
+        cache: the render cache (a new 256 MB one by default).
+        high_quality: Rubber Band's high-quality mode.
+        follow_tempo / follow_key: adapt loops to the session tempo / samples to its key.
+        export_dir: where rendered files for dragging into the DAW are written
+            (default: a ``samplemind-renders`` folder in the system temp dir).
+    """
+
+    def __init__(
+        self,
+        player: Player | None,
+        cache: RenderCache | None = None,
+        *,
+        high_quality: bool = True,
+        follow_tempo: bool = True,
+        follow_key: bool = True,
+        export_dir: Path | None = None,
+    ) -> None:
+        self.player = player
+        self.cache = cache or RenderCache()
+        self.high_quality = high_quality
+        self.follow_tempo = follow_tempo
+        self.follow_key = follow_key
+        self.export_dir = export_dir or Path(tempfile.gettempdir()) / "samplemind-renders"
+        self._rate: int | None = None
+        self._rate_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ planning
+    @property
+    def sample_rate(self) -> int:
+        """Rate renders are made at: the output device's rate (48 kHz without a player)."""
+        with self._rate_lock:
+            if self._rate is None:
+                self._rate = self.player.sample_rate if self.player is not None else 48000
+            return self._rate
+
+    def set_device(self, device: int | str | None) -> None:
+        """Switch the output device (stops playback; renders follow the new rate)."""
+        if self.player is not None:
+            self.player.device = device
+        with self._rate_lock:
+            self._rate = None
+
+    def plan(self, item: AuditionItem, context_bpm: float | None, context_key: Key | None) -> PreviewPlan:
+        """The :class:`PreviewPlan` of ``item`` for a context (pure, cheap)."""
+        return plan_preview(
+            kind=item.kind, bpm=item.bpm, key=item.parsed_key(), context_bpm=context_bpm,
+            context_key=context_key, follow_tempo=self.follow_tempo, follow_key=self.follow_key,
+        )
+
+    # ------------------------------------------------------------------ blocking work
+    def prepare(self, item: AuditionItem, context_bpm: float | None, context_key: Key | None) -> Prepared:
+        """Render ``item`` for the context (or take it from the cache). Call on a worker thread.
+
+        Raises:
+            AudioDecodeError: the file cannot be read.
+            AudioOutputError: the output device is gone (its rate cannot be read).
+            OSError: the file vanished.
+        """
+        plan = self.plan(item, context_bpm, context_key)
+        rate = self.sample_rate
+        key = RenderKey.of(item.path, plan, rate, self.high_quality)
+        rendered, hit = self.cache.get_or_render(
+            key, lambda: render(item.path, plan, rate, high_quality=self.high_quality)
+        )
+        return Prepared(item, rendered, hit)
+
+    def prefetch(self, items: list[AuditionItem], context_bpm: float | None, context_key: Key | None) -> int:
+        """Render items into the cache ahead of time (worker thread); unreadable ones are skipped.
+
+        Returns:
+            How many were rendered now (not already cached).
+        """
+        done = 0
+        for item in items:
+            try:
+                if not self.prepare(item, context_bpm, context_key).cache_hit:
+                    done += 1
+            except Exception as exc:  # noqa: BLE001 - a prefetch miss only costs a later wait
+                log.info("pre-render of %s skipped: %s", item.path, exc)
+        return done
+
+    def export(
+        self,
+        item: AuditionItem,
+        context_bpm: float | None,
+        context_key: Key | None,
+        *,
+        start_s: float = 0.0,
+        end_s: float | None = None,
+    ) -> Path:
+        """Write the rendered preview (or a region of it) as a WAV file to drag into the DAW.
+
+        The file name says what it is: ``<stem> 128bpm Am.wav`` for a stretched loop, with a
+        region suffix when only part of it is written.
+
+        Returns:
+            The WAV file (in :attr:`export_dir`).
+        """
+        prepared = self.prepare(item, context_bpm, context_key)
+        plan = prepared.rendered.plan
+        stem = Path(item.path).stem
+        bits = [stem]
+        if plan.target_bpm:
+            bits.append(f"{plan.target_bpm:g}bpm")
+        if plan.semitones and context_key is not None:
+            bits.append(context_key.short)
+        if start_s > 0 or end_s is not None:
+            bits.append(f"{start_s:.2f}-{(end_s or prepared.rendered.duration_s):.2f}s")
+        digest = hashlib.blake2b(
+            f"{item.path}|{plan}|{start_s}|{end_s}".encode(), digest_size=4
+        ).hexdigest()
+        dest = self.export_dir / digest / (" ".join(bits) + ".wav")
+        if not dest.exists():
+            write_wav(prepared.rendered, dest, start_s=start_s, end_s=end_s)
+        return dest
+
+    # ------------------------------------------------------------------ transport
+    def play(self, prepared: Prepared, *, start_s: float = 0.0, end_s: float | None = None) -> None:
+        """Start playing (returns at once).
+
+        Raises:
+            AudioOutputError: no player, or the device cannot be opened.
+        """
+        if self.player is None:
+            raise AudioOutputError("no audio output is configured — choose one in Settings")
+        self.player.play(prepared.rendered, start_s=start_s, end_s=end_s)
+
+    def stop(self) -> None:
+        """Fade out whatever plays."""
+        if self.player is not None:
+            self.player.stop()
+
+    def close(self) -> None:
+        """Release the audio device."""
+        if self.player is not None:
+            self.player.close()
