@@ -37,6 +37,7 @@ import numpy as np
 
 from companion.errors import CompanionError
 from companion.ranking import rationale as why
+from companion.ranking.blas import single_threaded_blas
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter
@@ -124,6 +125,7 @@ class Ranker:
         self._now = now
         self.fanout = fanout
         self.max_fanout = max_fanout
+        candidates.prepare()
         self.spaces = [PreparedSpace.prepare(s, candidates) for s in spaces]
 
     # ------------------------------------------------------------------ suggest
@@ -154,6 +156,17 @@ class Ranker:
             raise CompanionError(f"unknown ranking mode {mode!r}: use 'fusion' or 'rules'")
         if top_k <= 0:
             return []
+        with single_threaded_blas():
+            return self._suggest(context, state, mode, top_k, prompt_vectors)
+
+    def _suggest(
+        self,
+        context: SessionContext,
+        state: SessionState,
+        mode: Mode,
+        top_k: int,
+        prompt_vectors: Mapping[str, np.ndarray] | None,
+    ) -> list[Suggestion]:
         c = self.candidates
         now = float(self._now())
         hard = HardFilter(c, context, state, self.rules)
@@ -228,7 +241,8 @@ class Ranker:
             fits = [s for s in chosen if s.dim == q.shape[1]]
             if not fits:
                 raise CompanionError(f"no embedding space of dimension {q.shape[1]} to search")
-            return [self._neighbours(fits[0], v, None, top_k) for v in q]
+            with single_threaded_blas():
+                return [self._neighbours(fits[0], v, None, top_k) for v in q]
         if sample_ids is None:
             raise CompanionError("similar() needs sample_ids or vectors")
         results: list[list[tuple[int, float]]] = []
@@ -237,7 +251,8 @@ class Ranker:
                 pos = int(sp.positions_of_ids([sid])[0])
                 if pos >= 0:
                     me = int(sid) if exclude_self else None
-                    results.append(self._neighbours(sp, sp.data.vectors[pos], me, top_k))
+                    with single_threaded_blas():
+                        results.append(self._neighbours(sp, sp.data.vectors[pos], me, top_k))
                     break
             else:
                 results.append([])
