@@ -1,74 +1,83 @@
 """The deterministic fingerprint embedding ``fingerprint/v1``.
 
-A 512-d float32, L2-normalised vector computed from hand-designed features of timbre,
-temporal envelope, periodicity/pitch, pitch class and rhythm. It needs no model weights, so it
-is always available; it is the fallback space when no CLAP model is installed (DESIGN.md §3).
+A 512-d float32, L2-normalised vector computed from hand-designed features of timbre, temporal
+envelope, periodicity and pitch, pitch class and rhythm, such that "more like this" by cosine
+returns the same kind of sound. It needs no model weights, so it is always available; it is
+the fallback space when no CLAP model is installed (DESIGN.md §3).
 
 Front end
 ---------
-The signal (resampled to 22 050 Hz if needed, soxr) is scaled to unit peak, so the
-fingerprint ignores gain, and aligned on its onset: the first 64-sample block within
-:data:`ONSET_DB` of the peak. A Hann-windowed STFT (1024 points, hop 256 = 11.6 ms) starts with
-its first frame centred on the onset. Frames are pooled into 8 log-spaced **time segments**
-(:data:`SEGMENT_EDGES`, in frames): 0–12, 12–23, 23–46, 46–93, 93–186, 186–372, 372–743 ms and
-0.74–2.97 s after the onset, fine on the attack where drums differ most and coarse on the tail
-(the log-time axis of auditory models; cf. the attack/decay descriptors of Peeters et al.
-2011, "The Timbre Toolbox", JASA 130(5)). Three wider segments, **attack / body / tail**
-(:data:`ABT_EDGES`: 0–35, 35–150, 150–600 ms), serve the finer-grained spectral blocks.
+The signal (resampled to 22 050 Hz with soxr if needed) is scaled to unit peak, so gain does
+not matter, and aligned on its onset: the first 64-sample block within :data:`ONSET_DB` of the
+peak. At most :data:`MAX_ANALYSIS_S` after the onset are analysed. Frames every 256 samples
+(11.6 ms; the first centred on the onset) are pooled into 8 log-spaced **time segments**
+(:data:`SEGMENT_EDGES`): 0–12, 12–23, 23–46, 46–93, 93–186, 186–372, 372–743 ms and
+0.74–2.97 s, fine on the attack, where drums differ most, coarse on the tail (cf. the
+attack/decay descriptors of Peeters et al. 2011, "The Timbre Toolbox", JASA 130(5)); three
+wider **attack / body / tail** segments (:data:`ABT_EDGES`: 0–35, 35–150, 150–600 ms) serve the
+finer-grained spectral analyses. Three analyses share these frames: a 1024-point Hann STFT
+(envelopes, spectral shape, chroma), a 4096-point Hann STFT (5.4 Hz bins: band flatness and
+harmonics) and 2048-sample autocorrelation frames (periodicity, pitch).
 
 Energies are compressed with a cube root (power ** (1/3)), the intensity–loudness power law
-used by PLP (Hermansky 1990, JASA 87(4); Stevens' law), so that loud cells dominate the
-similarity without making the −60 dB tail irrelevant, as dB values would.
+used by PLP (Hermansky 1990, JASA 87(4); Stevens' law), so loud cells dominate the similarity
+without making the tail irrelevant, as dB values would.
 
 Layout of the 512 dimensions
 ----------------------------
-Each block is standardised with fixed constants written in this module (never estimated at
-run time), divided by the square root of its size and multiplied by the square root of its
-weight. Blocks therefore contribute in proportion to their weight, not their size. Weights
-follow one principle: the three facets of a one-shot's timbre — spectral envelope over time,
-noisiness/periodicity, pitch and harmonic structure — weigh 1 each; the global envelope
-shape 0.5; pitch class 0.25 (scaled by how pitched the sound is); rhythm 0.5 (loops only).
+Each block's raw features are standardised with fixed constants written in this module
+(``_STANDARD``, never estimated at run time), clipped to ±4, scaled to unit norm and multiplied
+by the square root of the block's weight. Hence, when both sounds have every block, the cosine
+of two fingerprints is the weighted mean of the per-block cosines: a block counts by its
+weight, not by its size. The weights follow one principle: the three facets of a one-shot's
+timbre — spectral envelope over time, noisiness/periodicity, pitch and harmonic structure —
+weigh 1 each, split evenly over their blocks; the global envelope shape 0.5; pitch class 0.25,
+scaled by how pitched the sound is; rhythm 0.5, present only when the sound has a rhythm.
 
 =========  ====  ======  ====================================================================
 dims       size  weight  block
 =========  ====  ======  ====================================================================
-0–319      320   0.5     mel loudness patch: 40 Slaney mel bands (30 Hz–11 kHz, librosa)
-                         × 8 time segments, cube-root power re. the loudest cell
-320–383    64    0.5     octave-band envelopes: 8 log-spaced bands (30 Hz–11 kHz) × 8 time
-                         segments, cube-root power re. the loudest cell
-384–407    24    0.5     band flatness: spectral flatness (dB, geometric/arithmetic mean;
-                         MPEG-7 AudioSpectrumFlatness, ISO/IEC 15938-4) of 8 octave bands
-                         (62.5 Hz–11 kHz) × attack/body/tail
-408–418    11    0.5     periodicity: normalised-autocorrelation clarity per time segment (8)
-                         and harmonic energy fraction per attack/body/tail (3)
-419–426    8     0.5     pitch trajectory: log2(f0 / 110 Hz) per time segment, × clarity
-427–456    30    0.5     harmonic profile: energy of harmonics 1–10 of f0 re. the segment's
-                         total, cube root, per attack/body/tail
-457–468    12    0.5     envelope: cube-root level per time segment (8), log10 duration to
-                         −40 dB, log10 attack time, log10 temporal centroid, early-energy
-                         fraction (first 46 ms)
-469–480    12    0.25    chroma: 12-bin STFT chroma (librosa) of the first 2.97 s, centred,
-                         unit norm, × pitchedness (mean clarity of the body)
-481–504    24    0.5     rhythm: onset-strength autocorrelation at 24 log-spaced lags
-                         0.1–2 s (mel spectral flux; Böck & Widmer 2013, librosa
-                         ``onset_strength``); 0 for signals shorter than 1.5 s
-505–510    6     —       reserved, always 0
+0–319      320   0.5     ``patch``: mel loudness, 40 Slaney mel bands (30 Hz–11 kHz, librosa
+                         ``filters.mel``) × 8 time segments, cube root of power re. the
+                         loudest cell; band-major (dims 8·b … 8·b+7 are band b over time)
+320–383    64    0.5     ``octave``: the same for 8 log-spaced bands of 1.07 octaves from
+                         30 Hz to 11 kHz (sub-band envelopes)
+384–407    24    0.5     ``flatness``: spectral flatness in dB (geometric / arithmetic mean of
+                         power; MPEG-7 AudioSpectrumFlatness, ISO/IEC 15938-4) of the octave
+                         bands 62.5 Hz…11 kHz × attack/body/tail, segment-major
+408–421    14    0.5     ``periodicity``: clarity (peak of the normalised autocorrelation) per
+                         time segment (8); clarity and log2(f0 / 100 Hz) of three raw windows,
+                         0–93 ms, 93–279 ms, 279 ms–1 s (6)
+422–430    9     0.5     ``pitch``: body pitch log2(f0 / 110 Hz) (46–372 ms, clarity-weighted);
+                         glide per time segment, log2(f0 / body f0) × clarity (8)
+431–460    30    0.5     ``harmonics``: energy within ±1/24 octave of harmonics 1–10 of the
+                         f0 of the first 300 ms, in dB re. the segment total (floor −60 dB),
+                         × attack/body/tail, segment-major
+461–472    12    0.5     ``envelope``: cube-root level per time segment (8); log10 duration to
+                         −40 dB, log10 time to the energy peak, log10 temporal centroid (s),
+                         fraction of the energy in the first 46 ms
+473–484    12    0.25    ``chroma``: 12-bin STFT chroma (librosa ``filters.chroma``) of the
+                         first 2.97 s, centred, norm = pitchedness (mean clarity 46–372 ms)
+485–508    24    0.5     ``rhythm``: autocorrelation of the onset strength (mel spectral flux,
+                         as librosa ``onset_strength``; Böck & Widmer 2013) at 24 log-spaced
+                         lags from 0.1 to 2 s; 0 for sounds under 1.5 s or with < 3 onsets
+509–510    2     —       reserved, always 0
 511        1     —       silence flag: 1 for silent input, else 0
 =========  ====  ======  ====================================================================
 
-Periodicity and pitch: each time segment's mean power spectrum, with 1024-sample Hann frames
-zero-padded to 2048 points, gives the segment's autocorrelation (Wiener–Khinchin), divided by
-the window's own autocorrelation (Boersma 1993, "Accurate short-term analysis of the
-fundamental frequency and the harmonics-to-noise ratio of a sampled sound"). The clarity is
-its maximum for lags of 1–11.6 ms (86–1000 Hz) and 11.6–23 ms (43–86 Hz, only when the
-window is long enough); f0 = sr / lag of that maximum. The harmonic energy fraction is the
-energy within ±3 % of h·f0 (h = 1…10) over the total.
+Periodicity and pitch use the normalised autocorrelation (FFT, zero-padded, divided by its
+lag-0 value and by the overlap 1 − k/N, i.e. the unbiased estimate; cf. Boersma 1993, "Accurate
+short-term analysis of the fundamental frequency and the harmonics-to-noise ratio of a sampled
+sound"), searched over 30 Hz–1 kHz (lags up to N/2). The clarity is the value of its peak
+(1 for a periodic signal, near 0 for noise); f0 = sr / lag of the peak.
 
 Silent input (peak below :data:`SILENCE_DB` dBFS, including empty input and input with no
-finite samples) maps to the unit vector on dimension 511, orthogonal to every non-silent
-fingerprint. Determinism: float64 numpy maths, no randomness, no BLAS-threaded reductions
-that matter at the rounding precision; the raw vector is rounded to 6 decimals before the
-final normalisation so last-bit differences between libm/FFT builds do not reach the output.
+finite samples) maps to the unit vector on dimension 511, orthogonal to every other
+fingerprint. Determinism: float64 numpy maths (FFT, element-wise products and sums: no BLAS
+matrix products, whose summation order depends on the thread count), no randomness; the raw
+vector is rounded to 6 decimals before the final normalisation, so last-bit differences
+between machines do not reach the stored float32 values. Any change to this computation must
+bump :data:`FINGERPRINT_SPACE`.
 """
 
 from __future__ import annotations
@@ -101,11 +110,15 @@ ONSET_DB = -30.0
 #: Peak (dBFS) below which the input is treated as silence.
 SILENCE_DB = -100.0
 #: Longest stretch analysed after the onset (s); bounds the cost on long files.
-MAX_ANALYSIS_S = 20.0
+MAX_ANALYSIS_S = 10.0
 #: Shortest signal (s) for which the rhythm block is computed.
 RHYTHM_MIN_S = 1.5
+#: Fewest onsets (peaks of the onset strength above half its maximum, ≥ 70 ms apart) for rhythm.
+RHYTHM_MIN_ONSETS = 3
 #: Loudness compression exponent (cube root; Hermansky 1990).
 LOUDNESS_EXP = 1.0 / 3.0
+#: A local maximum of the autocorrelation within this ratio of the highest one is the period.
+KEY_MAX_RATIO = 0.9
 #: Pitch search range in Hz.
 F0_MIN, F0_MAX = 30.0, 1000.0
 
@@ -113,20 +126,24 @@ _N_MELS = 40
 _OCTAVE_EDGES_HZ = np.geomspace(30.0, SR / 2, 9)
 _FLAT_EDGES_HZ = np.array([62.5, 125, 250, 500, 1000, 2000, 4000, 8000, SR / 2])
 _N_HARMONICS = 10
-_RHYTHM_LAGS_S = np.geomspace(0.1, 2.0, 24)
+_RHYTHM_LAG_EDGES_S = np.geomspace(0.1, 2.0, 25)
 _SILENCE_DIM = 511
+#: f0 given to segments without signal: the centre of the pitch standardisation (z = 0).
+_NEUTRAL_F0 = 220.0
+#: f0 given to silent raw windows of the periodicity block (its centre, log2(f0/100) = 1.5).
+_NEUTRAL_WINDOW_F0 = 100.0 * 2**1.5
 
 #: Block name -> (slice of the 512 dims, weight).
 BLOCKS: dict[str, tuple[slice, float]] = {
     "patch": (slice(0, 320), 0.5),
     "octave": (slice(320, 384), 0.5),
-    "flatness": (slice(384, 408), 0.25),
-    "periodicity": (slice(408, 422), 0.25),
-    "pitch": (slice(422, 430), 0.5),
-    "harmonics": (slice(430, 460), 0.5),
-    "envelope": (slice(460, 472), 0.5),
-    "chroma": (slice(472, 484), 0.25),
-    "rhythm": (slice(484, 508), 0.5),
+    "flatness": (slice(384, 408), 0.5),
+    "periodicity": (slice(408, 422), 0.5),
+    "pitch": (slice(422, 431), 0.5),
+    "harmonics": (slice(431, 461), 0.5),
+    "envelope": (slice(461, 473), 0.5),
+    "chroma": (slice(473, 485), 0.25),
+    "rhythm": (slice(485, 509), 0.5),
 }
 
 #: Fixed standardisation (centre, scale) of each block's raw features, per dimension or scalar.
@@ -141,8 +158,8 @@ _STANDARD: dict[str, tuple[np.ndarray | float, np.ndarray | float]] = {
         np.array([0.6] * 8 + [0.55, 1.5, 0.6, 1.5, 0.45, 1.0]),
         np.array([0.3] * 8 + [0.25, 1.5, 0.3, 1.5, 0.4, 1.5]),
     ),
-    # log2(f0 / 110 Hz) per segment
-    "pitch": (1.0, 1.5),
+    # body pitch log2(f0 / 110 Hz); glide per segment in octaves re. the body pitch, × clarity
+    "pitch": (np.array([1.0] + [0.0] * 8), np.array([1.5] + [0.5] * 8)),
     # harmonic energy fraction (dB re. segment total, floor -60): 10 harmonics x attack/body/tail
     "harmonics": (-32.0, 16.0),
     # cube-root level per segment (8); log10 duration, log10 attack, log10 centroid, early fraction
@@ -160,6 +177,14 @@ _FREQS_LONG = np.fft.rfftfreq(N_LONG, 1.0 / SR)
 _WINDOW = np.hanning(N_WIN + 1)[:-1]  # periodic Hann (scipy.signal.get_window("hann"))
 _WINDOW_LONG = np.hanning(N_LONG + 1)[:-1]
 _MEL = librosa.filters.mel(sr=SR, n_fft=N_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64)
+_RHY_WIN = 512
+_RHY_WINDOW = np.hanning(_RHY_WIN + 1)[:-1]
+_RHY_MEL = librosa.filters.mel(sr=SR, n_fft=_RHY_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64)
+#: Rhythm lag bins as [first frame, end frame), at least one frame each.
+_RHY_LAG_BINS = [
+    (int(round(lo)), max(int(round(hi)), int(round(lo)) + 1))
+    for lo, hi in zip(_RHYTHM_LAG_EDGES_S[:-1] * SR / _RHY_WIN, _RHYTHM_LAG_EDGES_S[1:] * SR / _RHY_WIN)
+]
 _CHROMA = librosa.filters.chroma(sr=SR, n_fft=N_WIN, n_chroma=12, dtype=np.float64)
 _EPS = 1e-12
 
@@ -183,19 +208,29 @@ def fingerprint(y: np.ndarray, sr: int) -> np.ndarray:
     raw = raw_features(x)
     vec = np.zeros(FINGERPRINT_DIM, dtype=np.float64)
     for name, (sl, weight) in BLOCKS.items():
-        center, scale = _STANDARD[name]
-        b = raw[name]
-        z = np.clip((b - center) / scale, -_CLIP_Z, _CLIP_Z) if b.any() or name not in ("rhythm",) else b
-        if name == "chroma":
-            z = b  # already centred and scaled by pitchedness
-        n = float(np.sqrt(np.sum(z * z)))
-        if n > _EPS:
-            vec[sl] = z * (np.sqrt(weight) / n)
+        vec[sl] = _standardise(name, raw[name]) * np.sqrt(weight)
     vec = np.round(vec, 6)
     norm = float(np.sqrt(np.sum(vec * vec)))
     if norm < _EPS:  # every block neutral: cannot happen for real sounds, but stay a unit vector
         return _silence_vector()
     return (vec / norm).astype(np.float32)
+
+
+def _standardise(name: str, raw: np.ndarray) -> np.ndarray:
+    """A block's raw features -> its direction (unit norm), or 0 where the block is absent.
+
+    Standardised with the fixed ``_STANDARD`` constants and clipped to ±4, then scaled to unit
+    norm. Chroma is the exception: it arrives centred with norm = pitchedness in [0, 1], which
+    is kept so unpitched sounds carry less pitch-class information.
+    """
+    if name == "chroma":
+        return raw
+    if name == "rhythm" and not raw.any():
+        return raw  # no rhythm: the block stays 0 rather than the standardised 0 (a direction)
+    center, scale = _STANDARD[name]
+    z = np.clip((raw - center) / scale, -_CLIP_Z, _CLIP_Z)
+    n = float(np.sqrt(np.sum(z * z)))
+    return z / n if n > _EPS else np.zeros_like(z)
 
 
 def fingerprint_batch(ys: Iterable[np.ndarray], sr: int) -> np.ndarray:
@@ -236,23 +271,21 @@ def raw_features(x: np.ndarray) -> dict[str, np.ndarray]:
     Returns:
         Block name -> 1-d float64 array of the block's size (see ``BLOCKS``).
     """
-    frames = _frames(x, N_WIN, _WINDOW, ABT_EDGES[-1] if x.size / SR < RHYTHM_MIN_S else None)
-    power = _power(frames, N_WIN)  # (n_frames, 513)
+    power = _power(_frames(x, N_WIN, _WINDOW, SEGMENT_EDGES[-1], HOP), N_WIN)  # (≤256, 513)
     seg_power = _segment_means(power, SEGMENT_EDGES)  # (8, 513)
-    long_power = _segment_means(_power(_frames(x, N_LONG, _WINDOW_LONG, ABT_EDGES[-1]), N_LONG), ABT_EDGES)  # (3, 2049)
+    long_power = _segment_means(_power(_frames(x, N_LONG, _WINDOW_LONG, ABT_EDGES[-1], HOP), N_LONG), ABT_EDGES)  # (3, 2049)
     clarity, f0 = _segment_periodicity(x)
-    f0_body, _ = _nacf_peak(x[: int(0.3 * SR)])
-    mel = power @ _MEL.T
+    f0_body = float(_nacf_peaks(x[None, : int(0.3 * SR)], min(x.size, int(0.3 * SR)))[0][0])
     return {
-        "patch": _loudness(seg_power @ _MEL.T),
+        "patch": _loudness(_project(seg_power, _MEL_BANDS)),
         "octave": _loudness(_band_sums(seg_power, _FREQS, _OCTAVE_EDGES_HZ)),
         "flatness": _band_flatness(long_power),
         "periodicity": np.concatenate([clarity, _window_periodicity(x)]),
-        "pitch": np.log2(f0 / 110.0),
+        "pitch": _pitch(clarity, f0),
         "harmonics": _harmonic_profile(long_power, f0_body),
-        "envelope": _envelope(power, seg_power),
+        "envelope": _envelope(x, seg_power),
         "chroma": _chroma(power, clarity),
-        "rhythm": _rhythm(mel, x.size / SR),
+        "rhythm": _rhythm(x),
     }
 
 
@@ -275,17 +308,17 @@ def _onset_sample(x: np.ndarray, block: int = 64) -> int:
     return int(above[0]) * block if above.size else 0
 
 
-def _frames(x: np.ndarray, n_win: int, window: np.ndarray, max_frames: int | None) -> np.ndarray:
-    """Windowed frames (n_frames, n_win) at HOP, frame 0 centred on sample 0 (zero padded)."""
+def _frames(x: np.ndarray, n_win: int, window: np.ndarray, max_frames: int | None, hop: int) -> np.ndarray:
+    """Windowed frames (n_frames, n_win) every ``hop`` samples, frame 0 centred on sample 0."""
     pad = n_win // 2
-    n_frames = 1 + x.size // HOP
+    n_frames = 1 + x.size // hop
     if max_frames is not None:
         n_frames = min(n_frames, max_frames)
-    need = (n_frames - 1) * HOP + n_win
+    need = (n_frames - 1) * hop + n_win
     padded = np.zeros(need)
     take = min(x.size, need - pad)
     padded[pad : pad + take] = x[:take]
-    return np.lib.stride_tricks.sliding_window_view(padded, n_win)[::HOP][:n_frames] * window
+    return np.lib.stride_tricks.sliding_window_view(padded, n_win)[::hop][:n_frames] * window
 
 
 def _power(frames: np.ndarray, n_fft: int) -> np.ndarray:
@@ -301,6 +334,26 @@ def _segment_means(a: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
         if part.shape[0]:
             out[i] = part.mean(axis=0)
     return out
+
+
+def _sparse_bands(filters: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(first bin, end bin, weights) of each row of a filter bank (n_filters, n_bins)."""
+    out = []
+    for row in filters:
+        nz = np.flatnonzero(row)
+        lo, hi = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
+        out.append((lo, hi, row[lo:hi].copy()))
+    return out
+
+
+def _project(p: np.ndarray, bands: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
+    """Filter-bank projection (rows, n_bins) -> (rows, n_filters) without BLAS.
+
+    Element-wise products and numpy sums only: a BLAS matrix product would be faster on paper,
+    but its threads fight the scanner's worker processes, and its summation order depends on
+    the thread count.
+    """
+    return np.stack([np.sum(p[:, lo:hi] * w, axis=1) for lo, hi, w in bands], axis=1)
 
 
 def _band_sums(p: np.ndarray, freqs: np.ndarray, edges_hz: np.ndarray) -> np.ndarray:
@@ -332,55 +385,93 @@ def _band_flatness(seg_power: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
-def _nacf_peak(seg: np.ndarray) -> tuple[float, float]:
-    """(f0 in Hz, clarity in [0, 1]) from the normalised autocorrelation of ``seg``.
+def _nacf_peaks(segs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(f0 in Hz, clarity in [0, 1]) per row of ``segs`` (m, n) from its normalised autocorrelation.
 
-    The autocorrelation (via FFT) is divided by its lag-0 value and by the overlap (1 - k/N), the
-    unbiased estimate; its maximum over lags SR/F0_MAX … SR/F0_MIN (at most N/2) gives the
-    period. Silence or too short a segment gives (110 Hz, 0).
+    The autocorrelation (FFT, zero padded against wrap-around) is divided by its lag-0 value and
+    by the overlap (1 − k/n), the unbiased estimate. Over lags SR/F0_MAX … SR/F0_MIN (at most
+    n/2) the period is the first local maximum reaching KEY_MAX_RATIO of the highest one, as in
+    McLeod & Wyvill 2005 ("A smarter way to find pitch"), which avoids picking a multiple of
+    the period. Silent rows give (the neutral f0, 0).
     """
-    n = seg.size
+    m = segs.shape[0]
+    f0 = np.full(m, _NEUTRAL_F0)
+    clarity = np.zeros(m)
     lo = int(SR / F0_MAX)
     hi = min(int(SR / F0_MIN), n // 2)
-    if hi <= lo + 1:
-        return 110.0, 0.0
-    spec = np.fft.rfft(seg, 2 * n)
-    acf = np.fft.irfft(spec.real**2 + spec.imag**2)[:hi]
-    if acf[0] <= _EPS:
-        return 110.0, 0.0
-    nacf = acf / acf[0] / (1.0 - np.arange(hi) / n)
-    k = lo + int(np.argmax(nacf[lo:hi]))
-    return SR / k, float(np.clip(nacf[k], 0.0, 1.0))
+    if hi <= lo + 1 or m == 0:
+        return f0, clarity
+    n_fft = 1 << (2 * n - 1).bit_length()
+    spec = np.fft.rfft(segs, n_fft, axis=1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n_fft, axis=1)[:, :hi]
+    ok = acf[:, 0] > _EPS
+    if not ok.any():
+        return f0, clarity
+    nacf = acf[ok] / acf[ok, :1] / (1.0 - np.arange(hi) / n)
+    k = lo + _first_key_maximum(nacf[:, lo:hi])
+    f0[ok] = SR / k
+    clarity[ok] = np.clip(nacf[np.arange(k.size), k], 0.0, 1.0)
+    return f0, clarity
+
+
+def _first_key_maximum(nacf: np.ndarray) -> np.ndarray:
+    """Per row of ``nacf`` (m, L): index of the first local maximum ≥ KEY_MAX_RATIO × row max."""
+    inner = (nacf[:, 1:-1] >= nacf[:, :-2]) & (nacf[:, 1:-1] > nacf[:, 2:])
+    peaks = np.zeros(nacf.shape, dtype=bool)
+    peaks[:, 1:-1] = inner
+    peaks[:, -1] = nacf[:, -1] > nacf[:, -2]  # rising to the edge: the edge is the best we have
+    top = np.max(np.where(peaks, nacf, -np.inf), axis=1, keepdims=True)
+    none = ~np.isfinite(top[:, 0])
+    key = peaks & (nacf >= KEY_MAX_RATIO * np.maximum(top, 0.0))
+    first = np.argmax(key, axis=1)
+    fallback = none | ~key.any(axis=1)  # no interior maximum (e.g. monotonic): the global one
+    first[fallback] = np.argmax(nacf[fallback], axis=1)
+    return first
 
 
 def _segment_periodicity(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(8,) clarity and (8,) f0 (Hz) per time segment: energy-weighted over N_ACF-sample frames."""
+    """(8,) clarity and (8,) f0 (Hz) per time segment.
+
+    Up to 4 evenly spread N_ACF-sample frames per segment; clarity is their energy-weighted mean,
+    f0 their geometric mean weighted by energy × clarity. Segments past the end of the sound
+    get clarity 0 and the neutral f0 (220 Hz, the centre of the pitch block).
+    """
     n_seg = len(SEGMENT_EDGES) - 1
-    clarity = np.zeros(n_seg)
-    f0 = np.full(n_seg, 110.0)
     n_frames = 1 + max(x.size - 1, 0) // HOP
+    starts: list[int] = []
+    owner: list[int] = []
     for i, (lo, hi) in enumerate(zip(SEGMENT_EDGES[:-1], SEGMENT_EDGES[1:])):
         hi = min(hi, n_frames)
-        if hi <= lo:
+        if hi > lo:
+            idx = np.unique(np.linspace(lo, hi - 1, min(hi - lo, 4)).astype(int))
+            starts += list(idx * HOP)
+            owner += [i] * idx.size
+    padded = np.concatenate([x, np.zeros(N_ACF)])
+    segs = np.stack([padded[s : s + N_ACF] for s in starts]) if starts else np.zeros((0, N_ACF))
+    f, c = _nacf_peaks(segs, N_ACF)
+    e = np.sum(segs * segs, axis=1)
+    owner_arr = np.array(owner, dtype=int)
+    clarity = np.zeros(n_seg)
+    f0 = np.full(n_seg, _NEUTRAL_F0)
+    for i in range(n_seg):
+        sel = owner_arr == i
+        w = e[sel]
+        if w.sum() <= _EPS:
             continue
-        idx = np.unique(np.linspace(lo, hi - 1, min(hi - lo, 4)).astype(int))
-        values = []
-        for j in idx:
-            seg = x[j * HOP : j * HOP + N_ACF]
-            e = float(np.sum(seg * seg))
-            if e > _EPS:
-                f, c = _nacf_peak(seg)
-                values.append((e, c, f))
-        if not values:
-            continue
-        w = np.array([v[0] for v in values])
-        c = np.array([v[1] for v in values])
-        f = np.array([v[2] for v in values])
-        clarity[i] = float(np.sum(w * c) / np.sum(w))
-        wc = w * c
+        clarity[i] = float(np.sum(w * c[sel]) / np.sum(w))
+        wc = w * c[sel]
         if wc.sum() > _EPS:
-            f0[i] = float(np.exp(np.sum(wc * np.log(f)) / np.sum(wc)))
+            f0[i] = float(np.exp(np.sum(wc * np.log(f[sel])) / np.sum(wc)))
     return clarity, f0
+
+
+def _pitch(clarity: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """(9,) body pitch log2(f0 / 110 Hz) (46–372 ms, clarity-weighted) and the glide per time
+    segment: log2(f0 / body f0) × clarity (a kick falls an octave in 50 ms, a bass note stays)."""
+    lp = np.log2(f0 / 110.0)
+    w = clarity[3:6]
+    body = float(np.sum(lp[3:6] * w) / np.sum(w)) if w.sum() > _EPS else float(np.log2(_NEUTRAL_F0 / 110.0))
+    return np.concatenate([[body], (lp - body) * clarity])
 
 
 def _window_periodicity(x: np.ndarray) -> np.ndarray:
@@ -388,7 +479,10 @@ def _window_periodicity(x: np.ndarray) -> np.ndarray:
     out = []
     for lo, hi in ((0, 2048), (2048, 6144), (6144, SR)):
         seg = x[lo:hi]
-        f, c = _nacf_peak(seg) if seg.size >= 600 and float(np.sum(seg * seg)) > 1e-8 else (100.0, 0.0)
+        f, c = _NEUTRAL_WINDOW_F0, 0.0
+        if seg.size >= 600 and float(np.sum(seg * seg)) > 1e-8:
+            fs, cs = _nacf_peaks(seg[None, :], seg.size)
+            f, c = float(fs[0]), float(cs[0])
         out += [c, np.log2(f / 100.0)]
     return np.array(out)
 
@@ -411,12 +505,19 @@ def _harmonic_profile(long_power: np.ndarray, f0: float) -> np.ndarray:
     return out.reshape(-1)
 
 
-def _envelope(power: np.ndarray, seg_power: np.ndarray) -> np.ndarray:
+def _envelope(x: np.ndarray, seg_power: np.ndarray) -> np.ndarray:
     """(12,) cube-root segment levels (8), log10 duration to −40 dB, log10 attack time,
-    log10 temporal centroid (all s) and the fraction of energy in the first 46 ms."""
+    log10 temporal centroid (all s) and the fraction of energy in the first 46 ms.
+
+    The scalars use the energy of rectangular HOP-sample blocks over the whole analysed signal
+    (up to MAX_ANALYSIS_S).
+    """
     seg_e = seg_power.sum(axis=1)
     levels = (seg_e / max(float(seg_e.max()), _EPS)) ** LOUDNESS_EXP
-    e = power.sum(axis=1)
+    n_blocks = max(1, -(-x.size // HOP))
+    sq = np.zeros(n_blocks * HOP)
+    sq[: x.size] = x * x
+    e = sq.reshape(n_blocks, HOP).sum(axis=1)
     t = np.arange(e.size) * HOP / SR
     emax = max(float(e.max()), _EPS)
     above = np.flatnonzero(e > emax * 1e-4)
@@ -429,7 +530,7 @@ def _envelope(power: np.ndarray, seg_power: np.ndarray) -> np.ndarray:
 
 def _chroma(power: np.ndarray, clarity: np.ndarray) -> np.ndarray:
     """(12,) centred chroma of the first 2.97 s scaled to norm = pitchedness (body clarity)."""
-    c = _CHROMA @ power[: SEGMENT_EDGES[-1]].sum(axis=0)
+    c = np.sum(_CHROMA * power[: SEGMENT_EDGES[-1]].sum(axis=0), axis=1)
     c = c - c.mean()
     n = float(np.sqrt(np.sum(c * c)))
     if n <= _EPS:
@@ -437,18 +538,55 @@ def _chroma(power: np.ndarray, clarity: np.ndarray) -> np.ndarray:
     return c / n * float(np.mean(clarity[3:6]))
 
 
-def _rhythm(mel: np.ndarray, duration_s: float) -> np.ndarray:
-    """(24,) onset-strength autocorrelation at log-spaced lags (1 at lag 0); 0 for short signals."""
-    n_lags = _RHYTHM_LAGS_S.size
-    if duration_s < RHYTHM_MIN_S or mel.shape[0] < 16:
+def _rhythm(x: np.ndarray) -> np.ndarray:
+    """(24,) onset-strength autocorrelation at log-spaced lags (1 at lag 0); 0 without rhythm.
+
+    Onset strength: mean over 40 mel bands of the positive first difference of log power
+    (floored 80 dB below the maximum), from a 512-point STFT every 512 samples (23 ms), as
+    librosa's ``onset_strength`` defaults, smoothed by a 3-frame triangle. Its autocorrelation
+    (mean removed, 1 at lag 0) is max-pooled over 24 log-spaced lag bins from 0.1 to 2 s (each
+    at least one frame wide), so narrow beat peaks are not missed between bins. Signals shorter than RHYTHM_MIN_S or with
+    fewer than RHYTHM_MIN_ONSETS onsets give 0.
+    """
+    n_lags = len(_RHY_LAG_BINS)
+    if x.size / SR < RHYTHM_MIN_S:
         return np.zeros(n_lags)
+    mel = _project(_power(_frames(x, _RHY_WIN, _RHY_WINDOW, None, _RHY_WIN), _RHY_WIN), _RHY_MEL_BANDS)
     logmel = 10.0 * np.log10(np.maximum(mel, _EPS))
     logmel = np.maximum(logmel, logmel.max() - 80.0)
     flux = np.maximum(np.diff(logmel, axis=0), 0.0).mean(axis=1)
+    if _count_onsets(flux) < RHYTHM_MIN_ONSETS:
+        return np.zeros(n_lags)  # a single hit, however long, has no rhythm
+    flux = np.convolve(flux, (0.25, 0.5, 0.25), mode="same")  # beats between frames still peak
     flux = flux - flux.mean()
     n = flux.size
-    spec = np.fft.rfft(flux, 2 * n)
-    acf = np.fft.irfft(spec.real**2 + spec.imag**2)[:n]
+    n_fft = 1 << (2 * n - 1).bit_length()
+    spec = np.fft.rfft(flux, n_fft)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n_fft)[:n]
     if acf[0] <= _EPS:
         return np.zeros(n_lags)
-    return np.clip(np.interp(_RHYTHM_LAGS_S * SR / HOP, np.arange(n), acf / acf[0], right=0.0), -1.0, 1.0)
+    acf = acf / acf[0]
+    out = np.zeros(n_lags)
+    for i, (lo, hi) in enumerate(_RHY_LAG_BINS):
+        if lo < n:
+            out[i] = float(np.max(acf[lo : min(hi, n)]))
+    return np.clip(out, -1.0, 1.0)
+
+
+def _count_onsets(flux: np.ndarray, min_gap: int = 3) -> int:
+    """Number of local maxima of ``flux`` above half its maximum, at least ``min_gap`` hops apart."""
+    if flux.size < 3 or float(flux.max()) <= _EPS:
+        return 0
+    thr = 0.5 * float(flux.max())
+    peaks = np.flatnonzero((flux[1:-1] > thr) & (flux[1:-1] >= flux[:-2]) & (flux[1:-1] > flux[2:])) + 1
+    count, last = 0, -min_gap
+    for p in peaks:
+        if p - last >= min_gap:
+            count += 1
+            last = int(p)
+    return count
+
+
+# Filter banks as (first bin, end bin, weights), built once at import.
+_MEL_BANDS = _sparse_bands(_MEL)
+_RHY_MEL_BANDS = _sparse_bands(_RHY_MEL)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +14,13 @@ import soundfile as sf
 import soxr
 
 from companion.embedding.fingerprint import (
+    BLOCKS,
     FINGERPRINT_DIM,
     FINGERPRINT_SPACE,
+    _prepare,
     fingerprint,
     fingerprint_batch,
+    raw_features,
 )
 
 SR = 22050
@@ -81,7 +87,7 @@ def test_vector_hash_is_stable(tmp_path: Path) -> None:
     assert digest == GOLDEN_TONE_SHA256, digest
 
 
-GOLDEN_TONE_SHA256 = "4ed0a0986f1b8efacdd1e57383a494669f160ae786e6c9412208dad01ad42a6c"
+GOLDEN_TONE_SHA256 = "bf738dd81a597ab13b3f9c0857eef41cb8e64dce342836d4c59d623eb335cb89"
 
 
 @pytest.mark.parametrize(
@@ -157,3 +163,95 @@ def test_snare_query_ranks_snares_above_toms_and_hats() -> None:
     o = fingerprint_batch([_load(p) for p in others], SR) @ q
     # mean similarity to snares beats mean similarity to non-snares
     assert float(s.mean()) > float(o.mean())
+
+
+def test_block_layout_covers_the_documented_dims(tmp_path: Path) -> None:
+    """Blocks are contiguous and disjoint, reserved dims stay 0, each block counts by its weight."""
+    spans = sorted((sl.start, sl.stop) for sl, _ in BLOCKS.values())
+    assert spans[0][0] == 0
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    end = spans[-1][1]
+    assert end <= 511
+    path = tmp_path / "tone.wav"
+    _write_tone(path)  # 0.8 s: no rhythm block
+    v = fingerprint(_load(path), SR).astype(np.float64)
+    assert np.all(v[end:] == 0.0)
+    share = {name: float(np.sum(v[sl] ** 2)) for name, (sl, _) in BLOCKS.items()}
+    assert share["rhythm"] == 0.0
+    # before the final normalisation every full block had squared norm = its weight, chroma less
+    full = [n for n in BLOCKS if n not in ("rhythm", "chroma")]
+    scale = share[full[0]] / BLOCKS[full[0]][1]
+    for name in full:
+        assert share[name] == pytest.approx(BLOCKS[name][1] * scale, rel=1e-3), name
+    assert 0.0 < share["chroma"] <= BLOCKS["chroma"][1] * scale + 1e-6
+
+
+def _harmonic_tone(f0: float, seconds: float, sr: int = SR) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * h * f0 * t) / h for h in range(1, 6))
+    return (0.3 * y * np.exp(-t / 0.5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("f0", [55.0, 110.0, 261.63, 440.0])
+def test_pitch_block_follows_the_fundamental(f0: float) -> None:
+    raw = raw_features(_prepare(_harmonic_tone(f0, 1.0), SR))
+    body, glide = raw["pitch"][0], raw["pitch"][1:]
+    assert abs(body - np.log2(f0 / 110.0)) < 0.05  # within 5 % of an octave
+    assert np.all(np.abs(glide) < 0.05)  # a steady tone does not glide
+    assert np.all(raw["periodicity"][:8] > 0.8)  # and is clearly periodic throughout
+
+
+def test_pitch_glide_of_a_falling_sweep() -> None:
+    """A tom-like sine falling from 200 Hz to 50 Hz glides down, from above the body pitch."""
+    t = np.arange(int(0.6 * SR)) / SR
+    freq = 50.0 + 150.0 * np.exp(-t / 0.1)
+    y = (0.8 * np.sin(2 * np.pi * np.cumsum(freq) / SR) * np.exp(-t / 0.3)).astype(np.float32)
+    glide = raw_features(_prepare(y, SR))["pitch"][1:]
+    assert glide[0] > 0.3  # the first 12 ms sit well above the body pitch
+    assert glide[0] > glide[3] > glide[6]  # and it falls
+
+
+def test_chroma_peaks_at_the_pitch_class_and_vanishes_for_noise() -> None:
+    a = raw_features(_prepare(_harmonic_tone(440.0, 1.0), SR))["chroma"]
+    assert int(np.argmax(a)) == 9  # A
+    noise = np.random.default_rng(3).standard_normal(SR).astype(np.float32) * 0.2
+    n = raw_features(_prepare(noise, SR))["chroma"]
+    assert float(np.linalg.norm(n)) < 0.5 * float(np.linalg.norm(a))
+
+
+def test_rhythm_block_only_for_rhythmic_sounds() -> None:
+    """A 120 BPM click loop has a rhythm block peaking near 0.5 s; a single hit has none."""
+    sr = SR
+    loop = np.zeros(4 * sr, dtype=np.float32)
+    click = (np.random.default_rng(5).standard_normal(400) * np.exp(-np.arange(400) / 60)).astype(np.float32)
+    for k in range(8):
+        loop[k * sr // 2 : k * sr // 2 + 400] += click
+    v = fingerprint(loop, sr)
+    sl = BLOCKS["rhythm"][0]
+    assert float(np.sum(v[sl] ** 2)) > 0.01
+    raw = raw_features(_prepare(loop, sr))["rhythm"]
+    edges = np.geomspace(0.1, 2.0, raw.size + 1)
+    near_beat = (edges[1:] > 0.47) & (edges[:-1] < 0.53)  # bins touching the 0.5 s period
+    off_beat = (edges[:-1] > 0.6) & (edges[1:] < 0.9)  # bins between the period and its double
+    assert raw[near_beat].max() > 0.5
+    assert raw[off_beat].max() < 0.1
+    hit = np.zeros(2 * sr, dtype=np.float32)
+    hit[:400] = click
+    assert not np.any(fingerprint(hit, sr)[sl])
+
+
+def test_same_vector_with_one_blas_thread_in_a_fresh_process(tmp_path: Path) -> None:
+    """Same bytes in, same vector out, whatever the thread settings of the process."""
+    path = tmp_path / "tone.wav"
+    _write_tone(path, sr=SR)
+    here = fingerprint(_load(path), SR)
+    out = tmp_path / "v.npy"
+    code = (
+        "import numpy as np, soundfile as sf;"
+        "from companion.embedding.fingerprint import fingerprint;"
+        f"y, sr = sf.read({str(path)!r}, dtype='float32');"
+        f"np.save({str(out)!r}, fingerprint(y, sr))"
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+    assert np.load(out).tobytes() == here.tobytes()
