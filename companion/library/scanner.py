@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from companion.analysis.audio import SUPPORTED_EXTENSIONS
 from companion.embedding.fingerprint import FINGERPRINT_SPACE
@@ -63,6 +64,7 @@ class ScanReport:
     reused: int = 0
     problems: int = 0
     pending_left: int = 0
+    embedded: int = 0
     interrupted: bool = False
     index_s: float = 0.0
     analyse_s: float = 0.0
@@ -323,6 +325,7 @@ def scan(
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     refresh_index: bool = True,
+    embedder: Any | None = None,
 ) -> ScanReport:
     """Scan folders into the catalog: index, analyse, refresh vector indexes.
 
@@ -333,6 +336,9 @@ def scan(
         progress: called with :class:`ScanProgress` from this thread.
         stop: set it to stop after the files in flight (the UI's cancel button).
         refresh_index: rebuild/update the vector index of each space afterwards.
+        embedder: a CLAP embedder (:func:`companion.embedding.clap.runtime.load_clap`); when
+            given, analysed files without a vector in its space are embedded after the
+            analysis (phase ``embed``), interruptibly, keeping what finished.
 
     Returns:
         A :class:`ScanReport`. On KeyboardInterrupt, finished work is committed and the
@@ -364,7 +370,19 @@ def scan(
     finally:
         report.analyse_s = time.perf_counter() - t1
         report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
-    if refresh_index and (report.analysed or report.reused or report.missing or report.changed):
+    if embedder is not None and not report.interrupted:
+        from companion.embedding.backfill import backfill
+
+        def on_embed(done: int, total: int) -> None:
+            if progress:
+                progress(ScanProgress("embed", done, total))
+
+        filled = backfill(catalog, embedder, on_embed, stop=stop, refresh_index=False)
+        report.embedded = filled.embedded
+        report.errors += [f"cannot embed {p}: {why}" for p, why in filled.failed]
+    if refresh_index and (
+        report.analysed or report.reused or report.missing or report.changed or report.embedded
+    ):
         from companion.library.indexes import refresh_indexes
 
         if progress:

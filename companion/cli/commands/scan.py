@@ -16,6 +16,7 @@ def scan_cmd(
     paths: list[Path] = typer.Argument(..., help="Folders to scan (recursively).", exists=False),
     library_db: Path | None = LibraryDbOption,
     workers: int | None = typer.Option(None, "--workers", "-j", help="Analysis processes (default: CPU count)."),
+    model: Path | None = typer.Option(None, "--model", help="CLAP model folder (default: RECS_CLAP_MODEL_DIR or the installed one)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Scan folders: list every audio file at once, then analyse new and changed files."""
@@ -36,7 +37,8 @@ def scan_cmd(
 
         def on_progress(p: ScanProgress) -> None:
             if p.phase not in tasks:
-                label = {"index": "Indexing", "analyse": "Analysing", "vectors": "Vector index"}[p.phase]
+                label = {"index": "Indexing", "analyse": "Analysing", "embed": "CLAP embedding",
+                         "vectors": "Vector index"}[p.phase]
                 tasks[p.phase] = bar.add_task(label, total=p.total, rate="")
             task = tasks[p.phase]
             elapsed = bar.tasks[task].elapsed or 0.0
@@ -44,7 +46,8 @@ def scan_cmd(
             bar.update(task, completed=p.done, total=p.total, rate=rate)
 
         try:
-            report = scan(catalog, paths, workers=workers, progress=on_progress)
+            embedder = _load_embedder(model)
+            report = scan(catalog, paths, workers=workers, progress=on_progress, embedder=embedder)
         except KeyboardInterrupt:
             left = catalog.count("pending")
             err_console.print(
@@ -64,9 +67,19 @@ def scan_cmd(
         f"found {report.found} audio files ({report.new} new, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.missing} now missing); analysed {report.analysed} "
         f"({rate:.1f} files/s), reused {report.reused}, problems {report.problems}"
+        + (f", CLAP-embedded {report.embedded}" if report.embedded else "")
         + (f" — see `companion problems`" if report.problems else "")
     )
     err_console.print(f"catalog: {db}")
+
+
+def _load_embedder(model: Path | None):  # noqa: ANN202
+    """The CLAP embedder if a model is installed (None, said once, otherwise)."""
+    try:
+        from companion.embedding.clap.runtime import load_clap
+    except ImportError:
+        return None
+    return load_clap(model)
 
 
 def register(app: typer.Typer) -> None:
