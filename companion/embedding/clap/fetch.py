@@ -110,11 +110,6 @@ class _Repo:
         self.hub = _hub()
         self.repo_id, self.revision, self.endpoint, self.token, self.dest = repo_id, revision, endpoint, token, dest
 
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        from huggingface_hub.utils import HfHubHTTPError
-
-        return (HfHubHTTPError, OSError, ValueError)
-
     def exists(self, filename: str) -> str | None:
         """The file's ETag if the repository has it, else None.
 
@@ -130,7 +125,7 @@ class _Repo:
             return None
         except RepositoryNotFoundError as exc:
             raise ModelError(f"no model repository {self.repo_id!r} on the Hub (or it is private): {exc}") from exc
-        except self._errors() as exc:
+        except Exception as exc:  # network errors: requests/httpx types depending on the hub version
             raise ModelError(
                 f"cannot reach the Hugging Face Hub for {self.repo_id} ({type(exc).__name__}: {exc}) — offline? "
                 "The app keeps running on the fingerprint embedding; a model folder can be given with --model DIR"
@@ -150,7 +145,7 @@ class _Repo:
                     token=self.token,
                 )
             )
-        except self._errors() as exc:
+        except Exception as exc:  # network errors: requests/httpx types depending on the hub version
             raise ModelError(f"downloading {filename} from {self.repo_id} failed ({type(exc).__name__}: {exc}) — try again") from exc
 
 

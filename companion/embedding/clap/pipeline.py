@@ -87,7 +87,8 @@ def embed_files(
         batch_size: windows per encoder call (files are mixed to fill a batch).
         workers: decode/front-end threads.
         prefetch: files prepared ahead of the encoder (default ``max(2, 2 · workers, batch_size)``).
-        progress: called as ``progress(done, total)`` after each yielded file.
+        progress: called as ``progress(done, total)`` as each file is finished, just before
+            it is yielded.
 
     Yields:
         ``(i, vector)`` with ``vector`` shape (dim,) float32 L2-normalised, or ``(i, error)``
@@ -137,8 +138,8 @@ def embed_files(
                         prepared = fut.result()
                     except Exception as exc:  # one bad file never stops the batch
                         done += 1
-                        yield i, exc
                         report()
+                        yield i, exc
                         continue
                     pending = _Pending(i, prepared, np.empty((prepared.features.shape[0], dim), np.float32))
                     batch_rows.extend((pending, w) for w in range(pending.left))
@@ -148,8 +149,8 @@ def embed_files(
                     rows, batch_rows = batch_rows[:batch_size], batch_rows[batch_size:]
                     for index, vec in run(rows):
                         done += 1
-                        yield index, vec
                         report()
+                        yield index, vec
         finally:
             for _, fut in queue:
                 fut.cancel()
