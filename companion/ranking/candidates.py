@@ -32,6 +32,17 @@ def key_code(pitch_class: int, mode: int) -> int:
     return pitch_class + 12 * mode
 
 
+def member_of(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Bool mask: which ``values`` occur in ``sorted_set`` (ascending, unique).
+
+    Faster than ``np.isin`` when the set is small or already sorted: one binary search each.
+    """
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[pos] == values
+
+
 def _mode_code(value: Any) -> int:
     if value is None:
         return -1
@@ -179,8 +190,9 @@ class Candidates:
 
     def prepare(self) -> Candidates:
         """Build every derived index now (≈1 s per million rows) instead of on first use."""
-        for name in ("_id_order", "key_codes", "tempo_free", "_path_index", "hash_codes",
-                     "_hash_index", "_tag_index", "newest_first"):
+        for name in ("_id_order", "_id_table", "key_codes", "tempo_free", "_path_index", "hash_codes",
+                     "_hash_index", "_tag_index", "newest_first", "_loop_bpm_index",
+                     "_key_index"):
             getattr(self, name)
         return self
 
@@ -189,6 +201,15 @@ class Candidates:
         order = np.argsort(self.ids, kind="stable")
         return self.ids[order], order
 
+    @cached_property
+    def _id_table(self) -> np.ndarray | None:
+        """Dense id → row table when ids are small non-negative integers (catalog row ids)."""
+        if not len(self.ids) or self.ids.min() < 0 or self.ids.max() > 4 * len(self.ids) + 1024:
+            return None
+        table = np.full(int(self.ids.max()) + 1, -1, dtype=np.int64)
+        table[self.ids] = np.arange(len(self.ids), dtype=np.int64)
+        return table
+
     def rows_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Rows of the given sample ids.
 
@@ -196,6 +217,10 @@ class Candidates:
             (len(ids),) int64 rows; −1 where an id is not in the library.
         """
         query = np.asarray(ids, dtype=np.int64).reshape(-1)
+        table = self._id_table
+        if table is not None:
+            inside = (query >= 0) & (query < len(table))
+            return np.where(inside, table[np.where(inside, query, 0)], -1)
         sorted_ids, order = self._id_order
         if len(sorted_ids) == 0:
             return np.full(len(query), -1, dtype=np.int64)
@@ -279,6 +304,34 @@ class Candidates:
     def rows_tagged(self, tag: str) -> np.ndarray:
         """Sorted int64 rows carrying ``tag`` (case-insensitive)."""
         return self._tag_index.get(tag.strip().lower(), np.empty(0, dtype=np.int64))
+
+    @cached_property
+    def _loop_bpm_index(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(self.is_loop & ~np.isnan(self.bpm))
+        order = np.argsort(self.bpm[rows], kind="stable")
+        return self.bpm[rows][order], rows[order].astype(np.int64)
+
+    def loop_slices(self, windows: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+        """Rows of loops whose BPM lies in each closed window ``[lo, hi]`` (one array each)."""
+        sorted_bpm, rows = self._loop_bpm_index
+        out = []
+        for lo, hi in windows:
+            a = np.searchsorted(sorted_bpm, np.float32(lo), side="left")
+            b = np.searchsorted(sorted_bpm, np.float32(hi), side="right")
+            out.append(rows[a:b])
+        return out
+
+    @cached_property
+    def _key_index(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.key_codes, kind="stable").astype(np.int64)
+        return self.key_codes[order], order
+
+    def rows_with_key_code(self, code: int) -> np.ndarray:
+        """Rows (ascending) whose :attr:`key_codes` entry equals ``code``."""
+        sorted_codes, order = self._key_index
+        a = np.searchsorted(sorted_codes, code, side="left")
+        b = np.searchsorted(sorted_codes, code, side="right")
+        return order[a:b]
 
     @cached_property
     def newest_first(self) -> np.ndarray:

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from companion.music.keys import Key, camelot_position
-from companion.ranking.candidates import Candidates, key_code
+from companion.ranking.candidates import Candidates, key_code, member_of
 from companion.ranking.context import SessionContext
 from companion.ranking.rules import FusionRules
 from companion.ranking.state import SessionState
@@ -167,7 +167,7 @@ class HardFilter:
             if rows is None:
                 ok[self.excluded_rows] = False
             else:
-                ok &= ~np.isin(rows, self.excluded_rows)
+                ok &= ~member_of(rows, self.excluded_rows)
         return ok
 
     def key_compatible(self, key: Key) -> bool:

@@ -38,7 +38,7 @@ import numpy as np
 from companion.errors import CompanionError
 from companion.ranking import rationale as why
 from companion.ranking.blas import single_threaded_blas
-from companion.ranking.candidates import Candidates
+from companion.ranking.candidates import Candidates, member_of
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter
 from companion.ranking.mmr import diversify
@@ -108,6 +108,8 @@ class Ranker:
         now: clock in unix seconds (freshness, rationale).
         fanout: neighbours first asked from an HNSW index.
         max_fanout: most neighbours asked before exact masked search.
+        exact_group: size limit of the strongly boosted group scored exactly besides the
+            index's neighbours (``Scorer.top_boost_group``).
     """
 
     def __init__(
@@ -117,14 +119,16 @@ class Ranker:
         rules: FusionRules,
         now: Callable[[], float] = time.time,
         *,
-        fanout: int = 256,
+        fanout: int = 512,
         max_fanout: int = 4096,
+        exact_group: int = 2048,
     ) -> None:
         self.candidates = candidates
         self.rules = rules
         self._now = now
         self.fanout = fanout
         self.max_fanout = max_fanout
+        self.exact_group = exact_group
         candidates.prepare()
         self.spaces = [PreparedSpace.prepare(s, candidates) for s in spaces]
 
@@ -191,6 +195,7 @@ class Ranker:
                 target.space, target.vector, hard, pool=pool, minimum=remaining,
                 exclude_rows=seed_rows, fanout=self.fanout, max_fanout=self.max_fanout,
                 fused=lambda r, s: self.rules.score.similarity_weight * s + scorer.boosts(r),
+                extra_rows=scorer.top_boost_group(self.exact_group),
             )
             table = scorer.table(rows, sims)
             chosen = self._choose(table, remaining, target.space, seed_rows, self.rules.mmr.lambda_)
@@ -345,28 +350,53 @@ class Ranker:
         self, hard: HardFilter, scorer: Scorer, k: int, seed_rows: np.ndarray,
         space: PreparedSpace | None,
     ) -> tuple[ScoreTable, np.ndarray]:
-        """Top rows by boosts (rules mode / recency), newest first on ties, duplicates dropped."""
-        mask = hard.mask(None)
-        if len(seed_rows):
-            mask[seed_rows] = False
-        passing = int(mask.sum())
-        score = scorer.boosts(None)
-        score[~mask] = -np.inf
-        want = min(passing, 4 * k)
+        """Top rows by boosts (rules mode / recency), newest first on ties, duplicates dropped.
+
+        Exact without touching every row: a row without a tempo, key or tag boost scores
+        freshness alone, which falls with age, so only the boosted rows
+        (:meth:`Scorer.boosted_rows`) and the newest passing rows can reach the top.
+        """
+        c = self.candidates
+        boosted = scorer.boosted_rows()
+        if len(boosted):
+            ok = hard.mask(boosted)
+            if len(seed_rows):
+                ok &= ~member_of(boosted, np.sort(seed_rows))
+            boosted = boosted[ok]
+        need = 4 * k
         while True:
-            if want <= 0:
-                return scorer.table(np.empty(0, np.int64), None), np.empty(0, np.int64)
-            if want < len(score):
-                top = np.argpartition(-score, want - 1)[:want]
-                kth = score[top].min()
-                top = np.flatnonzero(score >= kth)  # keep every tie of the cut-off score
-            else:
-                top = np.flatnonzero(mask)
-            table = scorer.table(top, None)
+            newest, exhausted = self._newest_passing(hard, need, seed_rows)
+            rows = np.union1d(boosted, newest) if len(boosted) else newest
+            if not len(rows):
+                return scorer.table(rows, None), np.empty(0, np.int64)
+            score = scorer.boosts(rows)
+            if need < len(rows):
+                kth = score[np.argpartition(-score, need - 1)[need - 1]]
+                rows = rows[score >= kth]  # keep every tie of the cut-off score
+            table = scorer.table(rows, None)
             chosen = self._choose(table, k, space, seed_rows, None)
-            if len(chosen) >= k or want >= passing:
+            if len(chosen) >= k or (exhausted and need >= len(rows)):
                 return table, chosen
-            want = min(passing, want * 4)
+            need *= 4
+
+    def _newest_passing(
+        self, hard: HardFilter, need: int, seed_rows: np.ndarray
+    ) -> tuple[np.ndarray, bool]:
+        """The ``need`` newest rows that pass the filters; True when the library is exhausted."""
+        order = self.candidates.newest_first
+        found: list[np.ndarray] = []
+        count, start, chunk = 0, 0, max(1024, 4 * need)
+        while count < need and start < len(order):
+            rows = order[start:start + chunk]
+            ok = hard.mask(rows)
+            if len(seed_rows):
+                ok &= ~member_of(rows, np.sort(seed_rows))
+            found.append(rows[ok])
+            count += int(ok.sum())
+            start += chunk
+            chunk *= 4
+        rows = np.concatenate(found) if found else np.empty(0, np.int64)
+        return rows[:need], start >= len(order)
 
     def _suggestion(
         self, table: ScoreTable, i: int, target: _Target | None, context: SessionContext,

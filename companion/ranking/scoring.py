@@ -98,6 +98,65 @@ class Scorer:
         self.tag_words = context_tags(context)
         self._freshness_scale = -1.0 / (score.freshness.tau_days * SECONDS_PER_DAY)
 
+    # ----------------------------------------------------------- sparse row sets
+
+    def tempo_rows(self) -> list[np.ndarray]:
+        """Rows that get the tempo boost, one array per tempo multiple (may overlap)."""
+        return self.candidates.loop_slices(self._tempo_windows) if self._tempo_windows else []
+
+    def key_rows(self) -> np.ndarray:
+        """Rows that get the key boost (ascending); empty without a session key."""
+        if self._key_code is None:
+            return np.empty(0, dtype=np.int64)
+        return self.candidates.rows_with_key_code(self._key_code)
+
+    def boosted_rows(self) -> np.ndarray:
+        """Sorted rows with a tempo, key or tag boost: the only rows that can outrank the newest.
+
+        Every other row scores freshness alone, so in ``rules`` mode the top of the list is
+        found among these rows plus the newest rows that pass the filters.
+        """
+        c = self.candidates
+        parts = [*self.tempo_rows(), self.key_rows(), *(c.rows_tagged(w) for w in self.tag_words)]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        if sum(len(p) for p in parts) * 8 < len(c):
+            return np.unique(np.concatenate(parts))
+        flag = np.zeros(len(c), dtype=bool)
+        for p in parts:
+            flag[p] = True
+        return np.flatnonzero(flag)
+
+    def top_boost_group(self, budget: int) -> np.ndarray:
+        """A small set of strongly boosted rows whose similarity the ranker computes exactly.
+
+        The index retrieves by similarity alone, so a sample with a large boost but a middling
+        similarity can be missed. The group is, in this order, the first that holds at most
+        ``budget`` rows: every tempo-boosted row, every key-boosted row, the rows with both.
+
+        Returns:
+            int64 rows (possibly empty).
+        """
+        tempo = self.tempo_rows()
+        keyed = self.key_rows()
+        n_tempo = sum(len(t) for t in tempo)
+        if tempo and n_tempo <= budget:
+            return np.unique(np.concatenate(tempo))
+        if self._key_code is not None and len(keyed) <= budget:
+            return keyed
+        if not tempo or self._key_code is None:
+            return np.empty(0, dtype=np.int64)
+        c = self.candidates
+        if n_tempo < len(keyed):
+            rows = np.unique(np.concatenate(tempo))
+            both = rows[c.key_codes[rows] == self._key_code]
+        else:
+            both = keyed[self.tempo(keyed) > 0]
+        return both if len(both) <= budget else np.empty(0, dtype=np.int64)
+
+    # ----------------------------------------------------------- score terms
+
     def tempo(self, rows: np.ndarray | None) -> np.ndarray:
         """(m,) float64 tempo boost of ``rows`` (None = all rows)."""
         c = self.candidates

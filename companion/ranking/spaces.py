@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from companion.embedding.index import VectorIndex
-from companion.ranking.candidates import Candidates
+from companion.ranking.candidates import Candidates, member_of
 from companion.ranking.filters import HardFilter
 
 VectorSource = Literal["clap", "fingerprint"]
@@ -107,6 +107,7 @@ def retrieve(
     fanout: int,
     max_fanout: int,
     fused: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    extra_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows near the target that pass the hard filters.
 
@@ -121,6 +122,8 @@ def retrieve(
         max_fanout: most neighbours asked before switching to exact search.
         fused: ``fused(rows, sims) -> scores``, the fused score of rows (similarity + boosts);
             exact search keeps the ``pool`` best by it.
+        extra_rows: rows to score exactly besides the index's neighbours (strongly boosted
+            samples that similarity alone might miss; see ``Scorer.top_boost_group``).
 
     Returns:
         ``(rows, sims)``: (r,) int64 library rows and (r,) float32 cosine to the target. From
@@ -129,39 +132,59 @@ def retrieve(
         filtered library.
 
     The index path is approximate in two ways: HNSW recall, and a sample outside the
-    retrieved neighbours cannot be suggested even when its boosts would lift its fused score
-    above a retrieved one. With a fanout of a few hundred against a pool of 50 this is rare
-    (``benchmarks/suggest_latency.py`` reports the agreement with exact ranking).
+    retrieved neighbours (and outside ``extra_rows``) cannot be suggested even when its boosts
+    would lift its fused score above a retrieved one. ``benchmarks/suggest_latency.py``
+    reports the agreement of the top 10 with exact ranking.
     """
+    exclude_rows = np.unique(exclude_rows)
     index = space.data.index
     if index is not None and len(index):
         k = min(max(fanout, pool), len(index))
         while True:
             ids, sims = index.query(target[None, :], k)
             ids, sims = ids[0], sims[0]
-            rows = np.asarray(space_rows_of_ids(space, ids), dtype=np.int64)
-            keep = rows >= 0
+            rows = hard_filter.candidates.rows_of(ids)
+            rows = np.where(rows >= 0, rows, 0)
+            keep = (ids >= 0) & (space.pos_of_row[rows] >= 0)
             rows, sims = rows[keep], sims[keep]
             ok = hard_filter.mask(rows)
             if len(exclude_rows):
-                ok &= ~np.isin(rows, exclude_rows)
+                ok &= ~member_of(rows, exclude_rows)
             passing = int(ok.sum())
             exhausted = k >= len(index)
             if passing >= pool or exhausted:
-                return rows[ok], sims[ok]
+                return _merge(space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows)
             if k * 4 > max_fanout:
                 if passing >= minimum:
-                    return rows[ok], sims[ok]
+                    return _merge(
+                        space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows
+                    )
                 break
             k = min(k * 4, len(index))
     return _exact(space, target, hard_filter, pool, exclude_rows, fused)
 
 
-def space_rows_of_ids(space: PreparedSpace, ids: np.ndarray) -> np.ndarray:
-    """Library rows of ids returned by the index (−1 for padding or ids not in the library)."""
-    pos = space.positions_of_ids(ids)
-    rows = np.where(pos >= 0, space.row_of_pos[np.maximum(pos, 0)], -1)
-    return rows
+def _merge(
+    space: PreparedSpace,
+    target: np.ndarray,
+    hard_filter: HardFilter,
+    rows: np.ndarray,
+    sims: np.ndarray,
+    extra_rows: np.ndarray | None,
+    exclude_rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the exactly scored ``extra_rows`` (passing, in the space, not yet present)."""
+    if extra_rows is None or not len(extra_rows):
+        return rows, sims
+    extra = extra_rows[space.pos_of_row[extra_rows] >= 0]
+    extra = extra[~member_of(extra, np.sort(rows))]
+    if len(exclude_rows):
+        extra = extra[~member_of(extra, exclude_rows)]
+    extra = extra[hard_filter.mask(extra)]
+    if not len(extra):
+        return rows, sims
+    extra_sims = space.data.vectors[space.pos_of_row[extra]] @ target
+    return np.concatenate([rows, extra]), np.concatenate([sims, extra_sims.astype(np.float32)])
 
 
 def _exact(

@@ -86,3 +86,21 @@ def test_boosts_over_the_library_equal_the_per_row_table() -> None:
     t = scorer.table(rows, None)
     np.testing.assert_allclose(scorer.boosts(None), t.total, rtol=0, atol=1e-12)
     assert (t.tempo > 0).any() and (t.key > 0).any() and (t.tags > 0).any()
+
+
+def test_sparse_row_sets_equal_the_dense_terms() -> None:
+    from .synth import make_library
+
+    lib = make_library(n=3000, seed=4)
+    ctx = SessionContext(bpm=100, key=parse_key("Gm"), mood_tags=("dark",))
+    scorer = Scorer(lib.candidates, ctx, RULES, NOW)
+    tempo, key, tags = scorer.tempo(None), scorer.key(None), scorer.tags(None)
+    assert scorer.boosted_rows().tolist() == np.flatnonzero((tempo > 0) | (key > 0) | (tags > 0)).tolist()
+    t_rows, k_rows = np.flatnonzero(tempo > 0), np.flatnonzero(key > 0)
+    both = np.flatnonzero((tempo > 0) & (key > 0))
+    assert 0 < len(both) < len(k_rows) < len(t_rows)
+    assert scorer.top_boost_group(len(t_rows)).tolist() == t_rows.tolist()
+    assert scorer.top_boost_group(len(t_rows) - 1).tolist() == k_rows.tolist()
+    assert scorer.top_boost_group(len(k_rows) - 1).tolist() == both.tolist()
+    assert scorer.top_boost_group(len(both) - 1).tolist() == []
+    assert Scorer(lib.candidates, SessionContext(), RULES, NOW).boosted_rows().tolist() == []
