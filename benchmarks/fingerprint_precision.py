@@ -139,7 +139,9 @@ def mfcc_baseline(y: np.ndarray, sr: int) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def precision_at_k(vecs: np.ndarray, labels: list[str], packs: list[str], k: int, cross_pack: bool) -> tuple[np.ndarray, np.ndarray]:
+def precision_at_k(
+    vecs: np.ndarray, labels: list[str], packs: list[str], k: int, cross_pack: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-query precision@k and capped precision@k (divided by min(k, eligible relevant))."""
     sims = vecs @ vecs.T
     n = len(labels)
@@ -216,7 +218,8 @@ def _block_report(vecs: np.ndarray, items: list[Item]) -> None:
         part = np.where(norms > 0, part / np.maximum(norms, 1e-12), 0.0)
         a = precision_at_k(part, labels, packs, 10, False)[0].mean()
         x, xc = (r.mean() for r in precision_at_k(part, labels, packs, 10, True))
-        print(f"{name:12s} {a:9.3f} {x:10.3f} {xc:9.3f}   (weight {weight}, {int((norms[:, 0] > 0).sum())} files non-zero)")
+        present = int((norms[:, 0] > 0).sum())
+        print(f"{name:12s} {a:9.3f} {x:10.3f} {xc:9.3f}   (weight {weight}, {present} files non-zero)")
 
 
 def _resolve(spec: str) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -226,7 +229,9 @@ def _resolve(spec: str) -> Callable[[np.ndarray, int], np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--embed", default="companion.embedding.fingerprint:fingerprint", help="module:function to evaluate")
+    ap.add_argument(
+        "--embed", default="companion.embedding.fingerprint:fingerprint", help="module:function to evaluate"
+    )
     ap.add_argument("--no-baseline", action="store_true", help="skip the MFCC baseline")
     ap.add_argument("--blocks", action="store_true", help="also score each fingerprint block alone")
     args = ap.parse_args(argv)
@@ -248,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {c: sum(it.label == c for it in items) for c in sorted({it.label for it in items})}
     print(f"{len(items)} labelled one-shots, {len({it.pack for it in items})} packs: {counts}")
     ceiling = {cp: _ceiling(items, 10, cp) for cp in (False, True)}
-    print(f"best possible p@10: all {ceiling[False]:.3f}, cross-pack {ceiling[True]:.3f} (small classes; p@10cap: 1.000)")
+    print(f"best possible p@10: all {ceiling[False]:.3f}, cross-pack {ceiling[True]:.3f} (p@10cap: 1.000)")
 
     embed(audio[0], SR)  # warm-up (imports, filter banks)
     t0 = time.process_time()
@@ -269,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         for y in loops:
             embed(y, SR)
         ms_loop = (time.process_time() - t0) / len(loops) * 1000.0
-        print(f"fingerprint: {ms_loop:.1f} ms CPU per loop ({len(loops)} Sonic Pi loops, mean {sum(y.size for y in loops) / SR / len(loops):.2f} s)")
+        mean_s = sum(y.size for y in loops) / SR / len(loops)
+        print(f"fingerprint: {ms_loop:.1f} ms CPU per loop ({len(loops)} Sonic Pi loops, mean {mean_s:.2f} s)")
         figures["fp_ms_per_loop"] = ms_loop
     figures["n_files"] = float(len(items))
     print(" ".join(f"{k}={v:.3f}" if not k.startswith("n_") else f"{k}={int(v)}" for k, v in figures.items()))

@@ -17,11 +17,10 @@ from companion.embedding.fingerprint import (
     BLOCKS,
     FINGERPRINT_DIM,
     FINGERPRINT_SPACE,
-    _prepare,
     fingerprint,
     fingerprint_batch,
-    raw_features,
 )
+from companion.embedding.fingerprint_features import prepare, raw_features
 
 SR = 22050
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
@@ -52,7 +51,8 @@ def _write_tone(path: Path, sr: int = 44100) -> None:
 
 
 def _is_unit(v: np.ndarray) -> bool:
-    return v.shape == (FINGERPRINT_DIM,) and v.dtype == np.float32 and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
+    shape_ok = v.shape == (FINGERPRINT_DIM,) and v.dtype == np.float32
+    return shape_ok and abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
 
 
 def test_contract_constants() -> None:
@@ -83,7 +83,8 @@ def test_vector_hash_is_stable(tmp_path: Path) -> None:
     _write_tone(path, sr=SR)  # written at the analysis rate: no resampler in the loop
     v = fingerprint(_load(path), SR)
     # quantise to 1e-4 so last-bit float differences between machines do not change the hash
-    digest = hashlib.sha256(np.round(v.astype(np.float64) * 1e4).astype(np.int32).tobytes()).hexdigest()
+    quantised = np.round(v.astype(np.float64) * 1e4).astype(np.int32)
+    digest = hashlib.sha256(quantised.tobytes()).hexdigest()
     assert digest == GOLDEN_TONE_SHA256, digest
 
 
@@ -142,7 +143,11 @@ def test_batch_matches_single(tmp_path: Path) -> None:
 
 def test_kick_is_nearer_kicks_than_hihats_across_libraries() -> None:
     kicks = [SONIC_PI / "bd_808.flac", SONIC_PI / "bd_haus.flac", LMMS_DRUMS / "kick01.ogg"]
-    hats = [SONIC_PI / "drum_cymbal_closed.flac", LMMS_DRUMS / "hihat_closed01.ogg", LMMS_DRUMS / "hihat_closed02.ogg"]
+    hats = [
+        SONIC_PI / "drum_cymbal_closed.flac",
+        LMMS_DRUMS / "hihat_closed01.ogg",
+        LMMS_DRUMS / "hihat_closed02.ogg",
+    ]
     _need(*kicks, *hats)
     k = fingerprint_batch([_load(p) for p in kicks], SR)
     h = fingerprint_batch([_load(p) for p in hats], SR)
@@ -156,7 +161,8 @@ def test_snare_query_ranks_snares_above_toms_and_hats() -> None:
     """A snare from one library finds the other library's snares before its toms and hats."""
     query = SONIC_PI / "sn_dolf.flac"
     snares = [LMMS_DRUMS / f"snare0{i}.ogg" for i in range(1, 6)]
-    others = [LMMS_DRUMS / f"tom0{i}.ogg" for i in range(1, 6)] + [LMMS_DRUMS / f"hihat_closed0{i}.ogg" for i in range(1, 6)]
+    others = [LMMS_DRUMS / f"tom0{i}.ogg" for i in range(1, 6)]
+    others += [LMMS_DRUMS / f"hihat_closed0{i}.ogg" for i in range(1, 6)]
     _need(query, *snares, *others)
     q = fingerprint(_load(query), SR)
     s = fingerprint_batch([_load(p) for p in snares], SR) @ q
@@ -194,7 +200,7 @@ def _harmonic_tone(f0: float, seconds: float, sr: int = SR) -> np.ndarray:
 
 @pytest.mark.parametrize("f0", [55.0, 110.0, 261.63, 440.0])
 def test_pitch_block_follows_the_fundamental(f0: float) -> None:
-    raw = raw_features(_prepare(_harmonic_tone(f0, 1.0), SR))
+    raw = raw_features(prepare(_harmonic_tone(f0, 1.0), SR))
     body, glide = raw["pitch"][0], raw["pitch"][1:]
     assert abs(body - np.log2(f0 / 110.0)) < 0.05  # within 5 % of an octave
     assert np.all(np.abs(glide) < 0.05)  # a steady tone does not glide
@@ -206,16 +212,16 @@ def test_pitch_glide_of_a_falling_sweep() -> None:
     t = np.arange(int(0.6 * SR)) / SR
     freq = 50.0 + 150.0 * np.exp(-t / 0.1)
     y = (0.8 * np.sin(2 * np.pi * np.cumsum(freq) / SR) * np.exp(-t / 0.3)).astype(np.float32)
-    glide = raw_features(_prepare(y, SR))["pitch"][1:]
+    glide = raw_features(prepare(y, SR))["pitch"][1:]
     assert glide[0] > 0.3  # the first 12 ms sit well above the body pitch
     assert glide[0] > glide[3] > glide[6]  # and it falls
 
 
 def test_chroma_peaks_at_the_pitch_class_and_vanishes_for_noise() -> None:
-    a = raw_features(_prepare(_harmonic_tone(440.0, 1.0), SR))["chroma"]
+    a = raw_features(prepare(_harmonic_tone(440.0, 1.0), SR))["chroma"]
     assert int(np.argmax(a)) == 9  # A
     noise = np.random.default_rng(3).standard_normal(SR).astype(np.float32) * 0.2
-    n = raw_features(_prepare(noise, SR))["chroma"]
+    n = raw_features(prepare(noise, SR))["chroma"]
     assert float(np.linalg.norm(n)) < 0.5 * float(np.linalg.norm(a))
 
 
@@ -229,7 +235,7 @@ def test_rhythm_block_only_for_rhythmic_sounds() -> None:
     v = fingerprint(loop, sr)
     sl = BLOCKS["rhythm"][0]
     assert float(np.sum(v[sl] ** 2)) > 0.01
-    raw = raw_features(_prepare(loop, sr))["rhythm"]
+    raw = raw_features(prepare(loop, sr))["rhythm"]
     edges = np.geomspace(0.1, 2.0, raw.size + 1)
     near_beat = (edges[1:] > 0.47) & (edges[:-1] < 0.53)  # bins touching the 0.5 s period
     off_beat = (edges[:-1] > 0.6) & (edges[1:] < 0.9)  # bins between the period and its double
