@@ -9,11 +9,13 @@
    together they weigh ``target.prompt_weight``, shared equally). The first space where a
    target exists is used and names the source (``clap`` / ``fingerprint``).
 2. **Retrieval** (:func:`companion.ranking.spaces.retrieve`): neighbours of the target from the
-   space's HNSW index that pass the hard filters (:mod:`companion.ranking.filters`), with exact
-   masked search as the fallback for strict filters.
+   space's HNSW index that pass the hard filters (:mod:`companion.ranking.filters`), plus a
+   small group of strongly boosted samples scored exactly (``Scorer.top_boost_group``), with
+   exact masked search as the fallback for strict filters.
 3. **Score** each term (:mod:`companion.ranking.scoring`) on that shortlist.
-4. **MMR** (:mod:`companion.ranking.mmr`) over the ``mmr.pool_size`` best, dropping duplicates
-   (same content hash, cosine ≥ ``filters.duplicates.cosine_threshold``).
+4. **MMR** (:mod:`companion.ranking.mmr`, :func:`companion.ranking.selection.choose`) over the
+   ``mmr.pool_size`` best, dropping duplicates (same content hash, cosine ≥
+   ``filters.duplicates.cosine_threshold``).
 5. Pinned samples that pass the filters come first (flagged, best score first). When the space
    cannot fill the list (samples not embedded yet), the rest is filled by the recency ranking.
 
@@ -21,7 +23,10 @@ Without any target (cold start: nothing accepted, no prompt vectors, no vectors 
 mode ``rules``, the ranking uses the same filters and boosts without a similarity term:
 score = tempo + key + freshness + tags, ties broken newest first; duplicates are still dropped
 (content hash, and near-duplicate vectors of the first space that has them). Source
-``recency`` marks a list ranked that way.
+``recency`` marks a list ranked that way (:func:`companion.ranking.selection.rank_by_boosts`).
+
+BLAS runs on one thread during a call (:mod:`companion.ranking.blas`): the products are tiny
+and waking a thread pool on a busy machine costs more than they do.
 
 ``Suggestion.score`` is the fused score before MMR; the list order is the MMR order.
 """
@@ -38,12 +43,12 @@ import numpy as np
 from companion.errors import CompanionError
 from companion.ranking import rationale as why
 from companion.ranking.blas import single_threaded_blas
-from companion.ranking.candidates import Candidates, member_of
+from companion.ranking.candidates import Candidates
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter
-from companion.ranking.mmr import diversify
 from companion.ranking.rules import FusionRules
 from companion.ranking.scoring import Scorer, ScoreTable
+from companion.ranking.selection import choose, rank_by_boosts
 from companion.ranking.spaces import EmbeddingSpaceData, PreparedSpace, retrieve
 from companion.ranking.state import SessionState
 
@@ -198,13 +203,17 @@ class Ranker:
                 extra_rows=scorer.top_boost_group(self.exact_group),
             )
             table = scorer.table(rows, sims)
-            chosen = self._choose(table, remaining, target.space, seed_rows, self.rules.mmr.lambda_)
+            chosen = choose(
+                c, self.rules, table, remaining, target.space, seed_rows, self.rules.mmr.lambda_
+            )
             out += [self._suggestion(table, int(i), target, context, now) for i in chosen]
             seed_rows = np.concatenate([seed_rows, table.rows[chosen]])
             remaining = top_k - len(out)
             if remaining <= 0:
                 return out
-        table, chosen = self._rank_boosts(hard, scorer, remaining, seed_rows, dedupe_space)
+        table, chosen = rank_by_boosts(
+            c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space
+        )
         out += [self._suggestion(table, int(i), None, context, now) for i in chosen]
         return out
 
@@ -324,79 +333,8 @@ class Ranker:
         if target is not None and len(rows):
             sims = target.space.vectors_of_rows(rows) @ target.vector
         table = scorer.table(rows, sims)
-        chosen = self._choose(table, top_k, dedupe_space, np.empty(0, np.int64), None)
+        chosen = choose(self.candidates, self.rules, table, top_k, dedupe_space, np.empty(0, np.int64), None)
         return table.take(chosen)
-
-    def _choose(
-        self, table: ScoreTable, k: int, space: PreparedSpace | None, seed_rows: np.ndarray,
-        lam: float | None,
-    ) -> np.ndarray:
-        """Positions in ``table`` to show, in order (MMR when ``lam`` is set), duplicates dropped."""
-        c = self.candidates
-        total = table.total
-        order = np.lexsort((-c.added_at[table.rows], -total))
-        pool = order[: max(self.rules.mmr.pool_size, k)] if lam is not None else order
-        rows = table.rows[pool]
-        vectors = space.vectors_of_rows(rows) if space is not None else None
-        seeds = space.vectors_of_rows(seed_rows) if space is not None and len(seed_rows) else None
-        picked = diversify(
-            total[pool], k, hash_codes=c.hash_codes[rows], vectors=vectors, lam=lam,
-            dup_threshold=self.rules.filters.duplicates.cosine_threshold,
-            seed_vectors=seeds, seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
-        )
-        return pool[picked]
-
-    def _rank_boosts(
-        self, hard: HardFilter, scorer: Scorer, k: int, seed_rows: np.ndarray,
-        space: PreparedSpace | None,
-    ) -> tuple[ScoreTable, np.ndarray]:
-        """Top rows by boosts (rules mode / recency), newest first on ties, duplicates dropped.
-
-        Exact without touching every row: a row without a tempo, key or tag boost scores
-        freshness alone, which falls with age, so only the boosted rows
-        (:meth:`Scorer.boosted_rows`) and the newest passing rows can reach the top.
-        """
-        c = self.candidates
-        boosted = scorer.boosted_rows()
-        if len(boosted):
-            ok = hard.mask(boosted)
-            if len(seed_rows):
-                ok &= ~member_of(boosted, np.sort(seed_rows))
-            boosted = boosted[ok]
-        need = 4 * k
-        while True:
-            newest, exhausted = self._newest_passing(hard, need, seed_rows)
-            rows = np.union1d(boosted, newest) if len(boosted) else newest
-            if not len(rows):
-                return scorer.table(rows, None), np.empty(0, np.int64)
-            score = scorer.boosts(rows)
-            if need < len(rows):
-                kth = score[np.argpartition(-score, need - 1)[need - 1]]
-                rows = rows[score >= kth]  # keep every tie of the cut-off score
-            table = scorer.table(rows, None)
-            chosen = self._choose(table, k, space, seed_rows, None)
-            if len(chosen) >= k or (exhausted and need >= len(rows)):
-                return table, chosen
-            need *= 4
-
-    def _newest_passing(
-        self, hard: HardFilter, need: int, seed_rows: np.ndarray
-    ) -> tuple[np.ndarray, bool]:
-        """The ``need`` newest rows that pass the filters; True when the library is exhausted."""
-        order = self.candidates.newest_first
-        found: list[np.ndarray] = []
-        count, start, chunk = 0, 0, max(1024, 4 * need)
-        while count < need and start < len(order):
-            rows = order[start:start + chunk]
-            ok = hard.mask(rows)
-            if len(seed_rows):
-                ok &= ~member_of(rows, np.sort(seed_rows))
-            found.append(rows[ok])
-            count += int(ok.sum())
-            start += chunk
-            chunk *= 4
-        rows = np.concatenate(found) if found else np.empty(0, np.int64)
-        return rows[:need], start >= len(order)
 
     def _suggestion(
         self, table: ScoreTable, i: int, target: _Target | None, context: SessionContext,

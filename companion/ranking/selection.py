@@ -1,0 +1,106 @@
+"""Choosing the shown list from scored rows: order, MMR, duplicates, and boosts-only ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.ranking.candidates import Candidates, member_of
+from companion.ranking.filters import HardFilter
+from companion.ranking.mmr import diversify
+from companion.ranking.rules import FusionRules
+from companion.ranking.scoring import Scorer, ScoreTable
+from companion.ranking.spaces import PreparedSpace
+
+
+def choose(
+    candidates: Candidates,
+    rules: FusionRules,
+    table: ScoreTable,
+    k: int,
+    space: PreparedSpace | None,
+    seed_rows: np.ndarray,
+    lam: float | None,
+) -> np.ndarray:
+    """Positions in ``table`` to show, in display order; duplicates dropped.
+
+    Rows are ordered by fused score, newest first on ties. With ``lam`` set, MMR re-ranks the
+    best ``max(mmr.pool_size, k)``; without, the order is kept. Near-duplicates are judged on
+    the vectors of ``space`` (None: content hash only). ``seed_rows`` are rows already shown
+    above (pins): they count as chosen.
+    """
+    c = candidates
+    total = table.total
+    order = np.lexsort((-c.added_at[table.rows], -total))
+    pool = order[: max(rules.mmr.pool_size, k)] if lam is not None else order
+    rows = table.rows[pool]
+    vectors = space.vectors_of_rows(rows) if space is not None else None
+    seeds = space.vectors_of_rows(seed_rows) if space is not None and len(seed_rows) else None
+    picked = diversify(
+        total[pool], k, hash_codes=c.hash_codes[rows], vectors=vectors, lam=lam,
+        dup_threshold=rules.filters.duplicates.cosine_threshold,
+        seed_vectors=seeds, seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
+    )
+    return pool[picked]
+
+
+def rank_by_boosts(
+    candidates: Candidates,
+    rules: FusionRules,
+    hard: HardFilter,
+    scorer: Scorer,
+    k: int,
+    seed_rows: np.ndarray,
+    space: PreparedSpace | None,
+) -> tuple[ScoreTable, np.ndarray]:
+    """Top rows by boosts alone (mode ``rules``, source ``recency``), duplicates dropped.
+
+    Exact without scoring every row: a row without a tempo, key or tag boost scores freshness
+    alone, which falls with age, so only the boosted rows (:meth:`Scorer.boosted_rows`) and
+    the newest passing rows can reach the top.
+
+    Returns:
+        ``(table, chosen)``: the scored rows and the positions to show, in order.
+    """
+    excluded = np.unique(seed_rows)
+    boosted = scorer.boosted_rows()
+    if len(boosted):
+        ok = hard.mask(boosted) & ~member_of(boosted, excluded)
+        boosted = boosted[ok]
+    need = 4 * k
+    while True:
+        newest, exhausted = newest_passing(candidates, hard, need, excluded)
+        rows = np.union1d(boosted, newest) if len(boosted) else newest
+        total = len(rows)
+        if not total:
+            return scorer.table(rows, None), np.empty(0, np.int64)
+        if need < total:
+            score = scorer.boosts(rows)
+            kth = score[np.argpartition(-score, need - 1)[need - 1]]
+            rows = rows[score >= kth]  # keep every tie of the cut-off score
+        table = scorer.table(rows, None)
+        chosen = choose(candidates, rules, table, k, space, seed_rows, None)
+        if len(chosen) >= k or (exhausted and need >= total):
+            return table, chosen
+        need *= 4
+
+
+def newest_passing(
+    candidates: Candidates, hard: HardFilter, need: int, excluded: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """The ``need`` newest rows that pass the filters and are not in ``excluded`` (sorted).
+
+    Returns:
+        ``(rows, exhausted)``; ``exhausted`` is True when the whole library was walked.
+    """
+    order = candidates.newest_first
+    found: list[np.ndarray] = []
+    count, start, chunk = 0, 0, max(1024, 4 * need)
+    while count < need and start < len(order):
+        rows = order[start:start + chunk]
+        ok = hard.mask(rows) & ~member_of(rows, excluded)
+        found.append(rows[ok])
+        count += int(ok.sum())
+        start += chunk
+        chunk *= 4
+    rows = np.concatenate(found) if found else np.empty(0, np.int64)
+    return rows[:need], start >= len(order)
