@@ -69,7 +69,7 @@ def rank_by_boosts(
     need = 4 * k
     while True:
         newest, exhausted = newest_passing(candidates, hard, need, excluded)
-        rows = np.union1d(boosted, newest) if len(boosted) else newest
+        rows = np.concatenate([boosted, newest[~member_of(newest, boosted)]])  # boosted: sorted
         total = len(rows)
         if not total:
             return scorer.table(rows, None), np.empty(0, np.int64)

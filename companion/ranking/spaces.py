@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from companion.embedding.index import VectorIndex
+from companion.errors import CatalogError
 from companion.ranking.candidates import Candidates, member_of
 from companion.ranking.filters import HardFilter
 
@@ -65,8 +66,9 @@ class PreparedSpace:
         data.ids = ids
         data.vectors = np.ascontiguousarray(data.vectors, dtype=np.float32)
         if data.vectors.ndim != 2 or len(data.vectors) != len(ids):
-            raise ValueError(
-                f"space {data.space!r}: vectors {data.vectors.shape} do not match {len(ids)} ids"
+            raise CatalogError(
+                f"space {data.space!r}: vectors {data.vectors.shape} do not match {len(ids)} "
+                "ids; reload the vectors of this space from the catalog"
             )
         row_of_pos = candidates.rows_of(ids)
         pos_of_row = np.full(len(candidates), -1, dtype=np.int32)
