@@ -1,0 +1,254 @@
+"""Tempo and key accuracy of the analysis on generated loops, beside Essentia and librosa.
+
+Usage::
+
+    python benchmarks/analysis_accuracy.py [--easy DIR] [--hard DIR] [--seed 0] [--no-essentia]
+
+Folders missing labels are generated first with ``benchmarks/datasets/make_loops.py``.
+Systems, each run on the same files:
+
+* ``project``: ``companion.analysis.pipeline.analyse_file`` (file names carry no hints), run
+  in 2 worker processes as the scanner does; files/s is wall-clock over both.
+* ``librosa``: ``librosa.beat.beat_track`` tempo and Krumhansl–Kessler profiles on the mean of
+  ``chroma_cqt`` (the plain baseline).
+* ``essentia``: RhythmExtractor2013 (multifeature), alone and snapped to the nearest
+  loop-length tempo (240·bars/duration, bars 1–32); KeyExtractor with the edma, bgate and
+  krumhansl profiles. Essentia is AGPL-3.0: install it for the benchmark only
+  (``pip install essentia``), never as an app dependency.
+
+Metrics (loops only for tempo; pitched loops for key): Acc1 = |est − true| ≤ 4 % of true;
+Acc2 = Acc1 allowing ×2, ×½, ×3, ×⅓; MIREX weighted key score (mir_eval) and exact-key rate;
+per style and overall. Also: share of drum-only loops and one-shots given no key, share of
+pitched loops given one, and loop/one-shot accuracy. Ends with one line of name=value figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "datasets"))
+
+from companion.music.keys import Key, mirex_score  # noqa: E402
+
+KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+ESSENTIA_KEY_PROFILES = ("edma", "bgate", "krumhansl")
+PITCH = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
+         "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
+
+
+def ensure_set(name: str, folder: Path, seed: int) -> list[dict]:
+    """Labels of a generated set, generating it first when the folder has none."""
+    labels = folder / "labels.json"
+    if not labels.exists():
+        import make_loops
+
+        print(f"generating the {name} set into {folder} …", flush=True)
+        make_loops.generate(name, folder, seed=seed)
+    return json.loads(labels.read_text())
+
+
+# ---------------------------------------------------------------- systems
+
+def _project_one(path: str) -> dict:
+    from companion.analysis.pipeline import analyse_file
+
+    a, _ = analyse_file(Path(path))
+    return {"bpm": a.bpm, "key_pc": a.key_pc, "mode": a.mode, "kind": a.kind, "pitched": a.pitched}
+
+
+def run_project(paths: list[Path], workers: int = 2) -> tuple[list[dict], float]:
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        out = list(pool.map(_project_one, [str(p) for p in paths], chunksize=4))
+    return out, time.perf_counter() - start
+
+
+def _librosa_one(path: str) -> dict:
+    import warnings
+
+    import librosa
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+    y, sr = librosa.load(path, sr=22050, mono=True)
+    tempo, _ = librosa.beat.beat_track(y=y, sr=sr)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr).mean(axis=1)
+    best, key = -2.0, None
+    for mode, prof in (("major", KK_MAJOR), ("minor", KK_MINOR)):
+        for pc in range(12):
+            r = float(np.corrcoef(chroma, np.roll(prof, pc))[0, 1])
+            if r > best:
+                best, key = r, (pc, mode)
+    return {"bpm": float(np.atleast_1d(tempo)[0]), "key_pc": key[0], "mode": key[1]}
+
+
+def run_librosa(paths: list[Path], workers: int = 2) -> tuple[list[dict], float]:
+    return _cached("librosa", paths, _librosa_one, workers)
+
+
+def _cached(system: str, paths: list[Path], fn, workers: int) -> tuple[list[dict], float]:
+    """Run a reference system, or reuse its predictions saved beside the set (they never
+    change for the same files); the saved files/s is reused too."""
+    store = paths[0].parent / f"predictions_{system}.json"
+    stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
+    if store.exists():
+        saved = json.loads(store.read_text())
+        if saved["stamp"] == stamp:
+            return saved["out"], saved["seconds"]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        out = list(pool.map(fn, [str(p) for p in paths], chunksize=4))
+    seconds = time.perf_counter() - start
+    store.write_text(json.dumps({"stamp": stamp, "out": out, "seconds": seconds}))
+    return out, seconds
+
+
+def _essentia_one(path: str) -> dict:
+    import essentia
+    import essentia.standard as es
+
+    essentia.log.infoActive = False
+    audio = es.MonoLoader(filename=path, sampleRate=44100)()
+    bpm = float(es.RhythmExtractor2013(method="multifeature")(audio)[0])
+    out = {"bpm": bpm, "duration_s": audio.size / 44100.0}
+    for profile in ESSENTIA_KEY_PROFILES:
+        key, scale, _ = es.KeyExtractor(profileType=profile)(audio)
+        out[f"key_{profile}"] = (PITCH[key], scale)
+    return out
+
+
+def run_essentia(paths: list[Path], workers: int = 2) -> tuple[list[dict], float] | None:
+    try:
+        import essentia.standard  # noqa: F401
+    except ImportError:
+        print("essentia is not installed (pip install essentia): skipping it")
+        return None
+    return _cached("essentia", paths, _essentia_one, workers)
+
+
+def snap_to_loop_length(bpm: float, duration_s: float) -> float:
+    """The loop-length tempo (240·bars/duration, bars 1–32) nearest to ``bpm`` in log terms."""
+    if not bpm > 0 or duration_s <= 0:
+        return bpm
+    cands = [240.0 * bars / duration_s for bars in range(1, 33)]
+    return min(cands, key=lambda c: abs(np.log2(c / bpm)))
+
+
+# ---------------------------------------------------------------- metrics
+
+def tempo_hits(est: float | None, true: float) -> tuple[bool, bool]:
+    """(Acc1, Acc2) of one tempo estimate."""
+    if est is None or not np.isfinite(est) or est <= 0:
+        return False, False
+    acc1 = abs(est - true) <= 0.04 * true
+    acc2 = any(abs(est - true * f) <= 0.04 * true * f for f in (1.0, 2.0, 0.5, 3.0, 1 / 3))
+    return acc1, acc2
+
+
+def key_points(est: tuple[int, str] | None, row: dict) -> tuple[float, bool]:
+    """(MIREX weighted score, exact) of one key estimate."""
+    truth = Key(int(row["key_pc"]), row["mode"])
+    guess = None if est is None or est[0] is None else Key(int(est[0]), est[1])
+    return mirex_score(guess, truth), guess == truth
+
+
+def summarise(rows: list[dict], results: dict[str, list[dict]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per system and style (plus ``all``): acc1, acc2, mirex, exact, counts."""
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for system, preds in results.items():
+        acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for row, pred in zip(rows, preds):
+            for group in (row["style"], "all"):
+                if row["kind"] == "loop":
+                    a1, a2 = tempo_hits(pred.get("bpm"), float(row["bpm"]))
+                    acc[group]["acc1"].append(a1)
+                    acc[group]["acc2"].append(a2)
+                if row["pitched"] and row["kind"] == "loop":
+                    m, e = key_points(pred.get("key"), row)
+                    acc[group]["mirex"].append(m)
+                    acc[group]["exact"].append(e)
+                    acc[group]["keyed"].append(pred.get("key") is not None and pred["key"][0] is not None)
+                if not row["pitched"]:
+                    acc[group]["nokey"].append(pred.get("key") is None or pred["key"][0] is None)
+                if "kind" in pred:
+                    acc[group]["kind"].append(pred["kind"] == row["kind"])
+        table[system] = {g: {k: float(np.mean(v)) for k, v in m.items()} | {"n": float(len(m.get("acc1", m.get("nokey", []))))} for g, m in acc.items()}
+    return table
+
+
+def print_table(title: str, table: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"\n== {title}")
+    cols = ("acc1", "acc2", "mirex", "exact", "keyed", "nokey", "kind")
+    for system, groups in table.items():
+        print(f"-- {system}")
+        print(f"   {'style':<24}" + "".join(f"{c:>8}" for c in cols))
+        for group in sorted(groups, key=lambda g: (g == "all", g)):
+            vals = groups[group]
+            print(f"   {group:<24}" + "".join(f"{vals[c]:8.3f}" if c in vals else f"{'':>8}" for c in cols))
+
+
+def evaluate(name: str, folder: Path, seed: int, use_essentia: bool) -> dict[str, float]:
+    rows = ensure_set(name, folder, seed)
+    paths = [folder / r["file"] for r in rows]
+    results: dict[str, list[dict]] = {}
+    speed: dict[str, float] = {}
+    proj, secs = run_project(paths)
+    results["project"] = [{"bpm": p["bpm"], "key": (p["key_pc"], p["mode"]) if p["key_pc"] is not None else None, "kind": p["kind"]} for p in proj]
+    speed["project"] = len(paths) / secs
+    base, secs = run_librosa(paths)
+    results["librosa"] = [{"bpm": b["bpm"], "key": (b["key_pc"], b["mode"])} for b in base]
+    speed["librosa"] = len(paths) / secs
+    ess = run_essentia(paths) if use_essentia else None
+    if ess is not None:
+        preds, secs = ess
+        speed["essentia"] = len(paths) / secs
+        for profile in ESSENTIA_KEY_PROFILES:
+            results[f"essentia-{profile}"] = [{"bpm": e["bpm"], "key": e[f"key_{profile}"]} for e in preds]
+        results["essentia-snapped"] = [{"bpm": snap_to_loop_length(e["bpm"], e["duration_s"]), "key": e["key_edma"]} for e in preds]
+    table = summarise(rows, results)
+    print_table(f"{name} set ({len(rows)} files, {folder})", table)
+    print("files/s (2 workers): " + ", ".join(f"{k} {v:.1f}" for k, v in speed.items()))
+    allp = table["project"]["all"]
+    figures = {f"{name}_acc1": allp["acc1"], f"{name}_acc2": allp["acc2"], f"{name}_mirex": allp["mirex"],
+               f"{name}_exact": allp["exact"], f"{name}_files_per_s": speed["project"]}
+    if "nokey" in allp:
+        figures[f"{name}_nokey_unpitched"] = allp["nokey"]
+    figures[f"{name}_key_pitched"] = allp["keyed"]
+    if "essentia-snapped" in table:
+        figures[f"{name}_essentia_acc1"] = table["essentia-edma"]["all"]["acc1"]
+        figures[f"{name}_essentia_snapped_acc1"] = table["essentia-snapped"]["all"]["acc1"]
+        figures[f"{name}_essentia_edma_mirex"] = table["essentia-edma"]["all"]["mirex"]
+    figures[f"{name}_librosa_acc1"] = table["librosa"]["all"]["acc1"]
+    figures[f"{name}_librosa_mirex"] = table["librosa"]["all"]["mirex"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="tempo/key accuracy on generated loops")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench"
+    parser.add_argument("--easy", type=Path, default=cache / "easy-0")
+    parser.add_argument("--hard", type=Path, default=cache / "hard-0")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-essentia", action="store_true")
+    parser.add_argument("--only", choices=("easy", "hard"), default=None)
+    args = parser.parse_args()
+    figures: dict[str, float] = {}
+    for name, folder in (("easy", args.easy), ("hard", args.hard)):
+        if args.only in (None, name):
+            figures |= evaluate(name, folder, args.seed, not args.no_essentia)
+    print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
