@@ -1,0 +1,242 @@
+"""The context bar: tempo, key, mood and genre as the DAW sends them, each editable by hand.
+
+Values shown are the session context (:class:`~companion.ranking.context.SessionContext`), from
+whichever source set them last (OSC, Link, manual); the chip beside them says which and when.
+Editing a field emits :attr:`ContextBar.edited` with the changed field; the controller writes it
+to the context store as a ``manual`` update. Incoming updates never overwrite a field the
+producer is typing in.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from companion.music.keys import Key
+from companion.ranking.context import SessionContext
+from companion.ui import theme
+
+NO_BPM = 19.0  # the spin box's "—" value (below the 20 BPM minimum)
+SOURCE_NAMES = {"osc": "OSC", "link": "Link", "manual": "manual", "cli": "CLI", "ableton": "Live"}
+
+
+def key_choices() -> list[tuple[str, Key | None]]:
+    """The key menu: ``(label, key)``, "—" first, then C major, C minor, C♯/D♭ major …"""
+    out: list[tuple[str, Key | None]] = [("—", None)]
+    for pc in range(12):
+        for mode in ("major", "minor"):
+            k = Key(pc, mode)  # type: ignore[arg-type]
+            out.append((f"{k.name}  ·  {k.camelot}", k))
+    return out
+
+
+def _field(label: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    cap = QLabel(label.upper())
+    cap.setObjectName("FieldLabel")
+    lay.addWidget(cap)
+    lay.addWidget(widget)
+    return box
+
+
+class ConnectionIndicator(QWidget):
+    """A coloured dot and a short text: ``OSC :9137 · listening`` / ``connected`` / error."""
+
+    COLOURS = {"connected": theme.OK, "listening": theme.TEXT_FAINT, "off": theme.TEXT_FAINT, "error": theme.ERROR}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        self.dot = QLabel()
+        self.dot.setFixedSize(10, 10)
+        self.text = QLabel()
+        self.text.setObjectName("Dim")
+        lay.addWidget(self.dot)
+        lay.addWidget(self.text)
+        self.state = "off"
+        self.set_state("off", "OSC off")
+
+    def set_state(self, state: str, text: str, tooltip: str = "") -> None:
+        """Show ``state`` (connected, listening, off, error) with ``text``."""
+        self.state = state
+        colour = self.COLOURS.get(state, theme.TEXT_FAINT)
+        self.dot.setStyleSheet(f"background: {colour}; border-radius: 5px;")
+        self.text.setText(text)
+        self.setToolTip(tooltip or text)
+
+
+class ContextBar(QFrame):
+    """Tempo, key, mood, genre, their source, the bridge connection and the ranking mode.
+
+    Signals:
+        edited(dict): the producer changed fields, e.g. ``{"bpm": 124.0}`` or ``{"key": None}``.
+        mode_changed(str): ``fusion`` or ``rules``.
+        done_editing(): Enter in a field; the window hands the keyboard back to the list.
+    """
+
+    edited = Signal(dict)
+    mode_changed = Signal(str)
+    done_editing = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ContextBar")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(16, 10, 16, 10)
+        lay.setSpacing(14)
+
+        self.bpm = QDoubleSpinBox()
+        self.bpm.setRange(NO_BPM, 999.0)
+        self.bpm.setDecimals(1)
+        self.bpm.setSingleStep(1.0)
+        self.bpm.setSpecialValueText("—")
+        self.bpm.setSuffix(" BPM")
+        self.bpm.setKeyboardTracking(False)
+        self.bpm.setFixedWidth(110)
+        self.bpm.setValue(NO_BPM)
+        self.bpm.setAccessibleName("Tempo")
+        self.bpm.valueChanged.connect(self._bpm_edited)
+        self.bpm.editingFinished.connect(self.done_editing.emit)
+
+        self.key = QComboBox()
+        self._keys = key_choices()
+        for label, _k in self._keys:
+            self.key.addItem(label)
+        self.key.setFixedWidth(150)
+        self.key.setAccessibleName("Key")
+        self.key.activated.connect(self._key_edited)
+        self.key.activated.connect(lambda _: self.done_editing.emit())
+
+        self.mood = QLineEdit()
+        self.mood.setPlaceholderText("dark, warm …")
+        self.mood.setFixedWidth(160)
+        self.mood.setAccessibleName("Mood")
+        self.mood.editingFinished.connect(lambda: self._text_edited("mood_tags", self.mood))
+        self.mood.returnPressed.connect(self.done_editing.emit)
+
+        self.genre = QLineEdit()
+        self.genre.setPlaceholderText("techno …")
+        self.genre.setFixedWidth(120)
+        self.genre.setAccessibleName("Genre")
+        self.genre.editingFinished.connect(lambda: self._text_edited("genre", self.genre))
+        self.genre.returnPressed.connect(self.done_editing.emit)
+
+        for label, w in (("Tempo", self.bpm), ("Key", self.key), ("Mood", self.mood), ("Genre", self.genre)):
+            lay.addWidget(_field(label, w))
+
+        self.source = QLabel("no context yet")
+        self.source.setObjectName("Faint")
+        lay.addWidget(_field("Source", self.source))
+        lay.addStretch(1)
+
+        self.connection = ConnectionIndicator()
+        lay.addWidget(self.connection)
+        lay.addSpacing(12)
+
+        seg = QWidget()
+        seg_lay = QHBoxLayout(seg)
+        seg_lay.setContentsMargins(0, 0, 0, 0)
+        seg_lay.setSpacing(0)
+        self.mode_group = QButtonGroup(self)
+        self.mode_buttons: dict[str, QToolButton] = {}
+        for mode, text, tip in (
+            ("fusion", "Fusion", "Similarity to what you used + tempo, key, freshness, tags"),
+            ("rules", "Rules", "Tempo, key, freshness and tags only (no similarity)"),
+        ):
+            b = QToolButton()
+            b.setObjectName("Segment")
+            b.setText(text)
+            b.setToolTip(tip)
+            b.setCheckable(True)
+            self.mode_group.addButton(b)
+            self.mode_buttons[mode] = b
+            seg_lay.addWidget(b)
+            b.clicked.connect(lambda _=False, m=mode: self.mode_changed.emit(m))
+        self.mode_buttons["fusion"].setChecked(True)
+        lay.addWidget(_field("Mode", seg))
+        self._updated: dict[str, tuple[str, float]] = {}
+
+    # ------------------------------------------------------------------ showing
+    def show_context(self, ctx: SessionContext) -> None:
+        """Show a context snapshot; a field the producer is typing in keeps their text."""
+        typing_bpm = self.bpm.hasFocus() and self.bpm.lineEdit().text() != self.bpm.textFromValue(self.bpm.value()) + self.bpm.suffix() \
+            and self.bpm.lineEdit().text() != self.bpm.specialValueText()
+        if not typing_bpm:
+            self.bpm.blockSignals(True)
+            self.bpm.setValue(ctx.bpm if ctx.bpm is not None else NO_BPM)
+            self.bpm.blockSignals(False)
+        if not self.key.view().isVisible():
+            idx = 0 if ctx.key is None else 1 + ctx.key.pitch_class * 2 + (1 if ctx.key.mode == "minor" else 0)
+            self.key.setCurrentIndex(idx)
+        if not self.mood.isModified():
+            self.mood.setText(", ".join(ctx.mood_tags))
+        if not self.genre.isModified():
+            self.genre.setText(ctx.genre or "")
+        self._updated = {name: (src, at) for name, (src, at) in ctx.updated.items()}
+        self.refresh_source()
+
+    def refresh_source(self, now: float | None = None) -> None:
+        """Update the source chip (latest update's source and age)."""
+        if not self._updated:
+            self.source.setText("no context yet")
+            self.source.setToolTip("")
+            return
+        now = time.time() if now is None else now
+        name, (src, at) = max(self._updated.items(), key=lambda kv: kv[1][1])
+        age = max(0.0, now - at)
+        when = "now" if age < 2 else f"{age:.0f} s ago" if age < 60 else f"{age / 60:.0f} min ago"
+        self.source.setText(f"{SOURCE_NAMES.get(src, src)} · {when}")
+        self.source.setToolTip(
+            "\n".join(f"{n}: {SOURCE_NAMES.get(s, s)}, {max(0, now - t):.0f} s ago" for n, (s, t) in sorted(self._updated.items()))
+        )
+
+    def set_mode(self, mode: str) -> None:
+        """Check the button of ``mode`` without emitting."""
+        b = self.mode_buttons.get(mode)
+        if b is not None:
+            b.setChecked(True)
+
+    # ------------------------------------------------------------------ editing
+    def _bpm_edited(self, value: float) -> None:
+        self.edited.emit({"bpm": None if value <= NO_BPM + 1e-6 else float(value)})
+
+    def _key_edited(self, index: int) -> None:
+        key = self._keys[index][1]
+        self.edited.emit({"key": key})
+
+    def _text_edited(self, name: str, widget: QLineEdit) -> None:
+        if not widget.isModified():
+            return
+        widget.setModified(False)
+        text = widget.text().strip()
+        value: Any = text or None
+        if name == "mood_tags":
+            value = [w.strip() for w in text.split(",") if w.strip()] or None
+        self.edited.emit({name: value})
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        if event.key() == Qt.Key.Key_Escape:
+            focused = self.focusWidget()
+            if focused is not None:
+                focused.clearFocus()
+            return
+        super().keyPressEvent(event)

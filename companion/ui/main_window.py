@@ -1,0 +1,524 @@
+"""The main window: context bar, library panel, suggestions with search, inspector, status bar.
+
+Keyboard (window-wide; text fields keep their own keys):
+
+=============  ================================================================
+Space          play / stop the selected suggestion (its region, if one is set)
+↑ / ↓          move; auditions the new row when auto-preview is on
+Enter          use it (accept)
+Delete         skip it for this session            (undo: Ctrl+Z)
+B / Shift+B    ban the sample / its folder          (undo: Ctrl+Z)
+P              pin / unpin
+M              more like this
+E              correct BPM / key / kind
+Ctrl+F         search; Esc goes back to the suggestions
+Ctrl+R         scan the folders now
+Ctrl+,         settings
+Ctrl+1 / 2     fusion / rules ranking
+=============  ================================================================
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from companion.ui.context_bar import ContextBar
+from companion.ui.controller import AppController, ResultList, SuggestionBatch
+from companion.ui.dialogs import SettingsDialog
+from companion.ui.inspector import Inspector
+from companion.ui.items import SuggestionItem
+from companion.ui.library_panel import LibraryPanel
+from companion.ui.suggestions import SuggestionModel, SuggestionView
+from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
+
+SEARCH_DELAY_MS = 250
+
+
+class PaintedListView(SuggestionView):
+    """The list view with an empty-state message, reporting each finished repaint (for the
+    responsiveness figures)."""
+
+    painted = Signal()
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.empty = QLabel("Opening your library…", self.viewport())
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setObjectName("Dim")
+        self.empty.setWordWrap(True)
+
+    def show_empty(self, text: str | None) -> None:
+        """Show ``text`` over the (empty) list, or hide it with None."""
+        self.empty.setVisible(text is not None)
+        if text is not None:
+            self.empty.setText(text)
+
+    def resizeEvent(self, e: Any) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(e)
+        self.empty.setGeometry(self.viewport().rect().adjusted(40, 0, -40, 0))
+
+    def paintEvent(self, e: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(e)
+        self.painted.emit()
+
+
+class MainWindow(QMainWindow):
+    """The companion's window.
+
+    Args:
+        controller: the services (started by the caller or by :meth:`start`).
+    """
+
+    def __init__(self, controller: AppController) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setWindowTitle("SampleMind Companion")
+        self.resize(1280, 800)
+        self.undo_stack = QUndoStack(self)
+        self.model = SuggestionModel(self)
+        self.showing: str = "suggestions"  # or "search" / "similar"
+        self.latest: SuggestionBatch | None = None
+        self.results: ResultList | None = None
+        self.region: tuple[float, float] | None = None
+        self._restoring = False
+        self._paint_from: float | None = None
+        #: context change → repaint latencies (ms) measured so far.
+        self.repaint_ms: list[float] = []
+        self._build()
+        self._wire()
+        self._actions()
+
+    # ================================================================== layout
+    def _build(self) -> None:
+        central = QWidget()
+        root = QVBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        self.context_bar = ContextBar()
+        root.addWidget(self.context_bar)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setHandleWidth(1)
+        self.library = LibraryPanel()
+        split.addWidget(self.library)
+
+        right = QWidget()
+        rlay = QVBoxLayout(right)
+        rlay.setContentsMargins(0, 0, 0, 0)
+        rlay.setSpacing(0)
+        top = QWidget()
+        tlay = QHBoxLayout(top)
+        tlay.setContentsMargins(14, 10, 14, 6)
+        tlay.setSpacing(10)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search your library  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(280)
+        tlay.addWidget(self.search, 1)
+        vol = QLabel("VOL")
+        vol.setObjectName("FieldLabel")
+        tlay.addWidget(vol)
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(int(round(self.controller.prefs.volume * 100)))
+        self.volume.setFixedWidth(110)
+        self.volume.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        tlay.addWidget(self.volume)
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        tlay.addWidget(self.settings_button)
+        rlay.addWidget(top)
+        self.header = QLabel("Opening your library…")
+        self.header.setObjectName("ListHeader")
+        self.header.setContentsMargins(14, 0, 14, 4)
+        rlay.addWidget(self.header)
+
+        self.view = PaintedListView(self.model, self._mime_for, self._dropped)
+        self.inspector = Inspector()
+        vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.setHandleWidth(1)
+        vsplit.addWidget(self.view)
+        vsplit.addWidget(self.inspector)
+        vsplit.setStretchFactor(0, 3)
+        vsplit.setStretchFactor(1, 1)
+        vsplit.setSizes([520, 190])
+        rlay.addWidget(vsplit, 1)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([270, 1010])
+        root.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.sync_label = QLabel("sync off")
+        self.audio_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.audio_label)
+        self.statusBar().addPermanentWidget(self.sync_label)
+        self.library.set_folders(self.controller.prefs.folders)
+        self.library.watch.setChecked(self.controller.prefs.watch_folders)
+        self.library.set_data_location(str(self.controller.catalog_path), str(self.controller.prefs_file))
+        self.context_bar.set_mode(self.controller.mode)
+        self.view.setFocus()
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.engine_ready.connect(lambda: self._set_header("Ranking…"))
+        c.engine_failed.connect(self._engine_failed)
+        c.suggestions_ready.connect(self._on_suggestions)
+        c.results_ready.connect(self._on_results)
+        c.context_changed.connect(self.context_bar.show_context)
+        c.bridge_state.connect(self.context_bar.connection.set_state)
+        c.scan_started.connect(lambda: self.library.set_scanning(True))
+        c.scan_progress.connect(lambda p: self.library.show_progress(p.phase, p.done, p.total, p.path))
+        c.scan_finished.connect(self._scan_finished)
+        c.library_info.connect(self._library_info)
+        c.preview_state.connect(self._preview_state)
+        c.peaks_ready.connect(self._peaks_ready)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.sync_state.connect(self.sync_label.setText)
+        self.model.peaks_wanted.connect(c.load_peaks)
+        self.context_bar.edited.connect(c.edit_context)
+        self.context_bar.mode_changed.connect(c.set_mode)
+        self.context_bar.done_editing.connect(lambda: self.view.setFocus())
+        self.library.folders_changed.connect(c.set_folders)
+        self.library.scan_requested.connect(lambda: c.start_scan())
+        self.library.cancel_requested.connect(c.cancel_scan)
+        self.library.watch_toggled.connect(c.set_watching)
+        self.volume.valueChanged.connect(lambda v: c.set_volume(v / 100.0))
+        self.settings_button.clicked.connect(self.open_settings)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.activated_item.connect(lambda item: c.preview(item))
+        self.view.painted.connect(self._painted)
+        self.inspector.action.connect(self._inspector_action)
+        self.inspector.correction.connect(lambda item, f: c.correct(item, f["bpm"], f["key"], f["kind"]))
+        self.inspector.wave.region_changed.connect(self._region_changed)
+        self.inspector.wave.clicked_at.connect(self._wave_clicked)
+        self.inspector.wave.region_mime = self._region_mime
+        self.inspector.drag_rendered.toggled.connect(lambda _: self._prepare_drag())
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(lambda: c.search(self.search.text()))
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        self._playhead = QTimer(self, interval=33)
+        self._playhead.timeout.connect(self._move_playhead)
+        self._clock = QTimer(self, interval=1000)
+        self._clock.timeout.connect(self.context_bar.refresh_source)
+        self._clock.start()
+
+    def _actions(self) -> None:
+        def add(name: str, keys: Any, slot: Any, *, on_list: bool = False) -> QAction:
+            act = QAction(name, self)
+            act.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])
+            if on_list:  # keys that text fields need too: only while the list has the keyboard
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                self.view.addAction(act)
+            else:  # printable keys: text fields take them first (ShortcutOverride)
+                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                self.addAction(act)
+            act.triggered.connect(lambda: slot())
+            self.shortcut_actions[name] = act
+            return act
+
+        self.shortcut_actions: dict[str, QAction] = {}
+        add("Play / stop", Qt.Key.Key_Space, self.toggle_play)
+        add("Use it", [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)], self.accept_current, on_list=True)
+        add("Skip", [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)], self.dismiss_current, on_list=True)
+        add("Ban sample", Qt.Key.Key_B, self.ban_current)
+        add("Ban folder", QKeySequence("Shift+B"), self.ban_folder_current)
+        add("Pin", Qt.Key.Key_P, self.pin_current)
+        add("More like this", Qt.Key.Key_M, self.more_like_current)
+        add("Correct", Qt.Key.Key_E, self.inspector.focus_correction)
+        add("Undo", QKeySequence.StandardKey.Undo, self.undo_stack.undo)
+        add("Redo", QKeySequence.StandardKey.Redo, self.undo_stack.redo)
+        add("Search", QKeySequence.StandardKey.Find, self._focus_search)
+        add("Back", Qt.Key.Key_Escape, self.escape)
+        add("Scan", QKeySequence("Ctrl+R"), lambda: self.controller.start_scan())
+        add("Settings", QKeySequence("Ctrl+,"), self.open_settings)
+        add("Fusion", QKeySequence("Ctrl+1"), lambda: self._mode("fusion"))
+        add("Rules", QKeySequence("Ctrl+2"), lambda: self._mode("rules"))
+
+    @staticmethod
+    def _typing() -> bool:
+        w = QApplication.focusWidget()
+        return isinstance(w, (QLineEdit, QAbstractSpinBox))
+
+    # ================================================================== lists
+    def _set_header(self, text: str) -> None:
+        self.header.setText(text)
+
+    def _engine_failed(self, text: str) -> None:
+        self.view.show_empty(f"Cannot open your library:\n{text}")
+        self._set_header("Library unavailable")
+
+    def _on_suggestions(self, batch: SuggestionBatch) -> None:
+        self.latest = batch
+        if self.showing != "suggestions":
+            return
+        self._show_items(batch.items, "suggestions")
+        self._paint_from = batch.changed_at
+        ctx = batch.context
+        bits = [f"{ctx.bpm:g} BPM" if ctx.bpm else "", ctx.key.name if ctx.key else ""]
+        if ctx.mood_tags or ctx.genre:
+            bits.append(", ".join([*ctx.mood_tags, *([ctx.genre] if ctx.genre else [])]))
+        where = " · ".join(b for b in bits if b) or "no tempo or key yet"
+        src = batch.items[0].source if batch.items else "—"
+        self._set_header(f"Suggestions for {where}   —   {len(batch.items)} · {batch.mode} · {src} · ranked in {batch.rank_ms:.0f} ms")
+        if not batch.items:
+            has_folders = bool(self.controller.prefs.folders)
+            self.view.show_empty(
+                "Nothing in your library fits this tempo and key yet." if has_folders and not self.controller.scanning
+                else "Your library is being analysed — suggestions appear as files are done." if self.controller.scanning
+                else "No samples yet.\nAdd a sample folder on the left, then Scan now."
+            )
+
+    def _on_results(self, results: ResultList | None) -> None:
+        if results is None:
+            self.back_to_suggestions()
+            return
+        self.results = results
+        self.showing = results.kind
+        self._show_items(results.items, results.kind)
+        note = f" · {results.note}" if results.note else ""
+        self._set_header(f"{results.title}   —   {len(results.items)} results{note}   (Esc: back to suggestions)")
+        if not results.items:
+            self.view.show_empty("No matches.")
+
+    def _show_items(self, items: list[SuggestionItem], kind: str) -> None:
+        current = self.view.current_item()
+        row = self.view.currentIndex().row()
+        self._restoring = True
+        self.model.set_items(items)
+        self.view.show_empty(None)
+        if items:
+            keep = self.model.row_of(current.sample_id) if current is not None else None
+            if keep is not None or row >= 0:
+                self.view.select_row(keep if keep is not None else row)
+        self._restoring = False
+        self.inspector.show_item(self.view.current_item(), self._peaks_of(self.view.current_item()))
+        self.controller.shown(items, kind)
+        nxt = [it for it in ([self.view.current_item()] + items[:2]) if it is not None]
+        self.controller.schedule_prefetch(nxt)
+
+    def back_to_suggestions(self) -> None:
+        """Leave search / similar results."""
+        self.showing = "suggestions"
+        self.results = None
+        if self.search.text():
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+        if self.latest is not None:
+            self._on_suggestions(self.latest)
+
+    def _painted(self) -> None:
+        if self._paint_from is not None:
+            self.repaint_ms.append((time.perf_counter() - self._paint_from) * 1000.0)
+            self._paint_from = None
+
+    def _peaks_of(self, item: SuggestionItem | None) -> Any:
+        return None if item is None else self.model.peaks.get(item.path)
+
+    def _peaks_ready(self, path: str, peaks: Any) -> None:
+        self.model.set_peaks(path, peaks)
+        item = self.inspector.item
+        if item is not None and item.path == path:
+            self.inspector.wave.set_peaks(peaks)
+
+    # ================================================================== selection / audition
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = self.view.current_item()
+        if self._restoring:
+            return
+        self.region = None
+        self.inspector.show_item(item, self._peaks_of(item))
+        if item is None:
+            return
+        if item.path not in self.model.peaks:
+            self.model.want_peaks(item.path)
+        self._prepare_drag()
+        if self.controller.prefs.auto_preview and (self.view.hasFocus() or self.controller.playing):
+            self.controller.preview(item)
+
+    def selected(self) -> SuggestionItem | None:
+        """The selected card."""
+        return self.view.current_item()
+
+    def toggle_play(self) -> None:
+        """Space."""
+        item = self.selected()
+        if item is None and self.model.rowCount():
+            self.view.select_row(0)
+            item = self.selected()
+        if item is None:
+            return
+        c = self.controller
+        playing_this = c.playing and c.preview_item is not None and c.preview_item.sample_id == item.sample_id
+        if playing_this:
+            c.stop_preview()
+        else:
+            c.preview(item, region=self.region)
+
+    def _preview_state(self, sample_id: Any, state: str, detail: str) -> None:
+        if state == "note":
+            self.inspector.set_plan_text(detail)
+            self.audio_label.setText(detail)
+            return
+        self.model.set_play_state(sample_id, state if state in ("loading", "playing") else "stopped")
+        if state == "playing":
+            self._playhead.start()
+        elif state in ("stopped", "error"):
+            self._playhead.stop()
+            self.inspector.wave.set_playhead(None)
+            if state == "error":
+                self.audio_label.setText("audition failed")
+
+    def _move_playhead(self) -> None:
+        item, playing = self.inspector.item, self.controller.preview_item
+        if item is None or playing is None or item.sample_id != playing.sample_id:
+            self.inspector.wave.set_playhead(None)
+            return
+        self.inspector.wave.set_playhead(self.controller.position_fraction())
+
+    def _wave_clicked(self, fraction: float) -> None:
+        item = self.selected()
+        if item is not None:
+            self.region = None
+            self.controller.preview(item, start=fraction)
+
+    def _region_changed(self, region: Any) -> None:
+        self.region = region
+        item = self.selected()
+        if item is not None and region is not None:
+            self.controller.preview(item, region=region)
+            self._prepare_drag()
+
+    # ================================================================== drag
+    def _mime_for(self, item: SuggestionItem) -> Any:
+        return self.controller.mime_for(item, rendered=self.inspector.drag_rendered.isChecked())
+
+    def _region_mime(self, region: tuple[float, float]) -> Any:
+        item = self.selected()
+        return None if item is None else self.controller.mime_for(
+            item, rendered=self.inspector.drag_rendered.isChecked(), region=region)
+
+    def _dropped(self, item: SuggestionItem, _action: Any) -> None:
+        self.controller.accept(item, via="drag")
+
+    def _prepare_drag(self) -> None:
+        item = self.selected()
+        if item is not None and (self.inspector.drag_rendered.isChecked() or self.region is not None):
+            self.controller.prepare_drag(item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region)
+
+    # ================================================================== actions
+    def _inspector_action(self, name: str) -> None:
+        {"play": self.toggle_play, "accept": self.accept_current, "more": self.more_like_current,
+         "pin": self.pin_current, "dismiss": self.dismiss_current, "ban": self.ban_current,
+         "ban_folder": self.ban_folder_current}[name]()
+
+    def accept_current(self) -> None:
+        """Enter: the producer used the selected sample."""
+        item = self.selected()
+        if item is not None:
+            self.controller.accept(item, via="key")
+
+    def _remove_and_keep_row(self, command: Any) -> None:
+        row = self.view.currentIndex().row()
+        self.undo_stack.push(command)
+        self.view.select_row(row)
+
+    def dismiss_current(self) -> None:
+        """Delete: skip for this session (undoable)."""
+        item = self.selected()
+        if item is not None:
+            self._remove_and_keep_row(DismissCommand(self.controller, self.model, item))
+
+    def ban_current(self) -> None:
+        """B: ban the sample (undoable)."""
+        item = self.selected()
+        if item is not None:
+            self._remove_and_keep_row(BanCommand(self.controller, self.model, item))
+
+    def ban_folder_current(self) -> None:
+        """Shift+B: ban its folder (undoable)."""
+        item = self.selected()
+        if item is not None:
+            self._remove_and_keep_row(BanFolderCommand(self.controller, self.model, item.folder))
+
+    def pin_current(self) -> None:
+        """P: pin / unpin (undoable)."""
+        item = self.selected()
+        if item is not None:
+            self.undo_stack.push(PinCommand(self.controller, item, not item.pinned))
+
+    def more_like_current(self) -> None:
+        """M: samples like the selected one."""
+        item = self.selected()
+        if item is not None:
+            self.controller.more_like(item)
+
+    def escape(self) -> None:
+        """Esc: leave a field, then results; stop audio."""
+        if self._typing():
+            QApplication.focusWidget().clearFocus()
+            self.view.setFocus()
+            if self.showing == "suggestions":
+                return
+        if self.showing != "suggestions":
+            self.back_to_suggestions()
+        elif self.controller.playing:
+            self.controller.stop_preview()
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _mode(self, mode: str) -> None:
+        self.context_bar.set_mode(mode)
+        self.controller.set_mode(mode)
+
+    # ================================================================== library / settings
+    def _scan_finished(self, report: Any, error: Any) -> None:
+        self.library.set_scanning(False)
+        if error:
+            self.library.show_done(f"Scan failed: {error}")
+            return
+        text = f"{report.found} files · {report.analysed} analysed · {report.problems} problems"
+        if report.interrupted:
+            text += " · stopped (resumes next time)"
+        self.library.show_done(text)
+
+    def _library_info(self, stats: dict[str, Any], problems: list[dict[str, Any]]) -> None:
+        self.library.show_stats(stats, problems)
+
+    def open_settings(self) -> None:
+        """The settings dialog (device list fetched on a worker first)."""
+        def show(devices: list[Any]) -> None:
+            dlg = SettingsDialog(self.controller.prefs, devices, self)
+            self.settings_dialog = dlg
+            if dlg.exec():
+                prefs = dlg.result_preferences()
+                self.controller.apply_preferences(prefs)
+                self.library.set_folders(prefs.folders)
+                self.library.watch.setChecked(prefs.watch_folders)
+                self.context_bar.set_mode(prefs.mode)
+
+        self.controller.output_devices(show)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.controller.save_prefs()
+        self.controller.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,398 @@
+"""The suggestions list: a Qt model of :class:`SuggestionItem` cards, their painter, the view.
+
+The model only holds plain items; the delegate paints each visible card (waveform thumbnail,
+name, rationale, BPM/key/duration/kind chips, source badge) from cached data, so repainting a
+list of any length costs the same few visible cards. Waveform thumbnails are asked for once per
+path through :attr:`SuggestionModel.peaks_wanted`; the controller computes them on a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from companion.ui import theme
+from companion.ui.items import SuggestionItem
+
+ItemRole = Qt.ItemDataRole.UserRole + 1
+CARD_HEIGHT = 60
+WAVE_WIDTH = 128
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class SuggestionModel(QAbstractListModel):
+    """The cards of the list (suggestions, search hits or similar samples).
+
+    Signals:
+        peaks_wanted(str): a visible card needs the waveform thumbnail of this path.
+    """
+
+    peaks_wanted = Signal(str)
+
+    def __init__(self, parent: object | None = None) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self._items: list[SuggestionItem] = []
+        self._rows: dict[int, int] = {}
+        self.peaks: dict[str, np.ndarray | None] = {}  # path -> (bins, 2) float32; None = failed
+        self._asked: set[str] = set()
+        self.playing_id: int | None = None
+        self.loading_id: int | None = None
+
+    # ------------------------------------------------------------------ Qt API
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or index.row() >= len(self._items):
+            return None
+        item = self._items[index.row()]
+        if role == ItemRole:
+            return item
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return item.tooltip_html()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{item.name}, {item.kind}, {item.bpm_text}, {item.key_text}"
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
+
+    # ------------------------------------------------------------------ items
+    @property
+    def items(self) -> list[SuggestionItem]:
+        """The cards in order (a copy)."""
+        return list(self._items)
+
+    def set_items(self, items: Sequence[SuggestionItem]) -> None:
+        """Replace every card (one reset: the view repaints once)."""
+        self.beginResetModel()
+        self._items = list(items)
+        self._rows = {it.sample_id: i for i, it in enumerate(self._items)}
+        self.endResetModel()
+
+    def item(self, row: int) -> SuggestionItem | None:
+        """The card at ``row`` or None."""
+        return self._items[row] if 0 <= row < len(self._items) else None
+
+    def row_of(self, sample_id: int) -> int | None:
+        """Row of a sample, or None when not shown."""
+        return self._rows.get(sample_id)
+
+    def remove(self, sample_id: int) -> SuggestionItem | None:
+        """Take one card out (dismiss, ban). Returns it, or None when not shown."""
+        row = self._rows.get(sample_id)
+        if row is None:
+            return None
+        self.beginRemoveRows(QModelIndex(), row, row)
+        item = self._items.pop(row)
+        self._rows = {it.sample_id: i for i, it in enumerate(self._items)}
+        self.endRemoveRows()
+        return item
+
+    def insert(self, row: int, item: SuggestionItem) -> None:
+        """Put a card back (undo)."""
+        if item.sample_id in self._rows:
+            return
+        row = max(0, min(row, len(self._items)))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._items.insert(row, item)
+        self._rows = {it.sample_id: i for i, it in enumerate(self._items)}
+        self.endInsertRows()
+
+    # ------------------------------------------------------------------ decorations
+    def want_peaks(self, path: str) -> np.ndarray | None:
+        """The thumbnail of ``path`` if known; asks for it (once) otherwise."""
+        if path in self.peaks:
+            return self.peaks[path]
+        if path not in self._asked:
+            self._asked.add(path)
+            self.peaks_wanted.emit(path)
+        return None
+
+    def set_peaks(self, path: str, peaks: np.ndarray | None) -> None:
+        """Store a thumbnail (None: the file could not be drawn) and repaint its cards."""
+        self.peaks[path] = peaks
+        self._asked.discard(path)
+        for row, item in enumerate(self._items):
+            if item.path == path:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [ItemRole])
+
+    def set_play_state(self, sample_id: int | None, state: str) -> None:
+        """Mark a card ``loading`` / ``playing`` (others lose the mark); ``stopped`` clears."""
+        before = {self.playing_id, self.loading_id}
+        if state == "loading":
+            self.loading_id, self.playing_id = sample_id, None
+        elif state == "playing":
+            self.loading_id, self.playing_id = None, sample_id
+        else:
+            self.loading_id = self.playing_id = None
+        for sid in before | {sample_id}:
+            row = self._rows.get(sid) if sid is not None else None
+            if row is not None:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [ItemRole])
+
+
+class CardDelegate(QStyledItemDelegate):
+    """Paints one suggestion card."""
+
+    def __init__(self, model: SuggestionModel, parent: object | None = None) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self._model = model
+        self._wave_cache: dict[tuple[str, int, int, bool], QPixmap] = {}
+        self._name_font: QFont | None = None
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:  # noqa: N802
+        return QSize(option.rect.width() or 600, CARD_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        item: SuggestionItem | None = index.data(ItemRole)
+        if item is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        r = QRect(option.rect).adjusted(8, 3, -8, -3)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        fill = theme.CARD_SELECTED if selected else theme.CARD_HOVER if hover else theme.CARD
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(fill))
+        painter.drawRoundedRect(QRectF(r), 6, 6)
+        if selected or item.pinned:
+            painter.setBrush(QColor(theme.ACCENT if selected else theme.ACCENT_DIM))
+            painter.drawRoundedRect(QRectF(r.left(), r.top() + 6, 3, r.height() - 12), 1.5, 1.5)
+
+        base = QFont(option.font)
+        # play state / rank
+        slot = QRect(r.left() + 8, r.top(), 24, r.height())
+        if self._model.playing_id == item.sample_id:
+            _triangle(painter, slot, QColor(theme.ACCENT))
+        elif self._model.loading_id == item.sample_id:
+            _dots(painter, slot, QColor(theme.ACCENT_DIM))
+        else:
+            painter.setPen(QColor(theme.TEXT_FAINT))
+            small = QFont(base)
+            small.setPointSizeF(base.pointSizeF() * 0.85)
+            painter.setFont(small)
+            painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank) if item.rank else "")
+
+        # waveform
+        wave = QRect(slot.right() + 6, r.top() + 8, WAVE_WIDTH, r.height() - 16)
+        peaks = self._model.want_peaks(item.path)
+        if peaks is not None:
+            painter.drawPixmap(wave.topLeft(), self._wave_pixmap(item.path, peaks, wave.size(), selected))
+        else:
+            painter.setPen(QPen(QColor(theme.BORDER), 1))
+            mid = wave.center().y()
+            painter.drawLine(wave.left(), mid, wave.right(), mid)
+
+        # right-hand chips
+        chip_font = QFont(base)
+        chip_font.setPointSizeF(base.pointSizeF() * 0.82)
+        fm_chip = QFontMetrics(chip_font)
+        painter.setFont(chip_font)
+        x = r.right() - 10
+        y_mid = r.center().y()
+        source_label = item.source
+        x = _chip(painter, fm_chip, x, y_mid, source_label, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True)
+        x -= 10
+        for text, colour in (
+            (item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT),
+        ):
+            if text:
+                x = _chip(painter, fm_chip, x, y_mid, text, colour, filled=False)
+                x -= 6
+        x = _chip(painter, fm_chip, x, y_mid, item.kind, theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM), filled=False, outline=True)
+
+        # name and rationale
+        left = wave.right() + 14
+        text_w = max(20, x - 12 - left)
+        name_font = QFont(base)
+        name_font.setPointSizeF(base.pointSizeF() * 1.02)
+        name_font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(name_font)
+        fm = QFontMetrics(name_font)
+        name = item.name
+        if item.pinned:
+            name = "● " + name
+        painter.setPen(QColor(theme.TEXT))
+        painter.drawText(QRect(left, r.top() + 9, text_w, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w))
+        why_font = QFont(base)
+        why_font.setPointSizeF(base.pointSizeF() * 0.88)
+        painter.setFont(why_font)
+        fm2 = QFontMetrics(why_font)
+        why = " · ".join(item.rationale) if item.rationale else item.folder
+        painter.setPen(QColor(theme.TEXT_DIM))
+        painter.drawText(QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w))
+        painter.restore()
+
+    def _wave_pixmap(self, path: str, peaks: np.ndarray, size: QSize, selected: bool) -> QPixmap:
+        key = (path, size.width(), size.height(), selected)
+        hit = self._wave_cache.get(key)
+        if hit is None:
+            if len(self._wave_cache) > 600:
+                self._wave_cache.clear()
+            hit = waveform_pixmap(peaks, size, QColor(theme.WAVE_SELECTED if selected else theme.WAVE))
+            self._wave_cache[key] = hit
+        return hit
+
+
+def waveform_pixmap(peaks: np.ndarray, size: QSize, colour: QColor, background: QColor | None = None) -> QPixmap:
+    """A filled min/max envelope of ``peaks`` ((bins, 2) float32) drawn into a pixmap."""
+    pm = QPixmap(size)
+    pm.fill(background or QColor(0, 0, 0, 0))
+    w, h = size.width(), size.height()
+    if w <= 0 or h <= 0 or peaks is None or len(peaks) == 0:
+        return pm
+    cols = np.linspace(0, len(peaks) - 1, w).astype(int)
+    scale = float(np.max(np.abs(peaks))) or 1.0
+    lo = peaks[cols, 0] / scale
+    hi = peaks[cols, 1] / scale
+    mid = h / 2.0
+    path = QPainterPath(QPointF(0, mid - hi[0] * mid))
+    for i in range(1, w):
+        path.lineTo(i, mid - hi[i] * (mid - 1))
+    for i in range(w - 1, -1, -1):
+        path.lineTo(i, mid - lo[i] * (mid - 1))
+    path.closeSubpath()
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    p.drawPath(path)
+    p.end()
+    return pm
+
+
+def _chip(painter: QPainter, fm: QFontMetrics, right: int, y_mid: int, text: str, colour: str,
+          *, filled: bool, outline: bool = False) -> int:
+    """Draw a chip ending at ``right``; returns its left edge."""
+    w = fm.horizontalAdvance(text) + (14 if (filled or outline) else 4)
+    h = fm.height() + 4
+    rect = QRectF(right - w, y_mid - h / 2, w, h)
+    c = QColor(colour)
+    if filled:
+        bg = QColor(c)
+        bg.setAlpha(46)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(rect, h / 2, h / 2)
+    elif outline:
+        edge = QColor(c)
+        edge.setAlpha(120)
+        painter.setPen(QPen(edge, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), h / 2, h / 2)
+    painter.setPen(c)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    return int(rect.left())
+
+
+def _triangle(painter: QPainter, slot: QRect, colour: QColor) -> None:
+    c = slot.center()
+    path = QPainterPath(QPointF(c.x() - 4, c.y() - 6))
+    path.lineTo(c.x() + 6, c.y())
+    path.lineTo(c.x() - 4, c.y() + 6)
+    path.closeSubpath()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawPath(path)
+
+
+def _dots(painter: QPainter, slot: QRect, colour: QColor) -> None:
+    c = slot.center()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    for dx in (-6, 0, 6):
+        painter.drawEllipse(QPointF(c.x() + dx, c.y()), 2, 2)
+
+
+class SuggestionView(QListView):
+    """The list: cards, single selection, drag out to the DAW.
+
+    Args:
+        model: the :class:`SuggestionModel`.
+        mime_for: builds the drag's mime data for a card (the controller decides: the file, its
+            render in tempo and key…); returning None cancels the drag.
+        on_dropped: called with the card and the drop action after a drag that was accepted.
+
+    Signals:
+        activated_item(object): a card was double-clicked (auditions it).
+    """
+
+    activated_item = Signal(object)
+
+    def __init__(
+        self,
+        model: SuggestionModel,
+        mime_for: Callable[[SuggestionItem], object | None] | None = None,
+        on_dropped: Callable[[SuggestionItem, Qt.DropAction], None] | None = None,
+        parent: object | None = None,
+    ) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self.setModel(model)
+        self.setItemDelegate(CardDelegate(model, self))
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSpacing(0)
+        self.mime_for = mime_for
+        self.on_dropped = on_dropped
+        self.doubleClicked.connect(lambda idx: self.activated_item.emit(idx.data(ItemRole)))
+
+    def current_item(self) -> SuggestionItem | None:
+        """The selected card, or None."""
+        idx = self.currentIndex()
+        return idx.data(ItemRole) if idx.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        """Make ``row`` current and selected (clamped)."""
+        n = self.model().rowCount()
+        if n == 0:
+            return
+        idx = self.model().index(max(0, min(row, n - 1)), 0)
+        self.setCurrentIndex(idx)
+        self.scrollTo(idx)
+
+    def startDrag(self, supported: Qt.DropAction) -> None:  # noqa: N802 - Qt API
+        item = self.current_item()
+        if item is None or self.mime_for is None:
+            return
+        mime = self.mime_for(item)
+        if mime is None:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime)  # type: ignore[arg-type]
+        peaks = self.model().peaks.get(item.path) if isinstance(self.model(), SuggestionModel) else None  # type: ignore[attr-defined]
+        if peaks is not None:
+            drag.setPixmap(waveform_pixmap(peaks, QSize(160, 36), QColor(theme.WAVE_SELECTED), QColor(theme.CARD_SELECTED)))
+        action = drag.exec(Qt.DropAction.CopyAction | Qt.DropAction.LinkAction, Qt.DropAction.CopyAction)
+        if action != Qt.DropAction.IgnoreAction and self.on_dropped is not None:
+            self.on_dropped(item, action)
