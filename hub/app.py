@@ -27,7 +27,7 @@ from hub.config import HubSettings
 from hub.embeddings import router as embeddings_router
 from hub.faults import fault_middleware, parse_faults
 from hub.health import router as health_router
-from hub.metrics import create_metrics, metrics_middleware
+from hub.metrics import MetricsMiddleware, create_metrics
 from hub.rules import router as rules_router
 from hub.rules import seed_default_rules
 from hub.telemetry import router as telemetry_router
@@ -55,7 +55,10 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
             seeded = seed_default_rules(conn)
             if seeded:
                 log.info("published the packaged fusion rules as version %d", seeded)
-        app.state.pool = db.open_pool(database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+        app.state.pool = db.open_pool(
+            database_url, min_size=settings.pool_min, max_size=settings.pool_max,
+            hnsw_ef_search=settings.hnsw_ef_search,
+        )
         try:
             yield
         finally:
@@ -81,8 +84,9 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
         log.warning("TEST FAULT INJECTION ENABLED: HUB_FAULTS=%r — never in production", settings.faults)
 
     # Starlette runs the last-added middleware first: metrics see the injected faults' answers.
-    app.middleware("http")(fault_middleware)
-    app.middleware("http")(metrics_middleware)
+    if app.state.faults is not None:
+        app.middleware("http")(fault_middleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     for router in (health_router, telemetry_router, embeddings_router, rules_router, vectors_router):
         app.include_router(router)

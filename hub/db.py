@@ -112,16 +112,26 @@ def migrate(database_url: str) -> int:
     return applied_now
 
 
-def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
-    """Open the request connection pool (pgvector types registered on every connection).
+def open_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 10, hnsw_ef_search: int = 40
+) -> ConnectionPool:
+    """Open the request connection pool.
 
-    Call after :func:`migrate` (the ``vector`` type must exist).
+    Every connection gets the pgvector types registered and ``hnsw.ef_search`` set (the HNSW
+    candidate list size of queries; pgvector's default is 40). Call after :func:`migrate` (the
+    ``vector`` type must exist).
     """
+
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        register_vector(conn)
+        conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(int(hnsw_ef_search))))
+        conn.commit()
+
     pool = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        configure=register_vector,
+        configure=configure,
         open=False,
         timeout=10.0,
         name="hub",

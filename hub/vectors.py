@@ -70,7 +70,9 @@ def nearest(
 
     Args:
         query: (dim,) float32.
-        ef_search: HNSW candidate list size (``hnsw.ef_search``, pgvector default 40).
+        ef_search: the connection's ``hnsw.ef_search`` (HNSW candidate list size, pgvector
+            default 40; the pool sets the hub's setting on every connection). Raised for this
+            query when ``k`` exceeds it.
 
     Returns:
         ``[(content_hash, similarity, metadata), …]`` most similar first, and whether an exact
@@ -79,7 +81,8 @@ def nearest(
     params = {"q": query, "user": principal.user_id, "exclude": list(exclude or []), "k": k}
     statement = _nearest_sql(space)
     with conn.transaction():
-        conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(ef_search, k)),))
+        if k > ef_search:
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
         rows = conn.execute(statement, params).fetchall()
         if len(rows) >= k:
             return [(r[0], float(r[1]), dict(r[2])) for r in rows], False
@@ -93,6 +96,13 @@ def nearest(
         conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
         rows = conn.execute(statement, params).fetchall()
     return [(r[0], float(r[1]), dict(r[2])) for r in rows], True
+
+
+def _has_vectors(conn: Any, principal: Principal, space: Space) -> bool:
+    return bool(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM embeddings WHERE user_id = %s AND space_id = %s)",
+        (principal.user_id, space.id),
+    ).fetchone()[0])
 
 
 @router.get(
@@ -126,13 +136,13 @@ def vectors_search(
     registry: SpaceRegistry = request.app.state.spaces
     with pool.connection() as conn:
         space = registry.get(conn, body.space)
-        # Unknown space and a space only other users fill answer alike: nothing leaks.
-        if space is None or not conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM embeddings WHERE user_id = %s AND space_id = %s)",
-            (principal.user_id, space.id),
-        ).fetchone()[0]:
-            raise HTTPException(status_code=404, detail=f"you have no vectors in space {body.space!r}")
+        # An unknown space and one only other users fill answer alike: nothing leaks.
+        missing = HTTPException(status_code=404, detail=f"you have no vectors in space {body.space!r}")
+        if space is None:
+            raise missing
         if len(body.vector) != space.dim:
+            if not _has_vectors(conn, principal, space):
+                raise missing
             raise HTTPException(status_code=422, detail=[{
                 "type": "dimension_mismatch", "loc": ["body", "vector"],
                 "msg": f"space {body.space!r} holds {space.dim}-dimensional vectors; the query has {len(body.vector)}",
@@ -142,6 +152,8 @@ def vectors_search(
             conn, space, principal, np.asarray(body.vector, dtype=np.float32), body.k,
             exclude=body.exclude, ef_search=request.app.state.settings.hnsw_ef_search,
         )
+        if not hits and not _has_vectors(conn, principal, space):
+            raise missing
     metrics: HubMetrics = request.app.state.metrics
     metrics.searches.labels(method="exact" if exact else "hnsw").inc()
     return SearchResponse(
