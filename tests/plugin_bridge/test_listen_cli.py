@@ -167,6 +167,17 @@ def test_send_check_bundle_and_errors(listen: Listen) -> None:
     assert listen.quiet(0.3)  # the whole bundle was rejected: bpm did not apply either
 
 
+def test_accepted_sample_is_not_suggested_again(listen: Listen) -> None:
+    subprocess.run(companion("send", "--port", str(listen.port), "--bpm", "120"), check=True, timeout=60)
+    first = listen.next()["suggestions"]
+    assert first
+    top = first[0]["path"]
+    subprocess.run(companion("send", "--port", str(listen.port), "--accepted", top), check=True, timeout=60)
+    line = listen.next()
+    assert line["addresses"] == ["/context/accepted"]
+    assert top not in [s["path"] for s in line["suggestions"]]
+
+
 def test_send_check_without_listener_fails() -> None:
     result = subprocess.run(
         companion("send", "--port", str(free_port()), "--bpm", "120", "--check", "--timeout", "0.5"),
