@@ -4,7 +4,7 @@ Providers are taken in the order CUDA, CoreML, DirectML when the installed onnxr
 offers them (``onnxruntime-gpu``, the macOS wheel, ``onnxruntime-directml``), and the CPU
 provider always comes last so every node has a home. CPU threads are bounded so that the UI
 keeps a core: by default ``cpu_count − 1`` (at least 1, at most 8) intra-op threads and one
-inter-op thread.
+inter-op thread, which sleep rather than spin when idle.
 """
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ def open_session(path: Path, providers: Sequence[str], threads: int) -> Any:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3  # errors only: provider fallbacks are reported by us
+    # Idle worker threads sleep instead of spin-waiting: they leave the cores to the UI and to
+    # the decoding thread (and run faster when other processes load the CPU).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/… types
