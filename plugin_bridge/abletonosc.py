@@ -31,8 +31,11 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.errors import CompanionError
 from companion.music.keys import Key, Mode
-from plugin_bridge.address_space import BPM_RANGE, AddressSpec, BadInputError, Parsed, flag_arg, number_arg
-from plugin_bridge.listener import BadInputCounter, BridgeDispatcher, BridgeUDPServer, UpdateSink
+from plugin_bridge.address_space import BPM_RANGE, AddressSpec, flag_arg, number_arg
+from plugin_bridge.bad_input import BadInputCounter, BadInputError
+from plugin_bridge.dispatcher import BridgeDispatcher
+from plugin_bridge.listener import BridgeUDPServer
+from plugin_bridge.updates import Parsed, UpdateSink
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class AbletonOscClient:
     """Subscribes to Ableton Live through AbletonOSC and turns its replies into updates.
 
     Args:
-        on_update: receives each :class:`~plugin_bridge.address_space.ContextUpdate`
+        on_update: receives each :class:`~plugin_bridge.updates.ContextUpdate`
             (source ``"ableton"``) on the client's thread.
         live_host: host running Live with AbletonOSC.
         live_port: AbletonOSC's listening port (11000).

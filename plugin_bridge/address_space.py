@@ -38,14 +38,15 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
 from companion.errors import CompanionError
 from companion.music.keys import parse_key, parse_mode
+from plugin_bridge.bad_input import BadInputError
+from plugin_bridge.updates import Parsed, QueryKind
 
 #: Default UDP port of the companion's OSC listener.
 DEFAULT_PORT: Final = 9137
@@ -59,120 +60,7 @@ MAX_WORD_CHARS: Final = 64
 #: Longest accepted path or prompt, characters.
 MAX_TEXT_CHARS: Final = 4096
 
-BadInputKind = Literal[
-    "malformed",  # not an OSC packet: bad padding, unknown type tag, truncated, empty
-    "unknown_address",  # a well-formed message to an address the companion does not read
-    "wrong_type",  # a known address with the wrong number or type of arguments
-    "out_of_range",  # a number or word outside the accepted range (BPM 15, playing 7, NaN)
-    "unknown_key",  # a key or mode name that parse_key / parse_mode cannot read
-    "flood",  # more packets per second than the flood limit (counted once per second)
-    "rejected",  # the context store refused a value the parser let through
-]
-BAD_INPUT_KINDS: Final[tuple[str, ...]] = get_args(BadInputKind)
 
-QueryKind = Literal["ping", "register", "unregister", "get", "stats"]
-
-
-class BadInputError(CompanionError, ValueError):
-    """One OSC message could not be applied.
-
-    Attributes:
-        kind: which bad-input counter this belongs to (:data:`BAD_INPUT_KINDS`).
-        address: the OSC address of the message, when known.
-    """
-
-    def __init__(self, kind: BadInputKind, message: str, address: str | None = None) -> None:
-        super().__init__(message)
-        self.kind: BadInputKind = kind
-        self.address = address
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What one OSC message asks for; a bundle folds several of these into one update.
-
-    Attributes:
-        fields: context fields to set, named as ``ContextStore.update`` takes them
-            (``bpm`` float BPM, ``key`` :class:`Key`, ``mode`` ``"major"|"minor"``,
-            ``mood_tags`` tuple of words, ``genre``/``prompt`` str or None,
-            ``time_remaining_s`` float s, ``playing`` bool).
-        reset: clear the whole context before applying ``fields``.
-        accepted: paths of samples the producer used.
-        extras: DAW facts the context model has no field for (``time_signature`` "4/4").
-        query: a request that wants a reply (ping, register, …), with its arguments.
-    """
-
-    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    reset: bool = False
-    accepted: tuple[str, ...] = ()
-    extras: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    query: QueryKind | None = None
-    query_args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class ContextUpdate:
-    """One atomic change to the session context, from one packet (message or whole bundle).
-
-    Attributes:
-        fields: validated context fields (see :attr:`Parsed.fields`); later messages of a
-            bundle override earlier ones.
-        source: context source name (``"osc"``, ``"ableton"``, ``"link"``).
-        received_at: ``time.perf_counter()`` seconds when the packet arrived.
-        sender: ``(host, port)`` of the peer, or None for in-process sources.
-        reset: clear every field first (applied atomically with ``fields``).
-        accepted: sample paths the producer used, in order.
-        extras: DAW facts outside the context model (``time_signature``).
-        addresses: the OSC addresses that contributed, in order.
-    """
-
-    fields: Mapping[str, Any]
-    source: str
-    received_at: float
-    sender: tuple[str, int] | None = None
-    reset: bool = False
-    accepted: tuple[str, ...] = ()
-    extras: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    addresses: tuple[str, ...] = ()
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the update changes nothing (e.g. a bundle of unknown addresses)."""
-        return not (self.fields or self.reset or self.accepted or self.extras)
-
-
-def fold(
-    parsed: Sequence[Parsed],
-    *,
-    source: str,
-    received_at: float | None = None,
-    sender: tuple[str, int] | None = None,
-    addresses: Sequence[str] = (),
-) -> ContextUpdate:
-    """Fold the messages of one packet into one :class:`ContextUpdate` (bundles are atomic).
-
-    A ``reset`` anywhere in the bundle clears the context *before* the bundle's fields apply;
-    for the same field, the later message wins. Queries are not part of the update.
-    """
-    fields: dict[str, Any] = {}
-    extras: dict[str, Any] = {}
-    accepted: list[str] = []
-    reset = False
-    for item in parsed:
-        reset = reset or item.reset
-        fields.update(item.fields)
-        extras.update(item.extras)
-        accepted.extend(item.accepted)
-    return ContextUpdate(
-        fields=MappingProxyType(fields),
-        source=source,
-        received_at=time.perf_counter() if received_at is None else received_at,
-        sender=sender,
-        reset=reset,
-        accepted=tuple(accepted),
-        extras=MappingProxyType(extras),
-        addresses=tuple(addresses),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,19 +331,16 @@ SPEC_BY_ADDRESS: Final[Mapping[str, AddressSpec]] = MappingProxyType(
 )
 
 __all__ = [
-    "flag_arg",
-    "number_arg",
     "ADDRESS_SPACE",
-    "BAD_INPUT_KINDS",
     "BPM_RANGE",
     "DEFAULT_PORT",
+    "MAX_MOOD_TAGS",
+    "MAX_TEXT_CHARS",
+    "MAX_WORD_CHARS",
     "OUTGOING",
     "SPEC_BY_ADDRESS",
+    "TIME_REMAINING_MAX_S",
     "AddressSpec",
-    "BadInputError",
-    "BadInputKind",
-    "ContextUpdate",
-    "Parsed",
-    "QueryKind",
-    "fold",
+    "flag_arg",
+    "number_arg",
 ]

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin_bridge.address_space import ContextUpdate
 from plugin_bridge.sender import Reply, decode
+from plugin_bridge.updates import ContextUpdate
 
 
 class Sink:

@@ -16,7 +16,8 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.music.keys import Key
 from plugin_bridge.address_space import SPEC_BY_ADDRESS
-from plugin_bridge.listener import BridgeDispatcher, OscListener
+from plugin_bridge.dispatcher import BridgeDispatcher
+from plugin_bridge.listener import OscListener
 
 from .conftest import Sink
 
@@ -37,10 +38,12 @@ def lua(code: str, timeout: float = 20.0) -> str:
 
 @needs_lua
 def test_lua_encoding_matches_python_osc() -> None:
+    hexdump = 'local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end\n'
     out = lua(
-        'io.write(osc.message("/context/bpm", "f", 124.5):gsub(".", function(c) return string.format("%02x", c:byte()) end), "\\n")'
-        'io.write(osc.message("/context/key", "s", "A minor"):gsub(".", function(c) return string.format("%02x", c:byte()) end), "\\n")'
-        'io.write(osc.message("/context/playing", "i", 1):gsub(".", function(c) return string.format("%02x", c:byte()) end), "\\n")'
+        hexdump
+        + 'print(hex(osc.message("/context/bpm", "f", 124.5)))\n'
+        + 'print(hex(osc.message("/context/key", "s", "A minor")))\n'
+        + 'print(hex(osc.message("/context/playing", "i", 1)))\n'
     )
     lines = out.split()
     assert bytes.fromhex(lines[0]) == build_msg("/context/bpm", [124.5]).dgram

@@ -12,9 +12,10 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.errors import ContextError
 from companion.music.keys import Key
-from plugin_bridge.address_space import BAD_INPUT_KINDS, ContextUpdate
-from plugin_bridge.listener import BridgeDispatcher
+from plugin_bridge.bad_input import BAD_INPUT_KINDS
+from plugin_bridge.dispatcher import BridgeDispatcher
 from plugin_bridge.sender import context_messages, encode
+from plugin_bridge.updates import ContextUpdate
 
 PEER = ("127.0.0.1", 50000)
 
@@ -87,7 +88,9 @@ def test_invalid_message_rejects_whole_bundle(dispatcher: BridgeDispatcher, upda
     assert [dict(u.fields) for u in updates] == [{"bpm": 124.0}]
 
 
-def test_unknown_address_in_bundle_is_counted_not_fatal(dispatcher: BridgeDispatcher, updates: list[ContextUpdate]) -> None:
+def test_unknown_address_in_bundle_is_counted_not_fatal(
+    dispatcher: BridgeDispatcher, updates: list[ContextUpdate]
+) -> None:
     data = bundle(msg("/track/1/volume", 0.5), msg("/tempo/raw", 128.0), msg("/play", 1.0))
     dispatcher.call_handlers_for_packet(data, PEER)
     assert [dict(u.fields) for u in updates] == [{"bpm": 128.0, "playing": True}]
@@ -155,7 +158,7 @@ def test_each_bad_kind_is_counted(
 
 
 def test_each_kind_is_logged_once(dispatcher: BridgeDispatcher, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="plugin_bridge.listener")
+    caplog.set_level(logging.WARNING, logger="plugin_bridge")
     for _ in range(5):
         dispatcher.call_handlers_for_packet(msg("/context/bpm", 5.0), PEER)
         dispatcher.call_handlers_for_packet(b"junk", PEER)
