@@ -57,3 +57,31 @@ def tiny_clap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "tiny-onnx"
     export_clap(str(checkpoint), out, log=lambda _line: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built app folder (``<dist>/companion``).
+
+    ``COMPANION_BUNDLE`` names one built already (``packaging/build.sh``, e.g. by a CI step
+    before the tests); otherwise ``packaging/build.sh`` builds one here with this interpreter's
+    environment (a few minutes).
+    """
+    import subprocess
+    import sys
+
+    prebuilt = os.environ.get("COMPANION_BUNDLE")
+    if prebuilt:
+        folder = Path(prebuilt)
+        if not (folder / "companion").is_file():
+            pytest.fail(f"COMPANION_BUNDLE={prebuilt} is not a built app folder (no companion executable)")
+        return folder
+    out = tmp_path_factory.mktemp("bundle")
+    proc = subprocess.run(
+        ["bash", str(REPO / "packaging" / "build.sh"), "--python", sys.executable,
+         "--dist", str(out / "dist"), "--work", str(out / "work"), "--no-self-test"],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"packaging/build.sh failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return out / "dist" / "companion"
