@@ -157,7 +157,7 @@ def token_revoke(
 
 @rules_app.command("publish")
 def rules_publish(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Fusion rules JSON document."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Fusion rules JSON document."),  # noqa: B008
     database_url: str | None = DatabaseUrlOption,
     data_dir: Path | None = DataDirOption,
 ) -> None:

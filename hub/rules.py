@@ -146,7 +146,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 def get_rules(
     request: Request,
     response: Response,
-    if_none_match: str | None = Header(default=None),  # noqa: B008
+    if_none_match: str | None = Header(default=None),
     principal: Principal = Depends(require_device),  # noqa: B008
 ) -> RulesResponse | Response:
     """The newest rules version with its ETag; ``If-None-Match`` with that ETag answers 304."""

@@ -19,7 +19,13 @@ from psycopg_pool import ConnectionPool
 from hub.auth import Principal, require_device
 from hub.db import Space, SpaceRegistry, space_index_name
 from hub.metrics import HubMetrics
-from hub.schemas import SearchHit, SearchRequest, SearchResponse, SpaceStatus, VectorsStatus
+from hub.schemas import (
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    SpaceStatus,
+    VectorsStatus,
+)
 
 router = APIRouter(tags=["vectors"])
 

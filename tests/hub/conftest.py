@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
 import pytest
 
 from hub.testing import EmbeddedPostgres, HubProcess, make_token

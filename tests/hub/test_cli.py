@@ -24,7 +24,7 @@ from tests.hub.conftest import auth
 
 def hub_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, check=False,
                           env={**clean, **(env or {})}, timeout=timeout)
 
 

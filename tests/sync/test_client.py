@@ -17,7 +17,13 @@ from companion.sync.client import SyncClient, SyncError
 from companion.sync.outbox import PARKED_AT
 from companion.sync.status import sync_status
 from hub.testing import HubProcess, free_port
-from tests.sync.conftest import add_embeddings, add_events, outbox_size, server_embeddings, server_events
+from tests.sync.conftest import (
+    add_embeddings,
+    add_events,
+    outbox_size,
+    server_embeddings,
+    server_events,
+)
 
 
 class RecordingTransport(httpx.HTTPTransport):
@@ -152,7 +158,7 @@ def test_vectors_are_read_at_send_time_and_gone_ones_dropped(hub: HubProcess, sy
     conn = connect(catalog)
     outbox_vector = conn.execute("SELECT payload_json FROM outbox LIMIT 1").fetchone()[0]
     assert "vector" not in json.loads(outbox_vector)  # the outbox holds no copy of the vector
-    gone = sorted(vectors)[0]
+    gone = min(vectors)
     conn.execute("DELETE FROM embeddings WHERE content_hash = ?", (gone,))
     conn.close()
     with SyncClient(catalog, hub.base_url, token) as client:

@@ -21,7 +21,13 @@ from companion.library.db import connect
 from companion.sync.backoff import Backoff
 from companion.sync.client import PushResult, SyncClient
 from hub.testing import HubProcess
-from tests.sync.conftest import add_embeddings, add_events, outbox_size, server_embeddings, server_events
+from tests.sync.conftest import (
+    add_embeddings,
+    add_events,
+    outbox_size,
+    server_embeddings,
+    server_events,
+)
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
