@@ -91,8 +91,8 @@ def ensure_long_files(workdir: Path) -> list[Path]:
 
 def child(model: Path, precision: str, threads: int, batch: int, files: list[Path], long_files: list[Path], vec_out: Path) -> dict:
     """Measure one precision in this (fresh) process."""
-    from companion.embedding.clap.pooling import split_windows
     from companion.embedding.clap.audio_io import load_audio_48k
+    from companion.embedding.clap.pooling import split_windows
     from companion.embedding.clap.runtime import ClapEmbedder
 
     base = rss_mb()

@@ -7,6 +7,7 @@ exported with the real exporter (fp32 + int8), exactly as a user's checkpoint wo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def tiny_model(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def torch_model(tiny_checkpoint: Path):  # noqa: ANN201
+def torch_model(tiny_checkpoint: Path) -> Any:
     """The PyTorch reference: the same checkpoint loaded with transformers."""
     from transformers import ClapModel
 

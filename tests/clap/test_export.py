@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,7 +31,7 @@ def _features(sonic_pi: Path, frontend: ClapFrontend) -> np.ndarray:
     return frontend.features([load_audio_48k(sonic_pi / n)[: 10 * CLAP_SR] for n in AUDIO_FILES])
 
 
-def test_audio_encoder_matches_pytorch(tiny_model: Path, torch_model, sonic_pi: Path) -> None:  # noqa: ANN001
+def test_audio_encoder_matches_pytorch(tiny_model: Path, torch_model: Any, sonic_pi: Path) -> None:
     emb = ClapEmbedder(tiny_model, precision="fp32", threads=2)
     feats = _features(sonic_pi, emb.frontend)
     got = emb.embed_windows(feats)
@@ -55,7 +56,7 @@ def test_dynamic_batch_gives_the_same_vectors(tiny_model: Path, sonic_pi: Path) 
     assert np.abs(together - one_by_one).max() <= 1e-5
 
 
-def test_text_encoder_matches_pytorch(tiny_model: Path, tiny_checkpoint: Path, torch_model) -> None:  # noqa: ANN001
+def test_text_encoder_matches_pytorch(tiny_model: Path, tiny_checkpoint: Path, torch_model: Any) -> None:
     emb = ClapEmbedder(tiny_model, precision="fp32", threads=2)
     got = emb.embed_text(PROMPTS)
     # Reference: transformers' own tokenizer and ClapModel.get_text_features.
@@ -77,7 +78,9 @@ def test_text_encoder_matches_pytorch(tiny_model: Path, tiny_checkpoint: Path, t
     assert float(_cos(alone, got[:1])[0]) >= 0.99999
 
 
-def test_end_to_end_matches_the_transformers_pipeline(tiny_model: Path, tiny_checkpoint: Path, torch_model, sonic_pi: Path) -> None:  # noqa: ANN001,E501
+def test_end_to_end_matches_the_transformers_pipeline(
+    tiny_model: Path, tiny_checkpoint: Path, torch_model: Any, sonic_pi: Path
+) -> None:
     """A short file through our decoder/front end/ONNX equals ClapFeatureExtractor + get_audio_features."""
     emb = ClapEmbedder(tiny_model, precision="fp32", threads=2)
     fe = transformers.AutoFeatureExtractor.from_pretrained(str(tiny_checkpoint))

@@ -76,10 +76,10 @@ class FakeHub:
                 if body:
                     self.wfile.write(data)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self._answer(body=False)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(body=True)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

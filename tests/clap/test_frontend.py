@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ FILES = [
 
 
 @pytest.fixture(scope="module")
-def reference():  # noqa: ANN201
+def reference() -> Any:
     """transformers' extractor configured as laion/clap-htsat-unfused's preprocessor_config.json."""
     pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
@@ -36,7 +37,7 @@ def _window(path: Path) -> np.ndarray:
     return y[: 10 * CLAP_SR]
 
 
-def test_log_mel_matches_transformers_on_real_audio(reference, sonic_pi: Path) -> None:  # noqa: ANN001
+def test_log_mel_matches_transformers_on_real_audio(reference: Any, sonic_pi: Path) -> None:
     fe = ClapFrontend(FrontendConfig.from_dict(UNFUSED_PREPROCESSOR))
     worst = 0.0
     for name in FILES:
@@ -53,7 +54,7 @@ def test_log_mel_matches_transformers_on_real_audio(reference, sonic_pi: Path) -
     print(f"front end vs transformers: max |Δ| {worst:.2e} dB over {len(FILES)} files")
 
 
-def test_batch_of_mixed_lengths_matches_transformers(reference, sonic_pi: Path) -> None:  # noqa: ANN001
+def test_batch_of_mixed_lengths_matches_transformers(reference: Any, sonic_pi: Path) -> None:
     fe = ClapFrontend(FrontendConfig.from_dict(UNFUSED_PREPROCESSOR))
     windows = [_window(sonic_pi / n) for n in FILES[:4]]
     windows.append(np.ones(7, dtype=np.float32) * 0.25)  # a 7-sample click, repeat-padded 68 571 times
@@ -65,7 +66,7 @@ def test_batch_of_mixed_lengths_matches_transformers(reference, sonic_pi: Path) 
     assert np.all(ours[5] == pytest.approx(-100.0))
 
 
-def test_fusion_front_end_matches_transformers(reference, sonic_pi: Path) -> None:  # noqa: ANN001
+def test_fusion_front_end_matches_transformers(reference: Any, sonic_pi: Path) -> None:
     """The fused checkpoints' variant: HTK filters, four identical channels for ≤ 10 s."""
     transformers = pytest.importorskip("transformers")
     cfg = {**UNFUSED_PREPROCESSOR, "truncation": "fusion"}

@@ -142,7 +142,7 @@ def test_long_file_is_pooled_over_windows(tiny_model: Path, sonic_pi: Path, tmp_
     parts = [load_audio_48k(sonic_pi / n)[: 48_000 * 8] for n in ("loop_amen.flac", "ambi_choir.flac", "loop_garzul.flac")]
     y = np.concatenate([np.resize(p, 48_000 * 25 // 3 + 1) for p in parts])[: 48_000 * 25].astype(np.float32)
     sf.write(tmp_path / "long.wav", y, 48_000, subtype="FLOAT")
-    [(i, v)] = list(emb.embed_files([tmp_path / "long.wav"]))
+    [(_, v)] = list(emb.embed_files([tmp_path / "long.wav"]))
     starts = [0, 360_000, 720_000]
     w = np.stack([emb.embed_windows(emb.frontend.features([y[s : s + 480_000]]))[0] for s in starts])
     w /= np.linalg.norm(w, axis=1, keepdims=True)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
+
+if TYPE_CHECKING:
+    from companion.embedding.clap.runtime import ClapEmbedder
 
 ModelOption = typer.Option(
     None, "--model", envvar="RECS_CLAP_MODEL_DIR", help="CLAP model folder (default: the installed default model).",
@@ -24,7 +29,7 @@ PrecisionOption = typer.Option("auto", "--precision", help="Audio encoder: auto 
 ThreadsOption = typer.Option(None, "--threads", min=1, help="CPU threads for inference (default: all cores).")
 
 
-def load_embedder(model: Path | None, precision: str = "auto", threads: int | None = None):  # noqa: ANN201
+def load_embedder(model: Path | None, precision: str = "auto", threads: int | None = None) -> ClapEmbedder:
     """Load the CLAP model for a command, or exit with a message saying what to do."""
     if precision not in ("auto", "fp32", "int8"):
         raise fail(f"--precision must be auto, fp32 or int8, not {precision!r}")
@@ -46,7 +51,7 @@ def load_embedder(model: Path | None, precision: str = "auto", threads: int | No
     return embedder
 
 
-def _vector_text(v) -> str:  # noqa: ANN001
+def _vector_text(v: np.ndarray) -> str:
     return " ".join(f"{x:.6f}" for x in v.tolist())
 
 
@@ -100,7 +105,7 @@ def embed_cmd(
         raise typer.Exit(1)
 
 
-def _backfill(embedder, library_db: Path | None, json_out: bool) -> None:  # noqa: ANN001
+def _backfill(embedder: ClapEmbedder, library_db: Path | None, json_out: bool) -> None:
     from companion.embedding.backfill import backfill
     from companion.library.catalog import Catalog
 

@@ -8,6 +8,7 @@ out, as everywhere else in the app.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -15,6 +16,9 @@ from companion.cli.commands.embed import ModelOption, load_embedder
 from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
+
+if TYPE_CHECKING:
+    from companion.library.catalog import Catalog
 
 
 def search_cmd(
@@ -63,7 +67,7 @@ def search_cmd(
     err_console.print(f"{len(hits)} results in {embedder.space} ({coverage[0]}/{coverage[1]} samples have a vector)")
 
 
-def _banned(catalog) -> set[int]:  # noqa: ANN001
+def _banned(catalog: Catalog) -> set[int]:
     """Ids of banned samples and of samples under banned folders."""
     conn = catalog.conn
     out = {int(r[0]) for r in conn.execute("SELECT sample_id FROM decisions WHERE decision = 'ban'")}

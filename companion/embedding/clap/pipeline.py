@@ -136,7 +136,7 @@ def embed_files(
                     refill()
                     try:
                         prepared = fut.result()
-                    except Exception as exc:  # one bad file never stops the batch
+                    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
                         done += 1
                         report()
                         yield i, exc

@@ -61,7 +61,7 @@ def window_starts(n_samples: int, window: int, max_windows: int = MAX_WINDOWS) -
     if n_samples <= window:
         return [0]
     k = min(math.ceil(n_samples / window), max_windows)
-    return [int(s) for s in np.round(np.linspace(0, n_samples - window, k))]
+    return np.round(np.linspace(0, n_samples - window, k)).astype(np.int64).tolist()
 
 
 def split_windows(y: np.ndarray, sr: int, window_s: float = 10.0) -> list[np.ndarray]:
