@@ -45,7 +45,9 @@ class Xvfb:
             raise SmokeError("Xvfb is missing: install the Debian package xvfb")
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", self.screen, "-nolisten", "tcp"],
+            # -noreset: without it the server resets whenever its last client leaves (each
+            # xwininfo poll), and an app connecting during the reset fails to open the display.
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", self.screen, "-nolisten", "tcp", "-noreset"],
             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         os.close(write_fd)
