@@ -20,7 +20,9 @@ Each precision runs in its own child process (so the session memory is its own):
   thread, overlapped with batched inference): files/s and windows/s over
   (a) the Sonic Pi library (165 short files, one window each) and
   (b) 8 long files of 60 s (6 windows each) made from Sonic Pi loops;
-* the cosine between the int8 and fp32 file vectors of every file (real audio).
+* the cosine between the int8 and fp32 file vectors of every file (real audio);
+* CPU time per window (all threads), which says what the code costs even when other
+  processes share the CPU and wall-clock rates drop.
 
 Ends with one line of ``name=value`` figures.
 """
@@ -107,21 +109,23 @@ def child(model: Path, precision: str, threads: int, batch: int, files: list[Pat
     emb.embed_windows(feats)
     warm = rss_mb()
     runs = []
+    c0 = time.process_time()
     for _ in range(3):
         t = time.perf_counter()
         emb.embed_windows(feats)
         runs.append(time.perf_counter() - t)
+    encoder_cpu_ms = (time.process_time() - c0) * 1000 / (3 * batch)
     encoder_wps = batch / float(np.median(runs))
 
-    def end_to_end(paths: list[Path]) -> tuple[float, float, int, dict[int, np.ndarray]]:
+    def end_to_end(paths: list[Path]) -> tuple[float, float, int, float, dict[int, np.ndarray]]:
         n_windows = sum(len(split_windows(load_audio_48k(p), 48_000)) for p in paths)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         got = dict(emb.embed_files(paths))
-        dt = time.perf_counter() - t0
-        return len(paths) / dt, n_windows / dt, n_windows, got
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return len(paths) / dt, n_windows / dt, n_windows, cpu * 1000 / n_windows, got
 
-    short_fps, short_wps, short_w, short_vecs = end_to_end(files)
-    long_fps, long_wps, long_w, long_vecs = end_to_end(long_files)
+    short_fps, short_wps, short_w, short_cpu, short_vecs = end_to_end(files)
+    long_fps, long_wps, long_w, long_cpu, long_vecs = end_to_end(long_files)
     errors = [str(v) for v in (*short_vecs.values(), *long_vecs.values()) if isinstance(v, Exception)]
     vecs = np.stack([short_vecs[i] for i in range(len(files))] + [long_vecs[i] for i in range(len(long_files))])
     np.save(vec_out, vecs)
@@ -131,6 +135,9 @@ def child(model: Path, precision: str, threads: int, batch: int, files: list[Pat
         "session_mb_loaded": round(loaded - base, 1),
         "session_mb_warm": round(warm - base, 1),
         "encoder_wps": round(encoder_wps, 2),
+        "encoder_cpu_ms": round(encoder_cpu_ms, 1),
+        "short_cpu_ms": round(short_cpu, 1),
+        "long_cpu_ms": round(long_cpu, 1),
         "frontend_ms": round(frontend_ms, 2),
         "short_files": len(files),
         "short_windows": short_w,
@@ -185,13 +192,17 @@ def main() -> None:
     print(f"model: {man.name} (random weights, real HTSAT architecture), {os.cpu_count()} CPUs, "
           f"{args.threads} threads, batch {args.batch}, load average {load:.2f}")
     print(f"export parity vs PyTorch: audio max|Δ| {man.parity['audio_max_abs']:.2e}, min cos {man.parity['audio_min_cosine']:.6f}")
-    header = f"{'':6} {'file MB':>8} {'sess MB':>8} {'warm MB':>8} {'enc w/s':>8} {'fe ms':>6} {'short f/s':>10} {'long w/s':>9} {'long f/s':>9}"
+    header = (f"{'':6} {'file MB':>8} {'sess MB':>8} {'warm MB':>8} {'enc w/s':>8} {'enc cpu ms/w':>12} {'fe ms':>6} "
+              f"{'short f/s':>10} {'short cpu ms/w':>14} {'long w/s':>9} {'long f/s':>9} {'long cpu ms/w':>13}")
     print(header)
     for p, r in results.items():
         print(f"{p:6} {r['model_mb']:8.1f} {r['session_mb_loaded']:8.1f} {r['session_mb_warm']:8.1f} {r['encoder_wps']:8.2f} "
-              f"{r['frontend_ms']:6.2f} {r['short_fps']:10.2f} {r['long_wps']:9.2f} {r['long_fps']:9.3f}")
+              f"{r['encoder_cpu_ms']:12.1f} {r['frontend_ms']:6.2f} {r['short_fps']:10.2f} {r['short_cpu_ms']:14.1f} "
+              f"{r['long_wps']:9.2f} {r['long_fps']:9.3f} {r['long_cpu_ms']:13.1f}")
         for e in r["errors"]:
             print(f"  error ({p}): {e}")
+    print("cpu ms/w = CPU time of all the process's threads per window; with the machine to itself, "
+          f"{os.cpu_count()} cores give at most {os.cpu_count()}000 / (cpu ms/w) windows/s")
     print(f"short set: {results['fp32']['short_files']} Sonic Pi files, {results['fp32']['short_windows']} windows; "
           f"long set: {results['fp32']['long_files']} × {LONG_S} s, {results['fp32']['long_windows']} windows")
     print(f"int8 vs fp32 file vectors on real audio: min cos {cos.min():.4f}, mean {cos.mean():.4f} over {len(cos)} files")
@@ -200,6 +211,7 @@ def main() -> None:
         f"fp32_encoder_wps={f['encoder_wps']} int8_encoder_wps={i['encoder_wps']} "
         f"fp32_short_fps={f['short_fps']} int8_short_fps={i['short_fps']} "
         f"fp32_long_wps={f['long_wps']} int8_long_wps={i['long_wps']} "
+        f"fp32_long_cpu_ms_per_window={f['long_cpu_ms']} int8_long_cpu_ms_per_window={i['long_cpu_ms']} "
         f"fp32_session_mb={f['session_mb_warm']} int8_session_mb={i['session_mb_warm']} "
         f"frontend_ms={f['frontend_ms']} int8_min_cos={cos.min():.4f} load_avg={load:.2f}"
     )
