@@ -5,9 +5,10 @@ Two short-time Fourier transforms of the mono signal:
 * a short one (1024-point window, 256-sample hop, ≈ 86 frames/s at 22 050 Hz) for onsets:
   log-magnitude spectral flux summed over the whole band and over a low band (kick drum,
   bass notes) and a high band (snare, hats);
-* a long one (8192-point window, 2048-sample hop) for pitch: magnitudes mapped onto a
-  semitone grid from C1 to B7 after tuning correction. 8192 points at 22 050 Hz resolve
-  2.7 Hz, enough to separate semitones down to about A1 (55 Hz, 3.3 Hz apart).
+* a long one (8192-point window, 1024-sample hop) for pitch: magnitudes peak-pooled onto a
+  semitone grid from C1 to B7 after tuning correction, then split into harmonic and
+  percussive parts by median filtering. 8192 points at 22 050 Hz resolve 2.7 Hz, enough to
+  separate semitones down to about A1 (55 Hz, 3.3 Hz apart).
 
 Spectral flux onset strength: Bello et al., "A tutorial on onset detection in music signals",
 IEEE TSALP 13(5), 2005. Tuning estimate: librosa ``pitch_tuning`` over spectral peaks.
@@ -16,7 +17,6 @@ IEEE TSALP 13(5), 2005. Tuning estimate: librosa ``pitch_tuning`` over spectral 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import librosa
 import numpy as np
@@ -27,10 +27,10 @@ ONSET_HOP = 256
 PITCH_N_FFT = 8192
 PITCH_HOP = 1024
 #: Median-filter lengths of the harmonic/percussive split of the long STFT (Fitzgerald,
-#: "Harmonic/percussive separation using median filtering", DAFx 2010): frames along time
-#: (harmonic), bins along frequency (percussive).
+#: "Harmonic/percussive separation using median filtering", DAFx 2010), applied on the
+#: semitone grid: frames along time (harmonic), semitones along pitch (percussive).
 HPSS_TIME_FRAMES = 7
-HPSS_FREQ_BINS = 31
+HPSS_PITCH_BINS = 13
 #: MIDI numbers of the semitone grid: C1 (24) … B7 (107).
 PITCH_MIDI_LO = 24
 PITCH_MIDI_HI = 108
@@ -57,8 +57,10 @@ class Features:
         pitch: (84, F) float32 magnitude per semitone, C1 … B7, tuning-corrected, of the
             harmonic part of the signal (soft-masked median-filter HPSS); frames at
             ``sr / PITCH_HOP`` per second.
-        harmonic_ratio: share of the 60 Hz–5 kHz energy in the harmonic part, in [0, 1]:
-            high for sustained tones, low for drums and noise.
+        harmonic_ratio: share of the energy in the harmonic part, in [0, 1]: high for
+            sustained tones, low for drums and noise.
+        chroma: (12, F) float32 chroma of the harmonic part (square-root compressed semitone
+            magnitudes folded to pitch classes, C first), per pitch frame.
         pitch_fps: pitch frames per second.
         tuning: estimated tuning offset in fractions of a semitone, in [-0.5, 0.5).
         flatness: mean spectral flatness (Wiener entropy) of the long STFT in 100 Hz–5 kHz,
@@ -77,6 +79,7 @@ class Features:
     tuning: float
     flatness: float
     harmonic_ratio: float
+    chroma: np.ndarray
 
 
 def compute_features(y: np.ndarray, sr: int) -> Features:
@@ -96,7 +99,9 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
     short = np.abs(librosa.stft(y, n_fft=ONSET_N_FFT, hop_length=ONSET_HOP, center=True))
     freqs = librosa.fft_frequencies(sr=sr, n_fft=ONSET_N_FFT)
     logmag = np.log1p(100.0 * short)
-    flux = np.maximum(0.0, np.diff(logmag, axis=1, prepend=logmag[:, :1]))
+    # Circular difference: a loop's end runs into its start, and a one-shot's silent end
+    # makes its first attack an onset.
+    flux = np.maximum(0.0, logmag - np.roll(logmag, 1, axis=1))
     low = (freqs >= LOW_BAND_HZ[0]) & (freqs < LOW_BAND_HZ[1])
     high = (freqs >= HIGH_BAND_HZ[0]) & (freqs < HIGH_BAND_HZ[1])
     onset = flux.mean(axis=0)
@@ -109,9 +114,9 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
     keep = lfreqs <= 5500.0
     long = long[keep]
     lfreqs = lfreqs[keep]
-    harm_mag, harmonic_ratio = _harmonic_part(long, lfreqs)
-    tuning = _tuning(harm_mag, sr)
-    pitch = pitch_map(sr, PITCH_N_FFT, round(tuning * 100) / 100)[:, keep] @ harm_mag
+    tuning = _tuning(long, sr)
+    semis = semitone_pool(long, lfreqs, tuning)
+    pitch, harmonic_ratio = _harmonic_part(semis)
     band = (lfreqs >= 100.0) & (lfreqs <= 5000.0)
     power = long[band] ** 2 + 1e-12
     frame_energy = power.mean(axis=0)
@@ -134,29 +139,70 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
         tuning=tuning,
         flatness=flatness,
         harmonic_ratio=harmonic_ratio,
+        chroma=fold_chroma(np.sqrt(pitch)),
     )
 
 
-def _harmonic_part(mag: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, float]:
-    """Soft-masked harmonic part of a magnitude spectrogram and its energy share (60 Hz–5 kHz).
+def fold_chroma(semis: np.ndarray) -> np.ndarray:
+    """Fold (84, F) semitone values to (12, F) float32 pitch classes, C first."""
+    pcs = (PITCH_MIDI_LO + np.arange(semis.shape[0])) % 12
+    chroma = np.zeros((12, semis.shape[1]))
+    np.add.at(chroma, pcs, semis.astype(np.float64))
+    return chroma.astype(np.float32)
+
+
+def semitone_pool(mag: np.ndarray, freqs: np.ndarray, tuning: float) -> np.ndarray:
+    """Peak magnitude per semitone, C1 … B7.
 
     Args:
-        mag: (bins, frames) magnitudes.
-        freqs: (bins,) bin frequencies in Hz.
+        mag: (bins, frames) STFT magnitudes.
+        freqs: (bins,) bin frequencies in Hz, ascending.
+        tuning: tuning offset in fractions of a semitone.
 
     Returns:
-        ``(harmonic magnitudes (bins, frames), harmonic energy ratio in [0, 1])``.
+        (84, frames) float32: for each semitone, the largest magnitude among the bins within
+        half a semitone of its (tuned) centre, or the magnitude interpolated at the centre when
+        no bin falls there (below about A1 the bins are wider than a semitone). Max-pooling
+        keeps a partial's peak whatever the semitone's width, so broadband noise does not grow
+        with frequency as it would in a sum.
     """
-    t = min(HPSS_TIME_FRAMES, max(1, mag.shape[1] // 2 * 2 - 1))
-    harm = median_filter(mag, size=(1, t), mode="nearest")
-    perc = median_filter(mag, size=(HPSS_FREQ_BINS, 1), mode="nearest")
-    h2, p2 = harm**2, perc**2
+    midi = PITCH_MIDI_LO + np.arange(N_PITCHES)
+    centers = 440.0 * 2.0 ** ((midi - 69 + tuning) / 12.0)
+    edges = 440.0 * 2.0 ** ((np.arange(N_PITCHES + 1) + PITCH_MIDI_LO - 69.5 + tuning) / 12.0)
+    idx = np.searchsorted(freqs, edges)
+    out = np.empty((N_PITCHES, mag.shape[1]), dtype=np.float32)
+    pos = np.interp(centers, freqs, np.arange(freqs.size))
+    lo = np.floor(pos).astype(int)
+    frac = (pos - lo)[:, None]
+    hi = np.minimum(lo + 1, freqs.size - 1)
+    interp = (1 - frac) * mag[lo] + frac * mag[hi]
+    for p in range(N_PITCHES):
+        a, b = idx[p], idx[p + 1]
+        out[p] = mag[a:b].max(axis=0) if b > a else interp[p]
+    return out
+
+
+def _harmonic_part(semis: np.ndarray) -> tuple[np.ndarray, float]:
+    """Soft-masked harmonic part of a semitone spectrogram and its energy share.
+
+    Median filtering (Fitzgerald 2010) on the semitone grid: along time for the harmonic
+    estimate, along pitch for the percussive one.
+
+    Args:
+        semis: (84, frames) semitone magnitudes.
+
+    Returns:
+        ``(harmonic magnitudes (84, frames) float32, harmonic energy ratio in [0, 1])``.
+    """
+    t = min(HPSS_TIME_FRAMES, max(1, semis.shape[1] // 2 * 2 - 1))
+    harm = median_filter(semis, size=(1, t), mode="nearest")
+    perc = median_filter(semis, size=(HPSS_PITCH_BINS, 1), mode="nearest")
+    h2, p2 = harm.astype(np.float64) ** 2, perc.astype(np.float64) ** 2
     mask = h2 / (h2 + p2 + 1e-12)
-    out = mag * mask
-    band = (freqs >= 60.0) & (freqs <= 5000.0)
-    total = float(np.sum(mag[band] ** 2))
-    ratio = float(np.sum(out[band] ** 2) / total) if total > 0 else 0.0
-    return out, ratio
+    out = semis * mask
+    total = float(np.sum(semis.astype(np.float64) ** 2))
+    ratio = float(np.sum(out.astype(np.float64) ** 2) / total) if total > 0 else 0.0
+    return out.astype(np.float32), ratio
 
 
 def _tuning(mag: np.ndarray, sr: int) -> float:
@@ -169,25 +215,3 @@ def _tuning(mag: np.ndarray, sr: int) -> float:
     if selected.size < 8:
         return 0.0
     return float(librosa.pitch_tuning(selected, resolution=0.02))
-
-
-@lru_cache(maxsize=16)
-def pitch_map(sr: int, n_fft: int, tuning: float) -> np.ndarray:
-    """Matrix mapping STFT magnitudes to a semitone grid.
-
-    Args:
-        sr: sample rate in Hz.
-        n_fft: FFT size.
-        tuning: tuning offset in fractions of a semitone (A4 = 440·2^(tuning/12) Hz).
-
-    Returns:
-        (84, n_fft // 2 + 1) float32: row p sums, with triangular weights one semitone wide,
-        the bins whose pitch is within a semitone of MIDI note ``PITCH_MIDI_LO + p``.
-    """
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
-    with np.errstate(divide="ignore"):
-        midi = 69.0 + 12.0 * np.log2(np.maximum(freqs, 1e-6) / 440.0) - tuning
-    centers = np.arange(PITCH_MIDI_LO, PITCH_MIDI_HI, dtype=np.float64)
-    weights = np.maximum(0.0, 1.0 - np.abs(midi[None, :] - centers[:, None]))
-    weights[:, freqs < 25.0] = 0.0
-    return weights.astype(np.float32)

@@ -16,9 +16,9 @@ from companion.analysis.features import Features
 
 #: Shortest loop (s): one bar of 4/4 at 200 BPM is 1.2 s.
 MIN_LOOP_S = 1.0
-#: Level of the last 5 % of a file relative to its loudest frame (dB) above which the end is
-#: said to wrap into the start rather than decay.
-TAIL_WRAP_DB = -24.0
+#: Level of the last 5 % of a file relative to its loudest frame (dB) above which a file
+#: without later attacks is said to sustain (a pad or drone loop) rather than decay.
+SUSTAIN_TAIL_DB = -20.0
 #: Harmonic energy share above which material is pitched.
 PITCHED_HARMONIC_RATIO = 0.55
 
@@ -33,7 +33,7 @@ class KindEstimate:
         pitched: whether the material has a tonal centre.
         pitched_confidence: in [0, 1].
         tail_db: level of the last 5 % relative to the loudest frame, in dB.
-        n_onsets: number of strong onsets.
+        n_onsets: number of strong onsets after the first attack.
     """
 
     kind: str
@@ -70,6 +70,11 @@ def tail_level_db(rms: np.ndarray) -> float:
 def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
     """Classify a sample as loop or one-shot and as pitched or not, from its audio.
 
+    A loop holds strong onsets after its first attack (at least two of half the strength of
+    the loudest, past the first 15 % of the file) or sustains its level to the end (pads,
+    drones: the end within 20 dB of the loudest frame and at most 60 % of the energy in the
+    first quarter); a one-shot is short or has one attack and decays.
+
     Args:
         feat: shared features.
         duration_s: duration of the whole file in seconds.
@@ -78,14 +83,20 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
         The :class:`KindEstimate`.
     """
     tail_db = tail_level_db(feat.rms)
-    onsets = strong_onsets(feat.onset, feat.fps)
+    onsets = strong_onsets(feat.onset, feat.fps, rel=0.5)
+    late = int(np.sum(onsets > 0.15 * feat.onset.size))
+    energy = feat.rms.astype(np.float64) ** 2
+    quarter = max(1, energy.size // 4)
+    front = float(energy[:quarter].sum() / energy.sum()) if energy.sum() > 0 else 1.0
     if duration_s < MIN_LOOP_S:
         kind, conf = "one-shot", 0.9
-    elif tail_db > TAIL_WRAP_DB and (onsets.size >= 2 or duration_s >= 2.0):
-        kind, conf = "loop", float(np.clip(0.6 + (tail_db - TAIL_WRAP_DB) / 40.0, 0.6, 0.9))
+    elif late >= 2 and front < 0.6:
+        kind, conf = "loop", float(np.clip(0.55 + 0.05 * late, 0.6, 0.9))
+    elif tail_db > SUSTAIN_TAIL_DB and front < 0.6:
+        kind, conf = "loop", 0.6
     else:
-        kind, conf = "one-shot", float(np.clip(0.6 + (TAIL_WRAP_DB - tail_db) / 40.0, 0.55, 0.9))
+        kind, conf = "one-shot", float(np.clip(0.5 + front / 2, 0.55, 0.9))
     ratio = feat.harmonic_ratio
     pitched = ratio >= PITCHED_HARMONIC_RATIO
     pconf = float(np.clip(0.5 + abs(ratio - PITCHED_HARMONIC_RATIO) * 2.0, 0.5, 0.95))
-    return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=int(onsets.size))
+    return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=late)

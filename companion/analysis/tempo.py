@@ -2,17 +2,23 @@
 
 A loop cut to whole bars of 4/4 has ``BPM = 240·bars / duration`` (60·beats/duration); with
 bars a power of two the candidates are octaves of each other, so the work is choosing the
-octave. Each candidate is scored on:
+octave. Each candidate tempo gets a feature vector (:func:`candidate_features`) and a linear
+score; the candidates of one loop compete in a softmax (a conditional-logit model, McFadden
+1973), whose probability for the winner is the confidence. The evidence, all measured on a
+grid anchored at the loop start (loops start on a downbeat):
 
-* the metrical accent profile on a grid anchored at the loop start (loops start on a downbeat):
-  onsets should be strongest on beats, weaker on eighths, weakest on sixteenths;
-* the backbeat: low-band (kick) onsets on beats 1 and 3, high-band (snare, hats) on 2 and 4;
-* the periodicity of the onset envelope (autocorrelation at the beat lag);
-* the rate of harmonic change (chords tend to change on bars or half bars);
-* a log-normal tempo prior (Moelants & McKinney's preferred tempo around 120 BPM,
-  "Tempo perception and musical content", ICMPC 2004; also librosa's ``start_bpm``);
-* name hints: genre words whose loops are written fast (``dnb``) or half-time (``trap``).
+* the metrical accent profile: onsets strongest on beats, weaker on eighths, weakest on
+  sixteenths; a tempo twice too slow puts real beats on its off-beats, one twice too fast
+  finds nothing between its beats;
+* where kick and snare fall: low-band onsets on beats 1 and 3, high-band on 2 and 4 (a
+  half-time groove at T looks like a backbeat at T/2; the hats tell them apart);
+* the periodicity of the onset envelope (autocorrelation at the beat and half-beat lags);
+* the harmonic rhythm: chords change on bar lines more than elsewhere;
+* a log-normal tempo prior (Moelants & McKinney, "Tempo perception and musical content",
+  ICMPC 2004: preferred tempo near 120 BPM).
 
+The weights are fitted on generated loops by ``benchmarks/datasets/fit_tempo_model.py`` (seeds
+other than the benchmark's). Name hints (``dnb``, ``trap``, ``halftime``) are applied on top.
 When the loop is not cut to whole bars, the tempo is the autocorrelation estimate with a
 lower confidence.
 """
@@ -29,11 +35,36 @@ MIN_BPM = 50.0
 MAX_BPM = 220.0
 #: Bar counts a loop may hold (4/4).
 BAR_COUNTS = (1, 2, 4, 8, 16, 32)
-#: Centre (BPM) and width (octaves) of the log-normal tempo prior.
+#: Centre (BPM) and width (octaves) of the log-normal prior of the free estimate.
 PRIOR_CENTER_BPM = 120.0
 PRIOR_WIDTH_OCT = 0.9
-#: A free estimate within this fraction of a loop-length candidate snaps to it.
+#: A free estimate within this fraction of a loop-length candidate (or a simple ratio of one)
+#: confirms the loop-length lattice.
 SNAP_TOLERANCE = 0.04
+#: A free estimate that fits no loop-length candidate wins when its autocorrelation is above
+#: this and more than twice that of every candidate's beat, half-beat and two-beat lags.
+STRONG_PERIODICITY = 0.35
+#: Score added to candidates of 100 BPM or more when the name says a fast genre / half-time.
+NAME_HINT_BONUS = 3.0
+
+FEATURE_NAMES = (
+    "prior_z", "prior_z2", "prior_above_175", "prior_below_70",
+    "full_beat_vs_eighth", "full_eighth_vs_sixteenth",
+    "low_beat_vs_eighth", "low_13_vs_24",
+    "high_beat_vs_eighth", "high_eighth_vs_sixteenth", "high_24_vs_13",
+    "ac_beat", "ac_half", "ac_low_beat",
+    "harm_bar_vs_beats", "harm_3_vs_24", "harm_beat_vs_offbeat", "harm_bar_level",
+    "swing_sixteenth", "swing_eighth", "harm_bar_unrhythmic", "harm_level_unrhythmic",
+)
+#: Weights fitted by ``benchmarks/datasets/fit_tempo_model.py`` (L2 = 1) on the hard set
+#: seeds 1–4 and the easy set seed 1; the benchmark uses seed 0.
+WEIGHTS = np.array([
+    0.122, -2.849, -0.967, -0.168,  # prior
+    1.237, 0.191, -1.419, 0.238, 1.107, 0.510, 0.649,  # grid
+    -0.358, 1.052, 1.532,  # autocorrelation
+    2.396, -0.398, -0.431, 1.147,  # harmonic rhythm
+    -0.399, -1.828, 0.875, 0.588,  # swing, harmonic rhythm without a beat
+])
 
 
 @dataclass
@@ -44,7 +75,7 @@ class TempoEstimate:
         bpm: beats per minute.
         confidence: in [0, 1]; below 0.5 means the octave is a guess.
         bars: bars of 4/4 the loop holds at ``bpm`` (None when not cut to whole bars).
-        candidates: ``(bpm, score)`` pairs considered, best first.
+        candidates: ``(bpm, probability)`` pairs considered, best first.
     """
 
     bpm: float
@@ -83,10 +114,17 @@ def onset_autocorrelation(onset: np.ndarray) -> np.ndarray:
     Returns:
         (T,) float64 autocorrelation, 1.0 at lag 0. Circular because a loop wraps around.
     """
-    x = onset - onset.mean()
+    x = np.asarray(onset, dtype=np.float64)
+    x = x - x.mean()
     spec = np.fft.rfft(x)
     ac = np.fft.irfft(spec * np.conj(spec), n=x.size)
     return ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
+
+
+def log_prior(bpm: np.ndarray | float) -> np.ndarray:
+    """Log-normal tempo prior, 1.0 at :data:`PRIOR_CENTER_BPM`."""
+    octaves = np.log2(np.asarray(bpm, dtype=np.float64) / PRIOR_CENTER_BPM)
+    return np.exp(-0.5 * (octaves / PRIOR_WIDTH_OCT) ** 2)
 
 
 def free_tempo(feat: Features) -> tuple[float, float]:
@@ -95,7 +133,7 @@ def free_tempo(feat: Features) -> tuple[float, float]:
     Returns:
         ``(bpm, strength)``: strength is the autocorrelation at the chosen lag, in [-1, 1].
     """
-    ac = onset_autocorrelation(feat.onset.astype(np.float64))
+    ac = onset_autocorrelation(feat.onset)
     lags = np.arange(1, ac.size)
     bpm = 60.0 * feat.fps / lags
     ok = (bpm >= MIN_BPM) & (bpm <= MAX_BPM)
@@ -113,56 +151,69 @@ def free_tempo(feat: Features) -> tuple[float, float]:
     return 60.0 * feat.fps / lag, float(ac[best + 1])
 
 
-def log_prior(bpm: np.ndarray | float) -> np.ndarray:
-    """Log-normal tempo prior, 1.0 at :data:`PRIOR_CENTER_BPM`."""
-    octaves = np.log2(np.asarray(bpm, dtype=np.float64) / PRIOR_CENTER_BPM)
-    return np.exp(-0.5 * (octaves / PRIOR_WIDTH_OCT) ** 2)
-
-
-def beat_grid_profile(onset: np.ndarray, fps: float, bpm: float, steps_per_beat: int = 4) -> np.ndarray:
-    """Mean onset strength at each sixteenth of the bar, on a grid starting at the loop start.
+def grid_profile(env: np.ndarray, fps: float, bpm: float, steps_per_beat: int = 4) -> np.ndarray:
+    """Mean strength of an envelope at each sixteenth of a 4/4 bar, anchored at the loop start.
 
     Args:
-        onset: (T,) onset strength.
-        fps: onset frames per second.
+        env: (T,) envelope (onset strength).
+        fps: envelope frames per second.
         bpm: candidate tempo.
         steps_per_beat: grid steps per beat (4 = sixteenths).
 
     Returns:
-        (4·steps_per_beat,) float64: for each grid step of a 4/4 bar, the mean over bars of the
-        strongest onset within ±1/4 step of the grid position.
+        (4·steps_per_beat,) float64: for each grid step of the bar, the mean over bars of the
+        envelope's maximum near the grid position: within ±¼ step on beats, and reaching later
+        on off-beats so that swing still lands on them (up to ½ step late on sixteenths, ¾
+        step on eighths: a triplet-swung "and" falls ⅔ step late).
     """
-    step_frames = fps * 60.0 / bpm / steps_per_beat
-    n_steps = int(np.floor(onset.size / step_frames))
     per_bar = 4 * steps_per_beat
-    if n_steps < 1:
+    step = fps * 60.0 / bpm / steps_per_beat
+    n_steps = int(np.floor(env.size / step + 0.5))
+    if n_steps < 1 or env.size == 0:
         return np.zeros(per_bar)
-    half = max(1, int(round(step_frames / 4)))
     values = np.zeros(per_bar)
     counts = np.zeros(per_bar)
+    early = max(1, int(round(step / 4)))
+    late = {0: early, 1: max(1, int(round(step / 2))), 2: max(1, int(round(0.75 * step)))}
     for k in range(n_steps):
-        centre = int(round(k * step_frames))
-        lo, hi = max(0, centre - half), min(onset.size, centre + half + 1)
-        values[k % per_bar] += float(onset[lo:hi].max()) if hi > lo else 0.0
+        centre = int(round(k * step))
+        phase = k % steps_per_beat
+        reach = late[0] if phase == 0 else late[2] if 2 * phase == steps_per_beat else late[1]
+        idx = np.arange(centre - early, centre + reach + 1) % env.size
+        values[k % per_bar] += float(env[idx].max())
         counts[k % per_bar] += 1
     return values / np.maximum(counts, 1)
 
 
-def score_candidate(feat: Features, bpm: float, ac: np.ndarray) -> float:
-    """Evidence (log-domain, higher is better) that ``bpm`` is the loop's tempo."""
-    prof = beat_grid_profile(feat.onset, feat.fps, bpm)
-    total = prof.sum() + 1e-9
-    beats = prof[[0, 4, 8, 12]].mean()
-    eighths = prof[[2, 6, 10, 14]].mean()
-    sixteenths = prof[1::2].mean()
-    hierarchy = (beats - 0.5 * eighths - 0.5 * sixteenths) / (total / prof.size)
-    lag = feat.fps * 60.0 / bpm
-    ac_beat = _ac_at(ac, lag)
-    return float(0.5 * hierarchy + 1.0 * ac_beat + np.log(log_prior(bpm) + 1e-9))
+def swing_levels(env: np.ndarray, fps: float, bpm: float) -> tuple[float, float]:
+    """How late the off-beats fall: swing at the sixteenth and at the eighth level.
+
+    Returns:
+        ``(sixteenths, eighths)``: for off-beat sixteenths (and off-beat eighths), the
+        normalised difference between the envelope's maximum late (⅙ to ⅔ of a sixteenth
+        after the grid position; up to ¾ for eighths) and on time (within ±⅙). Near +1 when
+        the off-beats are swung, near −1 when they are straight, 0 when there are none.
+    """
+    step = fps * 60.0 / bpm / 4
+    n_steps = int(np.floor(env.size / step + 0.5))
+    sums = np.zeros((2, 2))
+    tol = max(1, int(round(step / 6)))
+    for k in range(n_steps):
+        phase = k % 4
+        if phase == 0:
+            continue
+        level = 1 if phase == 2 else 0
+        centre = int(round(k * step))
+        on = env[np.arange(centre - tol, centre + tol + 1) % env.size].max()
+        stop = int(round(centre + (0.75 if level else 0.67) * step))
+        late = env[np.arange(centre + tol + 1, max(stop, centre + tol + 2)) % env.size].max()
+        sums[level] += (on, late)
+    eps = 0.1 * float(env.mean()) * max(n_steps, 1) + 1e-9
+    return _nd(sums[0, 1], sums[0, 0], eps), _nd(sums[1, 1], sums[1, 0], eps)
 
 
 def _ac_at(ac: np.ndarray, lag: float) -> float:
-    """Autocorrelation at a fractional lag (linear interpolation)."""
+    """Autocorrelation at a fractional lag (linear interpolation); 0 beyond the signal."""
     if lag >= ac.size - 1 or lag <= 0:
         return 0.0
     i = int(lag)
@@ -170,7 +221,124 @@ def _ac_at(ac: np.ndarray, lag: float) -> float:
     return float((1 - frac) * ac[i] + frac * ac[i + 1])
 
 
-def estimate_tempo(feat: Features, duration_s: float, fast_genre: bool = False, half_time: bool = False) -> TempoEstimate:
+def _nd(a: float, b: float, eps: float) -> float:
+    """Normalised difference (a − b) / (a + b + eps), in (−1, 1); near 0 when both are small."""
+    return float((a - b) / (a + b + eps))
+
+
+def beat_chroma_change(chroma: np.ndarray, fps: float, bpm: float) -> np.ndarray:
+    """Harmonic change at each beat boundary of a loop (circular).
+
+    Args:
+        chroma: (12, F) chroma frames.
+        fps: chroma frames per second.
+        bpm: candidate tempo.
+
+    Returns:
+        (n_beats,) float64: at each beat boundary, 1 − cosine between the mean chroma of the
+        last ¾ of the beat before and of the last ¾ of the beat after (skipping attacks), times
+        the smaller of the two energies relative to the loudest beat.
+    """
+    period = fps * 60.0 / bpm
+    n_beats = int(np.floor(chroma.shape[1] / period + 0.5))
+    if n_beats < 2:
+        return np.zeros(max(n_beats, 1))
+    means = np.zeros((n_beats, 12))
+    for k in range(n_beats):
+        lo = int(round((k + 0.25) * period))
+        hi = max(lo + 1, int(round((k + 1) * period)))
+        idx = np.arange(lo, hi) % chroma.shape[1]
+        means[k] = chroma[:, idx].mean(axis=1)
+    energy = np.linalg.norm(means, axis=1)
+    unit = means / np.maximum(energy, 1e-12)[:, None]
+    prev = np.roll(np.arange(n_beats), 1)
+    cos = np.sum(unit * unit[prev], axis=1)
+    weight = np.minimum(energy, energy[prev]) / max(float(energy.max()), 1e-12)
+    return (1.0 - cos) * weight
+
+
+def candidate_features(feat: Features, bpm: float, ac: np.ndarray | None = None) -> np.ndarray:
+    """Evidence that ``bpm`` is the tempo of a loop starting on a downbeat.
+
+    Args:
+        feat: shared features of the loop.
+        bpm: candidate tempo.
+        ac: onset autocorrelation (computed when None).
+
+    Returns:
+        (len(FEATURE_NAMES),) float64, in the order of :data:`FEATURE_NAMES`: the prior terms
+        z = log2(bpm/120), z², and the octaves above 175 and below 70 BPM; normalised differences of grid levels per band (beats
+        against eighths, eighths against sixteenths, beats 1+3 against 2+4 for the kick,
+        2+4 against 1+3 for the snare band), with the band's floor set by the full band so a
+        silent band says nothing; autocorrelations at the beat and half-beat lags; and the
+        harmonic change on bar lines against other beats, on beat 3 against beats 2 and 4,
+        on beats against half-beats, and on bar lines against the largest change (chords
+        that change on every bar line at the right tempo change on every other one at twice
+        that tempo); the swing of off-beat sixteenths and eighths (swung sixteenths at
+        T are swung eighths at 2T, which fast grooves rarely have); and the two harmonic
+        bar-line features again, scaled by how little rhythm the loop has.
+    """
+    if ac is None:
+        ac = onset_autocorrelation(feat.onset)
+    full = grid_profile(feat.onset, feat.fps, bpm)
+    low = grid_profile(feat.onset_low, feat.fps, bpm)
+    high = grid_profile(feat.onset_high, feat.fps, bpm)
+    eps = 0.1 * float(full.mean()) + 1e-9
+    beats, eighths, sixteenths = [0, 4, 8, 12], [2, 6, 10, 14], list(range(1, 16, 2))
+
+    def levels(g: np.ndarray) -> tuple[float, float, float]:
+        return float(g[beats].mean()), float(g[eighths].mean()), float(g[sixteenths].mean())
+
+    fb, fe, fs = levels(full)
+    lb, le, _ = levels(low)
+    hb, he, hs = levels(high)
+    z = float(np.log2(bpm / 120.0))
+    lag = feat.fps * 60.0 / bpm
+    ac_low = onset_autocorrelation(feat.onset_low) if feat.onset_low.any() else np.zeros(2)
+
+    # How rhythmic the loop is, the same for octave-related candidates: harmonic evidence
+    # should count more in loops without a beat (pads).
+    rhythm = float(np.clip(max(_ac_at(ac, lag / 2), _ac_at(ac, lag), _ac_at(ac, 2 * lag)), 0.0, 1.0))
+    change = beat_chroma_change(feat.chroma, feat.pitch_fps, bpm)
+    half = beat_chroma_change(feat.chroma, feat.pitch_fps, 2 * bpm)
+    ceps = 0.02 + 1e-9
+    bar = change[0::4].mean() if change.size >= 4 else change.mean()
+    other = np.delete(change, np.arange(0, change.size, 4)).mean() if change.size >= 4 else 0.0
+    third = change[2::4].mean() if change.size >= 4 else 0.0
+    even = np.concatenate([change[1::4], change[3::4]]).mean() if change.size >= 4 else 0.0
+    on, off = (half[0::2].mean(), half[1::2].mean()) if half.size >= 2 else (0.0, 0.0)
+    return np.array([
+        z,
+        z * z,
+        max(0.0, float(np.log2(bpm / 175.0))),
+        max(0.0, float(np.log2(70.0 / bpm))),
+        _nd(fb, fe, eps),
+        _nd(fe, fs, eps),
+        _nd(lb, le, eps),
+        _nd(float(low[[0, 8]].mean()), float(low[[4, 12]].mean()), eps),
+        _nd(hb, he, eps),
+        _nd(he, hs, eps),
+        _nd(float(high[[4, 12]].mean()), float(high[[0, 8]].mean()), eps),
+        _ac_at(ac, lag),
+        _ac_at(ac, lag / 2),
+        _ac_at(ac_low, lag),
+        _nd(bar, other, ceps),
+        _nd(third, even, ceps),
+        _nd(on, off, ceps),
+        float(bar / (change.max() + ceps)),
+        *swing_levels(feat.onset, feat.fps, bpm),
+        _nd(bar, other, ceps) * (1.0 - rhythm),
+        float(bar / (change.max() + ceps)) * (1.0 - rhythm),
+    ])
+
+
+def estimate_tempo(
+    feat: Features,
+    duration_s: float,
+    fast_genre: bool = False,
+    half_time: bool = False,
+    weights: np.ndarray | None = None,
+) -> TempoEstimate:
     """Estimate the tempo of a loop.
 
     Args:
@@ -178,32 +346,43 @@ def estimate_tempo(feat: Features, duration_s: float, fast_genre: bool = False, 
         duration_s: loop length in seconds (the whole file).
         fast_genre: the name says a genre written at the fast tempo (``dnb``, ``jungle``).
         half_time: the name says half-time (``halftime``, ``trap``): written at the fast tempo.
+        weights: model weights (defaults to :data:`WEIGHTS`).
 
     Returns:
         The :class:`TempoEstimate`.
     """
-    ac = onset_autocorrelation(feat.onset.astype(np.float64))
+    w = WEIGHTS if weights is None else weights
+    ac = onset_autocorrelation(feat.onset)
     free_bpm, strength = free_tempo(feat)
     cands = loop_length_candidates(duration_s)
-    matched = [c for c in cands if _octave_match(free_bpm, c[0])]
-    if not matched:
-        return TempoEstimate(bpm=round(free_bpm, 2), confidence=float(np.clip(0.3 * strength, 0, 0.3)), bars=None, candidates=[(free_bpm, strength)])
-    scored = []
-    for bpm, bars in cands:
-        score = score_candidate(feat, bpm, ac)
-        if (fast_genre or half_time) and bpm < 100:
-            score -= 2.0
-        scored.append((bpm, bars, score))
-    scored.sort(key=lambda c: c[2], reverse=True)
-    best = scored[0]
-    margin = best[2] - scored[1][2] if len(scored) > 1 else 2.0
-    confidence = float(np.clip(0.5 + 0.25 * margin, 0.3, 0.95))
-    return TempoEstimate(bpm=round(best[0], 2), confidence=confidence, bars=best[1], candidates=[(b, s) for b, _, s in scored])
+    matched = any(_simple_ratio(free_bpm, bpm) for bpm, _ in cands)
+    lattice = max(
+        (_ac_at(ac, feat.fps * 60.0 / bpm * m) for bpm, _ in cands for m in (0.5, 1.0, 2.0)),
+        default=0.0,
+    )
+    if not cands or (not matched and strength >= STRONG_PERIODICITY and lattice < 0.5 * strength):
+        confidence = float(np.clip(0.5 * strength, 0.05, 0.4))
+        return TempoEstimate(bpm=round(free_bpm, 2), confidence=confidence, bars=None, candidates=[(free_bpm, 1.0)])
+    scores = np.array([float(w @ candidate_features(feat, bpm, ac)) for bpm, _ in cands])
+    if fast_genre or half_time:
+        scores += np.array([NAME_HINT_BONUS if bpm >= 100 else 0.0 for bpm, _ in cands])
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    order = np.argsort(probs)[::-1]
+    best = int(order[0])
+    confidence = float(probs[best]) if matched or strength < 0.1 else 0.8 * float(probs[best])
+    return TempoEstimate(
+        bpm=round(cands[best][0], 2),
+        confidence=confidence,
+        bars=cands[best][1],
+        candidates=[(cands[i][0], float(probs[i])) for i in order],
+    )
 
 
-def _octave_match(free_bpm: float, bpm: float) -> bool:
-    """Whether ``free_bpm`` is within :data:`SNAP_TOLERANCE` of ``bpm`` times 1/4, 1/3, 1/2, 2/3, 1, 3/2, 2, 3 or 4."""
-    for ratio in (0.25, 1 / 3, 0.5, 2 / 3, 1.0, 1.5, 2.0, 3.0, 4.0):
+def _simple_ratio(free_bpm: float, bpm: float) -> bool:
+    """Whether ``free_bpm`` is within :data:`SNAP_TOLERANCE` of ``bpm`` times 1/4, 1/3, 1/2,
+    2/3, 3/4, 1, 4/3, 3/2, 2, 3 or 4."""
+    for ratio in (0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1.0, 4 / 3, 1.5, 2.0, 3.0, 4.0):
         if abs(free_bpm / (bpm * ratio) - 1.0) <= SNAP_TOLERANCE:
             return True
     return False
