@@ -6,9 +6,10 @@
 * the :class:`~plugin_bridge.follower.ContextFollower`, which re-ranks on its own thread after
   every context change (OSC, Link, the context bar) and coalesces floods, and the
   :class:`~plugin_bridge.listener.OscListener` on the configured port;
-* scans (their own catalog connection, on the ``scan`` pool) and the
-  :class:`~companion.library.watch.FolderWatcher`;
-* the :class:`~companion.preview.audition.Auditioner` (render on the ``audio`` pool, play);
+* scans, each in a spawned process of its own (:mod:`companion.ui.scan_process`; followed from
+  the ``scan`` pool), and the :class:`~companion.library.watch.FolderWatcher`;
+* the :class:`~companion.preview.audition.Auditioner` (render and play on the ``audio`` pool;
+  pre-render the likely next auditions on the ``prefetch`` pool, so they never queue behind);
 * a catalog connection of its own for the UI's reads and corrections (``db`` pool, one thread);
 * telemetry: ``view`` (impressions, once a list has been on screen for a second), ``preview``
   (with time-to-preview), ``accept``, ``skip``, ``pin``/``ban`` and their undos;
@@ -127,7 +128,7 @@ class AppController(QObject):
         self.prefs_file = prefs_file or preferences_path()
         self.settings = get_settings()
         self.catalog_path = prefs.catalog_path(self.settings)
-        self.tasks = TaskRunner(self, sizes={"db": 1, "audio": 1, "io": 2, "scan": 1})
+        self.tasks = TaskRunner(self, sizes={"db": 1, "audio": 1, "prefetch": 1, "io": 2, "scan": 1})
         self.engine: Any | None = None
         self.db: Any | None = None  # the UI's own Catalog connection (db pool only)
         self.follower: Any | None = None
@@ -143,7 +144,7 @@ class AppController(QObject):
         self._preview_requested_at = 0.0
         self._playing = False
         self._search_token = 0
-        self._scan_stop: threading.Event | None = None
+        self._scan_stop: Any | None = None  # the running ScanProcess
         self._scan_queue: set[str] = set()
         self._exports: dict[tuple[Any, ...], str] = {}
         self._sync_stop = threading.Event()
@@ -233,7 +234,7 @@ class AppController(QObject):
         self._view_timer.stop()
         self._prefetch_timer.stop()
         if self._scan_stop is not None:
-            self._scan_stop.set()
+            self._scan_stop.stop()
         self.stop_bridge()
         if self.watcher is not None:
             self.watcher.stop()
@@ -242,8 +243,8 @@ class AppController(QObject):
             self.follower.stop()
         self._sync_stop.set()
         self.auditioner.close()
-        self.tasks.clear("audio")
-        self.tasks.clear("io")
+        for pool in ("audio", "prefetch", "io"):
+            self.tasks.clear(pool)
         self.tasks.wait(30000)
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5.0)
@@ -401,9 +402,8 @@ class AppController(QObject):
         if self._scan_stop is not None:
             self._scan_queue.update(roots)
             return
-        stop = threading.Event()
-        self._scan_stop = stop
-        self.scan_started.emit()
+        from companion.ui.scan_process import ScanProcess
+
         last = [0.0]
 
         def progress(p: Any) -> None:
@@ -412,12 +412,12 @@ class AppController(QObject):
                 last[0] = now
                 self.scan_progress.emit(p)
 
-        def work() -> Any:
-            from companion.library.catalog import Catalog
-            from companion.library.scanner import scan
+        process = ScanProcess(self.catalog_path, roots, workers=self.settings.scan_workers, on_progress=progress)
+        self._scan_stop = process
+        self.scan_started.emit()
 
-            with Catalog.open(self.catalog_path) as catalog:
-                report = scan(catalog, roots, workers=self.settings.scan_workers, progress=progress, stop=stop)
+        def work() -> Any:
+            report = process.run()
             if self.engine is not None:
                 self.engine.reload()
             return report
@@ -427,7 +427,7 @@ class AppController(QObject):
     def cancel_scan(self) -> None:
         """Stop the scan after the files in flight (it resumes next time)."""
         if self._scan_stop is not None:
-            self._scan_stop.set()
+            self._scan_stop.stop()
             self._scan_queue.clear()
 
     def _scan_done(self, report: Any, error: BaseException | None) -> None:
@@ -497,7 +497,7 @@ class AppController(QObject):
         self.preview_state.emit(item.sample_id, "loading", "")
         ctx = self.context()
         auditioner = self.auditioner
-        self.tasks.clear("audio")  # queued pre-renders wait; this one goes first
+        self.tasks.clear("audio")  # an older request still queued is superseded
 
         def work() -> Any:
             prepared = auditioner.prepare(item.audition(), ctx.bpm, ctx.key)
@@ -521,7 +521,7 @@ class AppController(QObject):
             meta = {
                 "rank": item.rank, "score": item.score, "source": item.source, "mode": self.mode,
                 "start_latency_ms": round(start_ms, 1), "cache_hit": prepared.cache_hit,
-                "render_ms": round(prepared.rendered.render_ms, 1), "plan": plan.note,
+                "render_ms": 0.0 if prepared.cache_hit else round(prepared.rendered.render_ms, 1), "plan": plan.note,
                 "time_to_preview_ms": None if shown is None else round((requested - shown) * 1000.0, 1),
             }
             self.record("preview", item.sample_id, **meta)
@@ -567,7 +567,8 @@ class AppController(QObject):
         if not items or self.auditioner.player is None:
             return
         ctx = self.context()
-        self.tasks.run(lambda: self.auditioner.prefetch(items, ctx.bpm, ctx.key), pool="audio", priority=-10)
+        self.tasks.clear("prefetch")
+        self.tasks.run(lambda: self.auditioner.prefetch(items, ctx.bpm, ctx.key), pool="prefetch")
 
     # ================================================================== drag
     def _export_key(self, item: SuggestionItem, rendered: bool, region: tuple[float, float] | None) -> tuple[Any, ...]:

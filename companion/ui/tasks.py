@@ -4,8 +4,9 @@
 ``on_done(result, error)`` **on the GUI thread** (through a queued signal of a relay object that
 lives there), so the callback may touch widgets and the worker never does. Three pools keep
 work apart: ``"db"`` has one thread, so catalog reads and writes from the UI are serialised
-(the engine's connection is shared); ``"audio"`` has one thread for renders; ``"io"`` runs
-thumbnails, scans and the rest.
+(the engine's connection is shared); ``"audio"`` has one thread for the auditions the producer
+asks for and ``"prefetch"`` one for renders made ahead of time (so a request never waits behind
+a guess); ``"io"`` runs thumbnails and the rest.
 
 Errors are never swallowed: the exception reaches ``on_done`` as ``error`` (result None); with
 no callback it is logged with its traceback.
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 DoneCallback = Callable[[Any, BaseException | None], None]
 
 #: Threads per pool. ``db`` must stay 1 (one shared connection).
-POOL_SIZES = {"db": 1, "audio": 1, "io": 2}
+POOL_SIZES = {"db": 1, "audio": 1, "prefetch": 1, "io": 2}
 
 
 class _Relay(QObject):

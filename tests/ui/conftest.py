@@ -25,7 +25,7 @@ from tests.preview.alsa_null import use_null_alsa  # noqa: E402
 use_null_alsa()
 
 from companion.library.catalog import Catalog  # noqa: E402
-from companion.library.scanner import scan  # noqa: E402
+from companion.ui.scan_process import ScanProcess  # noqa: E402
 from companion.music.keys import parse_key  # noqa: E402
 
 #: The test library: Sonic Pi loops and one-shots (Debian package sonic-pi-samples).
@@ -52,9 +52,10 @@ def scanned_library(tmp_path_factory: pytest.TempPathFactory, sonic_pi: Path) ->
     for name in LIBRARY_FILES:
         shutil.copy2(sonic_pi / name, folder / name)
     db = root / "template" / "library.db"
+    # a spawned process, as the app scans: forking this (threaded) test process could deadlock
+    report = ScanProcess(db, [str(folder)], workers=2).run()
+    assert report.analysed == len(LIBRARY_FILES), report
     with Catalog.open(db) as catalog:
-        report = scan(catalog, [folder], workers=2)
-        assert report.analysed == len(LIBRARY_FILES), report
         for name, (bpm, key) in LOOP_FACTS.items():
             catalog.set_override(folder / name, bpm=bpm, key=parse_key(key) if key else None, kind="loop")
     return folder, db

@@ -1,0 +1,129 @@
+"""Run a library scan in a separate, freshly *spawned* process (no Qt here).
+
+Why a process of its own: the scanner analyses in a pool of worker processes it starts with
+``fork``. Forking the desktop app — a process with Qt, PortAudio, watchdog and thread-pool
+threads — can deadlock a child on a lock some other thread held at the fork (seen in the tests:
+analysis children stuck forever). A spawned process starts clean and single-threaded, so the
+scanner may fork from it safely; the GUI process also stays free of the scan's CPU and GIL load.
+
+Progress comes back over a :class:`multiprocessing.Queue` as plain dicts and is rebuilt into
+:class:`~companion.library.scanner.ScanProgress` / :class:`~companion.library.scanner.ScanReport`.
+Stopping sets a shared event: the scanner finishes the files in flight and commits them, and
+the next scan resumes (the catalog is WAL SQLite; the app's own connections see the new rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from companion.errors import CompanionError
+
+log = logging.getLogger(__name__)
+
+#: The child sends progress at most this often (s); the last report of a phase always goes.
+PROGRESS_EVERY_S = 0.05
+
+
+def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: Any) -> None:
+    """Entry point of the scan process."""
+    from companion.library.catalog import Catalog
+    from companion.library.scanner import scan
+
+    stopper = threading.Event()
+    threading.Thread(target=lambda: (stop.wait(), stopper.set()), daemon=True).start()
+    last = [0.0]
+
+    def progress(p: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or p.total is None or p.done >= (p.total or 0):
+            last[0] = now
+            out.put(("progress", asdict(p)))
+
+    try:
+        with Catalog.open(db_path) as catalog:
+            report = scan(catalog, roots, workers=workers, progress=progress, stop=stopper)
+        out.put(("done", report.to_json()))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        out.put(("error", f"{exc}" if isinstance(exc, CompanionError) else f"{type(exc).__name__}: {exc}"))
+
+
+class ScanProcess:
+    """One scan in a spawned process.
+
+    Args:
+        db_path: the catalog file.
+        roots: folders to scan.
+        workers: analysis processes (None: CPU count).
+        on_progress: called with each :class:`~companion.library.scanner.ScanProgress`, on the
+            thread that called :meth:`run`.
+    """
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        roots: Sequence[str],
+        *,
+        workers: int | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._ctx = mp.get_context("spawn")
+        self.db_path = str(db_path)
+        self.roots = list(roots)
+        self.workers = workers
+        self.on_progress = on_progress
+        self._stop = self._ctx.Event()
+
+    def stop(self) -> None:
+        """Ask the scan to stop after the files in flight (thread-safe)."""
+        self._stop.set()
+
+    def run(self, poll_s: float = 0.2) -> Any:
+        """Start the process, relay its progress, wait for it.
+
+        Returns:
+            The :class:`~companion.library.scanner.ScanReport`.
+
+        Raises:
+            CompanionError: the scan failed (its message), or the process died.
+        """
+        from companion.library.scanner import ScanProgress, ScanReport
+
+        out = self._ctx.Queue()
+        proc = self._ctx.Process(
+            target=_child, args=(self.db_path, self.roots, self.workers, out, self._stop),
+            name="companion-scan", daemon=False,
+        )
+        proc.start()
+        try:
+            while True:
+                try:
+                    kind, payload = out.get(timeout=poll_s)
+                except queue.Empty:
+                    if not proc.is_alive():
+                        raise CompanionError(
+                            f"the scan process ended unexpectedly (exit code {proc.exitcode}) — "
+                            "scan again to resume; finished files are kept"
+                        ) from None
+                    continue
+                if kind == "progress":
+                    if self.on_progress is not None:
+                        self.on_progress(ScanProgress(**payload))
+                elif kind == "done":
+                    return ScanReport(**payload)
+                else:
+                    raise CompanionError(payload)
+        finally:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                log.warning("the scan process did not exit; terminating it")
+                proc.terminate()
+                proc.join(timeout=5)
+            out.close()

@@ -1,0 +1,90 @@
+"""Audition from the window: Space plays through a real sounddevice stream (ALSA null)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import events, wait_until
+
+
+def _select(window, name: str) -> None:
+    row = next(i for i, it in enumerate(window.model.items) if it.name == name)
+    window.view.select_row(row)
+    window.view.setFocus()
+
+
+def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_window, library_db):
+    window = make_window()
+    c = window.controller
+    with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.bpm == 124.0):
+        c.edit_context({"bpm": 124.0, "key": "B minor"})  # 10A, one step from the loop's F# minor (11A)
+    wait_until(qtbot, lambda: any(it.name == "loop_mika.flac" for it in window.model.items))
+    _select(window, "loop_mika.flac")
+    with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing"):
+        qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    assert c.playing
+    player = c.auditioner.player
+    wait_until(qtbot, lambda: player.frames_out > 0)
+    # the card shows it plays; the inspector says how it is rendered
+    assert window.model.playing_id == window.selected().sample_id
+    wait_until(qtbot, lambda: "120 → 124 BPM" in window.inspector.plan.text())
+    assert "+5 st" in window.inspector.plan.text()  # F# minor → B minor
+    with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
+        qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    assert not c.playing and window.model.playing_id is None
+
+    # the second audition comes from the render cache
+    with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "note"):
+        qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    c.stop_preview()
+    wait_until(qtbot, lambda: len(events(library_db, "preview")) == 2)
+    first, second = (json.loads(m) for _, _, m in events(library_db, "preview"))
+    assert first["cache_hit"] is False and second["cache_hit"] is True
+    assert first["plan"] == "120 → 124 BPM, +5 st"
+    assert first["time_to_preview_ms"] is not None and first["time_to_preview_ms"] >= 0
+    assert first["render_ms"] > 0 and second["render_ms"] == 0.0
+
+
+def test_arrow_keys_audition_the_next_card(qtbot, make_window):
+    window = make_window(auto_preview=True)
+    c = window.controller
+    window.view.select_row(0)
+    window.view.setFocus()
+    first = window.selected()
+    with qtbot.waitSignal(c.preview_state, timeout=20000,
+                          check_params_cb=lambda sid, st, d: st == "playing" and sid != first.sample_id):
+        qtbot.keyClick(window.view, Qt.Key.Key_Down)
+    assert window.selected().sample_id != first.sample_id
+    assert c.preview_item.sample_id == window.selected().sample_id
+    c.stop_preview()
+
+
+def test_volume_slider_sets_the_player_gain(qtbot, make_window):
+    window = make_window()
+    window.volume.setValue(25)
+    assert window.controller.auditioner.player.volume == 0.25
+    assert window.controller.prefs.volume == 0.25
+
+
+def test_region_on_the_waveform_plays_only_that_part(qtbot, make_window):
+    window = make_window()
+    c = window.controller
+    window.view.select_row(0)
+    item = window.selected()
+    wait_until(qtbot, lambda: window.inspector.wave.peaks is not None)
+    wave = window.inspector.wave
+    y = wave.height() // 2
+    w = wave.width()
+    from PySide6.QtCore import QPoint
+
+    with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing"):
+        qtbot.mousePress(wave, Qt.MouseButton.LeftButton, pos=QPoint(w // 4, y))
+        qtbot.mouseMove(wave, QPoint(w // 2, y))
+        qtbot.mouseRelease(wave, Qt.MouseButton.LeftButton, pos=QPoint(w // 2, y))
+    assert window.region is not None
+    a, b = window.region
+    assert 0.2 < a < 0.3 and 0.45 < b < 0.55
+    assert c.preview_item.sample_id == item.sample_id
+    c.stop_preview()

@@ -1,0 +1,53 @@
+"""Scans run in a spawned process: progress comes back, stop keeps finished work, errors surface."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from companion.errors import CompanionError
+from companion.library.catalog import Catalog
+from companion.ui.scan_process import ScanProcess
+
+
+def test_scan_process_reports_progress_and_result(tmp_path: Path, sonic_pi: Path):
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    for n in ("bd_haus.flac", "sn_dolf.flac", "elec_blip.flac"):
+        shutil.copy2(sonic_pi / n, folder / n)
+    seen = []
+    caller = threading.current_thread()
+    threads = set()
+
+    def on_progress(p) -> None:
+        seen.append((p.phase, p.done, p.total))
+        threads.add(threading.current_thread())
+
+    report = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1, on_progress=on_progress).run()
+    assert report.new == 3 and report.analysed == 3 and not report.interrupted
+    assert ("analyse", 3, 3) in seen
+    assert threads == {caller}  # progress is relayed on the calling thread
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        assert catalog.count("analysed") == 3
+
+
+def test_stop_ends_the_scan_and_the_next_one_resumes(tmp_path: Path, sonic_pi: Path):
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    names = ["loop_amen.flac", "loop_garzul.flac", "loop_mika.flac", "bd_haus.flac", "sn_dolf.flac", "elec_blip.flac"]
+    for n in names:
+        shutil.copy2(sonic_pi / n, folder / n)
+    proc = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1)
+    proc.on_progress = lambda p: proc.stop() if p.phase == "analyse" and p.done >= 1 else None
+    first = proc.run()
+    assert first.interrupted and 1 <= first.analysed < len(names) and first.pending_left > 0
+    second = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1).run()
+    assert second.analysed == len(names) - first.analysed and second.pending_left == 0
+
+
+def test_scan_errors_are_raised_in_the_app(tmp_path: Path):
+    with pytest.raises(CompanionError, match="nothing to scan"):
+        ScanProcess(tmp_path / "lib.db", [str(tmp_path / "no-such-folder")], workers=1).run()

@@ -1,0 +1,136 @@
+"""Settings dialog, preferences file, the stall watchdog, the worker pools and `companion gui`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from companion.ui.preferences import Preferences, load_preferences, save_preferences
+from companion.ui.stall import StallMonitor
+from companion.ui.tasks import TaskRunner
+from tests.ui.conftest import wait_until
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_settings_dialog_applies_port_audio_and_mode(qtbot, make_window, tmp_path):
+    window = make_window()
+    c = window.controller
+    port = _free_port()
+
+    def edit() -> None:
+        dlg = window.settings_dialog
+        assert dlg.device.count() >= 2  # system default + the devices PortAudio lists
+        dlg.osc_port.setValue(port)
+        dlg.mode.setCurrentIndex(1)
+        dlg.follow_key.setChecked(False)
+        dlg.sync_url.setText("http://127.0.0.1:9")
+        dlg.sync_token.setText("secret")
+        dlg.accept()
+
+    QTimer.singleShot(300, edit)
+    with qtbot.waitSignal(c.suggestions_ready, timeout=20000, check_params_cb=lambda b: b.mode == "rules"):
+        window.open_settings()
+    assert c.listener.port == port
+    assert c.auditioner.follow_key is False
+    assert window.context_bar.mode_buttons["rules"].isChecked()
+    saved = json.loads((tmp_path / "gui.json").read_text())
+    assert saved["osc_port"] == port and saved["mode"] == "rules" and saved["sync_token"] == "secret"
+    assert oct((tmp_path / "gui.json").stat().st_mode & 0o777) == "0o600"  # it holds a token
+    wait_until(qtbot, lambda: window.sync_label.text().startswith("sync"), 5)
+
+
+def test_osc_port_in_use_is_reported_not_fatal(qtbot, make_window):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        window = make_window(osc_port=busy.getsockname()[1])
+        wait_until(qtbot, lambda: window.context_bar.connection.state == "error")
+    assert "unavailable" in window.context_bar.connection.text.text()
+    assert window.model.rowCount() > 0  # the app works without the bridge
+
+
+def test_preferences_round_trip_and_bad_file(tmp_path: Path):
+    path = tmp_path / "gui.json"
+    prefs = Preferences(folders=["/a", "/b"], osc_port=9999, volume=0.5, mode="rules")
+    save_preferences(prefs, path)
+    assert load_preferences(path) == prefs
+    path.write_text(json.dumps({"osc_port": "not a number", "volume": 7, "mode": "weird", "unknown": 1}))
+    loaded = load_preferences(path)
+    assert loaded.osc_port == 9137 and loaded.volume == 1.0 and loaded.mode == "fusion"
+    path.write_text("{broken")
+    assert load_preferences(path).folders == []
+    assert (tmp_path / "gui.json.bad").read_text() == "{broken"  # kept aside, not lost
+
+
+def test_stall_monitor_measures_a_blocked_event_loop(qtbot):
+    monitor = StallMonitor(interval_ms=5)
+    monitor.start()
+    qtbot.wait(100)
+    QTimer.singleShot(0, lambda: time.sleep(0.12))  # block the GUI thread for 120 ms
+    qtbot.wait(200)
+    monitor.stop()
+    assert monitor.ticks > 10
+    assert monitor.max_stall_ms >= 100
+    assert monitor.percentile_stall_ms(50) < 50
+
+
+def test_task_results_come_back_on_the_gui_thread(qtbot):
+    import threading
+
+    runner = TaskRunner()
+    gui = threading.current_thread()
+    seen = []
+    runner.run(lambda: threading.current_thread(), lambda r, e: seen.append((r, e, threading.current_thread())))
+    runner.run(lambda: 1 / 0, lambda r, e: seen.append((r, type(e), threading.current_thread())), pool="db")
+    wait_until(qtbot, lambda: len(seen) == 2)
+    worker_thread, err, cb_thread = next(s for s in seen if s[1] is None)
+    assert worker_thread is not gui and cb_thread is gui
+    assert any(s[1] is ZeroDivisionError and s[2] is gui for s in seen)
+    assert runner.wait()
+
+
+def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
+               XDG_STATE_HOME=str(tmp_path / "xdg-state"))
+    settings = tmp_path / "gui.json"
+    settings.write_text(json.dumps({"first_run_done": True, "osc_enabled": False}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "companion", "gui", "--library-db", str(library_db), "--settings-file", str(settings),
+         "--quit-after", "2"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "top_k" in json.loads(settings.read_text())  # the window saved its settings on close
+
+
+@pytest.mark.parametrize("argv", [[]])
+def test_companion_without_arguments_opens_the_app(tmp_path: Path, library_db: Path, argv):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
+               XDG_STATE_HOME=str(tmp_path / "xdg-state"), COMPANION_LIBRARY_DB=str(library_db))
+    # the GUI settings file lives in the data dir: a finished first run, no OSC
+    from companion.settings import APP_NAME
+
+    data = tmp_path / "xdg" / APP_NAME
+    data.mkdir(parents=True)
+    (data / "gui.json").write_text(json.dumps({"first_run_done": True, "osc_enabled": False}))
+    code = (
+        "import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication;"
+        "from companion.ui.app import application; app = application();"
+        "QTimer.singleShot(2000, app.closeAllWindows);"
+        "from companion.cli.main import app as cli; sys.argv = ['companion']; cli()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "top_k" in json.loads((data / "gui.json").read_text())  # the window ran and saved on close
