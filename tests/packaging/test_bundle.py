@@ -82,6 +82,7 @@ def test_bundle_holds_the_app_and_not_the_export_extras(bundle: Path) -> None:
         assert (internal / script).is_file(), f"missing DAW file {script}"
     for left_out in ("torch", "transformers", "sklearn", "hub", "botocore", "PySide6/Qt/translations"):
         assert not (internal / left_out).exists(), f"{left_out} should not be in the bundle"
+    assert not list(internal.glob("aalink*")), "aalink (GPL, the optional link extra) must not be bundled"
     assert not list(internal.glob("libasound.so*")), "libasound must come from the system"
     assert not list(internal.glob("libgtk-3.so*"))
     size = _size_mib(bundle)
