@@ -45,6 +45,7 @@ DEFAULT_EF = 96
 # Above this many allowed ids, a filtered query walks the graph with a filter callback;
 # below, it scores the allowed vectors exactly (faster and exact for small sets).
 EXACT_FILTER_LIMIT = 4096
+ADD_CHUNK = 65_536  # vectors normalised and inserted per hnswlib call
 
 
 def ids_fingerprint(ids: Iterable[int] | np.ndarray) -> str:
@@ -147,7 +148,9 @@ class VectorIndex:
             VectorIndexError: on a shape mismatch or duplicate ids in one call.
         """
         ids_arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
-        vecs = normalise(vectors) if len(ids_arr) else np.empty((0, self.dim), np.float32)
+        vecs = np.asarray(vectors)
+        if vecs.ndim == 1 and len(ids_arr) == 1:
+            vecs = vecs[None, :]
         if vecs.shape != (len(ids_arr), self.dim):
             raise VectorIndexError(
                 f"expected vectors of shape ({len(ids_arr)}, {self.dim}) for space "
@@ -167,7 +170,9 @@ class VectorIndex:
             need = self._index.get_current_count() + new
             if need > self._index.get_max_elements():
                 self._index.resize_index(max(need, int(self._index.get_max_elements() * 1.5)))
-            self._index.add_items(vecs, ids_arr, num_threads=num_threads)
+            for start in range(0, len(ids_arr), ADD_CHUNK):  # normalised copies stay small
+                part = slice(start, start + ADD_CHUNK)
+                self._index.add_items(normalise(vecs[part]), ids_arr[part], num_threads=num_threads)
             self._ids.update(ids_arr.tolist())
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -273,9 +278,9 @@ class VectorIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         self._index.set_ef(max(self.ef, kk))
         try:
-            labels, dist = self._index.knn_query(
-                q, k=kk, num_threads=1 if filt is not None else -1, filter=filt
-            )
+            # one thread for a few queries: hnswlib starts fresh threads per call otherwise
+            threads = 1 if filt is not None or len(q) < 8 else -1
+            labels, dist = self._index.knn_query(q, k=kk, num_threads=threads, filter=filt)
         except RuntimeError:
             # hnswlib cannot fill k results (many deletions, tiny graph): answer exactly.
             allowed = self.ids() if filt is None else np.array(
