@@ -15,6 +15,7 @@ analysis   yes       decodes a generated FLAC loop (libsndfile, soxr) and estima
                      tempo and key (librosa, numba)
 embedder   yes       the ``fingerprint/v1`` embedding of a generated tone: 512-d, unit norm
 index      yes       builds an hnswlib index and finds a vector's own id first
+processes  yes       a worker process started with ``spawn`` (as scans are) runs and answers
 clap       if set    loads the CLAP model (onnxruntime) and embeds the tone; ``skip`` when
                      no model is installed, required when ``RECS_CLAP_MODEL_DIR`` names one
 audio      yes       opens an output stream on the default device (sounddevice/PortAudio)
@@ -59,6 +60,8 @@ TEST_BPM = 120.0
 AUDIO_TEST_S = 0.05
 #: How long the OSC check waits for the pong, s.
 OSC_TIMEOUT_S = 2.0
+#: How long the process check waits for its spawned worker, s.
+PROCESS_TIMEOUT_S = 120.0
 
 
 class SkipCheck(Exception):
@@ -143,7 +146,7 @@ def format_result(result: CheckResult) -> str:
     """One line of the text report, e.g. ``ok    rules     fusion rules 'default' v1``."""
     optional = "" if result.required else " (optional)"
     status = result.status if result.status != "fail" or result.required else "warn"
-    return f"{status:<5} {result.name:<9} {result.detail}{optional if result.status != 'ok' else ''}"
+    return f"{status:<5} {result.name:<10} {result.detail}{optional if result.status != 'ok' else ''}"
 
 
 # -- the checks ------------------------------------------------------------------------------------
@@ -299,6 +302,28 @@ def check_index(settings: Settings, workdir: Path) -> str:
     return f"hnswlib{' ' + version if version else ''}: 200 vectors, nearest of id 1042 is itself (cosine {sims[0, 0]:.3f})"
 
 
+def _square(x: int) -> int:
+    """Runs in the spawned worker of :func:`check_processes`."""
+    return x * x
+
+
+def check_processes(settings: Settings, workdir: Path) -> str:
+    """A worker process started with ``spawn`` (as the desktop app's scans are) runs and answers.
+
+    In a bundle this re-executes the app's own executable, which must hand over to
+    multiprocessing (``multiprocessing.freeze_support()`` in the entry point).
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    with ctx.Pool(1) as pool:
+        answer = pool.apply_async(_square, (12,)).get(timeout=PROCESS_TIMEOUT_S)
+    if answer != 144:
+        raise CompanionError(f"a spawned worker answered {answer!r} instead of 144")
+    return f"a spawned worker process answered in {time.perf_counter() - start:.1f} s"
+
+
 def check_clap(settings: Settings, workdir: Path) -> str:
     """onnxruntime is present and, if a CLAP model is installed, it embeds a tone."""
     try:
@@ -411,6 +436,7 @@ CHECKS: tuple[Check, ...] = (
     Check("analysis", check_analysis, _always),
     Check("embedder", check_embedder, _always),
     Check("index", check_index, _always),
+    Check("processes", check_processes, _always),
     Check("clap", check_clap, _clap_configured),
     Check("audio", check_audio, _always),
     Check("osc", check_osc, _always),

@@ -48,7 +48,7 @@ def test_self_test_passes_inside_the_bundle(bundle: Path, app_env: dict[str, str
     assert Path(doc["executable"]).resolve() == (bundle / "companion").resolve()
     results = {r["name"]: r for r in doc["results"]}
     assert {name: r["status"] for name, r in results.items()} == dict.fromkeys(
-        ["logs", "rules", "catalog", "analysis", "embedder", "index", "clap", "audio", "osc", "qt"], "ok"
+        ["logs", "rules", "catalog", "analysis", "embedder", "index", "processes", "clap", "audio", "osc", "qt"], "ok"
     )
     internal = str(bundle.resolve() / "_internal")
     # The native pieces come from the bundle, not from this machine's Python.

@@ -36,7 +36,7 @@ def _companion(args: list[str], env: dict[str, str], timeout: float = 120) -> su
     )
 
 
-@pytest.mark.parametrize("name", ["rules", "catalog", "analysis", "embedder", "index"])
+@pytest.mark.parametrize("name", ["rules", "catalog", "analysis", "embedder", "index", "processes"])
 def test_core_checks_pass_here(name: str, tmp_path: Path) -> None:
     result = _run(name, Settings(), tmp_path)
     assert result.status == "ok", result.detail
@@ -113,7 +113,7 @@ def test_cli_self_test_passes_with_a_null_sound_card(app_env: dict[str, str]) ->
     status = {r["name"]: r["status"] for r in doc["results"]}
     assert status == {
         "logs": "ok", "rules": "ok", "catalog": "ok", "analysis": "ok", "embedder": "ok", "index": "ok",
-        "clap": "skip", "audio": "ok", "osc": "ok", "qt": status["qt"],
+        "processes": "ok", "clap": "skip", "audio": "ok", "osc": "ok", "qt": status["qt"],
     }
     assert doc["passed"] is True and doc["frozen"] is False
     audio = next(r for r in doc["results"] if r["name"] == "audio")
