@@ -7,8 +7,11 @@ machine (a DAW, an analysis scan) costs milliseconds — far more than the produ
 for the duration of a ``suggest`` call, with threadpoolctl (the scikit-learn project's tool for
 exactly this).
 
-The limit is process-wide while it is held; nested and concurrent holders are counted so the
-original setting is restored once, when the last one leaves.
+The limit is process-wide (OpenBLAS with its own threads), and threadpoolctl lets only one
+Python thread at a time change it: the limiter must be entered and left as a context in one
+thread, which hands control back when it ends. So this context holds a process-wide re-entrant
+lock: calls from several threads run one after the other (each takes milliseconds), nested
+calls in one thread share the outer limit.
 """
 
 from __future__ import annotations
@@ -21,9 +24,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_depth = 0
-_limiter: Any = None
+_lock = threading.RLock()
+_local = threading.local()
 _controller: Any = None
 _unavailable = False
 
@@ -44,18 +46,16 @@ def _get_controller() -> Any:
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Context in which BLAS (OpenBLAS, MKL …) uses one thread; re-entrant and thread-safe."""
-    global _depth, _limiter
+    """Context in which BLAS (OpenBLAS, MKL …) uses one thread; re-entrant, serialised."""
     with _lock:
-        if _depth == 0:
-            controller = _get_controller()
-            _limiter = controller.limit(limits=1, user_api="blas") if controller is not None else None
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _limiter is not None:
-                _limiter.restore_original_limits()
-                _limiter = None
+        depth = getattr(_local, "depth", 0)
+        controller = _get_controller() if depth == 0 else None
+        _local.depth = depth + 1
+        try:
+            if controller is None:
+                yield
+            else:
+                with controller.limit(limits=1, user_api="blas"):
+                    yield
+        finally:
+            _local.depth = depth

@@ -43,6 +43,28 @@ def member_of(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[pos] == values
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted unique int64 values (a sort and a diff: cheaper than ``np.unique`` here)."""
+    a = np.sort(np.asarray(values, dtype=np.int64))
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
+def merge_windows(windows: Iterable[tuple[float, float]]) -> list[tuple[np.float32, np.float32]]:
+    """Union of closed intervals ``[lo, hi]`` as sorted, disjoint float32 intervals."""
+    merged: list[list[float]] = []
+    for lo, hi in sorted((float(a), float(b)) for a, b in windows):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(np.float32(lo), np.float32(hi)) for lo, hi in merged]
+
+
 def _mode_code(value: Any) -> int:
     if value is None:
         return -1
@@ -190,7 +212,8 @@ class Candidates:
 
     def prepare(self) -> Candidates:
         """Build every derived index now (≈1 s per million rows) instead of on first use."""
-        for name in ("_id_order", "_id_table", "key_codes", "tempo_free", "_path_index", "hash_codes",
+        for name in ("_id_order", "_id_table", "key_codes", "tempo_free", "_path_index",
+                     "path_rank", "hash_codes",
                      "_hash_index", "_tag_index", "newest_first", "_loop_bpm_index",
                      "_key_index"):
             getattr(self, name)
@@ -250,6 +273,28 @@ class Candidates:
         order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
         return [self.paths[i] for i in order], np.asarray(order, dtype=np.int64)
 
+    def path_range(self, folder: str) -> tuple[int, int]:
+        """``(lo, hi)``: the rows under ``folder`` are ``path_order[lo:hi]`` (see :meth:`rows_under`)."""
+        sorted_paths, _ = self._path_index
+        prefix = folder
+        if not prefix.endswith(("/", "\\")):
+            prefix += "\\" if ("\\" in prefix and "/" not in prefix) else "/"
+        lo = bisect.bisect_left(sorted_paths, prefix)
+        hi = bisect.bisect_left(sorted_paths, prefix + "\U0010ffff")
+        return lo, hi
+
+    @property
+    def path_order(self) -> np.ndarray:
+        """(n,) int64 rows sorted by path."""
+        return self._path_index[1]
+
+    @cached_property
+    def path_rank(self) -> np.ndarray:
+        """(n,) int64 position of each row in :attr:`path_order`."""
+        rank = np.empty(len(self), dtype=np.int64)
+        rank[self.path_order] = np.arange(len(self), dtype=np.int64)
+        return rank
+
     def rows_under(self, folder: str) -> np.ndarray:
         """Rows whose path lies under ``folder`` (a path prefix ending at a separator).
 
@@ -258,13 +303,8 @@ class Candidates:
         Returns:
             int64 rows, unordered.
         """
-        sorted_paths, order = self._path_index
-        prefix = folder
-        if not prefix.endswith(("/", "\\")):
-            prefix += "\\" if ("\\" in prefix and "/" not in prefix) else "/"
-        lo = bisect.bisect_left(sorted_paths, prefix)
-        hi = bisect.bisect_left(sorted_paths, prefix + "\U0010ffff")
-        return order[lo:hi]
+        lo, hi = self.path_range(folder)
+        return self.path_order[lo:hi]
 
     @cached_property
     def hash_codes(self) -> np.ndarray:
@@ -286,7 +326,7 @@ class Candidates:
     def rows_with_hash_of(self, rows: np.ndarray) -> np.ndarray:
         """All rows whose content hash equals that of one of ``rows`` (including themselves)."""
         sorted_codes, order = self._hash_index
-        codes = np.unique(self.hash_codes[np.asarray(rows, dtype=np.int64)])
+        codes = sorted_unique(self.hash_codes[np.asarray(rows, dtype=np.int64)])
         lo = np.searchsorted(sorted_codes, codes, side="left")
         hi = np.searchsorted(sorted_codes, codes, side="right")
         if len(codes) == 0:

@@ -29,7 +29,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from companion.music.keys import Key, camelot_position
-from companion.ranking.candidates import Candidates, key_code, member_of
+from companion.ranking.candidates import (
+    Candidates,
+    key_code,
+    member_of,
+    merge_windows,
+    sorted_unique,
+)
 from companion.ranking.context import SessionContext
 from companion.ranking.rules import FusionRules
 from companion.ranking.state import SessionState
@@ -102,16 +108,15 @@ class HardFilter:
         self.context_bpm = context.bpm
         self.context_key = context.key
         spec = rules.filters.tempo
-        # |bpm·k − c| ≤ tol  ⇔  bpm ∈ [(c − tol)/k, (c + tol)/k]
-        self._bpm_windows: list[tuple[np.float32, np.float32]] = []
-        if context.bpm is not None:
-            for k in spec.tempo_multiples:
-                self._bpm_windows.append(
-                    (
-                        np.float32((context.bpm - spec.tolerance_bpm) / k),
-                        np.float32((context.bpm + spec.tolerance_bpm) / k),
-                    )
-                )
+        # |bpm·k − c| ≤ tol  ⇔  bpm ∈ [(c − tol)/k, (c + tol)/k]; overlapping windows merged
+        self._bpm_windows = (
+            merge_windows(
+                ((context.bpm - spec.tolerance_bpm) / k, (context.bpm + spec.tolerance_bpm) / k)
+                for k in spec.tempo_multiples
+            )
+            if context.bpm is not None
+            else []
+        )
         self._key_table = (
             key_compatibility_table(context.key, rules) if context.key is not None else None
         )
@@ -125,11 +130,14 @@ class HardFilter:
             accepted_rows = accepted_rows[accepted_rows >= 0]
             if len(accepted_rows):
                 excluded.append(candidates.rows_with_hash_of(accepted_rows))
-        for folder in sorted(state.banned_folders):
-            excluded.append(candidates.rows_under(folder))
+        #: sorted rows excluded one by one (bans, dismissals, accepted and their copies)
         self.excluded_rows = (
-            np.unique(np.concatenate(excluded)) if excluded else np.empty(0, dtype=np.int64)
+            sorted_unique(np.concatenate(excluded)) if excluded else np.empty(0, dtype=np.int64)
         )
+        #: banned folders as ranges of :attr:`Candidates.path_order`
+        self.folder_ranges = [candidates.path_range(f) for f in sorted(state.banned_folders)]
+        self.folder_ranges = [(lo, hi) for lo, hi in self.folder_ranges if hi > lo]
+        self._dense: np.ndarray | None = None
 
     def tempo_pass(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Tempo filter for ``rows`` (None = every row). Returns a bool mask."""
@@ -151,6 +159,27 @@ class HardFilter:
             return np.ones(len(codes), dtype=bool)
         return self._key_table[codes.astype(np.intp) + 1]
 
+    def allowed(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Ban list, dismissals and accepted samples for ``rows`` (None = every row)."""
+        c = self.candidates
+        n = len(c) if rows is None else len(rows)
+        if not len(self.excluded_rows) and not self.folder_ranges:
+            return np.ones(n, dtype=bool)
+        if rows is None or n * 16 > len(c):  # many rows: one dense mask of the library
+            if self._dense is None:
+                dense = np.ones(len(c), dtype=bool)
+                dense[self.excluded_rows] = False
+                for lo, hi in self.folder_ranges:
+                    dense[c.path_order[lo:hi]] = False
+                self._dense = dense
+            return self._dense.copy() if rows is None else self._dense[rows]
+        ok = ~member_of(rows, self.excluded_rows)
+        if self.folder_ranges:
+            rank = c.path_rank[rows]
+            for lo, hi in self.folder_ranges:
+                ok &= (rank < lo) | (rank >= hi)
+        return ok
+
     def mask(self, rows: np.ndarray | None = None) -> np.ndarray:
         """All hard filters for ``rows`` (None = every row of the library).
 
@@ -163,11 +192,8 @@ class HardFilter:
         ok = self.tempo_pass(rows)
         if self._key_table is not None:
             ok &= self.key_pass(rows)
-        if len(self.excluded_rows):
-            if rows is None:
-                ok[self.excluded_rows] = False
-            else:
-                ok &= ~member_of(rows, self.excluded_rows)
+        if len(self.excluded_rows) or self.folder_ranges:
+            ok &= self.allowed(rows)
         return ok
 
     def key_compatible(self, key: Key) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.ranking.candidates import Candidates, key_code
+from companion.ranking.candidates import Candidates, key_code, merge_windows, sorted_unique
 from companion.ranking.context import SessionContext
 from companion.ranking.rules import FusionRules
 
@@ -81,15 +81,15 @@ class Scorer:
         self.rules = rules
         self.now = now
         score = rules.score
-        self._tempo_windows: list[tuple[np.float32, np.float32]] = []
-        if context.bpm is not None:
-            for k in rules.filters.tempo.tempo_multiples:
-                self._tempo_windows.append(
-                    (
-                        np.float32((context.bpm - score.tempo.within_bpm) / k),
-                        np.float32((context.bpm + score.tempo.within_bpm) / k),
-                    )
-                )
+        # |bpm·k − c| ≤ within  ⇔  bpm ∈ [(c − within)/k, (c + within)/k]; merged, disjoint
+        self._tempo_windows = (
+            merge_windows(
+                ((context.bpm - score.tempo.within_bpm) / k, (context.bpm + score.tempo.within_bpm) / k)
+                for k in rules.filters.tempo.tempo_multiples
+            )
+            if context.bpm is not None
+            else []
+        )
         self._key_code = (
             key_code(context.key.pitch_class, 1 if context.key.mode == "minor" else 0)
             if context.key is not None
@@ -101,7 +101,7 @@ class Scorer:
     # ----------------------------------------------------------- sparse row sets
 
     def tempo_rows(self) -> list[np.ndarray]:
-        """Rows that get the tempo boost, one array per tempo multiple (may overlap)."""
+        """Rows that get the tempo boost, one array per (disjoint) tempo window."""
         return self.candidates.loop_slices(self._tempo_windows) if self._tempo_windows else []
 
     def key_rows(self) -> np.ndarray:
@@ -121,8 +121,8 @@ class Scorer:
         parts = [p for p in parts if len(p)]
         if not parts:
             return np.empty(0, dtype=np.int64)
-        if sum(len(p) for p in parts) * 8 < len(c):
-            return np.unique(np.concatenate(parts))
+        if sum(len(p) for p in parts) * 32 < len(c):
+            return sorted_unique(np.concatenate(parts))
         flag = np.zeros(len(c), dtype=bool)
         for p in parts:
             flag[p] = True
@@ -142,17 +142,13 @@ class Scorer:
         keyed = self.key_rows()
         n_tempo = sum(len(t) for t in tempo)
         if tempo and n_tempo <= budget:
-            return np.unique(np.concatenate(tempo))
+            return np.concatenate(tempo)  # disjoint windows: no duplicates
         if self._key_code is not None and len(keyed) <= budget:
             return keyed
         if not tempo or self._key_code is None:
             return np.empty(0, dtype=np.int64)
-        c = self.candidates
-        if n_tempo < len(keyed):
-            rows = np.unique(np.concatenate(tempo))
-            both = rows[c.key_codes[rows] == self._key_code]
-        else:
-            both = keyed[self.tempo(keyed) > 0]
+        rows = np.concatenate(tempo)
+        both = rows[self.candidates.key_codes[rows] == self._key_code]
         return both if len(both) <= budget else np.empty(0, dtype=np.int64)
 
     # ----------------------------------------------------------- score terms
@@ -194,6 +190,8 @@ class Scorer:
             for word in self.tag_words:
                 counts[c.rows_tagged(word)] += 1
             return counts
+        if len(rows) * 16 > len(c):  # many rows: count over the library, then gather
+            return self.tag_matches(None)[rows]
         counts = np.zeros(len(rows), dtype=np.int32)
         for word in self.tag_words:
             tagged = c.rows_tagged(word)
