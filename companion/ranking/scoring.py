@@ -136,20 +136,20 @@ class Scorer:
         ``budget`` rows: every tempo-boosted row, every key-boosted row, the rows with both.
 
         Returns:
-            int64 rows (possibly empty).
+            Sorted int64 rows (possibly empty).
         """
         tempo = self.tempo_rows()
         keyed = self.key_rows()
         n_tempo = sum(len(t) for t in tempo)
         if tempo and n_tempo <= budget:
-            return np.concatenate(tempo)  # disjoint windows: no duplicates
+            return np.sort(np.concatenate(tempo))  # disjoint windows: no duplicates
         if self._key_code is not None and len(keyed) <= budget:
             return keyed
         if not tempo or self._key_code is None:
             return np.empty(0, dtype=np.int64)
         rows = np.concatenate(tempo)
         both = rows[self.candidates.key_codes[rows] == self._key_code]
-        return both if len(both) <= budget else np.empty(0, dtype=np.int64)
+        return np.sort(both) if len(both) <= budget else np.empty(0, dtype=np.int64)
 
     # ----------------------------------------------------------- score terms
 
