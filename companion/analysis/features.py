@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import median_filter, uniform_filter1d
 
 ONSET_N_FFT = 1024
 ONSET_HOP = 256
@@ -38,6 +38,8 @@ N_PITCHES = PITCH_MIDI_HI - PITCH_MIDI_LO
 #: Band edges (Hz) of the low and high onset bands.
 LOW_BAND_HZ = (30.0, 150.0)
 HIGH_BAND_HZ = (2000.0, 11000.0)
+#: Edge (Hz) above which energy counts towards ``Features.high_share``.
+HIGH_SHARE_HZ = 4000.0
 #: Longest stretch (s) the features cover; loops longer than this are analysed on an excerpt.
 MAX_FEATURE_S = 32.0
 
@@ -59,6 +61,11 @@ class Features:
             ``sr / PITCH_HOP`` per second.
         harmonic_ratio: share of the energy in the harmonic part, in [0, 1]: high for
             sustained tones, low for drums and noise.
+        tonalness: share of the 100 Hz–4 kHz energy in narrow spectral peaks standing 12 dB
+            above their neighbourhood, in [0, 1]: high for notes and chords, low for drums,
+            cymbals and noise (see :func:`tonalness_of`); cymbals and bells also ring in
+            narrow peaks, which ``high_share`` tells apart.
+        high_share: share of the energy above 4 kHz, in [0, 1]: high for cymbals and hats.
         chroma: (12, F) float32 chroma of the harmonic part (square-root compressed semitone
             magnitudes folded to pitch classes, C first), per pitch frame.
         pitch_fps: pitch frames per second.
@@ -80,6 +87,8 @@ class Features:
     flatness: float
     harmonic_ratio: float
     chroma: np.ndarray
+    tonalness: float
+    high_share: float
 
 
 def compute_features(y: np.ndarray, sr: int) -> Features:
@@ -108,12 +117,16 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
     onset_low = flux[low].mean(axis=0)
     onset_high = flux[high].mean(axis=0)
     rms = np.sqrt(np.mean(short**2, axis=0) * 2.0 / ONSET_N_FFT).astype(np.float32)
+    power = short**2
+    total_power = float(power.sum())
+    high_share = float(power[freqs >= HIGH_SHARE_HZ].sum() / total_power) if total_power > 0 else 0.0
 
     long = np.abs(librosa.stft(y, n_fft=PITCH_N_FFT, hop_length=PITCH_HOP, center=True))
     lfreqs = librosa.fft_frequencies(sr=sr, n_fft=PITCH_N_FFT)
     keep = lfreqs <= 5500.0
     long = long[keep]
     lfreqs = lfreqs[keep]
+    tonalness = tonalness_of(long, lfreqs)
     tuning = _tuning(long, sr)
     semis = semitone_pool(long, lfreqs, tuning)
     pitch, harmonic_ratio = _harmonic_part(semis)
@@ -140,7 +153,57 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
         flatness=flatness,
         harmonic_ratio=harmonic_ratio,
         chroma=fold_chroma(np.sqrt(pitch)),
+        tonalness=tonalness,
+        high_share=high_share,
     )
+
+
+def spectral_peaks(mag: np.ndarray, freqs: np.ndarray, lo_hz: float = 100.0, hi_hz: float = 4000.0) -> tuple[np.ndarray, np.ndarray]:
+    """Prominent narrow peaks of each frame.
+
+    A bin is a peak when it is a local maximum standing at least 12 dB above the mean
+    log-magnitude of the surrounding 41 bins (≈ 110 Hz at 8192 points and 22 050 Hz).
+
+    Args:
+        mag: (bins, frames) STFT magnitudes.
+        freqs: (bins,) bin frequencies in Hz.
+        lo_hz, hi_hz: band searched.
+
+    Returns:
+        ``(band_power (b, frames), peak_mask (b, frames) bool)`` over the band's bins.
+    """
+    band = (freqs >= lo_hz) & (freqs <= hi_hz)
+    x = mag[band].astype(np.float64)
+    power = x**2
+    if x.size == 0 or x.max() <= 0:
+        return power, np.zeros_like(power, dtype=bool)
+    log = np.log(x + 1e-9 * x.max())
+    baseline = uniform_filter1d(log, size=41, axis=0, mode="nearest")
+    mask = np.zeros_like(power, dtype=bool)
+    mask[1:-1] = (log[1:-1] > log[:-2]) & (log[1:-1] >= log[2:]) & (log[1:-1] - baseline[1:-1] > np.log(10 ** (12 / 20)))
+    return power, mask
+
+
+def tonalness_of(mag: np.ndarray, freqs: np.ndarray) -> float:
+    """Share of the 100 Hz–4 kHz energy in prominent narrow peaks (with their two neighbour
+    bins), frames weighted by energy: notes and chords score high, drums and noise low.
+
+    Args:
+        mag: (bins, frames) STFT magnitudes.
+        freqs: (bins,) bin frequencies in Hz.
+
+    Returns:
+        Tonalness in [0, 1] (0 for silence). The band starts at 100 Hz so that the low,
+        nearly sinusoidal body of kicks and floor toms does not count as a note.
+    """
+    power, peaks = spectral_peaks(mag, freqs)
+    total = power.sum()
+    if total <= 0:
+        return 0.0
+    near = peaks.copy()
+    near[:-1] |= peaks[1:]
+    near[1:] |= peaks[:-1]
+    return float(power[near].sum() / total)
 
 
 def fold_chroma(semis: np.ndarray) -> np.ndarray:

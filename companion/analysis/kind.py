@@ -3,7 +3,8 @@
 Used when neither the name nor the embedded tags decide. A one-shot starts with one attack and
 decays; a loop keeps its level to the end (its end wraps into its start), holds several onsets,
 and lasts long enough for at least one bar. Pitched material keeps most of its energy in the
-harmonic (time-stable) part of the spectrum; drums, noise and most effects do not.
+narrow spectral peaks (partials) below 4 kHz; drums, noise and most effects spread theirs, and
+cymbals ring in narrow peaks high up.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ MIN_LOOP_S = 1.0
 #: Level of the last 5 % of a file relative to its loudest frame (dB) above which a file
 #: without later attacks is said to sustain (a pad or drone loop) rather than decay.
 SUSTAIN_TAIL_DB = -20.0
-#: Harmonic energy share above which material is pitched.
-PITCHED_HARMONIC_RATIO = 0.55
+#: Tonalness (share of energy in narrow spectral peaks) above which material is pitched …
+PITCHED_TONALNESS = 0.15
+#: … unless this share of its energy lies above 4 kHz (cymbals, hats: narrow but inharmonic
+#: partials high up).
+CYMBAL_HIGH_SHARE = 0.35
 
 
 @dataclass
@@ -96,7 +100,9 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
         kind, conf = "loop", 0.6
     else:
         kind, conf = "one-shot", float(np.clip(0.5 + front / 2, 0.55, 0.9))
-    ratio = feat.harmonic_ratio
-    pitched = ratio >= PITCHED_HARMONIC_RATIO
-    pconf = float(np.clip(0.5 + abs(ratio - PITCHED_HARMONIC_RATIO) * 2.0, 0.5, 0.95))
+    tonal_margin = feat.tonalness - PITCHED_TONALNESS
+    high_margin = CYMBAL_HIGH_SHARE - feat.high_share
+    pitched = tonal_margin >= 0 and high_margin > 0
+    margin = min(tonal_margin, high_margin) if pitched else (-tonal_margin if tonal_margin < 0 else -high_margin)
+    pconf = float(np.clip(0.5 + 2.0 * margin, 0.5, 0.95))
     return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=late)

@@ -129,7 +129,7 @@ def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Featu
     result.pitched = pitched
     if not pitched:
         return
-    key_est = estimate_key(feat)
+    key_est = estimate_key(feat, result.bpm)
     if key_est is None:
         result.pitched = False
         return
