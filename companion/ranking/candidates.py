@@ -369,8 +369,9 @@ class Candidates:
     def rows_with_key_code(self, code: int) -> np.ndarray:
         """Rows (ascending) whose :attr:`key_codes` entry equals ``code``."""
         sorted_codes, order = self._key_index
-        a = np.searchsorted(sorted_codes, code, side="left")
-        b = np.searchsorted(sorted_codes, code, side="right")
+        code8 = np.int8(code)  # same dtype: no conversion of the whole column
+        a = np.searchsorted(sorted_codes, code8, side="left")
+        b = np.searchsorted(sorted_codes, code8, side="right")
         return order[a:b]
 
     @cached_property
