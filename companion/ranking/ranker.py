@@ -124,7 +124,7 @@ class Ranker:
         rules: FusionRules,
         now: Callable[[], float] = time.time,
         *,
-        fanout: int = 512,
+        fanout: int = 1024,
         max_fanout: int = 4096,
         exact_group: int = 2048,
     ) -> None:
