@@ -61,6 +61,39 @@ def test_self_test_passes_inside_the_bundle(bundle: Path, app_env: dict[str, str
     assert "self-test osc: ok" in log_file.read_text(encoding="utf-8")
 
 
+def test_bundle_scans_real_samples_and_suggests(
+    bundle: Path, app_env: dict[str, str], sonic_pi: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in app_env.items() if k != "PYTHONPATH"}
+    names = ["loop_amen.flac", "loop_compus.flac", "bd_haus.flac", "bass_voxy_c.flac", "ambi_choir.flac"]
+    library = tmp_path / "samples"
+    library.mkdir()
+    for name in names:
+        shutil.copy2(sonic_pi / name, library / name)
+    db = tmp_path / "library.db"
+    scan = subprocess.run(
+        [bundle / "companion", "scan", library, "--library-db", db, "--workers", "2", "--json"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-3000:]
+    listed = subprocess.run(
+        [bundle / "companion", "list", "--library-db", db, "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    rows = rows if isinstance(rows, list) else rows.get("samples", rows.get("items", []))
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert set(by_name) == set(names)
+    assert by_name["loop_amen.flac"]["kind"] == "loop" and by_name["loop_amen.flac"]["bpm"] is not None
+    assert by_name["bd_haus.flac"]["kind"] == "one-shot"
+    suggest = subprocess.run(
+        [bundle / "companion", "suggest", "--library-db", db, "--bpm", "120", "--top-k", "3", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert suggest.returncode == 0, suggest.stderr
+    assert "rationale" in suggest.stdout
+
+
 def test_bundle_holds_the_app_and_not_the_export_extras(bundle: Path) -> None:
     internal = bundle / "_internal"
     for path in (
