@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,14 +92,14 @@ def ensure_long_files(workdir: Path) -> list[Path]:
     return out
 
 
-def child(model: Path, precision: str, threads: int, batch: int, files: list[Path], long_files: list[Path], vec_out: Path) -> dict:
+def child(model: Path, precision: str, threads: int, streams: int, batch: int, files: list[Path], long_files: list[Path], vec_out: Path) -> dict:
     """Measure one precision in this (fresh) process."""
     from companion.embedding.clap.audio_io import load_audio_48k
     from companion.embedding.clap.pooling import split_windows
     from companion.embedding.clap.runtime import ClapEmbedder
 
     base = rss_mb()
-    emb = ClapEmbedder(model, precision=precision, threads=threads, batch_size=batch, accelerate=False)  # type: ignore[arg-type]
+    emb = ClapEmbedder(model, precision=precision, threads=threads, streams=streams, batch_size=batch, accelerate=False)  # type: ignore[arg-type]
     loaded = rss_mb()
     rng = np.random.default_rng(0)
     windows = [(0.1 * rng.standard_normal(480_000)).astype(np.float32) for _ in range(batch)]
@@ -106,16 +107,17 @@ def child(model: Path, precision: str, threads: int, batch: int, files: list[Pat
     t = time.perf_counter()
     feats = emb.frontend.features(windows)
     frontend_ms = (time.perf_counter() - t) * 1000 / batch
-    emb.embed_windows(feats)
-    warm = rss_mb()
-    runs = []
-    c0 = time.process_time()
-    for _ in range(3):
-        t = time.perf_counter()
-        emb.embed_windows(feats)
-        runs.append(time.perf_counter() - t)
-    encoder_cpu_ms = (time.process_time() - c0) * 1000 / (3 * batch)
-    encoder_wps = batch / float(np.median(runs))
+    with ThreadPoolExecutor(streams) as pool:  # `streams` encoder calls at once, as embed_files runs them
+        list(pool.map(emb.embed_windows, [feats] * streams))
+        warm = rss_mb()
+        runs = []
+        c0 = time.process_time()
+        for _ in range(3):
+            t = time.perf_counter()
+            list(pool.map(emb.embed_windows, [feats] * streams))
+            runs.append(time.perf_counter() - t)
+    encoder_cpu_ms = (time.process_time() - c0) * 1000 / (3 * batch * streams)
+    encoder_wps = batch * streams / float(np.median(runs))
 
     def end_to_end(paths: list[Path]) -> tuple[float, float, int, float, dict[int, np.ndarray]]:
         n_windows = sum(len(split_windows(load_audio_48k(p), 48_000)) for p in paths)
@@ -132,6 +134,7 @@ def child(model: Path, precision: str, threads: int, batch: int, files: list[Pat
     return {
         "precision": emb.precision,
         "threads": emb.threads,
+        "streams": emb.streams,
         "session_mb_loaded": round(loaded - base, 1),
         "session_mb_warm": round(warm - base, 1),
         "encoder_wps": round(encoder_wps, 2),
@@ -157,6 +160,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench" / "clap-htsat")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="onnxruntime intra-op threads")
     ap.add_argument("--batch", type=int, default=8, help="windows per encoder call")
+    ap.add_argument("--streams", type=int, default=1, help="encoder calls in flight (threads are shared among them)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N Sonic Pi files (0 = all)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -167,7 +171,7 @@ def main() -> None:
 
     if args.child:
         long_files = sorted((args.workdir / "long").glob("long_*.flac"))
-        doc = child(args.workdir / "model", args.child, args.threads, args.batch, files, long_files, args.workdir / f"vecs_{args.child}.npy")
+        doc = child(args.workdir / "model", args.child, args.threads, args.streams, args.batch, files, long_files, args.workdir / f"vecs_{args.child}.npy")
         print(json.dumps(doc))
         return
 
@@ -179,7 +183,7 @@ def main() -> None:
     results = {}
     for precision in ("fp32", "int8"):
         cmd = [sys.executable, __file__, "--child", precision, "--workdir", str(args.workdir),
-               "--threads", str(args.threads), "--batch", str(args.batch), "--limit", str(args.limit)]
+               "--threads", str(args.threads), "--streams", str(args.streams), "--batch", str(args.batch), "--limit", str(args.limit)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             sys.exit(f"{precision} run failed:\n{proc.stderr}")
@@ -190,7 +194,7 @@ def main() -> None:
     load = os.getloadavg()[0]
 
     print(f"model: {man.name} (random weights, real HTSAT architecture), {os.cpu_count()} CPUs, "
-          f"{args.threads} threads, batch {args.batch}, load average {load:.2f}")
+          f"{args.threads} threads in {args.streams} stream(s), batch {args.batch}, load average {load:.2f}")
     print(f"export parity vs PyTorch: audio max|Δ| {man.parity['audio_max_abs']:.2e}, min cos {man.parity['audio_min_cosine']:.6f}")
     header = (f"{'':6} {'file MB':>8} {'sess MB':>8} {'warm MB':>8} {'enc w/s':>8} {'enc cpu ms/w':>12} {'fe ms':>6} "
               f"{'short f/s':>10} {'short cpu ms/w':>14} {'long w/s':>9} {'long f/s':>9} {'long cpu ms/w':>13}")

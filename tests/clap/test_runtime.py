@@ -134,6 +134,13 @@ def test_embed_files_matches_embed_audio_and_reports_bad_files(tiny_model: Path,
         assert float(np.dot(v, emb.embed_audio(load_audio_48k(paths[i])))) >= 0.99999
     sims = np.array([[float(np.dot(a, b)) for b in vecs.values()] for a in vecs.values()])
     assert sims[~np.eye(len(vecs), dtype=bool)].max() < 0.9999
+    # Two encoder streams of one thread each, small batches: the same vectors.
+    two = ClapEmbedder(tiny_model, precision="fp32", threads=2, streams=2, batch_size=2)
+    assert two.info()["streams"] == 2
+    again = dict(two.embed_files(paths))
+    assert isinstance(again[3], AudioDecodeError)
+    for i, v in vecs.items():
+        assert float(np.dot(v, again[i])) >= 0.99999
 
 
 def test_long_file_is_pooled_over_windows(tiny_model: Path, sonic_pi: Path, tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """Embedding many files: decoding and front end overlapped with batched inference.
 
 Worker threads decode each file (libsndfile, soxr), cut it into windows and compute the
-log-mel features (numpy/scipy release the GIL for most of that work) while the calling thread
-runs the encoder on batches of windows gathered across files (onnxruntime releases the GIL
-too). At most ``prefetch`` files are prepared ahead, so memory stays bounded (a 10-s window is
-256 KB of features).
+log-mel features (numpy/scipy release the GIL for most of that work) while the encoder runs on
+batches of windows gathered across files, ``streams`` batches at a time on their own threads
+(onnxruntime releases the GIL too). At most ``prefetch`` files are prepared ahead, so memory
+stays bounded (a 10-s window is 256 KB of features).
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def embed_files(
     *,
     batch_size: int = 8,
     workers: int = 1,
+    streams: int = 1,
     prefetch: int | None = None,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, np.ndarray | Exception]]:
@@ -82,11 +83,14 @@ def embed_files(
     Args:
         paths: audio files.
         frontend: the model's front end.
-        run_batch: runs the audio encoder on a batch of features.
+        run_batch: runs the audio encoder on a batch of features; must be thread-safe when
+            ``streams`` > 1 (an onnxruntime session is).
         dim: embedding dimension.
         batch_size: windows per encoder call (files are mixed to fill a batch).
         workers: decode/front-end threads.
-        prefetch: files prepared ahead of the encoder (default ``max(2, 2 · workers, batch_size)``).
+        streams: encoder calls in flight at once (each on its own thread).
+        prefetch: files prepared ahead of the encoder (default
+            ``max(2, 2 · workers, batch_size · streams)``).
         progress: called as ``progress(done, total)`` as each file is finished, just before
             it is yielded.
 
@@ -101,9 +105,11 @@ def embed_files(
     total = len(paths)
     if total == 0:
         return
-    ahead = prefetch if prefetch is not None else max(2, 2 * workers, batch_size)
+    streams = max(1, int(streams))
+    ahead = prefetch if prefetch is not None else max(2, 2 * workers, batch_size * streams)
     done = 0
     queue: deque[tuple[int, Future[PreparedFile]]] = deque()
+    inflight: deque[tuple[list[tuple[_Pending, int]], Future[np.ndarray]]] = deque()
     batch_rows: list[tuple[_Pending, int]] = []
     next_path = 0
 
@@ -111,17 +117,24 @@ def embed_files(
         if progress is not None:
             progress(done, total)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="clap-prep") as pool_:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="clap-prep") as prep,
+        ThreadPoolExecutor(max_workers=streams, thread_name_prefix="clap-infer") as infer,
+    ):
 
         def refill() -> None:
             nonlocal next_path
             while next_path < total and len(queue) < ahead:
-                queue.append((next_path, pool_.submit(prepare_file, Path(paths[next_path]), frontend)))
+                queue.append((next_path, prep.submit(prepare_file, Path(paths[next_path]), frontend)))
                 next_path += 1
 
-        def run(rows: list[tuple[_Pending, int]]) -> Iterator[tuple[int, np.ndarray]]:
+        def submit(rows: list[tuple[_Pending, int]]) -> None:
             feats = np.concatenate([p.prepared.features[w : w + 1] for p, w in rows], axis=0)
-            out = np.asarray(run_batch(feats), dtype=np.float32)
+            inflight.append((rows, infer.submit(run_batch, feats)))
+
+        def finish_oldest() -> Iterator[tuple[int, np.ndarray]]:
+            rows, fut = inflight.popleft()
+            out = np.asarray(fut.result(), dtype=np.float32)
             for (p, w), vec in zip(rows, out, strict=True):
                 p.vectors[w] = vec
                 p.left -= 1
@@ -130,7 +143,7 @@ def embed_files(
 
         try:
             refill()
-            while queue or batch_rows:
+            while queue or batch_rows or inflight:
                 if queue:
                     i, fut = queue.popleft()
                     refill()
@@ -147,10 +160,20 @@ def embed_files(
                         continue
                 while batch_rows and (len(batch_rows) >= batch_size or not queue):
                     rows, batch_rows = batch_rows[:batch_size], batch_rows[batch_size:]
-                    for index, vec in run(rows):
-                        done += 1
-                        report()
-                        yield index, vec
+                    while len(inflight) >= streams:
+                        for index, vec in finish_oldest():
+                            done += 1
+                            report()
+                            yield index, vec
+                    submit(rows)
+                if not queue and not batch_rows:
+                    while inflight:
+                        for index, vec in finish_oldest():
+                            done += 1
+                            report()
+                            yield index, vec
         finally:
             for _, fut in queue:
+                fut.cancel()
+            for _, fut in inflight:
                 fut.cancel()

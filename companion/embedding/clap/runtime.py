@@ -66,6 +66,9 @@ class ClapEmbedder:
         accelerate: try CUDA / CoreML / DirectML before the CPU.
         batch_size: windows per audio encoder call.
         workers: decode/front-end threads of :meth:`embed_files`.
+        streams: audio encoder calls run at once by :meth:`embed_files`; the ``threads`` are
+            shared among them (``threads // streams`` each). Two single-threaded streams use
+            two cores with less synchronisation than one two-threaded call.
 
     Attributes:
         space: embedding space id, e.g. ``clap-htsat-unfused/v1``.
@@ -87,6 +90,7 @@ class ClapEmbedder:
         accelerate: bool = True,
         batch_size: int = DEFAULT_BATCH,
         workers: int = 1,
+        streams: int = 1,
     ) -> None:
         self.folder = Path(folder)
         self.manifest = manifest or Manifest.read(self.folder)
@@ -96,12 +100,13 @@ class ClapEmbedder:
         self.threads = int(threads) if threads else default_threads()
         self.batch_size = max(1, int(batch_size))
         self.workers = max(1, int(workers))
+        self.streams = max(1, min(int(streams), self.threads))
         self.frontend = ClapFrontend(FrontendConfig.from_file(self._path(PREPROCESSOR)))
         self._providers = choose_providers(accelerate=accelerate)
         self.precision = self._pick_precision(precision)
         role = AUDIO_INT8 if self.precision == "int8" else AUDIO
         providers = [CPU_PROVIDER] if self.precision == "int8" else self._providers
-        self._audio = open_session(self._path(role), providers, self.threads)
+        self._audio = open_session(self._path(role), providers, max(1, self.threads // self.streams))
         self.providers: list[str] = list(self._audio.get_providers())
         self._audio_inputs = {i.name: i for i in self._audio.get_inputs()}
         if "input_features" not in self._audio_inputs:
@@ -148,6 +153,7 @@ class ClapEmbedder:
             "precision": self.precision,
             "providers": self.providers,
             "threads": self.threads,
+            "streams": self.streams,
             "dim": self.dim,
             "folder": str(self.folder),
         }
@@ -210,6 +216,7 @@ class ClapEmbedder:
             self.dim,
             batch_size=self.batch_size,
             workers=self.workers,
+            streams=self.streams,
             progress=progress,
         )
 
@@ -264,6 +271,7 @@ def load_clap(
     accelerate: bool = True,
     batch_size: int = DEFAULT_BATCH,
     workers: int = 1,
+    streams: int = 1,
 ) -> ClapEmbedder | None:
     """Load the CLAP model, or return None when the app must use the fallback embedding.
 
@@ -271,7 +279,8 @@ def load_clap(
         model_dir: a model folder (``--model DIR``); default ``RECS_CLAP_MODEL_DIR``, then the
             default installed model (``companion models list``).
         settings: defaults to :func:`companion.settings.get_settings`.
-        precision / threads / accelerate / batch_size / workers: see :class:`ClapEmbedder`.
+        precision / threads / accelerate / batch_size / workers / streams: see
+            :class:`ClapEmbedder`.
 
     Returns:
         The embedder, or None — after logging once "no CLAP model installed — using the
@@ -293,7 +302,13 @@ def load_clap(
         return None
     try:
         embedder = ClapEmbedder(
-            folder, precision=precision, threads=threads, accelerate=accelerate, batch_size=batch_size, workers=workers
+            folder,
+            precision=precision,
+            threads=threads,
+            accelerate=accelerate,
+            batch_size=batch_size,
+            workers=workers,
+            streams=streams,
         )
     except ModelError as exc:
         if explicit:
