@@ -52,6 +52,9 @@ IMPRESSION_MS = 1000
 PREFETCH_DELAY_MS = 600
 #: Scan progress signals at most this often (s).
 PROGRESS_EVERY_S = 0.05
+#: Columns of a waveform thumbnail, and thumbnails computed per worker task.
+PEAK_BINS = 400
+PEAKS_PER_TASK = 6
 #: Without a packet for this long, the DAW counts as disconnected (s).
 CONNECTED_WINDOW_S = 5.0
 MIME_SAMPLE = "application/x-samplemind-sample"
@@ -116,7 +119,7 @@ class AppController(QObject):
     scan_finished = Signal(object, object)  # ScanReport | None, error text | None
     library_info = Signal(object, object)  # stats dict, problems list
     preview_state = Signal(object, str, str)  # sample id, loading|playing|stopped|error|note, detail
-    peaks_ready = Signal(str, object)  # path, (bins, 2) array or None
+    peaks_ready = Signal(dict)  # path -> (bins, 2) float32 array, or None when it cannot be drawn
     message = Signal(str)
     sync_state = Signal(str)
     _player_state = Signal(str)
@@ -162,6 +165,7 @@ class AppController(QObject):
         self._prefetch_timer = QTimer(self, singleShot=True, interval=PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch)
         self._prefetch_items: list[SuggestionItem] = []
+        self._peaks_wanted: list[str] = []
         self._bridge_timer = QTimer(self, interval=1000)
         self._bridge_timer.timeout.connect(self._poll_bridge)
 
@@ -449,13 +453,31 @@ class AppController(QObject):
 
     # ================================================================== cards: peaks
     def load_peaks(self, path: str) -> None:
-        """Compute a thumbnail on the io pool → :attr:`peaks_ready`."""
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                log.info("no waveform for %s: %s", path, error)
-            self.peaks_ready.emit(path, result)
+        """Ask for a thumbnail; requests made in one event-loop turn are computed together on
+        the io pool, a few per task, and come back through :attr:`peaks_ready`."""
+        if not self._peaks_wanted:
+            QTimer.singleShot(0, self._flush_peaks)
+        self._peaks_wanted.append(path)
 
-        self.tasks.run(lambda: self.peaks.load(path), done, pool="io")
+    @Slot()
+    def _flush_peaks(self) -> None:
+        paths, self._peaks_wanted = self._peaks_wanted, []
+        cache = self.peaks
+
+        def compute(chunk: list[str]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for p in chunk:
+                try:
+                    out[p] = cache.load(p, PEAK_BINS)
+                except CompanionError as exc:
+                    log.info("no waveform for %s: %s", p, exc)
+                    out[p] = None
+            return out
+
+        for i in range(0, len(paths), PEAKS_PER_TASK):
+            chunk = paths[i:i + PEAKS_PER_TASK]
+            self.tasks.run(lambda c=chunk: compute(c),
+                           lambda r, e: self.peaks_ready.emit(r) if e is None else self.message.emit(str(e)), pool="io")
 
     # ================================================================== audition
     @property

@@ -264,12 +264,13 @@ class MainWindow(QMainWindow):
         self.view.show_empty(f"Cannot open your library:\n{text}")
         self._set_header("Library unavailable")
 
-    def _on_suggestions(self, batch: SuggestionBatch) -> None:
+    def _on_suggestions(self, batch: SuggestionBatch, fresh: bool = True) -> None:
         self.latest = batch
         if self.showing != "suggestions":
             return
         self._show_items(batch.items, "suggestions")
-        self._paint_from = batch.changed_at
+        if fresh:  # measure context change → repaint for new lists only
+            self._paint_from = batch.changed_at
         ctx = batch.context
         bits = [f"{ctx.bpm:g} BPM" if ctx.bpm else "", ctx.key.name if ctx.key else ""]
         if ctx.mood_tags or ctx.genre:
@@ -322,7 +323,7 @@ class MainWindow(QMainWindow):
             self.search.clear()
             self.search.blockSignals(False)
         if self.latest is not None:
-            self._on_suggestions(self.latest)
+            self._on_suggestions(self.latest, fresh=False)
 
     def _painted(self) -> None:
         if self._paint_from is not None:
@@ -332,11 +333,11 @@ class MainWindow(QMainWindow):
     def _peaks_of(self, item: SuggestionItem | None) -> Any:
         return None if item is None else self.model.peaks.get(item.path)
 
-    def _peaks_ready(self, path: str, peaks: Any) -> None:
-        self.model.set_peaks(path, peaks)
+    def _peaks_ready(self, peaks: dict[str, Any]) -> None:
+        self.model.set_peaks(peaks)
         item = self.inspector.item
-        if item is not None and item.path == path:
-            self.inspector.wave.set_peaks(peaks)
+        if item is not None and item.path in peaks:
+            self.inspector.wave.set_peaks(peaks[item.path])
 
     # ================================================================== selection / audition
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

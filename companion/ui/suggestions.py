@@ -8,6 +8,7 @@ path through :attr:`SuggestionModel.peaks_wanted`; the controller computes them 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from companion.ui import theme
@@ -127,14 +128,16 @@ class SuggestionModel(QAbstractListModel):
             self.peaks_wanted.emit(path)
         return None
 
-    def set_peaks(self, path: str, peaks: np.ndarray | None) -> None:
-        """Store a thumbnail (None: the file could not be drawn) and repaint its cards."""
-        self.peaks[path] = peaks
-        self._asked.discard(path)
-        for row, item in enumerate(self._items):
-            if item.path == path:
-                idx = self.index(row)
-                self.dataChanged.emit(idx, idx, [ItemRole])
+    def set_peaks(self, peaks: dict[str, np.ndarray | None]) -> None:
+        """Store thumbnails (None: the file could not be drawn) and repaint their cards once."""
+        self.peaks.update(peaks)
+        self._asked.difference_update(peaks)
+        if len(self.peaks) > 5000:  # keep memory bounded over a long session
+            for stale in list(self.peaks)[:1000]:
+                self.peaks.pop(stale, None)
+        rows = [row for row, item in enumerate(self._items) if item.path in peaks]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), [ItemRole])
 
     def set_play_state(self, sample_id: int | None, state: str) -> None:
         """Mark a card ``loading`` / ``playing`` (others lose the mark); ``stopped`` clears."""
@@ -153,13 +156,19 @@ class SuggestionModel(QAbstractListModel):
 
 
 class CardDelegate(QStyledItemDelegate):
-    """Paints one suggestion card."""
+    """Paints one suggestion card.
+
+    The card's content (waveform, name, rationale, chips) is drawn once into a cached pixmap per
+    item, width and selection; a paint then costs a rounded rectangle, the rank or play glyph and
+    one ``drawPixmap`` — hover, selection and play-state repaints stay well under a millisecond.
+    """
+
+    CACHE_SIZE = 400
 
     def __init__(self, model: SuggestionModel, parent: object | None = None) -> None:
         super().__init__(parent)  # type: ignore[arg-type]
         self._model = model
-        self._wave_cache: dict[tuple[str, int, int, bool], QPixmap] = {}
-        self._name_font: QFont | None = None
+        self._content: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:  # noqa: N802
         return QSize(option.rect.width() or 600, CARD_HEIGHT)
@@ -180,102 +189,112 @@ class CardDelegate(QStyledItemDelegate):
         if selected or item.pinned:
             painter.setBrush(QColor(theme.ACCENT if selected else theme.ACCENT_DIM))
             painter.drawRoundedRect(QRectF(r.left(), r.top() + 6, 3, r.height() - 12), 1.5, 1.5)
-
-        base = QFont(option.font)
-        # play state / rank
         slot = QRect(r.left() + 8, r.top(), 24, r.height())
         if self._model.playing_id == item.sample_id:
             _triangle(painter, slot, QColor(theme.ACCENT))
         elif self._model.loading_id == item.sample_id:
             _dots(painter, slot, QColor(theme.ACCENT_DIM))
-        else:
-            painter.setPen(QColor(theme.TEXT_FAINT))
-            small = QFont(base)
-            small.setPointSizeF(base.pointSizeF() * 0.85)
+        elif item.rank:
+            small = QFont(option.font)
+            small.setPointSizeF(option.font.pointSizeF() * 0.85)
             painter.setFont(small)
-            painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank) if item.rank else "")
-
-        # waveform
-        wave = QRect(slot.right() + 6, r.top() + 8, WAVE_WIDTH, r.height() - 16)
-        peaks = self._model.want_peaks(item.path)
-        if peaks is not None:
-            painter.drawPixmap(wave.topLeft(), self._wave_pixmap(item.path, peaks, wave.size(), selected))
-        else:
-            painter.setPen(QPen(QColor(theme.BORDER), 1))
-            mid = wave.center().y()
-            painter.drawLine(wave.left(), mid, wave.right(), mid)
-
-        # right-hand chips
-        chip_font = QFont(base)
-        chip_font.setPointSizeF(base.pointSizeF() * 0.82)
-        fm_chip = QFontMetrics(chip_font)
-        painter.setFont(chip_font)
-        x = r.right() - 10
-        y_mid = r.center().y()
-        source_label = item.source
-        x = _chip(painter, fm_chip, x, y_mid, source_label, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True)
-        x -= 10
-        for text, colour in (
-            (item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT),
-        ):
-            if text:
-                x = _chip(painter, fm_chip, x, y_mid, text, colour, filled=False)
-                x -= 6
-        x = _chip(painter, fm_chip, x, y_mid, item.kind, theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM), filled=False, outline=True)
-
-        # name and rationale
-        left = wave.right() + 14
-        text_w = max(20, x - 12 - left)
-        name_font = QFont(base)
-        name_font.setPointSizeF(base.pointSizeF() * 1.02)
-        name_font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(name_font)
-        fm = QFontMetrics(name_font)
-        name = item.name
-        if item.pinned:
-            name = "● " + name
-        painter.setPen(QColor(theme.TEXT))
-        painter.drawText(QRect(left, r.top() + 9, text_w, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w))
-        why_font = QFont(base)
-        why_font.setPointSizeF(base.pointSizeF() * 0.88)
-        painter.setFont(why_font)
-        fm2 = QFontMetrics(why_font)
-        why = " · ".join(item.rationale) if item.rationale else item.folder
-        painter.setPen(QColor(theme.TEXT_DIM))
-        painter.drawText(QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w))
+            painter.setPen(QColor(theme.TEXT_FAINT))
+            painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank))
+        content = QRect(slot.right() + 6, r.top(), r.right() - slot.right() - 6, r.height())
+        painter.drawPixmap(content.topLeft(), self._content_pixmap(item, content.size(), selected, option.font,
+                                                                 painter.device().devicePixelRatioF()))
         painter.restore()
 
-    def _wave_pixmap(self, path: str, peaks: np.ndarray, size: QSize, selected: bool) -> QPixmap:
-        key = (path, size.width(), size.height(), selected)
-        hit = self._wave_cache.get(key)
-        if hit is None:
-            if len(self._wave_cache) > 600:
-                self._wave_cache.clear()
-            hit = waveform_pixmap(peaks, size, QColor(theme.WAVE_SELECTED if selected else theme.WAVE))
-            self._wave_cache[key] = hit
-        return hit
+    def _content_pixmap(self, item: SuggestionItem, size: QSize, selected: bool, font: QFont, dpr: float) -> QPixmap:
+        peaks = self._model.want_peaks(item.path)
+        key = (item.sample_id, item.name, item.kind, item.bpm, item.key, item.duration_s, item.source,
+               item.rationale, item.pinned, item.folder, size.width(), size.height(), selected,
+               peaks is not None, dpr, font.key())
+        hit = self._content.get(key)
+        if hit is not None:
+            self._content.move_to_end(key)
+            return hit
+        pm = QPixmap(QSize(int(size.width() * dpr), int(size.height() * dpr)))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(QColor(0, 0, 0, 0))
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        _paint_content(p, item, QRect(0, 0, size.width(), size.height()), selected, font, peaks)
+        p.end()
+        self._content[key] = pm
+        while len(self._content) > self.CACHE_SIZE:
+            self._content.popitem(last=False)
+        return pm
 
 
-def waveform_pixmap(peaks: np.ndarray, size: QSize, colour: QColor, background: QColor | None = None) -> QPixmap:
+def _paint_content(painter: QPainter, item: SuggestionItem, r: QRect, selected: bool, base: QFont,
+                   peaks: np.ndarray | None) -> None:
+    """Waveform, name, rationale and chips of one card into ``r`` (card coordinates)."""
+    wave = QRect(r.left(), r.top() + 8, WAVE_WIDTH, r.height() - 16)
+    if peaks is not None:
+        colour = QColor(theme.WAVE_SELECTED if selected else theme.WAVE)
+        painter.drawPixmap(wave.topLeft(), waveform_pixmap(peaks, wave.size(), colour, dpr=painter.device().devicePixelRatioF()))
+    else:
+        painter.setPen(QPen(QColor(theme.BORDER), 1))
+        mid = wave.center().y()
+        painter.drawLine(wave.left(), mid, wave.right(), mid)
+
+    chip_font = QFont(base)
+    chip_font.setPointSizeF(base.pointSizeF() * 0.82)
+    fm_chip = QFontMetrics(chip_font)
+    painter.setFont(chip_font)
+    x = r.right() - 10
+    y_mid = r.center().y()
+    x = _chip(painter, fm_chip, x, y_mid, item.source, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True)
+    x -= 10
+    for text, colour in ((item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT)):
+        if text:
+            x = _chip(painter, fm_chip, x, y_mid, text, colour, filled=False)
+            x -= 6
+    x = _chip(painter, fm_chip, x, y_mid, item.kind, theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM), filled=False, outline=True)
+
+    left = wave.right() + 14
+    text_w = max(20, x - 12 - left)
+    name_font = QFont(base)
+    name_font.setPointSizeF(base.pointSizeF() * 1.02)
+    name_font.setWeight(QFont.Weight.DemiBold)
+    painter.setFont(name_font)
+    fm = QFontMetrics(name_font)
+    name = ("● " if item.pinned else "") + item.name
+    painter.setPen(QColor(theme.TEXT))
+    painter.drawText(QRect(left, r.top() + 9, text_w, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                     fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w))
+    why_font = QFont(base)
+    why_font.setPointSizeF(base.pointSizeF() * 0.88)
+    painter.setFont(why_font)
+    fm2 = QFontMetrics(why_font)
+    why = " · ".join(item.rationale) if item.rationale else item.folder
+    painter.setPen(QColor(theme.TEXT_DIM))
+    painter.drawText(QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
+                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                     fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w))
+
+
+def waveform_pixmap(peaks: np.ndarray, size: QSize, colour: QColor, background: QColor | None = None,
+                    dpr: float = 1.0) -> QPixmap:
     """A filled min/max envelope of ``peaks`` ((bins, 2) float32) drawn into a pixmap."""
-    pm = QPixmap(size)
+    pm = QPixmap(QSize(int(size.width() * dpr), int(size.height() * dpr)))
+    pm.setDevicePixelRatio(dpr)
     pm.fill(background or QColor(0, 0, 0, 0))
     w, h = size.width(), size.height()
     if w <= 0 or h <= 0 or peaks is None or len(peaks) == 0:
         return pm
     cols = np.linspace(0, len(peaks) - 1, w).astype(int)
     scale = float(np.max(np.abs(peaks))) or 1.0
-    lo = peaks[cols, 0] / scale
-    hi = peaks[cols, 1] / scale
     mid = h / 2.0
-    path = QPainterPath(QPointF(0, mid - hi[0] * mid))
-    for i in range(1, w):
-        path.lineTo(i, mid - hi[i] * (mid - 1))
-    for i in range(w - 1, -1, -1):
-        path.lineTo(i, mid - lo[i] * (mid - 1))
+    # Python floats only: PySide6 mishandles references when numpy scalars reach Qt calls
+    # (seen as "Fatal Python error: none_dealloc"), so convert the whole outline with tolist().
+    top = (mid - peaks[cols, 1] / scale * (mid - 1)).tolist()
+    bottom = (mid - peaks[cols, 0] / scale * (mid - 1)).tolist()
+    outline = [QPointF(x, y) for x, y in enumerate(top)]
+    outline += [QPointF(x, y) for x, y in zip(range(w - 1, -1, -1), reversed(bottom))]
+    path = QPainterPath()
+    path.addPolygon(QPolygonF(outline))
     path.closeSubpath()
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing, True)

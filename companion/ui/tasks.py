@@ -82,6 +82,7 @@ class TaskRunner(QObject):
         for name, size in (sizes or POOL_SIZES).items():
             pool = QThreadPool(self)
             pool.setMaxThreadCount(size)
+            pool.setExpiryTimeout(-1)  # keep the threads: starting one costs ~1 ms on the GUI thread
             pool.setObjectName(f"pool-{name}")
             self._pools[name] = pool
 

@@ -134,3 +134,27 @@ def test_companion_without_arguments_opens_the_app(tmp_path: Path, library_db: P
     proc = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "top_k" in json.loads((data / "gui.json").read_text())  # the window ran and saved on close
+
+
+def test_pyside_signal_emit_keeps_reference_counts():
+    """PySide6 6.12.0's ``emit`` drops a reference to the bool it returns: after enough emits the
+    interpreter aborts with "bool_dealloc" / "none_dealloc". The app emits constantly, so a
+    PySide6 with that bug must not be used (pin: PySide6-Essentials != 6.12.0)."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Source(QObject):
+        changed = Signal(object)
+
+    src = Source()
+    got = []
+    src.changed.connect(got.append)
+    before = sys.getrefcount(True), sys.getrefcount(None)
+    for _ in range(200):
+        src.changed.emit(None)
+    assert len(got) == 200
+    true_delta = sys.getrefcount(True) - before[0]
+    none_delta = sys.getrefcount(None) - before[1]
+    assert abs(true_delta) < 20  # 6.12.0: -200
+    assert abs(none_delta - 200) < 20  # the 200 Nones now held by ``got``
