@@ -31,7 +31,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_library import NOW, TAG_WORDS, candidates, clustered_vectors  # noqa: E402
+from synthetic_library import (  # noqa: E402
+    GENERATOR_VERSION,
+    NOW,
+    TAG_WORDS,
+    candidates,
+    clustered_vectors,
+)
 
 from companion.embedding.index import VectorIndex  # noqa: E402
 from companion.errors import VectorIndexError  # noqa: E402
@@ -51,11 +57,14 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def library(n: int, dim: int, cache: Path) -> tuple[np.ndarray, np.ndarray, VectorIndex, float, float]:
-    """Vectors, labels and index of size ``n``; returns build seconds (nan if loaded) and index MB."""
+def library(
+    n: int, dim: int, cache: Path
+) -> tuple[np.ndarray, np.ndarray, VectorIndex, float, float]:
+    """Vectors, labels and index of size ``n``, build seconds (nan if loaded) and index MB."""
     cache.mkdir(parents=True, exist_ok=True)
-    vec_file = cache / f"vectors_{n}_{dim}.npy"
-    lab_file = cache / f"labels_{n}.npy"
+    tag = f"{n}_{dim}_g{GENERATOR_VERSION}"
+    vec_file = cache / f"vectors_{tag}.npy"
+    lab_file = cache / f"labels_{tag}.npy"
     if vec_file.exists() and lab_file.exists():
         vectors, labels = np.load(vec_file, mmap_mode=None), np.load(lab_file)
     else:
@@ -63,7 +72,7 @@ def library(n: int, dim: int, cache: Path) -> tuple[np.ndarray, np.ndarray, Vect
         np.save(vec_file, vectors)
         np.save(lab_file, labels)
     ids = np.arange(1, n + 1, dtype=np.int64)
-    path = cache / f"index_{n}_{dim}.hnsw"
+    path = cache / f"index_{tag}.hnsw"
     build_s = float("nan")
     try:
         index = VectorIndex.load(path, SPACE, dim)
@@ -85,10 +94,12 @@ def contexts(cands, labels: np.ndarray, count: int, seed: int = 7):
     folders = sorted(set(cands.folders))
     for _ in range(count):
         pack = int(rng.integers(0, labels.max() + 1))
-        members = by_pack[starts[pack]:starts[pack + 1]]
+        members = by_pack[starts[pack] : starts[pack + 1]]
         if len(members) == 0:
             continue
-        accepted_rows = rng.choice(members, size=min(len(members), int(rng.integers(1, 6))), replace=False)
+        accepted_rows = rng.choice(
+            members, size=min(len(members), int(rng.integers(1, 6))), replace=False
+        )
         loops = [r for r in accepted_rows if not np.isnan(cands.bpm[r])]
         bpm = float(cands.bpm[loops[0]]) if loops else float(rng.integers(70, 175))
         pitched = [r for r in accepted_rows if cands.key_codes[r] >= 0]
@@ -98,7 +109,9 @@ def contexts(cands, labels: np.ndarray, count: int, seed: int = 7):
         state = SessionState(
             accepted=[int(cands.ids[r]) for r in accepted_rows],
             dismissed={int(x) for x in rng.choice(cands.ids, 20)},
-            banned_folders={folders[int(rng.integers(0, len(folders)))]} if rng.random() < 1 / 3 else set(),
+            banned_folders={folders[int(rng.integers(0, len(folders)))]}
+            if rng.random() < 1 / 3
+            else set(),
         )
         yield ctx, state
 
@@ -132,7 +145,9 @@ def run_size(n: int, dim: int, queries: int, cache: Path) -> dict[str, float]:
     no_mmr = parse_rules({**rules.to_json(), "mmr": {**rules.to_json()["mmr"], "lambda": 1.0}})
     approx = Ranker(cands, [space], no_mmr, now=lambda: NOW)
     exact = Ranker(
-        cands, [EmbeddingSpaceData(SPACE, "fingerprint", cands.ids, vectors, None)], no_mmr,
+        cands,
+        [EmbeddingSpaceData(SPACE, "fingerprint", cands.ids, vectors, None)],
+        no_mmr,
         now=lambda: NOW,
     )
     overlaps = []
@@ -178,7 +193,16 @@ def main() -> None:
     for n in sizes:
         fig = run_size(n, args.dim, args.queries, args.cache)
         label = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
-        for name in ("p50_ms", "p99_ms", "rules_p50_ms", "rules_p99_ms", "agree10", "build_s", "index_mb", "rss_mb"):
+        for name in (
+            "p50_ms",
+            "p99_ms",
+            "rules_p50_ms",
+            "rules_p99_ms",
+            "agree10",
+            "build_s",
+            "index_mb",
+            "rss_mb",
+        ):
             figures[f"{name}_{label}"] = fig[name]
     print(" ".join(f"{k}={v:.3f}" if v == v else f"{k}=cached" for k, v in figures.items()))
 

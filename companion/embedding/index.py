@@ -50,7 +50,9 @@ ADD_CHUNK = 65_536  # vectors normalised and inserted per hnswlib call
 
 def ids_fingerprint(ids: Iterable[int] | np.ndarray) -> str:
     """SHA-256 (hex) of the sorted unique int64 ids: equal id sets give equal fingerprints."""
-    arr = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64))
+    arr = np.unique(
+        np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
+    )
     return hashlib.sha256(arr.astype("<i8").tobytes()).hexdigest()
 
 
@@ -97,7 +99,9 @@ class VectorIndex:
     ) -> None:
         self._setup(space, dim, M, ef_construction, ef)
         self._index.init_index(
-            max_elements=max(capacity, 1), M=M, ef_construction=ef_construction,
+            max_elements=max(capacity, 1),
+            M=M,
+            ef_construction=ef_construction,
             allow_replace_deleted=True,
         )
         self._index.set_ef(ef)
@@ -119,7 +123,13 @@ class VectorIndex:
 
     @classmethod
     def build(
-        cls, space: str, ids: np.ndarray, vectors: np.ndarray, *, num_threads: int = -1, **params: Any
+        cls,
+        space: str,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        *,
+        num_threads: int = -1,
+        **params: Any,
     ) -> VectorIndex:
         """Build an index from scratch.
 
@@ -137,7 +147,9 @@ class VectorIndex:
         index.add(ids, vectors, num_threads=num_threads)
         return index
 
-    def add(self, ids: np.ndarray | Iterable[int], vectors: np.ndarray, *, num_threads: int = -1) -> None:
+    def add(
+        self, ids: np.ndarray | Iterable[int], vectors: np.ndarray, *, num_threads: int = -1
+    ) -> None:
         """Add vectors, or replace the vectors of ids already present (also deleted ones).
 
         Args:
@@ -252,11 +264,15 @@ class VectorIndex:
             return out_ids, out_sims
         with self._lock:
             if filter_ids is not None:
-                allowed = np.unique(np.asarray(
-                    list(filter_ids) if not isinstance(filter_ids, np.ndarray) else filter_ids,
-                    dtype=np.int64,
-                ))
-                allowed = allowed[np.fromiter((int(i) in self._ids for i in allowed), bool, len(allowed))]
+                allowed = np.unique(
+                    np.asarray(
+                        list(filter_ids) if not isinstance(filter_ids, np.ndarray) else filter_ids,
+                        dtype=np.int64,
+                    )
+                )
+                allowed = allowed[
+                    np.fromiter((int(i) in self._ids for i in allowed), bool, len(allowed))
+                ]
                 if len(allowed) <= EXACT_FILTER_LIMIT:
                     return self._exact(q, k, allowed, out_ids, out_sims)
                 allowed_set = set(allowed.tolist())
@@ -283,8 +299,10 @@ class VectorIndex:
             labels, dist = self._index.knn_query(q, k=kk, num_threads=threads, filter=filt)
         except RuntimeError:
             # hnswlib cannot fill k results (many deletions, tiny graph): answer exactly.
-            allowed = self.ids() if filt is None else np.array(
-                [i for i in sorted(self._ids) if filt(i)], dtype=np.int64
+            allowed = (
+                self.ids()
+                if filt is None
+                else np.array([i for i in sorted(self._ids) if filt(i)], dtype=np.int64)
             )
             return self._exact(q, kk, allowed, out_ids, out_sims)
         out_ids[:, :kk] = labels.astype(np.int64)
@@ -299,8 +317,10 @@ class VectorIndex:
         vecs = np.asarray(self._index.get_items(allowed.tolist()), dtype=np.float32)
         sims = q @ vecs.T  # (q, a)
         kk = min(k, len(allowed))
-        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < len(allowed) else np.tile(
-            np.arange(len(allowed)), (len(q), 1)
+        top = (
+            np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            if kk < len(allowed)
+            else np.tile(np.arange(len(allowed)), (len(q), 1))
         )
         top_sims = np.take_along_axis(sims, top, axis=1)
         order = np.argsort(-top_sims, axis=1, kind="stable")
@@ -353,7 +373,9 @@ class VectorIndex:
         try:
             return json.loads(side.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise VectorIndexError(f"vector index sidecar {side} is missing or unreadable: {exc}; rebuild the index") from exc
+            raise VectorIndexError(
+                f"vector index sidecar {side} is missing or unreadable: {exc}; rebuild the index"
+            ) from exc
 
     @classmethod
     def load(cls, path: Path, space: str, dim: int) -> VectorIndex:
@@ -365,7 +387,10 @@ class VectorIndex:
         path = Path(path)
         meta = cls.read_sidecar(path)
         if meta.get("format") != FORMAT_VERSION:
-            raise VectorIndexError(f"vector index {path} has format {meta.get('format')}, expected {FORMAT_VERSION}; rebuild it")
+            raise VectorIndexError(
+                f"vector index {path} has format {meta.get('format')}, "
+                f"expected {FORMAT_VERSION}; rebuild it"
+            )
         if meta.get("space") != space or meta.get("dim") != dim:
             raise VectorIndexError(
                 f"vector index {path} holds space {meta.get('space')!r} dim {meta.get('dim')}, "
@@ -374,21 +399,34 @@ class VectorIndex:
         try:
             ids = np.load(_ids_file(path))
         except (OSError, ValueError) as exc:
-            raise VectorIndexError(f"id list of vector index {path} is unreadable: {exc}; rebuild it") from exc
+            raise VectorIndexError(
+                f"id list of vector index {path} is unreadable: {exc}; rebuild it"
+            ) from exc
         if len(ids) != meta.get("count") or ids_fingerprint(ids) != meta.get("fingerprint"):
-            raise VectorIndexError(f"vector index {path}: id list disagrees with its sidecar (interrupted save?); rebuild it")
+            raise VectorIndexError(
+                f"vector index {path}: id list disagrees with its sidecar "
+                "(interrupted save?); rebuild it"
+            )
         index = cls.__new__(cls)
         index._setup(
-            space, dim, int(meta.get("M", DEFAULT_M)),
+            space,
+            dim,
+            int(meta.get("M", DEFAULT_M)),
             int(meta.get("ef_construction", DEFAULT_EF_CONSTRUCTION)),
             int(meta.get("ef", DEFAULT_EF)),
         )
         try:
             index._index.load_index(str(path), max_elements=0, allow_replace_deleted=True)
         except RuntimeError as exc:
-            raise VectorIndexError(f"vector index graph {path} is unreadable: {exc}; rebuild it") from exc
-        if index._index.get_current_count() != meta.get("elements", index._index.get_current_count()):
-            raise VectorIndexError(f"vector index graph {path} disagrees with its sidecar; rebuild it")
+            raise VectorIndexError(
+                f"vector index graph {path} is unreadable: {exc}; rebuild it"
+            ) from exc
+        if index._index.get_current_count() != meta.get(
+            "elements", index._index.get_current_count()
+        ):
+            raise VectorIndexError(
+                f"vector index graph {path} disagrees with its sidecar; rebuild it"
+            )
         index._index.set_ef(index.ef)
         index._ids = set(ids.tolist())
         index._deleted = set(index._index.get_ids_list()) - index._ids

@@ -37,8 +37,10 @@ def _get_controller() -> Any:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _unavailable = True
-            log.warning("threadpoolctl is not installed: BLAS stays multi-threaded, "
-                        "suggestion latency may spike under load (pip install threadpoolctl)")
+            log.warning(
+                "threadpoolctl is not installed: BLAS stays multi-threaded, "
+                "suggestion latency may spike under load (pip install threadpoolctl)"
+            )
             return None
         _controller = ThreadpoolController()
     return _controller

@@ -129,10 +129,18 @@ class Candidates:
         if not self.tags:
             self.tags = [frozenset()] * n
         columns = {
-            "paths": self.paths, "names": self.names, "folders": self.folders,
-            "content_hash": self.content_hash, "is_loop": self.is_loop, "bpm": self.bpm,
-            "key_pc": self.key_pc, "mode": self.mode, "pitched": self.pitched,
-            "added_at": self.added_at, "duration_s": self.duration_s, "kind": self.kind,
+            "paths": self.paths,
+            "names": self.names,
+            "folders": self.folders,
+            "content_hash": self.content_hash,
+            "is_loop": self.is_loop,
+            "bpm": self.bpm,
+            "key_pc": self.key_pc,
+            "mode": self.mode,
+            "pitched": self.pitched,
+            "added_at": self.added_at,
+            "duration_s": self.duration_s,
+            "kind": self.kind,
             "tags": self.tags,
         }
         bad = [f"{name} ({len(col)})" for name, col in columns.items() if len(col) != n]
@@ -161,9 +169,25 @@ class Candidates:
         Raises:
             CatalogError: if a record lacks ``id`` or ``path``.
         """
-        cols: dict[str, list[Any]] = {name: [] for name in (
-            "ids", "paths", "names", "folders", "content_hash", "is_loop", "bpm", "key_pc",
-            "mode", "pitched", "added_at", "duration_s", "kind", "tags")}
+        cols: dict[str, list[Any]] = {
+            name: []
+            for name in (
+                "ids",
+                "paths",
+                "names",
+                "folders",
+                "content_hash",
+                "is_loop",
+                "bpm",
+                "key_pc",
+                "mode",
+                "pitched",
+                "added_at",
+                "duration_s",
+                "kind",
+                "tags",
+            )
+        }
         for i, rec in enumerate(records):
             sid = rec.get("id", rec.get("ids", rec.get("sample_id")))
             path = rec.get("path", rec.get("paths"))
@@ -212,10 +236,20 @@ class Candidates:
 
     def prepare(self) -> Candidates:
         """Build every derived index now (≈1 s per million rows) instead of on first use."""
-        for name in ("_id_order", "_id_table", "key_codes", "tempo_free", "_path_index",
-                     "path_rank", "hash_codes",
-                     "_hash_index", "_tag_index", "newest_first", "_loop_bpm_index",
-                     "_key_index"):
+        for name in (
+            "_id_order",
+            "_id_table",
+            "key_codes",
+            "tempo_free",
+            "_path_index",
+            "path_rank",
+            "hash_codes",
+            "_hash_index",
+            "_tag_index",
+            "newest_first",
+            "_loop_bpm_index",
+            "_key_index",
+        ):
             getattr(self, name)
         return self
 
@@ -274,7 +308,7 @@ class Candidates:
         return [self.paths[i] for i in order], np.asarray(order, dtype=np.int64)
 
     def path_range(self, folder: str) -> tuple[int, int]:
-        """``(lo, hi)``: the rows under ``folder`` are ``path_order[lo:hi]`` (see :meth:`rows_under`)."""
+        """``(lo, hi)`` such that the rows under ``folder`` are ``path_order[lo:hi]``."""
         sorted_paths, _ = self._path_index
         prefix = folder
         if not prefix.endswith(("/", "\\")):

@@ -182,7 +182,9 @@ def _normalise_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
                 f"unknown context field {name!r}: use one of {', '.join(CONTEXT_FIELDS)} or mode"
             )
         if value is None:
-            out[name] = () if name == "mood_tags" else (_empty_mapping() if name == "preferences" else None)
+            out[name] = (
+                () if name == "mood_tags" else (_empty_mapping() if name == "preferences" else None)
+            )
             continue
         if name == "bpm":
             out[name] = _as_float("bpm", value, *_BPM_RANGE)
@@ -319,7 +321,9 @@ class ContextStore:
             try:
                 callback(ctx)
             except Exception:  # one broken listener must not starve the others
-                log.exception("context subscriber %r failed; other subscribers still notified", callback)
+                log.exception(
+                    "context subscriber %r failed; other subscribers still notified", callback
+                )
 
 
 __all__ = [

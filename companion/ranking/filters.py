@@ -57,12 +57,12 @@ def key_compatibility_table(context_key: Key, rules: FusionRules) -> np.ndarray:
     table = np.zeros(25, dtype=bool)
     table[0] = True
     for code in range(24):
-        n, l = camelot_of_code(code)
+        n, letter_n = camelot_of_code(code)
         step = min((n - number) % 12, (number - n) % 12)
         if n == number:
-            ok = l == letter or spec.allow_relative
+            ok = letter_n == letter or spec.allow_relative
         else:
-            ok = l == letter and step <= spec.camelot_steps
+            ok = letter_n == letter and step <= spec.camelot_steps
         table[code + 1] = ok
     return table
 

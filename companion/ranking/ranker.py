@@ -88,10 +88,17 @@ class Suggestion:
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict with the attribute names as keys."""
         return {
-            "sample_id": self.sample_id, "path": self.path, "name": self.name,
-            "kind": self.kind, "bpm": self.bpm, "key": self.key, "score": self.score,
-            "score_components": dict(self.score_components), "source": self.source,
-            "rationale": list(self.rationale), "pinned": self.pinned,
+            "sample_id": self.sample_id,
+            "path": self.path,
+            "name": self.name,
+            "kind": self.kind,
+            "bpm": self.bpm,
+            "key": self.key,
+            "score": self.score,
+            "score_components": dict(self.score_components),
+            "source": self.source,
+            "rationale": list(self.rationale),
+            "pinned": self.pinned,
         }
 
 
@@ -188,8 +195,10 @@ class Ranker:
 
         pins = self._pins(pinned_rows, scorer, target, dedupe_space, top_k)
         seed_rows = pins.rows
-        out = [self._suggestion(pins, i, target, context, now, pinned=True)
-               for i in range(len(pins.rows))]
+        out = [
+            self._suggestion(pins, i, target, context, now, pinned=True)
+            for i in range(len(pins.rows))
+        ]
         remaining = top_k - len(out)
         if remaining <= 0:
             return out[:top_k]
@@ -197,8 +206,14 @@ class Ranker:
         if target is not None:
             pool = max(self.rules.mmr.pool_size, remaining)
             rows, sims = retrieve(
-                target.space, target.vector, hard, pool=pool, minimum=remaining,
-                exclude_rows=seed_rows, fanout=self.fanout, max_fanout=self.max_fanout,
+                target.space,
+                target.vector,
+                hard,
+                pool=pool,
+                minimum=remaining,
+                exclude_rows=seed_rows,
+                fanout=self.fanout,
+                max_fanout=self.max_fanout,
                 fused=lambda r, s: self.rules.score.similarity_weight * s + scorer.boosts(r),
                 extra_rows=scorer.top_boost_group(self.exact_group),
             )
@@ -228,7 +243,7 @@ class Ranker:
         top_k: int = 10,
         exclude_self: bool = True,
     ) -> list[list[tuple[int, float]]]:
-        """"More like this": nearest samples by cosine, without filters or boosts.
+        """ "More like this": nearest samples by cosine, without filters or boosts.
 
         Args:
             sample_ids: query samples; each is looked up in ``space``, or in the first space
@@ -248,8 +263,10 @@ class Ranker:
         """
         chosen = [s for s in self.spaces if space is None or s.data.space == space]
         if space is not None and not chosen:
-            raise CompanionError(f"no embedding space named {space!r}; known: "
-                                 f"{', '.join(s.data.space for s in self.spaces) or 'none'}")
+            raise CompanionError(
+                f"no embedding space named {space!r}; known: "
+                f"{', '.join(s.data.space for s in self.spaces) or 'none'}"
+            )
         if vectors is not None:
             q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
             fits = [s for s in chosen if s.dim == q.shape[1]]
@@ -294,7 +311,7 @@ class Ranker:
 
     def _target(self, state: SessionState, prompts: Mapping[str, np.ndarray]) -> _Target | None:
         spec = self.rules.target
-        latest = list(reversed(state.accepted[-spec.max_accepted:])) if spec.max_accepted else []
+        latest = list(reversed(state.accepted[-spec.max_accepted :])) if spec.max_accepted else []
         for sp in self.spaces:
             total = np.zeros(sp.dim, dtype=np.float64)
             names: list[str] = []
@@ -326,19 +343,30 @@ class Ranker:
         return None
 
     def _pins(
-        self, rows: np.ndarray, scorer: Scorer, target: _Target | None,
-        dedupe_space: PreparedSpace | None, top_k: int,
+        self,
+        rows: np.ndarray,
+        scorer: Scorer,
+        target: _Target | None,
+        dedupe_space: PreparedSpace | None,
+        top_k: int,
     ) -> ScoreTable:
         sims = None
         if target is not None and len(rows):
             sims = target.space.vectors_of_rows(rows) @ target.vector
         table = scorer.table(rows, sims)
-        chosen = choose(self.candidates, self.rules, table, top_k, dedupe_space, np.empty(0, np.int64), None)
+        chosen = choose(
+            self.candidates, self.rules, table, top_k, dedupe_space, np.empty(0, np.int64), None
+        )
         return table.take(chosen)
 
     def _suggestion(
-        self, table: ScoreTable, i: int, target: _Target | None, context: SessionContext,
-        now: float, pinned: bool = False,
+        self,
+        table: ScoreTable,
+        i: int,
+        target: _Target | None,
+        context: SessionContext,
+        now: float,
+        pinned: bool = False,
     ) -> Suggestion:
         c = self.candidates
         row = int(table.rows[i])
@@ -369,7 +397,15 @@ class Ranker:
         source: SuggestionSource = target.space.data.source if has_sim else "recency"  # type: ignore[union-attr]
         components = table.components(i)
         return Suggestion(
-            sample_id=int(c.ids[row]), path=c.paths[row], name=c.names[row], kind=c.kind[row],
-            bpm=bpm, key=key.name if key else None, score=float(sum(components.values())),
-            score_components=components, source=source, rationale=reasons, pinned=pinned,
+            sample_id=int(c.ids[row]),
+            path=c.paths[row],
+            name=c.names[row],
+            kind=c.kind[row],
+            bpm=bpm,
+            key=key.name if key else None,
+            score=float(sum(components.values())),
+            score_components=components,
+            source=source,
+            rationale=reasons,
+            pinned=pinned,
         )

@@ -66,7 +66,7 @@ def age_reason(added_at: float, now: float) -> str:
 def similarity_reason(
     nearest_name: str | None, nearest_sim: float | None, prompt_words: Sequence[str], sim: float
 ) -> str:
-    """``"similar to kick_03.wav (0.91)"``, or ``"matches prompt: dark (0.31)"`` without accepted samples."""
+    """``"similar to kick_03.wav (0.91)"``; ``"matches prompt: dark (0.31)"`` without accepted."""
     if nearest_name is not None and nearest_sim is not None:
         return f"similar to {nearest_name} ({nearest_sim:.2f})"
     words = ", ".join(prompt_words) if prompt_words else "the prompt"

@@ -180,11 +180,14 @@ def load_default_rules() -> FusionRules:
         RulesError: if the shipped document is missing or invalid (a broken install).
     """
     try:
-        text = resources.files("companion.ranking").joinpath(DEFAULT_RULES_RESOURCE).read_text(
-            encoding="utf-8"
+        text = (
+            resources.files("companion.ranking")
+            .joinpath(DEFAULT_RULES_RESOURCE)
+            .read_text(encoding="utf-8")
         )
     except (FileNotFoundError, OSError) as exc:
         raise RulesError(
-            f"the shipped fusion rules {DEFAULT_RULES_RESOURCE} are missing: reinstall the companion"
+            f"the shipped fusion rules {DEFAULT_RULES_RESOURCE} are missing: "
+            "reinstall the companion"
         ) from exc
     return parse_rules(text)

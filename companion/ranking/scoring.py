@@ -2,7 +2,7 @@
 
 For a candidate row ``r`` and the session context::
 
-    similarity = w_s · cos(v_r, target)                    (fusion mode only; w_s = score.similarity_weight)
+    similarity = w_s · cos(v_r, target)     (fusion mode only; w_s = score.similarity_weight)
     tempo      = score.tempo.boost      if r is a loop with known BPM and
                                         min_k |bpm·k − bpm_ctx| ≤ score.tempo.within_bpm
                                         (k over filters.tempo.tempo_multiples)
@@ -84,7 +84,10 @@ class Scorer:
         # |bpm·k − c| ≤ within  ⇔  bpm ∈ [(c − within)/k, (c + within)/k]; merged, disjoint
         self._tempo_windows = (
             merge_windows(
-                ((context.bpm - score.tempo.within_bpm) / k, (context.bpm + score.tempo.within_bpm) / k)
+                (
+                    (context.bpm - score.tempo.within_bpm) / k,
+                    (context.bpm + score.tempo.within_bpm) / k,
+                )
                 for k in rules.filters.tempo.tempo_multiples
             )
             if context.bpm is not None

@@ -36,9 +36,14 @@ def choose(
     vectors = space.vectors_of_rows(rows) if space is not None else None
     seeds = space.vectors_of_rows(seed_rows) if space is not None and len(seed_rows) else None
     picked = diversify(
-        total[pool], k, hash_codes=c.hash_codes[rows], vectors=vectors, lam=lam,
+        total[pool],
+        k,
+        hash_codes=c.hash_codes[rows],
+        vectors=vectors,
+        lam=lam,
         dup_threshold=rules.filters.duplicates.cosine_threshold,
-        seed_vectors=seeds, seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
+        seed_vectors=seeds,
+        seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
     )
     return pool[picked]
 
@@ -96,7 +101,7 @@ def newest_passing(
     found: list[np.ndarray] = []
     count, start, chunk = 0, 0, max(1024, 4 * need)
     while count < need and start < len(order):
-        rows = order[start:start + chunk]
+        rows = order[start : start + chunk]
         ok = hard.mask(rows) & ~member_of(rows, excluded)
         found.append(rows[ok])
         count += int(ok.sum())

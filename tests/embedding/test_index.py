@@ -48,7 +48,9 @@ def test_recall_at_10_against_brute_force(data, built) -> None:
     assert np.all(np.diff(sims, axis=1) <= 1e-6)  # most similar first
     # similarities are cosines
     pos = {int(i): p for p, i in enumerate(ids)}
-    expected = np.einsum("qd,qkd->qk", queries, vectors[[[pos[int(i)] for i in row] for row in got]])
+    expected = np.einsum(
+        "qd,qkd->qk", queries, vectors[[[pos[int(i)] for i in row] for row in got]]
+    )
     np.testing.assert_allclose(sims, expected, atol=1e-4)
 
 
@@ -159,6 +161,7 @@ def test_load_or_build_rebuilds_when_missing_or_stale(tmp_path: Path, data) -> N
         def inner():
             calls.append(n)
             return ids[:n], vectors[:n]
+
         return inner
 
     index, rebuilt = load_or_build(path, "fp", 48, ids[:300], fetch(300))

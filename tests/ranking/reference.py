@@ -13,7 +13,9 @@ from companion.ranking.rules import FusionRules
 from companion.ranking.state import SessionState
 
 
-def passes(c: Candidates, row: int, ctx: SessionContext, state: SessionState, rules: FusionRules) -> bool:
+def passes(
+    c: Candidates, row: int, ctx: SessionContext, state: SessionState, rules: FusionRules
+) -> bool:
     sid = int(c.ids[row])
     if sid in state.banned_ids or sid in state.dismissed or sid in state.accepted:
         return False
@@ -28,17 +30,22 @@ def passes(c: Candidates, row: int, ctx: SessionContext, state: SessionState, ru
         if min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples) > tol + 1e-4:
             return False
     key = c.key_of(row)
-    return not (ctx.key is not None and c.pitched[row] and key is not None
-                and not compatible(key, ctx.key))
+    return not (
+        ctx.key is not None and c.pitched[row] and key is not None and not compatible(key, ctx.key)
+    )
 
 
-def score(c: Candidates, row: int, ctx: SessionContext, rules: FusionRules, now: float,
-          sim: float) -> float:
+def score(
+    c: Candidates, row: int, ctx: SessionContext, rules: FusionRules, now: float, sim: float
+) -> float:
     s = rules.score
     total = s.similarity_weight * sim
     if ctx.bpm is not None and c.is_loop[row] and not math.isnan(c.bpm[row]):
         b = float(c.bpm[row])
-        if min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples) <= s.tempo.within_bpm + 1e-4:
+        if (
+            min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples)
+            <= s.tempo.within_bpm + 1e-4
+        ):
             total += s.tempo.boost
     key = c.key_of(row)
     if ctx.key is not None and c.pitched[row] and key == ctx.key:
@@ -51,9 +58,16 @@ def score(c: Candidates, row: int, ctx: SessionContext, rules: FusionRules, now:
     return total
 
 
-def ranking(c: Candidates, vectors: np.ndarray | None, target: np.ndarray | None,
-            ctx: SessionContext, state: SessionState, rules: FusionRules, now: float,
-            k: int) -> list[int]:
+def ranking(
+    c: Candidates,
+    vectors: np.ndarray | None,
+    target: np.ndarray | None,
+    ctx: SessionContext,
+    state: SessionState,
+    rules: FusionRules,
+    now: float,
+    k: int,
+) -> list[int]:
     """Ids of the top ``k`` by fused score (no MMR), duplicates dropped, newest first on ties."""
     scored = []
     for row in range(len(c)):
@@ -67,7 +81,8 @@ def ranking(c: Candidates, vectors: np.ndarray | None, target: np.ndarray | None
         if any(c.content_hash[row] == c.content_hash[o] for o in out):
             continue
         if vectors is not None and any(
-            float(vectors[row] @ vectors[o]) >= rules.filters.duplicates.cosine_threshold for o in out
+            float(vectors[row] @ vectors[o]) >= rules.filters.duplicates.cosine_threshold
+            for o in out
         ):
             continue
         out.append(row)
@@ -76,13 +91,20 @@ def ranking(c: Candidates, vectors: np.ndarray | None, target: np.ndarray | None
     return [int(c.ids[r]) for r in out]
 
 
-def target_vector(vectors_by_id: dict[int, np.ndarray], accepted: list[int], rules: FusionRules,
-                  prompts: np.ndarray | None = None) -> np.ndarray:
+def target_vector(
+    vectors_by_id: dict[int, np.ndarray],
+    accepted: list[int],
+    rules: FusionRules,
+    prompts: np.ndarray | None = None,
+) -> np.ndarray:
     """Weighted mean of the latest accepted (newest weighs most) and the prompts, normalised."""
     t = rules.target
-    latest = list(reversed(accepted[-t.max_accepted:]))
-    total = sum(t.accepted_decay**i * vectors_by_id[sid].astype(np.float64)
-                for i, sid in enumerate(latest) if sid in vectors_by_id)
+    latest = list(reversed(accepted[-t.max_accepted :]))
+    total = sum(
+        t.accepted_decay**i * vectors_by_id[sid].astype(np.float64)
+        for i, sid in enumerate(latest)
+        if sid in vectors_by_id
+    )
     if prompts is not None:
         p = prompts / np.linalg.norm(prompts, axis=1, keepdims=True)
         total = total + t.prompt_weight * p.mean(axis=0)

@@ -14,10 +14,12 @@ from .synth import record
 
 
 def test_from_records_defaults_and_types() -> None:
-    c = Candidates.from_records([
-        record(7, path="/a/Kick 01.wav", kind="one-shot", bpm=None, tags="Dark, Punchy"),
-        record(3, path="/a/b/loop.wav", bpm=128, key_pc=9, mode="minor", tags=["warm"]),
-    ])
+    c = Candidates.from_records(
+        [
+            record(7, path="/a/Kick 01.wav", kind="one-shot", bpm=None, tags="Dark, Punchy"),
+            record(3, path="/a/b/loop.wav", bpm=128, key_pc=9, mode="minor", tags=["warm"]),
+        ]
+    )
     assert len(c) == 2
     assert c.ids.dtype == np.int64 and c.bpm.dtype == np.float32 and c.key_pc.dtype == np.int8
     assert c.names == ["Kick 01.wav", "loop.wav"] and c.folders == ["/a", "/a/b"]
@@ -46,10 +48,15 @@ def test_rows_under_matches_whole_folder_names_only() -> None:
 
 
 def test_hash_codes_group_same_audio_and_never_unknown_hashes() -> None:
-    c = Candidates.from_records([
-        record(1, content_hash="aa"), record(2, content_hash="bb"), record(3, content_hash="aa"),
-        record(4, content_hash=""), record(5, content_hash=""),
-    ])
+    c = Candidates.from_records(
+        [
+            record(1, content_hash="aa"),
+            record(2, content_hash="bb"),
+            record(3, content_hash="aa"),
+            record(4, content_hash=""),
+            record(5, content_hash=""),
+        ]
+    )
     codes = c.hash_codes
     assert codes[0] == codes[2] and codes[0] != codes[1]
     assert codes[3] != codes[4]
@@ -58,10 +65,14 @@ def test_hash_codes_group_same_audio_and_never_unknown_hashes() -> None:
 
 
 def test_tag_index_and_newest_first() -> None:
-    c = Candidates.from_records([
-        record(1, tags=["dark"], added_at=10.0), record(2, tags=["Dark", "warm"], added_at=30.0),
-        record(3, added_at=20.0), record(4, added_at=30.0),
-    ])
+    c = Candidates.from_records(
+        [
+            record(1, tags=["dark"], added_at=10.0),
+            record(2, tags=["Dark", "warm"], added_at=30.0),
+            record(3, added_at=20.0),
+            record(4, added_at=30.0),
+        ]
+    )
     assert c.rows_tagged("DARK").tolist() == [0, 1]
     assert c.rows_tagged("none").tolist() == []
     assert c.newest_first.tolist() == [3, 1, 2, 0]  # ties: higher id first

@@ -104,7 +104,9 @@ def test_subscribers_see_changes_only_and_can_unsubscribe() -> None:
     assert [c.bpm for c in seen] == [120, 121]
 
 
-def test_failing_subscriber_is_logged_and_others_still_run(caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_subscriber_is_logged_and_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     store = ContextStore()
     seen: list[float | None] = []
 
@@ -133,8 +135,15 @@ def test_reset_clears_everything_and_notifies() -> None:
 def test_json_round_trip() -> None:
     store = ContextStore()
     ctx = store.update(
-        "ableton", bpm=174, key="F#m", mood_tags="dark,rolling", genre="DnB",
-        time_remaining_s=600, playing=True, prompt="reese bass", preferences={"max_len_s": 8},
+        "ableton",
+        bpm=174,
+        key="F#m",
+        mood_tags="dark,rolling",
+        genre="DnB",
+        time_remaining_s=600,
+        playing=True,
+        prompt="reese bass",
+        preferences={"max_len_s": 8},
     )
     doc = json.loads(json.dumps(ctx.to_json()))
     assert doc["key"] == "F# minor" and doc["camelot"] == "11A"

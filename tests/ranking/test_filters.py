@@ -29,16 +29,16 @@ def _mask(records: list[dict], context: SessionContext, state: SessionState | No
     ("bpm", "kind", "passes"),
     [
         (128.0, "loop", True),
-        (123.0, "loop", True),   # Δ5: on the tolerance
+        (123.0, "loop", True),  # Δ5: on the tolerance
         (133.0, "loop", True),
         (122.5, "loop", False),  # Δ5.5
         (134.0, "loop", False),
-        (64.0, "loop", True),    # half-time
-        (66.5, "loop", True),    # ×2 = 133, Δ5
-        (256.0, "loop", True),   # double-time
+        (64.0, "loop", True),  # half-time
+        (66.5, "loop", True),  # ×2 = 133, Δ5
+        (256.0, "loop", True),  # double-time
         (90.0, "loop", False),
         (90.0, "one-shot", True),  # one-shots are never tempo-filtered
-        (None, "loop", True),      # unknown tempo passes
+        (None, "loop", True),  # unknown tempo passes
     ],
 )
 def test_tempo_filter(bpm, kind, passes) -> None:
@@ -68,24 +68,27 @@ def test_key_rule_parameters_change_the_table() -> None:
     doc["filters"]["key"] = {"allow_relative": False, "camelot_steps": 0}
     strict = parse_rules(doc)
     am = parse_key("Am")
-    ok = [k for k in ALL_KEYS if key_compatibility_table(am, strict)[
-        k.pitch_class + (12 if k.mode == "minor" else 0) + 1]]
+    ok = [
+        k
+        for k in ALL_KEYS
+        if key_compatibility_table(am, strict)[k.pitch_class + (12 if k.mode == "minor" else 0) + 1]
+    ]
     assert ok == [am]
 
 
 @pytest.mark.parametrize(
     ("fields", "passes"),
     [
-        ({"key_pc": 9, "mode": "minor"}, True),    # same key (8A)
-        ({"key_pc": 0, "mode": "major"}, True),    # relative major (8B)
-        ({"key_pc": 4, "mode": "minor"}, True),    # 9A
-        ({"key_pc": 2, "mode": "minor"}, True),    # 7A
-        ({"key_pc": 7, "mode": "major"}, False),   # 9B: other letter, other number
-        ({"key_pc": 9, "mode": "major"}, False),   # parallel major (11B)
-        ({"key_pc": 3, "mode": "minor"}, False),   # tritone away
+        ({"key_pc": 9, "mode": "minor"}, True),  # same key (8A)
+        ({"key_pc": 0, "mode": "major"}, True),  # relative major (8B)
+        ({"key_pc": 4, "mode": "minor"}, True),  # 9A
+        ({"key_pc": 2, "mode": "minor"}, True),  # 7A
+        ({"key_pc": 7, "mode": "major"}, False),  # 9B: other letter, other number
+        ({"key_pc": 9, "mode": "major"}, False),  # parallel major (11B)
+        ({"key_pc": 3, "mode": "minor"}, False),  # tritone away
         ({"key_pc": 3, "mode": "minor", "pitched": False}, True),  # unpitched passes
-        ({"key_pc": None, "mode": None}, True),    # unknown key passes
-        ({"key_pc": 3, "mode": None}, True),       # unknown mode: key unknown
+        ({"key_pc": None, "mode": None}, True),  # unknown key passes
+        ({"key_pc": 3, "mode": None}, True),  # unknown mode: key unknown
     ],
 )
 def test_key_filter(fields, passes) -> None:
@@ -103,11 +106,16 @@ def test_bans_dismissed_accepted_and_same_audio_as_accepted() -> None:
         record(7, path="/t/g.wav"),
         record(8, path="/t/h.wav"),
     ]
-    state = SessionState(
-        accepted=[5], dismissed={4}, banned_ids={7}, banned_folders={"/s/pack"}
-    )
+    state = SessionState(accepted=[5], dismissed={4}, banned_ids={7}, banned_folders={"/s/pack"})
     assert _mask(records, SessionContext(), state) == [
-        False, False, True, False, False, False, False, True
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
     ]
 
 

@@ -44,9 +44,15 @@ def fp_index(lib):
 
 
 def _ranker(lib, index=None, rules=RULES, spaces=None) -> Ranker:
-    spaces = spaces if spaces is not None else [
-        EmbeddingSpaceData("fingerprint/v1", "fingerprint", lib.candidates.ids, lib.vectors, index)
-    ]
+    spaces = (
+        spaces
+        if spaces is not None
+        else [
+            EmbeddingSpaceData(
+                "fingerprint/v1", "fingerprint", lib.candidates.ids, lib.vectors, index
+            )
+        ]
+    )
     return Ranker(lib.candidates, spaces, rules, now=lambda: NOW)
 
 
@@ -64,7 +70,9 @@ CONTEXTS = [
 def test_fusion_equals_a_plain_reading_of_the_rules(lib, fp_index, ctx, with_index) -> None:
     c = lib.candidates
     ranker = _ranker(lib, fp_index if with_index else None, rules=NO_MMR)
-    state = SessionState(accepted=[1004, 1100, 1007], dismissed={1010}, banned_folders={"/lib/pack3"})
+    state = SessionState(
+        accepted=[1004, 1100, 1007], dismissed={1010}, banned_folders={"/lib/pack3"}
+    )
     got = [s.sample_id for s in ranker.suggest(ctx, state, top_k=10)]
     by_id = dict(zip(c.ids.tolist(), lib.vectors, strict=True))
     target = reference.target_vector(by_id, state.accepted, NO_MMR)
@@ -96,10 +104,14 @@ def test_every_suggestion_passes_every_filter(lib, fp_index) -> None:
     ranker = _ranker(lib, fp_index)
     rng = np.random.default_rng(5)
     for _ in range(20):
-        ctx = SessionContext(bpm=float(rng.integers(60, 181)), key=parse_key(f"{rng.integers(1, 13)}A"))
+        ctx = SessionContext(
+            bpm=float(rng.integers(60, 181)), key=parse_key(f"{rng.integers(1, 13)}A")
+        )
         state = SessionState(
-            accepted=[int(x) for x in rng.choice(c.ids, 3)], dismissed={int(x) for x in rng.choice(c.ids, 50)},
-            banned_ids={int(x) for x in rng.choice(c.ids, 50)}, banned_folders={"/lib/pack1/loops"},
+            accepted=[int(x) for x in rng.choice(c.ids, 3)],
+            dismissed={int(x) for x in rng.choice(c.ids, 50)},
+            banned_ids={int(x) for x in rng.choice(c.ids, 50)},
+            banned_folders={"/lib/pack1/loops"},
         )
         out = ranker.suggest(ctx, state, top_k=10)
         assert len(out) == 10
@@ -122,9 +134,13 @@ def test_similarity_is_cosine_to_the_weighted_target(lib, fp_index) -> None:
     oldest_only = reference.target_vector(by_id, accepted[:1], RULES)
     for s in out:
         assert s.source == "fingerprint"
-        assert s.score_components["similarity"] == pytest.approx(float(by_id[s.sample_id] @ target), abs=1e-5)
+        assert s.score_components["similarity"] == pytest.approx(
+            float(by_id[s.sample_id] @ target), abs=1e-5
+        )
         assert s.score == pytest.approx(sum(s.score_components.values()))
-    assert not np.allclose(target, reference.target_vector(by_id, accepted[1:] + accepted[:1], RULES))
+    assert not np.allclose(
+        target, reference.target_vector(by_id, accepted[1:] + accepted[:1], RULES)
+    )
     assert float(target @ oldest_only) < 0.99
 
 
@@ -143,16 +159,22 @@ def test_mmr_makes_the_list_more_diverse(lib, fp_index) -> None:
     assert mmr[0].sample_id == plain[0].sample_id
     assert [s.sample_id for s in mmr] != [s.sample_id for s in plain]
     assert mean_pairwise(mmr) < mean_pairwise(plain)
-    assert len({lib.labels[int(c.rows_of([s.sample_id])[0])] for s in mmr}) >= \
-        len({lib.labels[int(c.rows_of([s.sample_id])[0])] for s in plain})
+    assert len({lib.labels[int(c.rows_of([s.sample_id])[0])] for s in mmr}) >= len(
+        {lib.labels[int(c.rows_of([s.sample_id])[0])] for s in plain}
+    )
 
 
 def test_pinned_samples_that_pass_come_first_flagged(lib, fp_index) -> None:
     c = lib.candidates
     ctx = SessionContext(bpm=120, key=parse_key("Am"))
-    hard_fail = next(int(c.ids[r]) for r in range(len(c))
-                     if not reference.passes(c, r, ctx, SessionState(), RULES))
-    ok = [int(c.ids[r]) for r in range(len(c)) if reference.passes(c, r, ctx, SessionState(), RULES)]
+    hard_fail = next(
+        int(c.ids[r])
+        for r in range(len(c))
+        if not reference.passes(c, r, ctx, SessionState(), RULES)
+    )
+    ok = [
+        int(c.ids[r]) for r in range(len(c)) if reference.passes(c, r, ctx, SessionState(), RULES)
+    ]
     state = SessionState(accepted=[ok[0]], pinned={ok[0], ok[5], ok[9], hard_fail})
     out = _ranker(lib, fp_index).suggest(ctx, state, top_k=10)
     assert [s.pinned for s in out[:2]] == [True, True]
@@ -172,10 +194,16 @@ def test_duplicates_by_hash_and_by_vector_are_shown_once() -> None:
     vecs[3] = vecs[4] + 0.001  # near duplicate vectors (cos ≈ 1)
     v = np.asarray(vecs, dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    c = Candidates.from_records([
-        record(1), record(2, content_hash="same"), record(3, content_hash="same"),
-        record(4), record(5), record(6),
-    ])
+    c = Candidates.from_records(
+        [
+            record(1),
+            record(2, content_hash="same"),
+            record(3, content_hash="same"),
+            record(4),
+            record(5),
+            record(6),
+        ]
+    )
     ranker = Ranker(c, [EmbeddingSpaceData("fp", "fingerprint", c.ids, v)], RULES, now=lambda: NOW)
     out = ranker.suggest(SessionContext(), SessionState(accepted=[1]), top_k=10)
     ids = [s.sample_id for s in out]
@@ -187,22 +215,42 @@ def test_rationale_strings() -> None:
     e1 = np.array([1, 0, 0, 0], np.float32)
     close = np.array([0.91, np.sqrt(1 - 0.91**2), 0, 0], np.float32)
     half = np.array([0.5, 0, np.sqrt(0.75), 0], np.float32)
-    c = Candidates.from_records([
-        record(1, path="/d/kick_03.wav", kind="one-shot"),
-        record(2, path="/d/loop_a.wav", bpm=126, key_pc=9, mode="minor", tags=["dark"],
-               added_at=NOW - 3 * DAY - 60),
-        record(3, path="/d/loop_b.wav", bpm=63, key_pc=0, mode="major", added_at=NOW - 1.5 * DAY),
-    ])
-    ranker = Ranker(c, [EmbeddingSpaceData("fp", "fingerprint", c.ids, np.stack([e1, close, half]))],
-                    RULES, now=lambda: NOW)
+    c = Candidates.from_records(
+        [
+            record(1, path="/d/kick_03.wav", kind="one-shot"),
+            record(
+                2,
+                path="/d/loop_a.wav",
+                bpm=126,
+                key_pc=9,
+                mode="minor",
+                tags=["dark"],
+                added_at=NOW - 3 * DAY - 60,
+            ),
+            record(
+                3, path="/d/loop_b.wav", bpm=63, key_pc=0, mode="major", added_at=NOW - 1.5 * DAY
+            ),
+        ]
+    )
+    ranker = Ranker(
+        c,
+        [EmbeddingSpaceData("fp", "fingerprint", c.ids, np.stack([e1, close, half]))],
+        RULES,
+        now=lambda: NOW,
+    )
     ctx = SessionContext(bpm=128, key=parse_key("Am"), mood_tags=("dark",))
     out = {s.sample_id: s for s in ranker.suggest(ctx, SessionState(accepted=[1]))}
     assert out[2].rationale == [
-        "similar to kick_03.wav (0.91)", "tempo Δ2 BPM", "key match: A minor", "mood: dark",
+        "similar to kick_03.wav (0.91)",
+        "tempo Δ2 BPM",
+        "key match: A minor",
+        "mood: dark",
         "added 3 days ago",
     ]
     assert out[3].rationale == [
-        "similar to kick_03.wav (0.50)", "tempo Δ2 BPM (half-time)", "key compatible: C major",
+        "similar to kick_03.wav (0.50)",
+        "tempo Δ2 BPM (half-time)",
+        "key compatible: C major",
         "added yesterday",
     ]
     assert out[2].key == "A minor" and out[2].bpm == 126.0 and out[2].kind == "loop"
@@ -256,7 +304,9 @@ def test_fallback_clap_then_fingerprint_then_recency(lib, fp_index) -> None:
 def test_space_that_cannot_fill_the_list_is_topped_up_by_recency(lib) -> None:
     c = lib.candidates
     few = EmbeddingSpaceData("fp", "fingerprint", c.ids[:4], lib.vectors[:4], None)
-    out = _ranker(lib, spaces=[few]).suggest(SessionContext(), SessionState(accepted=[int(c.ids[0])]))
+    out = _ranker(lib, spaces=[few]).suggest(
+        SessionContext(), SessionState(accepted=[int(c.ids[0])])
+    )
     assert [s.source for s in out] == ["fingerprint"] * 3 + ["recency"] * 7
     assert len({s.sample_id for s in out}) == 10
 
@@ -290,11 +340,17 @@ def test_sonic_pi_library_by_name(sonic_pi) -> None:
     records = []
     for i, f in enumerate(files):
         family = f.stem.split("_")[0]
-        records.append(record(
-            i + 1, path=str(f), kind="loop" if family == "loop" else "one-shot",
-            bpm=None, content_hash=f"sp{i}", tags=[family],
-            added_at=NOW - i * DAY,
-        ))
+        records.append(
+            record(
+                i + 1,
+                path=str(f),
+                kind="loop" if family == "loop" else "one-shot",
+                bpm=None,
+                content_hash=f"sp{i}",
+                tags=[family],
+                added_at=NOW - i * DAY,
+            )
+        )
     c = Candidates.from_records(records)
     ranker = Ranker(c, [], RULES, now=lambda: NOW)
     out = ranker.suggest(SessionContext(mood_tags=("ambi",)), SessionState(), mode="rules", top_k=5)

@@ -26,8 +26,14 @@ def _table(records: list[dict], context: SessionContext, sims=None):
 
 def test_tempo_boost_within_four_bpm_after_folding() -> None:
     t = _table(
-        [record(1, bpm=124), record(2, bpm=123.5), record(3, bpm=64), record(4, bpm=132),
-         record(5, bpm=128, kind="one-shot"), record(6, bpm=None)],
+        [
+            record(1, bpm=124),
+            record(2, bpm=123.5),
+            record(3, bpm=64),
+            record(4, bpm=132),
+            record(5, bpm=128, kind="one-shot"),
+            record(6, bpm=None),
+        ],
         SessionContext(bpm=128),
     )
     assert t.tempo.tolist() == [S.tempo.boost, 0.0, S.tempo.boost, S.tempo.boost, 0.0, 0.0]
@@ -36,8 +42,12 @@ def test_tempo_boost_within_four_bpm_after_folding() -> None:
 
 def test_key_boost_only_for_exact_key_and_mode_of_pitched_samples() -> None:
     t = _table(
-        [record(1, key_pc=9, mode="minor"), record(2, key_pc=0, mode="major"),
-         record(3, key_pc=9, mode="major"), record(4, key_pc=9, mode="minor", pitched=False)],
+        [
+            record(1, key_pc=9, mode="minor"),
+            record(2, key_pc=0, mode="major"),
+            record(3, key_pc=9, mode="major"),
+            record(4, key_pc=9, mode="minor", pitched=False),
+        ],
         SessionContext(key=parse_key("A minor")),
     )
     assert t.key.tolist() == [S.key.boost, 0.0, 0.0, 0.0]
@@ -57,9 +67,13 @@ def test_freshness_of_a_future_date_is_the_full_weight() -> None:
 
 def test_tag_boosts_per_match_capped() -> None:
     t = _table(
-        [record(1, tags=["dark"]), record(2, tags=["dark", "warm"]),
-         record(3, tags=["dark", "warm", "techno"]), record(4, tags=["bright"]),
-         record(5, tags=["techno"])],
+        [
+            record(1, tags=["dark"]),
+            record(2, tags=["dark", "warm"]),
+            record(3, tags=["dark", "warm", "techno"]),
+            record(4, tags=["bright"]),
+            record(5, tags=["techno"]),
+        ],
         SessionContext(mood_tags=("dark", "warm"), genre="techno"),
     )
     each, cap = S.tags.boost_each, S.tags.max_total
@@ -68,8 +82,11 @@ def test_tag_boosts_per_match_capped() -> None:
 
 def test_total_is_the_sum_and_similarity_is_weighted() -> None:
     ctx = SessionContext(bpm=100, key=parse_key("C"), mood_tags=("dark",))
-    t = _table([record(1, bpm=101, key_pc=0, mode="major", tags=["dark"], added_at=NOW)], ctx,
-               sims=np.array([0.5]))
+    t = _table(
+        [record(1, bpm=101, key_pc=0, mode="major", tags=["dark"], added_at=NOW)],
+        ctx,
+        sims=np.array([0.5]),
+    )
     parts = t.components(0)
     assert parts["similarity"] == S.similarity_weight * 0.5
     assert t.total[0] == pytest.approx(sum(parts.values()))
@@ -95,7 +112,10 @@ def test_sparse_row_sets_equal_the_dense_terms() -> None:
     ctx = SessionContext(bpm=100, key=parse_key("Gm"), mood_tags=("dark",))
     scorer = Scorer(lib.candidates, ctx, RULES, NOW)
     tempo, key, tags = scorer.tempo(None), scorer.key(None), scorer.tags(None)
-    assert scorer.boosted_rows().tolist() == np.flatnonzero((tempo > 0) | (key > 0) | (tags > 0)).tolist()
+    assert (
+        scorer.boosted_rows().tolist()
+        == np.flatnonzero((tempo > 0) | (key > 0) | (tags > 0)).tolist()
+    )
     t_rows, k_rows = np.flatnonzero(tempo > 0), np.flatnonzero(key > 0)
     both = np.flatnonzero((tempo > 0) & (key > 0))
     assert 0 < len(both) < len(k_rows) < len(t_rows)
