@@ -55,8 +55,9 @@ PROGRESS_EVERY_S = 0.05
 #: Columns of a waveform thumbnail, and thumbnails computed per worker task.
 PEAK_BINS = 400
 PEAKS_PER_TASK = 6
-#: Without a packet for this long, the DAW counts as disconnected (s).
-CONNECTED_WINDOW_S = 5.0
+#: Without a packet for this long, the DAW counts as gone quiet (s). DAWs send on change only,
+#: so an idle session is quiet for a while; a minute keeps the indicator from flapping.
+CONNECTED_WINDOW_S = 60.0
 MIME_SAMPLE = "application/x-samplemind-sample"
 
 
@@ -354,6 +355,9 @@ class AppController(QObject):
         tip = f"Listening on {listener.address[0]}:{listener.port} (UDP) · {packets} packets · {bad} ignored"
         if connected:
             self.bridge_state.emit("connected", f"OSC :{listener.port} · DAW connected", tip)
+        elif self._last_packet_at is not None:
+            quiet = (now - self._last_packet_at) / 60.0
+            self.bridge_state.emit("listening", f"OSC :{listener.port} · DAW quiet for {quiet:.0f} min", tip)
         else:
             self.bridge_state.emit("listening", f"OSC :{listener.port} · waiting for the DAW", tip)
 
@@ -547,7 +551,7 @@ class AppController(QObject):
                 "time_to_preview_ms": None if shown is None else round((requested - shown) * 1000.0, 1),
             }
             self.record("preview", item.sample_id, **meta)
-            note = f"plays {plan.note}" + ("" if prepared.cache_hit else f" · rendered in {prepared.rendered.render_ms:.0f} ms")
+            note = f"plays {plan.note}" + (" · from the cache" if prepared.cache_hit else f" · rendered in {prepared.rendered.render_ms:.0f} ms")
             self.preview_state.emit(item.sample_id, "note", note)
 
         self.tasks.run(work, done, pool="audio", priority=10)
@@ -557,6 +561,11 @@ class AppController(QObject):
         self._playing = state == "playing"
         sid = self._preview_item.sample_id if self._preview_item is not None else None
         self.preview_state.emit(sid, state, "")
+
+    def plan_note(self, item: SuggestionItem) -> str:
+        """How ``item`` will sound in this session, e.g. ``"auditions at 120 → 124 BPM, +2 st"``."""
+        ctx = self.context()
+        return "auditions " + self.auditioner.plan(item.audition(), ctx.bpm, ctx.key).note
 
     def position_fraction(self) -> float | None:
         """Playhead of the current audition as a fraction of its render, or None."""

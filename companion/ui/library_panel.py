@@ -54,6 +54,7 @@ class LibraryPanel(QFrame):
         self.folders = QListWidget()
         self.folders.setMaximumHeight(130)
         self.folders.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.folders.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay.addWidget(self.folders)
         row = QHBoxLayout()
         self.add_button = QPushButton("Add…")
@@ -127,6 +128,7 @@ class LibraryPanel(QFrame):
         self.folders.clear()
         for f in folders:
             self.folders.addItem(f)
+            self.folders.item(self.folders.count() - 1).setToolTip(f)
         self.scan_button.setEnabled(bool(folders) and not self.cancel_button.isEnabled())
 
     def folder_list(self) -> list[str]:

@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
             if keep is not None or row >= 0:
                 self.view.select_row(keep if keep is not None else row)
         self._restoring = False
-        self.inspector.show_item(self.view.current_item(), self._peaks_of(self.view.current_item()))
+        self._inspect(self.view.current_item())
         self.controller.shown(items, kind)
         nxt = [it for it in ([self.view.current_item()] + items[:2]) if it is not None]
         self.controller.schedule_prefetch(nxt)
@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
         if self._restoring:
             return
         self.region = None
-        self.inspector.show_item(item, self._peaks_of(item))
+        self._inspect(item)
         if item is None:
             return
         if item.path not in self.model.peaks:
@@ -353,6 +353,10 @@ class MainWindow(QMainWindow):
         self._prepare_drag()
         if self.controller.prefs.auto_preview and (self.view.hasFocus() or self.controller.playing):
             self.controller.preview(item)
+
+    def _inspect(self, item: SuggestionItem | None) -> None:
+        self.inspector.show_item(item, self._peaks_of(item))
+        self.inspector.set_plan_text("" if item is None else self.controller.plan_note(item))
 
     def selected(self) -> SuggestionItem | None:
         """The selected card."""

@@ -83,7 +83,11 @@ QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
 QStatusBar {{ background: {PANEL}; color: {TEXT_DIM}; border-top: 1px solid {BORDER}; }}
 QStatusBar QLabel {{ color: {TEXT_DIM}; padding: 0 8px; }}
 QSplitter::handle {{ background: {BORDER}; }}
-QCheckBox::indicator {{ width: 14px; height: 14px; }}
+QCheckBox {{ spacing: 8px; }}
+QCheckBox::indicator {{ width: 13px; height: 13px; border: 1px solid {TEXT_FAINT}; border-radius: 3px; background: {BG}; }}
+QCheckBox::indicator:hover {{ border-color: {TEXT_DIM}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
+QCheckBox::indicator:disabled {{ border-color: {BORDER}; }}
 QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ background: {PANEL}; color: {TEXT_DIM}; padding: 6px 14px; border: none; }}
 QTabBar::tab:selected {{ color: {TEXT}; border-bottom: 2px solid {ACCENT}; }}

@@ -22,6 +22,7 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
         c.edit_context({"bpm": 124.0, "key": "B minor"})  # 10A, one step from the loop's F# minor (11A)
     wait_until(qtbot, lambda: any(it.name == "loop_mika.flac" for it in window.model.items))
     _select(window, "loop_mika.flac")
+    assert window.inspector.plan.text() == "auditions 120 → 124 BPM, +5 st"  # said before it plays
     with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert c.playing
@@ -29,7 +30,8 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     wait_until(qtbot, lambda: player.frames_out > 0)
     # the card shows it plays; the inspector says how it is rendered
     assert window.model.playing_id == window.selected().sample_id
-    wait_until(qtbot, lambda: "120 → 124 BPM" in window.inspector.plan.text())
+    wait_until(qtbot, lambda: window.inspector.plan.text().startswith("plays 120 → 124 BPM"))
+    assert "rendered in" in window.inspector.plan.text()
     assert "+5 st" in window.inspector.plan.text()  # F# minor → B minor
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
@@ -38,6 +40,7 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     # the second audition comes from the render cache
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "note"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    assert window.inspector.plan.text().endswith("from the cache")
     c.stop_preview()
     wait_until(qtbot, lambda: len(events(library_db, "preview")) == 2)
     first, second = (json.loads(m) for _, _, m in events(library_db, "preview"))
