@@ -76,7 +76,7 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
 
     A loop holds strong onsets after its first attack (at least two of half the strength of
     the loudest, past the first 15 % of the file) or sustains its level to the end (pads,
-    drones: the end within 20 dB of the loudest frame and at most 60 % of the energy in the
+    drones: the end within 20 dB of the loudest frame and at most 75 % of the energy in the
     first quarter); a one-shot is short or has one attack and decays.
 
     Args:
@@ -96,7 +96,7 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
         kind, conf = "one-shot", 0.9
     elif late >= 2 and front < 0.6:
         kind, conf = "loop", float(np.clip(0.55 + 0.05 * late, 0.6, 0.9))
-    elif tail_db > SUSTAIN_TAIL_DB and front < 0.6:
+    elif tail_db > SUSTAIN_TAIL_DB and front < 0.75:
         kind, conf = "loop", 0.6
     else:
         kind, conf = "one-shot", float(np.clip(0.5 + front / 2, 0.55, 0.9))
