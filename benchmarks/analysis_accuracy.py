@@ -16,6 +16,10 @@ Systems, each run on the same files:
   krumhansl profiles. Essentia is AGPL-3.0: install it for the benchmark only
   (``pip install essentia``), never as an app dependency.
 
+Throughput: the project's pipeline (decode + analysis, plus the fingerprint embedding when
+``companion.embedding.fingerprint`` is importable) over the installed Debian sample libraries
+(Sonic Pi, LMMS), 2 worker processes, wall-clock files/s.
+
 Metrics (loops only for tempo; pitched loops for key): Acc1 = |est − true| ≤ 4 % of true;
 Acc2 = Acc1 allowing ×2, ×½, ×3, ×⅓; MIREX weighted key score (mir_eval) and exact-key rate;
 per style and overall. Also: share of drum-only loops and one-shots given no key, share of
@@ -234,6 +238,48 @@ def evaluate(name: str, folder: Path, seed: int, use_essentia: bool) -> dict[str
     return figures
 
 
+LIBRARIES = (Path("/usr/share/sonic-pi/samples"), Path("/usr/share/lmms/samples"))
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
+
+
+def _pipeline_one(path: str) -> bool:
+    from companion.analysis.pipeline import analyse_file
+    from companion.errors import AudioDecodeError
+
+    try:
+        _, audio = analyse_file(Path(path))
+    except AudioDecodeError:
+        return False
+    try:
+        from companion.embedding.fingerprint import fingerprint
+    except ImportError:
+        return True
+    fingerprint(audio.y, audio.sr)
+    return True
+
+
+def library_throughput(workers: int = 2) -> dict[str, float]:
+    """files/s of the whole per-file pipeline over the Debian sample libraries."""
+    paths = [str(p) for root in LIBRARIES if root.is_dir() for p in sorted(root.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES]
+    if not paths:
+        print("no Debian sample library installed: skipping throughput")
+        return {}
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_pipeline_one, paths[:8]))  # warm the workers (imports)
+        start = time.perf_counter()
+        ok = list(pool.map(_pipeline_one, paths, chunksize=8))
+        seconds = time.perf_counter() - start
+    try:
+        import companion.embedding.fingerprint  # noqa: F401
+
+        what = "decode + analysis + fingerprint"
+    except ImportError:
+        what = "decode + analysis"
+    print(f"\n== throughput ({what}), Debian libraries: {len(paths)} files ({sum(ok)} decoded) "
+          f"in {seconds:.1f} s = {len(paths) / seconds:.1f} files/s on {workers} workers")
+    return {"library_files_per_s": len(paths) / seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="tempo/key accuracy on generated loops")
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench"
@@ -243,7 +289,7 @@ def main() -> None:
     parser.add_argument("--no-essentia", action="store_true")
     parser.add_argument("--only", choices=("easy", "hard"), default=None)
     args = parser.parse_args()
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = library_throughput()
     for name, folder in (("easy", args.easy), ("hard", args.hard)):
         if args.only in (None, name):
             figures |= evaluate(name, folder, args.seed, not args.no_essentia)
