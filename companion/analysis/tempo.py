@@ -76,14 +76,16 @@ class TempoEstimate:
     Attributes:
         bpm: beats per minute.
         confidence: in [0, 1]; below 0.5 means the octave is a guess.
-        bars: bars of 4/4 the loop holds at ``bpm`` (None when not cut to whole bars).
+        bars: bars the loop holds at ``bpm`` (None when not cut to whole bars).
         candidates: ``(bpm, probability)`` pairs considered, best first.
+        beats_per_bar: 4, or 3 for a loop of whole bars of 3/4.
     """
 
     bpm: float
     confidence: float
     bars: int | None
     candidates: list[tuple[float, float]]
+    beats_per_bar: int = 4
 
 
 def loop_length_candidates(duration_s: float, beats_per_bar: int = 4) -> list[tuple[float, int]]:
@@ -381,6 +383,9 @@ def estimate_tempo(
     free_bpm, strength = free_tempo(feat)
     cands = loop_length_candidates(duration_s)
     matched = any(_simple_ratio(free_bpm, bpm) for bpm, _ in cands)
+    waltz = _three_four(feat, ac, duration_s, free_bpm, strength, cands)
+    if waltz is not None:
+        return waltz
     lattice = max(
         (_ac_at(ac, feat.fps * 60.0 / bpm * m) for bpm, _ in cands for m in (0.5, 1.0, 2.0)),
         default=0.0,
@@ -402,6 +407,34 @@ def estimate_tempo(
         bars=cands[best][1],
         candidates=[(cands[i][0], float(probs[i])) for i in order],
     )
+
+
+def _three_four(
+    feat: Features, ac: np.ndarray, duration_s: float, free_bpm: float, strength: float, cands: list[tuple[float, int]]
+) -> TempoEstimate | None:
+    """A loop of whole bars of 3/4, when the evidence says so.
+
+    The free estimate must be strongly periodic, an octave of a 3/4 loop-length tempo
+    (180·bars/duration) and of no 4/4 one, and the onsets (full band plus low band, where the
+    downbeat's kick or bass sits) must repeat more strongly after three beats than after four.
+    """
+    if strength < STRONG_PERIODICITY or any(_octave(free_bpm, bpm) for bpm, _ in cands):
+        return None
+    ac_low = onset_autocorrelation(feat.onset_low) if feat.onset_low.any() else np.zeros(2)
+    waltz = sorted(loop_length_candidates(duration_s, beats_per_bar=3), key=lambda c: abs(np.log2(c[0] / free_bpm)))
+    for bpm, bars in waltz[:1]:
+        if _octave(free_bpm, bpm):
+            lag = feat.fps * 60.0 / bpm
+            bar3 = _ac_at(ac, 3 * lag) + _ac_at(ac_low, 3 * lag)
+            bar4 = _ac_at(ac, 4 * lag) + _ac_at(ac_low, 4 * lag)
+            if bar3 > bar4 + 0.05:
+                return TempoEstimate(bpm=round(bpm, 2), confidence=0.5, bars=bars, candidates=[(bpm, 1.0)], beats_per_bar=3)
+    return None
+
+
+def _octave(free_bpm: float, bpm: float) -> bool:
+    """Whether ``free_bpm`` is within :data:`SNAP_TOLERANCE` of ``bpm`` times ¼, ½, 1, 2 or 4."""
+    return any(abs(free_bpm / (bpm * r) - 1.0) <= SNAP_TOLERANCE for r in (0.25, 0.5, 1.0, 2.0, 4.0))
 
 
 def _simple_ratio(free_bpm: float, bpm: float) -> bool:
