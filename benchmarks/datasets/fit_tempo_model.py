@@ -3,20 +3,22 @@
 Usage::
 
     python benchmarks/datasets/make_loops.py --set hard --seed 1 --out /tmp/ds/hard1   # etc.
-    python benchmarks/datasets/fit_tempo_model.py --train /tmp/ds/hard1 /tmp/ds/hard2 /tmp/ds/easy1 \
-        --eval /tmp/ds/hard0 /tmp/ds/easy0
+    python benchmarks/datasets/fit_tempo_model.py --train /tmp/ds/hard{1..8} /tmp/ds/easy{1,2} \
+        --eval /tmp/ds/hard0 /tmp/ds/easy0 [--write]
 
 Train on draws (seeds) other than the benchmark's seed 0, evaluate on seed 0. The model is a
 conditional logit: for each loop, every loop-length candidate tempo gets the score
 ``w · candidate_features``, and the likelihood of the labelled candidate under the softmax of
-the scores is maximised with an L2 penalty (scipy L-BFGS). Prints the weights as a Python
-literal to paste into ``tempo.py``, and the Acc1 of the fitted and current weights.
+the scores is maximised with an L2 penalty (scipy L-BFGS). Prints the weights and the Acc1
+(among loop-length candidates) of the fitted and current weights; ``--write`` puts the fitted
+weights into ``companion/analysis/tempo.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -76,16 +78,31 @@ def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
     return {g: float(np.mean(v)) for g, v in sorted(hits.items())}
 
 
+def write_weights(w: np.ndarray) -> Path:
+    """Replace the ``WEIGHTS = np.array([...])`` literal in tempo.py with ``w``."""
+    path = Path(tempo.__file__)
+    text = path.read_text()
+    body = "WEIGHTS = np.array([\n" + "".join(
+        f"    {v:.3f},  # {name}\n" for v, name in zip(w, tempo.FEATURE_NAMES)
+    ) + "])"
+    new, count = re.subn(r"WEIGHTS = np\.array\(\[.*?\]\)", lambda _: body, text, count=1, flags=re.S)
+    if count != 1:
+        raise RuntimeError(f"no WEIGHTS literal found in {path}")
+    path.write_text(new)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--train", type=Path, nargs="+", required=True)
     parser.add_argument("--eval", type=Path, nargs="*", default=[])
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="put the weights into tempo.py")
     args = parser.parse_args()
     train = load(args.train)
-    res = minimize(neg_log_likelihood, tempo.WEIGHTS.astype(float), args=(train, args.l2), jac=True, method="L-BFGS-B")
+    start = np.zeros(len(tempo.FEATURE_NAMES))
+    res = minimize(neg_log_likelihood, start, args=(train, args.l2), jac=True, method="L-BFGS-B")
     w = res.x
-    print("WEIGHTS = np.array([" + ", ".join(f"{v:.3f}" for v in w) + "])")
     for name, value in zip(tempo.FEATURE_NAMES, w):
         print(f"  {name:<16} {value:+.3f}")
     print("train acc (fitted):", accuracy(w, train)["all"], " current:", accuracy(tempo.WEIGHTS, train)["all"])
@@ -94,6 +111,8 @@ def main() -> None:
         fitted, current = accuracy(w, ev), accuracy(tempo.WEIGHTS, ev)
         for g in fitted:
             print(f"  eval {g:<24} fitted {fitted[g]:.3f}  current {current[g]:.3f}")
+    if args.write:
+        print(f"wrote {write_weights(w)}")
 
 
 if __name__ == "__main__":

@@ -60,12 +60,30 @@ FEATURE_NAMES = (
 #: Weights fitted by ``benchmarks/datasets/fit_tempo_model.py`` (L2 = 1) on the hard set
 #: seeds 1–8 and the easy set seeds 1–2; the benchmark uses seed 0.
 WEIGHTS = np.array([
-    -0.486, -2.888, -1.322, -0.072,  # prior
-    1.434, 0.164, -1.840, 0.421, 1.332, 0.628, 0.917,  # grid
-    -0.489, 0.992, 1.518,  # autocorrelation
-    2.871, -0.316, -0.295, 1.206,  # harmonic rhythm
-    -0.670, -2.402, 1.185, 0.876,  # swing, harmonic rhythm without a beat
-    -1.168, -0.042,  # onset rates
+    -0.486,  # prior_z
+    -2.888,  # prior_z2
+    -1.322,  # prior_above_175
+    -0.072,  # prior_below_70
+    1.434,  # full_beat_vs_eighth
+    0.164,  # full_eighth_vs_sixteenth
+    -1.840,  # low_beat_vs_eighth
+    0.421,  # low_13_vs_24
+    1.332,  # high_beat_vs_eighth
+    0.628,  # high_eighth_vs_sixteenth
+    0.917,  # high_24_vs_13
+    -0.489,  # ac_beat
+    0.992,  # ac_half
+    1.518,  # ac_low_beat
+    2.871,  # harm_bar_vs_beats
+    -0.316,  # harm_3_vs_24
+    -0.295,  # harm_beat_vs_offbeat
+    1.206,  # harm_bar_level
+    -0.670,  # swing_sixteenth
+    -2.402,  # swing_eighth
+    1.185,  # harm_bar_unrhythmic
+    0.876,  # harm_level_unrhythmic
+    -1.168,  # low_onsets_per_beat
+    -0.042,  # onsets_per_sixteenth
 ])
 
 
