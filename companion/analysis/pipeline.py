@@ -22,6 +22,9 @@ from companion.analysis.result import Analysis, Source
 from companion.analysis.tempo import estimate_tempo, loop_length_candidates
 from companion.music.keys import Key
 
+#: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
+#: analyses made by older versions.
+ANALYSIS_VERSION = "2"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9

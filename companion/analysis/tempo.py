@@ -418,7 +418,11 @@ def estimate_tempo(
     probs /= probs.sum()
     order = np.argsort(probs)[::-1]
     best = int(order[0])
-    confidence = float(probs[best]) if matched or strength < 0.1 else 0.8 * float(probs[best])
+    # The softmax says how clearly one octave beats the others; the periodicity at the
+    # candidates' lags says whether there was any rhythm to judge by (a lone candidate in a
+    # drone is a guess, whatever its probability).
+    evidence = float(np.clip(0.5 + max(lattice, 0.0), 0.5, 1.0))
+    confidence = float(probs[best]) * evidence * (1.0 if matched or strength < 0.1 else 0.8)
     return TempoEstimate(
         bpm=round(cands[best][0], 2),
         confidence=confidence,
