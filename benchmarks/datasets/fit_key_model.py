@@ -86,7 +86,7 @@ def write_model(w: np.ndarray, train: list[Path], l2: float) -> None:
         lines.append(f"    # {name}: chords by root interval (major triads 0–11, minor triads 0–11)")
         lines.append("    " + ", ".join(f"{v:.3f}" for v in half[:12]) + ",")
         lines.append("    " + ", ".join(f"{v:.3f}" for v in half[12:24]) + ",")
-        lines.append("    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth")
+        lines.append("    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth; bias")
         lines.append("    " + ", ".join(f"{v:.3f}" for v in half[24:]) + ",")
     lines.append("])")
     MODEL_FILE.write_text("\n".join(lines) + "\n")

@@ -13,8 +13,8 @@ Steps:
    interval and quality (so the model knows a V or a VII from a I), whether the loop opens on
    the tonic triad and closes on the dominant, subdominant or subtonic chord, the Pearson
    correlation of the salience chroma with the Krumhansl–Kessler, Temperley and EDMA profiles
-   (:mod:`companion.analysis.key_profiles`), and the share of bass notes (below C3) on the
-   tonic and on the fifth.
+   (:mod:`companion.analysis.key_profiles`), the share of bass notes (below C3) on the
+   tonic and on the fifth, and a constant (a prior for the mode).
 4. A linear score per key with separate weights for major and minor keys; the 24 keys
    compete in a softmax (conditional logit) whose probability for the winner is the
    confidence. The weights (:mod:`companion.analysis.key_model`) are fitted by
@@ -45,7 +45,7 @@ CHORD_TEMPERATURE = 0.02
 #: Beat length (BPM) used for material without a tempo (one-shots).
 DEFAULT_BPM = 120.0
 #: Features per key, in order (see :func:`key_features`).
-N_KEY_FEATURES = 24 + 4 + len(PROFILE_NAMES) + 2
+N_KEY_FEATURES = 24 + 4 + len(PROFILE_NAMES) + 2 + 1
 
 
 @dataclass
@@ -177,7 +177,7 @@ def key_features(feat: Features, bpm: float | None) -> np.ndarray:
         the tonic (24: major triads on intervals 0–11, then minor), first beat on the tonic
         triad, last beat on the major chord of the fifth, on the (sub)dominant chord of the
         mode, on the major chord of the flat seventh; profile correlations; bass share on
-        the tonic and on the fifth.
+        the tonic and on the fifth; a constant (the mode's prior).
     """
     bpm = bpm or DEFAULT_BPM
     probs, weights = chord_posteriors(beat_means(feat.chroma, feat.pitch_fps, bpm))
@@ -199,7 +199,7 @@ def key_features(feat: Features, bpm: float | None) -> np.ndarray:
             last[(tonic + 5) % 12 + (12 if minor else 0)],
             last[(tonic + 10) % 12],
         ]
-        row = np.concatenate([rel, extra, [p[key] for p in profiles], [bass[tonic], bass[(tonic + 7) % 12]]])
+        row = np.concatenate([rel, extra, [p[key] for p in profiles], [bass[tonic], bass[(tonic + 7) % 12], 1.0]])
         start = d if minor else 0
         out[key, start : start + d] = row
     return out

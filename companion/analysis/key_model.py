@@ -9,13 +9,13 @@ import numpy as np
 #: (2·N_KEY_FEATURES,) float64: the first half scores major keys, the second minor keys.
 KEY_WEIGHTS = np.array([
     # major: chords by root interval (major triads 0–11, minor triads 0–11)
-    1.544, -0.224, -2.485, -0.168, -1.045, 1.452, -0.034, 1.273, -0.284, 0.371, -1.052, -0.400,
-    -0.966, -0.081, -0.613, -0.033, 0.438, -0.853, -0.002, -0.940, -0.066, 0.702, -0.066, -0.130,
-    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth
-    0.195, -0.508, -0.566, -0.458, 2.982, 2.890, 2.055, 0.400, -0.001,
+    1.676, -0.163, -2.129, -0.110, -0.862, 1.600, -0.018, 1.393, -0.207, 0.512, -0.784, -0.293,
+    -0.843, -0.057, -0.414, -0.021, 0.636, -0.683, 0.020, -0.786, -0.045, 0.684, -0.028, -0.051,
+    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth; bias
+    0.168, -0.471, -0.475, -0.337, 3.403, 3.291, 2.482, 0.497, 0.120, -0.974,
     # minor: chords by root interval (major triads 0–11, minor triads 0–11)
-    -0.414, 0.024, -0.849, -0.898, -0.167, -2.054, -0.037, 1.371, 0.748, -0.248, 3.368, 0.209,
-    2.421, 0.021, -0.519, 0.010, -0.287, 2.314, -0.017, -1.446, 0.222, -0.376, 0.138, 0.132,
-    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth
-    1.411, -0.474, -0.236, 0.679, 3.353, 2.105, 3.117, 1.455, -0.042,
+    -0.565, -0.128, -1.032, -1.028, -0.235, -2.247, -0.070, 1.196, 0.595, -0.295, 3.056, 0.136,
+    2.338, -0.014, -0.626, -0.063, -0.365, 2.120, -0.029, -1.569, 0.150, -0.455, 0.008, 0.095,
+    # first beat on tonic, last beat on V, IV/iv, bVII; profiles KK, Temperley, EDMA; bass tonic, fifth; bias
+    1.374, -0.570, -0.384, 0.613, 3.077, 1.921, 2.755, 1.351, -0.137, 0.974,
 ])
