@@ -29,6 +29,7 @@ Ends with one line of ``name=value`` figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -46,18 +47,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.preview.alsa_null import use_null_alsa  # noqa: E402
+from tests.preview.alsa_null import use_null_alsa
 
 use_null_alsa()
 
-from synthetic_library import TAG_WORDS, candidates, clustered_vectors  # noqa: E402
+from synthetic_library import TAG_WORDS, candidates, clustered_vectors
 
-from companion.analysis.result import Analysis  # noqa: E402
-from companion.embedding.fingerprint import FINGERPRINT_SPACE  # noqa: E402
-from companion.library import vectors  # noqa: E402
-from companion.library.catalog import ANALYSER_VERSION, Catalog  # noqa: E402
-from companion.library.db import transaction  # noqa: E402
-from companion.library.indexes import refresh_indexes  # noqa: E402
+from companion.analysis.result import Analysis
+from companion.embedding.fingerprint import FINGERPRINT_SPACE
+from companion.library import vectors
+from companion.library.catalog import ANALYSER_VERSION, Catalog
+from companion.library.db import transaction
+from companion.library.indexes import refresh_indexes
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 GENERATOR = 1  # bump when the synthetic catalog changes
@@ -85,7 +86,7 @@ def synthesise(n: int, cache: Path) -> Path:
         with transaction(conn):
             for i in range(n):
                 pack = cands.folders[i].rsplit("/", 1)[1]
-                target = (loops if cands.is_loop[i] else shots)[i % len((loops if cands.is_loop[i] else shots))]
+                target = (loops if cands.is_loop[i] else shots)[i % len(loops if cands.is_loop[i] else shots)]
                 link_dir = folder / "files" / pack
                 link_dir.mkdir(exist_ok=True)
                 path = link_dir / (cands.names[i].rsplit(".", 1)[0] + ".flac")
@@ -126,12 +127,12 @@ def synthesise(n: int, cache: Path) -> Path:
 class Sender:
     """Sends OSC from a thread of its own, so the benchmark never blocks the GUI thread it measures."""
 
-    def __init__(self, client) -> None:  # noqa: ANN001
+    def __init__(self, client) -> None:
         self.client = client
         self.queue: queue.Queue = queue.Queue()
         threading.Thread(target=self._run, daemon=True).start()
 
-    def send_message(self, address: str, value) -> None:  # noqa: ANN001
+    def send_message(self, address: str, value) -> None:
         self.queue.put((address, value))
 
     def _run(self) -> None:
@@ -154,8 +155,8 @@ def main() -> None:
     args = ap.parse_args()
     db_template = synthesise(args.n, args.cache)
 
-    from pythonosc.udp_client import SimpleUDPClient
     from PySide6.QtCore import QEventLoop, QTimer
+    from pythonosc.udp_client import SimpleUDPClient
 
     from companion.ui.app import application
     from companion.ui.controller import AppController
@@ -172,7 +173,19 @@ def main() -> None:
     for p in sorted(SONIC_PI.glob("*.flac"))[:24]:
         shutil.copy2(p, scan_src / p.name)
 
-    app = application()
+    app = application()  # noqa: F841 - keeps the QApplication alive
+    gc_pauses: list[float] = []  # full collections on the GUI thread (ms)
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if threading.current_thread() is not threading.main_thread() or info.get("generation") != 2:
+            return
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append((time.perf_counter() - gc_started[0]) * 1000.0)
+
+    gc.callbacks.append(on_gc)
     stall = StallMonitor(interval_ms=5)
 
     def wait(ms: int) -> None:
@@ -180,7 +193,7 @@ def main() -> None:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def wait_for(cond, timeout_s: float) -> bool:  # noqa: ANN001
+    def wait_for(cond, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while not cond():
             if time.monotonic() > deadline:
@@ -197,7 +210,7 @@ def main() -> None:
     pending_cpu: list[float] = []
     on_suggestions = window._on_suggestions
 
-    def timed_on_suggestions(batch, fresh=True):  # noqa: ANN001, ANN202
+    def timed_on_suggestions(batch, fresh=True):
         t = time.thread_time()
         on_suggestions(batch, fresh)
         pending_cpu.append((time.thread_time() - t) * 1000.0)
@@ -208,16 +221,19 @@ def main() -> None:
             pending_cpu.clear()
 
     paint_started = [0.0]
-    controller.suggestions_ready.disconnect(window._on_suggestions)
-    controller.suggestions_ready.connect(timed_on_suggestions)
+    window._on_suggestions = timed_on_suggestions
     original_paint = window.view.paintEvent
     window.view.paintEvent = lambda e: (paint_started.__setitem__(0, time.thread_time()), original_paint(e), timed_paint())
     window.resize(1280, 800)
     window.show()
     stall.start()
     t0 = time.perf_counter()
+    failed: list[str] = []
+    controller.engine_failed.connect(failed.append)
     controller.start()
-    wait_for(lambda: bool(window.repaint_ms), 600)
+    wait_for(lambda: bool(window.repaint_ms) or bool(failed), 600)
+    if failed or not window.repaint_ms:
+        sys.exit(f"the library did not open: {failed[0] if failed else 'no list within 600 s'}")
     open_s = time.perf_counter() - t0
     open_stall = stall.max_stall_ms
     open_busy = stall.max_busy_ms
@@ -232,7 +248,8 @@ def main() -> None:
             "Ab", "G#m", "A", "Am", "Bb", "Bbm", "B", "Bm"]
     window.repaint_ms.clear()
     rank_ms: list[float] = []
-    controller.suggestions_ready.connect(lambda b: rank_ms.append(b.rank_ms))
+    ranked_ms: list[float] = []  # packet arrival → ranked list (the follower's latency)
+    controller.suggestions_ready.connect(lambda b: (rank_ms.append(b.rank_ms), ranked_ms.append(b.latency_ms)))
     stall.start()
     missed = 0
     for i in range(args.changes):
@@ -242,7 +259,7 @@ def main() -> None:
         osc.send_message("/context/key", keys[int(rng.integers(0, len(keys)))])
         if i % 7 == 0:
             osc.send_message("/context/mood", [TAG_WORDS[int(rng.integers(0, 12))]])
-        if not wait_for(lambda: len(window.repaint_ms) > before, 5.0):
+        if not wait_for(lambda b=before: len(window.repaint_ms) > b, 5.0):
             missed += 1
         if i % 10 == 5 and window.model.rowCount():
             window.view.select_row(int(rng.integers(0, min(5, window.model.rowCount()))))
@@ -262,7 +279,8 @@ def main() -> None:
     over_50 = sum(1 for g in stall.gaps_ms if g - stall.interval_ms > 50)
     print(f"context → repaint over {len(repaint)} paints ({args.changes} changes, {missed} unanswered): "
           f"p50 {pct(repaint, 50):.1f} ms, p95 {pct(repaint, 95):.1f} ms, max {max(repaint):.1f} ms; "
-          f"ranking p50 {pct(rank_ms, 50):.1f} ms", file=sys.stderr)
+          f"ranking p50 {pct(rank_ms, 50):.1f} ms, max {max(rank_ms):.1f} ms; packet → ranked list p50 "
+          f"{pct(ranked_ms, 50):.1f} ms, max {max(ranked_ms):.1f} ms", file=sys.stderr)
     print(f"GUI-thread CPU per new list (handler + paint): p50 {pct(update_cpu, 50):.1f} ms, "
           f"p95 {pct(update_cpu, 95):.1f} ms, max {max(update_cpu, default=float('nan')):.1f} ms "
           f"over {len(update_cpu)} lists; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
@@ -308,6 +326,8 @@ def main() -> None:
           f"{pct(scan_repaint, 50):.1f} ms, max {max(scan_repaint, default=float('nan')):.1f} ms "
           f"over {len(scan_repaint)} paints", file=sys.stderr)
 
+    print(f"full garbage collections on the GUI thread: {len(gc_pauses)}, longest "
+          f"{max(gc_pauses, default=0.0):.1f} ms", file=sys.stderr)
     stall.stop()
     window.close()
     shutil.rmtree(work, ignore_errors=True)
@@ -324,6 +344,7 @@ def main() -> None:
         "flood_stall_max_ms": round(flood_stall, 1), "scan_s": round(scan_s, 1),
         "scan_stall_max_ms": round(scan_stall, 1),
         "scan_repaint_max_ms": round(max(scan_repaint, default=float("nan")), 1),
+        "gc_full_on_gui": len(gc_pauses), "gc_max_ms": round(max(gc_pauses, default=0.0), 1),
     }
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
 

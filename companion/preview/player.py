@@ -345,7 +345,7 @@ class Player:
         except self._sd.PortAudioError as exc:  # closing a dead device: nothing left to release
             log.info("closing the audio stream: %s", exc)
 
-    def _callback(self, generation: int, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:  # noqa: ARG002
+    def _callback(self, generation: int, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:
         with self._lock:
             if generation != self._generation:  # a replaced stream still draining
                 outdata.fill(0.0)

@@ -117,7 +117,9 @@ def stretch(frames: np.ndarray, sample_rate: int, plan: PreviewPlan, *, high_qua
     """
     if plan.is_identity:
         return frames
-    from pedalboard import time_stretch  # imported here: a 50 MB native module, only when used
+    from pedalboard import (
+        time_stretch,  # imported here: a 50 MB native module, only when used
+    )
 
     n = frames.shape[0]
     target_len = max(1, int(round(n / plan.speed)))

@@ -233,7 +233,7 @@ class ContextBar(QFrame):
             value = [w.strip() for w in text.split(",") if w.strip()] or None
         self.edited.emit({name: value})
 
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape:
             focused = self.focusWidget()
             if focused is not None:

@@ -21,6 +21,7 @@ back through signals.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -181,7 +182,8 @@ class AppController(QObject):
                                 on_state=lambda s: self._player_state.emit(s))
             except AudioOutputError as exc:
                 log.warning("%s", exc)
-                QTimer.singleShot(0, lambda: self.message.emit(str(exc)))
+                text = str(exc)
+                QTimer.singleShot(0, lambda: self.message.emit(text))
         return Auditioner(player, follow_tempo=self.prefs.follow_tempo, follow_key=self.prefs.follow_key)
 
     def start(self) -> None:
@@ -206,6 +208,7 @@ class AppController(QObject):
                 log.info("CLAP unavailable: %s", exc)
         engine = Engine(catalog, default_mode=self.mode, text_embedder=embedder)  # type: ignore[arg-type]
         self.db = Catalog.open(self.catalog_path)
+        _freeze_heap()
         return engine
 
     def _engine_opened(self, engine: Any, error: BaseException | None) -> None:
@@ -428,6 +431,7 @@ class AppController(QObject):
             report = process.run()
             if self.engine is not None:
                 self.engine.reload()
+                _freeze_heap()
             return report
 
         self.tasks.run(work, self._scan_done, pool="scan")
@@ -711,6 +715,7 @@ class AppController(QObject):
         def work() -> Any:
             row = db.set_override(item.path, bpm=bpm, key=key, kind=kind)
             engine.reload()
+            _freeze_heap()
             return row
 
         parts = [p for p in (f"{bpm:g} BPM" if bpm else "", key.name if key else "", kind or "") if p]
@@ -778,6 +783,10 @@ class AppController(QObject):
 
         self.tasks.run(work, done, pool="db")
 
+    def cancel_search(self) -> None:
+        """Forget the search or "more like this" in flight (its results are dropped)."""
+        self._search_token += 1
+
     def more_like(self, item: SuggestionItem) -> None:
         """Samples that sound like ``item`` → :attr:`results_ready`."""
         if self.engine is None or self.db is None:
@@ -828,7 +837,7 @@ class AppController(QObject):
                     client.run(stop, on_status=lambda st: self.sync_state.emit(f"sync: {st.summary()}"))
             except CompanionError as exc:
                 self.sync_state.emit(f"sync off: {exc}")
-            except Exception as exc:  # noqa: BLE001 - the window must learn why sync stopped
+            except Exception as exc:
                 log.exception("sync stopped")
                 self.sync_state.emit(f"sync stopped: {exc}")
 
@@ -872,6 +881,17 @@ class AppController(QObject):
             return output_devices()
 
         self.tasks.run(work, lambda r, e: done(r if e is None else []), pool="audio", priority=20)
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
+
+    A loaded 100k-sample library is millions of Python objects; a full collection over them
+    takes 100–200 ms and runs on whichever thread allocates at that moment — often the GUI
+    thread, in the middle of a paint. The library's objects live as long as the library, and
+    when a reload replaces them, reference counting frees them (freezing does not stop that).
+    """
+    gc.freeze()
 
 
 def search_library(engine: Any, db: Any, text: str, limit: int = 200) -> ResultList:

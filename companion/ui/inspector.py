@@ -77,20 +77,20 @@ class WaveformView(QWidget):
             self.playhead = fraction
             self.update()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(600, 90)
 
     def _frac(self, x: float) -> float:
         return min(1.0, max(0.0, x / max(1, self.width())))
 
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mousePressEvent(self, e: QMouseEvent) -> None:
         if e.button() != Qt.MouseButton.LeftButton or self.peaks is None:
             return
         f = self._frac(e.position().x())
         self._dragging_region = self.region is not None and self.region[0] <= f <= self.region[1]
         self._press_x = e.position().x()
 
-    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
         if self._press_x is None:
             return
         x = e.position().x()
@@ -108,7 +108,7 @@ class WaveformView(QWidget):
         self.region = (a, b)
         self.update()
 
-    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
         if self._press_x is None:
             return
         moved = abs(e.position().x() - self._press_x) >= 4
@@ -118,12 +118,12 @@ class WaveformView(QWidget):
         elif not moved:
             self.clicked_at.emit(self._frac(e.position().x()))
 
-    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
         self.region = None
         self.update()
         self.region_changed.emit(None)
 
-    def paintEvent(self, e: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, e: QPaintEvent) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(theme.BG))
         w, h = self.width(), self.height()

@@ -70,11 +70,11 @@ class PaintedListView(SuggestionView):
         if text is not None:
             self.empty.setText(text)
 
-    def resizeEvent(self, e: Any) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, e: Any) -> None:
         super().resizeEvent(e)
         self.empty.setGeometry(self.viewport().rect().adjusted(40, 0, -40, 0))
 
-    def paintEvent(self, e: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, e: QPaintEvent) -> None:
         super().paintEvent(e)
         self.painted.emit()
 
@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.region: tuple[float, float] | None = None
         self._restoring = False
         self._paint_from: float | None = None
+        self._pending_batch: SuggestionBatch | None = None
+        self._pending_from = 0.0
         #: context change → repaint latencies (ms) measured so far.
         self.repaint_ms: list[float] = []
         self._build()
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.engine_ready.connect(lambda: self._set_header("Ranking…"))
         c.engine_failed.connect(self._engine_failed)
-        c.suggestions_ready.connect(self._on_suggestions)
+        c.suggestions_ready.connect(self._queue_suggestions)
         c.results_ready.connect(self._on_results)
         c.context_changed.connect(self.context_bar.show_context)
         c.bridge_state.connect(self.context_bar.connection.set_state)
@@ -264,13 +266,30 @@ class MainWindow(QMainWindow):
         self.view.show_empty(f"Cannot open your library:\n{text}")
         self._set_header("Library unavailable")
 
+    def _queue_suggestions(self, batch: SuggestionBatch) -> None:
+        """Lists that arrive while the GUI thread is busy are coalesced: only the newest is
+        shown (a flood of OSC packets must not become a queue of repaints)."""
+        pending = self._pending_batch
+        if pending is not None:
+            self._pending_from = min(self._pending_from, batch.changed_at)
+        else:
+            self._pending_from = batch.changed_at
+            QTimer.singleShot(0, self._show_pending)
+        self._pending_batch = batch
+
+    def _show_pending(self) -> None:
+        batch, self._pending_batch = self._pending_batch, None
+        if batch is not None:
+            self._on_suggestions(batch)
+
     def _on_suggestions(self, batch: SuggestionBatch, fresh: bool = True) -> None:
         self.latest = batch
         if self.showing != "suggestions":
             return
+        if fresh:  # measure context change → repaint for new lists only (from the oldest change)
+            self._paint_from = min(batch.changed_at, self._pending_from or batch.changed_at)
+            self._pending_from = 0.0
         self._show_items(batch.items, "suggestions")
-        if fresh:  # measure context change → repaint for new lists only
-            self._paint_from = batch.changed_at
         ctx = batch.context
         bits = [f"{ctx.bpm:g} BPM" if ctx.bpm else "", ctx.key.name if ctx.key else ""]
         if ctx.mood_tags or ctx.genre:
@@ -309,6 +328,9 @@ class MainWindow(QMainWindow):
             if keep is not None or row >= 0:
                 self.view.select_row(keep if keep is not None else row)
         self._restoring = False
+        # paint the new list now, before the inspector and the bookkeeping below, instead of
+        # waiting for the event loop's next update request behind other queued events
+        self.view.viewport().repaint()
         self._inspect(self.view.current_item())
         self.controller.shown(items, kind)
         nxt = [it for it in ([self.view.current_item()] + items[:2]) if it is not None]
@@ -318,6 +340,8 @@ class MainWindow(QMainWindow):
         """Leave search / similar results."""
         self.showing = "suggestions"
         self.results = None
+        self._search_timer.stop()
+        self.controller.cancel_search()  # a search still running must not pop up later
         if self.search.text():
             self.search.blockSignals(True)
             self.search.clear()
@@ -523,7 +547,7 @@ class MainWindow(QMainWindow):
 
         self.controller.output_devices(show)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.save_prefs()
         self.controller.shutdown()
         super().closeEvent(event)

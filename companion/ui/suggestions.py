@@ -23,8 +23,24 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import (
+    QColor,
+    QDrag,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from companion.ui import theme
 from companion.ui.items import SuggestionItem
@@ -55,7 +71,7 @@ class SuggestionModel(QAbstractListModel):
         self.loading_id: int | None = None
 
     # ------------------------------------------------------------------ Qt API
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._items)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -170,7 +186,7 @@ class CardDelegate(QStyledItemDelegate):
         self._model = model
         self._content: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         return QSize(option.rect.width() or 600, CARD_HEIGHT)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
@@ -400,7 +416,7 @@ class SuggestionView(QListView):
         self.setCurrentIndex(idx)
         self.scrollTo(idx)
 
-    def startDrag(self, supported: Qt.DropAction) -> None:  # noqa: N802 - Qt API
+    def startDrag(self, supported: Qt.DropAction) -> None:
         item = self.current_item()
         if item is None or self.mime_for is None:
             return

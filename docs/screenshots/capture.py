@@ -21,19 +21,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.preview.alsa_null import use_null_alsa  # noqa: E402
+from tests.preview.alsa_null import use_null_alsa
 
 use_null_alsa()
 
-from pythonosc.udp_client import SimpleUDPClient  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer
+from pythonosc.udp_client import SimpleUDPClient
 
-from companion.ui.app import application  # noqa: E402
-from companion.ui.controller import AppController  # noqa: E402
-from companion.ui.dialogs import FirstRunDialog, SettingsDialog  # noqa: E402
-from companion.ui.main_window import MainWindow  # noqa: E402
-from companion.ui.preferences import Preferences  # noqa: E402
-from companion.ui.scan_process import ScanProcess  # noqa: E402
+from companion.ui.app import application
+from companion.ui.controller import AppController
+from companion.ui.dialogs import FirstRunDialog, SettingsDialog
+from companion.ui.main_window import MainWindow
+from companion.ui.preferences import Preferences
+from companion.ui.scan_process import ScanProcess
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 OUT = Path(__file__).resolve().parent
@@ -46,7 +46,7 @@ def wait(ms: int) -> None:
     loop.exec()
 
 
-def wait_for(cond, timeout_s: float = 60) -> None:  # noqa: ANN001
+def wait_for(cond, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not cond() and time.monotonic() < deadline:
         wait(20)
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"scanning {len(list(samples.iterdir()))} samples …", file=sys.stderr)
     ScanProcess(db, [str(samples)]).run()
 
-    app = application()
+    app = application()  # noqa: F841 - keeps the QApplication alive
     prefs = Preferences(folders=[str(samples)], library_db=str(db), first_run_done=True, osc_port=0,
                         watch_folders=True, auto_preview=False)
     controller = AppController(prefs, prefs_file=work / "gui.json")
@@ -108,9 +108,9 @@ def main() -> None:
     first.grab().save(str(OUT / "first_run.png"))
     first.close()
 
-    from companion.preview.player import output_devices
-
     from dataclasses import replace
+
+    from companion.preview.player import output_devices
 
     settings = SettingsDialog(replace(controller.prefs, osc_port=9137), output_devices(), window)
     settings.show()

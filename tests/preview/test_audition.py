@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from companion.music.keys import parse_key
-from companion.preview.audition import AuditionItem, Auditioner
+from companion.preview.audition import Auditioner, AuditionItem
 from companion.preview.player import Player
 from companion.preview.waveform import PeaksCache, peaks
 

@@ -10,7 +10,13 @@ import pytest
 
 from companion.errors import AudioOutputError
 from companion.preview.plan import PreviewPlan
-from companion.preview.player import FADE_IN_S, FADE_OUT_S, Player, _Voice, output_devices
+from companion.preview.player import (
+    FADE_IN_S,
+    FADE_OUT_S,
+    Player,
+    _Voice,
+    output_devices,
+)
 from companion.preview.render import Rendered
 
 SR = 48000

@@ -20,13 +20,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.preview.alsa_null import use_null_alsa  # noqa: E402
+from tests.preview.alsa_null import use_null_alsa
 
 use_null_alsa()
 
-from companion.library.catalog import Catalog  # noqa: E402
-from companion.ui.scan_process import ScanProcess  # noqa: E402
-from companion.music.keys import parse_key  # noqa: E402
+from companion.library.catalog import Catalog
+from companion.music.keys import parse_key
+from companion.ui.scan_process import ScanProcess
 
 #: The test library: Sonic Pi loops and one-shots (Debian package sonic-pi-samples).
 LIBRARY_FILES = (
@@ -98,6 +98,7 @@ def make_window(qtbot, tmp_path: Path, library_db: Path, scanned_library) -> Ite
         if wait_for_list:
             with qtbot.waitSignal(controller.suggestions_ready, timeout=20000):
                 controller.start()
+            wait_until(qtbot, lambda: window.latest is not None)  # shown one event-loop turn later
         else:
             controller.start()
         return window

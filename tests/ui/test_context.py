@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pythonosc.udp_client import SimpleUDPClient
 from PySide6.QtCore import Qt
+from pythonosc.udp_client import SimpleUDPClient
 
 from companion.music.keys import parse_key
 from tests.ui.conftest import wait_until
@@ -64,7 +64,7 @@ def test_manual_edit_in_context_bar(qtbot, make_window):
     with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.mood_tags == ("dark", "gritty")):
         qtbot.keyClicks(bar.mood, "dark, gritty")
         qtbot.keyClick(bar.mood, Qt.Key.Key_Return)
-    assert "dark, gritty" in window.header.text()
+    wait_until(qtbot, lambda: "dark, gritty" in window.header.text())
 
 
 def test_an_incoming_update_does_not_overwrite_a_field_being_typed(qtbot, make_window):
@@ -83,5 +83,6 @@ def test_mode_switch_reranks(qtbot, make_window):
     with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.mode == "rules"):
         qtbot.mouseClick(window.context_bar.mode_buttons["rules"], Qt.MouseButton.LeftButton)
     assert c.prefs.mode == "rules"
+    wait_until(qtbot, lambda: window.latest is not None and window.latest.mode == "rules")
     assert all(it.components.get("similarity", 0.0) == 0.0 for it in window.model.items)
     assert "rules" in window.header.text()

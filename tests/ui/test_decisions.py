@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Qt
+from PySide6.QtCore import Qt, QUrl
 
 from companion.library.catalog import Catalog
 from companion.ui.controller import MIME_SAMPLE
@@ -118,6 +118,7 @@ def test_drag_carries_the_file_url_and_the_render(qtbot, make_window, library_db
     c = window.controller
     with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.bpm == 124.0):
         c.edit_context({"bpm": 124.0})
+    wait_until(qtbot, lambda: any(it.name == "loop_garzul.flac" for it in window.model.items))
     row = next(i for i, it in enumerate(window.model.items) if it.name == "loop_garzul.flac")
     window.view.select_row(row)
     item = window.selected()

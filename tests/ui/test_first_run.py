@@ -71,7 +71,7 @@ def test_first_run_picks_a_folder_scans_with_progress_and_lists_problems(qtbot, 
 
 
 def test_later_skips_the_first_run_for_good(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(app_module, "detected_libraries", lambda: [])
+    monkeypatch.setattr(app_module, "detected_libraries", list)
     prefs = Preferences(library_db=str(tmp_path / "library.db"), osc_enabled=False)
     window = _window(qtbot, tmp_path, prefs)
     QTimer.singleShot(200, lambda: qtbot.mouseClick(window.first_run_dialog.later_button, Qt.MouseButton.LeftButton))
