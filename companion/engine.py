@@ -74,6 +74,7 @@ class Engine:
         self.session_id = uuid.uuid4().hex
         self.state = SessionState()
         self._lock = threading.RLock()
+        self._reload_lock = threading.Lock()
         self._prompt_cache: dict[tuple[str, str], np.ndarray] = {}
         self.ranker: Ranker
         self.reload()
@@ -105,8 +106,12 @@ class Engine:
 
     # ------------------------------------------------------------------ library
     def reload(self) -> None:
-        """Re-read candidates, vectors and decisions from the catalog (after a scan)."""
-        with self._lock:
+        """Re-read candidates, vectors and decisions from the catalog (after a scan).
+
+        The new ranker is built without holding the engine's lock (seconds on a 100k library)
+        and swapped in at the end, so suggestions keep following the context meanwhile.
+        """
+        with self._reload_lock:
             cands = Candidates.from_records(self.catalog.candidate_records())
             spaces = []
             for space, _dim in sorted(
@@ -117,10 +122,12 @@ class Engine:
                     continue
                 source = "fingerprint" if space.startswith("fingerprint") else "clap"
                 spaces.append(EmbeddingSpaceData(space=space, source=source, ids=ids, vectors=vecs, index=index))
-            self.spaces = spaces
-            self.candidates = cands
-            self._load_decisions()
-            self.ranker = Ranker(cands, spaces, self.rules)
+            ranker = Ranker(cands, spaces, self.rules)
+            with self._lock:
+                self.spaces = spaces
+                self.candidates = cands
+                self._load_decisions()
+                self.ranker = ranker
 
     def _load_decisions(self) -> None:
         conn = self.catalog.conn

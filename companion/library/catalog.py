@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.analysis.pipeline import ANALYSIS_VERSION
 from companion.analysis.result import Analysis
 from companion.errors import CatalogError
 from companion.library import vectors
@@ -23,8 +24,8 @@ from companion.library.db import Connection, connect, transaction
 from companion.library.path_tags import path_tags
 from companion.music.keys import Key
 
-#: Bump when the analysis changes so that results of older analysers are redone.
-ANALYSER_VERSION = "1"
+#: Results of another analysis version are redone on the next scan (see the pipeline's constant).
+ANALYSER_VERSION = ANALYSIS_VERSION
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class SampleRow:
     loudness_lufs: float | None
     tags: list[str]
     added_at: float
+    pitched: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The fields of ``companion list --json``."""
@@ -278,24 +280,15 @@ class Catalog:
         for r in self.rows(status="analysed"):
             key_pc = -1 if r.key_pc is None else r.key_pc
             mode = -1 if r.key_pc is None else (0 if r.mode == "major" else 1)
-            analysis = self._analysis_json(r.content_hash)
             out.append({
                 "id": r.id, "path": r.path, "name": r.name, "folder": r.folder,
                 "content_hash": r.content_hash or "", "is_loop": r.kind == "loop",
                 "bpm": np.nan if r.bpm is None else r.bpm, "key_pc": key_pc, "mode": mode,
-                "pitched": bool(analysis.get("pitched", False)) or key_pc >= 0,
+                "pitched": r.pitched or key_pc >= 0,
                 "added_at": r.added_at, "duration_s": r.duration_s or 0.0,
                 "kind": r.kind or "one-shot", "tags": frozenset(r.tags),
             })
         return out
-
-    def _analysis_json(self, content_hash: str | None) -> dict[str, Any]:
-        if content_hash is None:
-            return {}
-        row = self.conn.execute(
-            "SELECT analysis_json FROM analyses WHERE content_hash = ?", (content_hash,)
-        ).fetchone()
-        return {} if row is None else json.loads(row[0])
 
 
 def _to_row(r: tuple) -> SampleRow:
@@ -318,6 +311,7 @@ def _to_row(r: tuple) -> SampleRow:
         duration_s=a.get("duration_s"), kind=kind, bpm=bpm, bpm_source=bpm_source,
         key=key, key_pc=int(key_pc) if key else None, mode=mode if key else None, key_source=key_source if key else None,
         loudness_lufs=a.get("loudness_lufs"), tags=tags, added_at=added_at,
+        pitched=bool(a.get("pitched", False)),
     )
 
 
