@@ -14,7 +14,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
 
@@ -107,15 +107,8 @@ def embed_cmd(
 
 def _backfill(embedder: ClapEmbedder, library_db: Path | None, json_out: bool) -> None:
     from companion.embedding.backfill import backfill
-    from companion.library.catalog import Catalog
 
-    db = resolve_db(library_db)
-    if not db.exists():
-        raise fail(f"no catalog at {db} — run `companion scan FOLDER` first")
-    try:
-        catalog = Catalog.open(db)
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
+    catalog = open_catalog(library_db)
     with catalog, _progress_bar(json_out) as bar:
         task = bar.add_task(f"Embedding ({embedder.space})", total=None)
         try:

@@ -7,20 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
-from companion.cli.output import err_console, fail, print_json
-from companion.errors import CompanionError
-from companion.library.catalog import Catalog
-
-
-def _open(library_db: Path | None) -> Catalog:
-    db = resolve_db(library_db)
-    if not db.exists():
-        raise fail(f"no catalog at {db} — run `companion scan FOLDER` first")
-    try:
-        return Catalog.open(db)
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
+from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
+from companion.cli.output import err_console, print_json
 
 
 def list_cmd(
@@ -30,7 +18,7 @@ def list_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """List the samples in the catalog with their analysis."""
-    with _open(library_db) as catalog:
+    with open_catalog(library_db) as catalog:
         rows = list(catalog.rows(status=status, query=query))
     if json_out:
         print_json([r.to_json() for r in rows])
@@ -52,7 +40,7 @@ def list_cmd(
 
 def problems_cmd(library_db: Path | None = LibraryDbOption, json_out: bool = JsonOption) -> None:
     """List files that could not be read or analysed, with the reason."""
-    with _open(library_db) as catalog:
+    with open_catalog(library_db) as catalog:
         problems = catalog.problems()
     if json_out:
         print_json(problems)
@@ -67,7 +55,7 @@ def problems_cmd(library_db: Path | None = LibraryDbOption, json_out: bool = Jso
 
 def stats_cmd(library_db: Path | None = LibraryDbOption, json_out: bool = JsonOption) -> None:
     """Counts per status and kind, embedding coverage per space, catalog size."""
-    with _open(library_db) as catalog:
+    with open_catalog(library_db) as catalog:
         stats = catalog.stats()
     if json_out:
         print_json(stats)

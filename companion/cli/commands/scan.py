@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.options import JsonOption, LibraryDbOption, open_catalog, resolve_db
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
 
@@ -20,14 +20,10 @@ def scan_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Scan folders: list every audio file at once, then analyse new and changed files."""
-    from companion.library.catalog import Catalog
     from companion.library.scanner import ScanProgress, scan
 
     db = resolve_db(library_db)
-    try:
-        catalog = Catalog.open(db)
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
+    catalog = open_catalog(library_db, must_exist=False)
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -68,7 +64,7 @@ def scan_cmd(
         f"{report.unchanged} unchanged, {report.missing} now missing); analysed {report.analysed} "
         f"({rate:.1f} files/s), reused {report.reused}, problems {report.problems}"
         + (f", CLAP-embedded {report.embedded}" if report.embedded else "")
-        + (f" — see `companion problems`" if report.problems else "")
+        + (" — see `companion problems`" if report.problems else "")
     )
     err_console.print(f"catalog: {db}")
 

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from companion.cli.commands.embed import ModelOption, load_embedder
-from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
 from companion.cli.output import err_console, fail, print_json
-from companion.errors import CompanionError
 
 if TYPE_CHECKING:
     from companion.library.catalog import Catalog
@@ -29,18 +28,10 @@ def search_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Rank the library's samples by how well they match a text prompt."""
-    from companion.library.catalog import Catalog
     from companion.library.indexes import load_or_build
 
-    db = resolve_db(library_db)
-    if not db.exists():
-        raise fail(f"no catalog at {db} — run `companion scan FOLDER` first")
-    embedder = load_embedder(model)
-    try:
-        catalog = Catalog.open(db)
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
-    with catalog:
+    with open_catalog(library_db) as catalog:
+        embedder = load_embedder(model)
         ids, _vecs, index = load_or_build(catalog, embedder.space)
         if index is None:
             raise fail(

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from companion.cli.commands.library import _open
-from companion.cli.options import JsonOption, LibraryDbOption
+from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
 from companion.music.keys import parse_key
@@ -24,7 +23,7 @@ def set_cmd(
     """Correct a sample's BPM, key or kind; corrections win over estimates and survive rescans."""
     if bpm is None and key is None and kind is None:
         raise fail("nothing to set: give --bpm, --key and/or --kind")
-    with _open(library_db) as catalog:
+    with open_catalog(library_db) as catalog:
         try:
             row = catalog.set_override(
                 file, bpm=bpm, key=parse_key(key) if key else None, kind=kind
