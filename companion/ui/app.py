@@ -40,7 +40,7 @@ def application(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("SampleMind Companion")
         app.setOrganizationName("SampleMind")
-        app.setDesktopFileName("samplemind-companion")
+        app.setDesktopFileName("io.samplemind.Companion")  # matches assets/io.samplemind.Companion.desktop
     apply_theme(app)  # type: ignore[arg-type]
     return app  # type: ignore[return-value]
 
