@@ -32,11 +32,13 @@ def png_path(size: int, assets: Path = ASSETS) -> Path:
     return assets / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
 
 
-def _app():  # noqa: ANN202 - a QGuiApplication; Qt is imported only here
+def _app():  # noqa: ANN202 - a QApplication; Qt is imported only here
+    # A QApplication, not a bare QGuiApplication: the process may later build widgets (the
+    # test suite does), and Qt aborts on a QWidget in a process whose app has no widgets.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    return QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+    return QApplication.instance() or QApplication([sys.argv[0]])
 
 
 def render(size: int, svg: Path = SVG):  # noqa: ANN201 - a QImage
