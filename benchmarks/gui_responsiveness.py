@@ -9,11 +9,12 @@ What it measures, on the real window (offscreen Qt) with the real services:
    pause between them (so each is answered on its own), while the app does what it does between
    changes: waveform thumbnails, pre-renders of the likely next auditions (Rubber Band), and
    every 10th change an audition of the selected card through the audio output (ALSA null
-   device when there is no sound card) and a library search.
+   device when there is no sound card, paced to real time as a sound card would consume it:
+   :func:`pace_audio_callbacks`) and a library search.
 3. **GUI stalls**: a watchdog ``QTimer`` every 5 ms on the GUI thread
    (:class:`companion.ui.stall.StallMonitor`); a stall is the lateness of a tick. Reported for
-   phase 2, for an OSC flood (packets as fast as one socket sends them, coalesced by the
-   follower), and while a real scan of Sonic Pi samples runs (spawned process) and the engine
+   phase 2, for an OSC flood (packets as fast as one socket of another process sends them,
+   coalesced by the follower), and while a real scan of Sonic Pi samples runs (spawned process) and the engine
    reloads the library.
 
 The library is synthesised straight into a catalog (rows, analyses and 512-d fingerprint vectors
@@ -34,6 +35,7 @@ import json
 import os
 import queue
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -62,6 +64,34 @@ from companion.library.indexes import refresh_indexes
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 GENERATOR = 1  # bump when the synthetic catalog changes
+
+
+def pace_audio_callbacks() -> None:
+    """Give ALSA's null sink the clock of a sound card.
+
+    The null PCM has no clock: it takes each block as soon as the callback returns, so PortAudio
+    calls the player's callback in a tight loop and an audition would hold a CPU and Python's
+    GIL the whole time — load that no real output device causes. Each callback is followed by a
+    sleep (GIL released) until the wall clock reaches the frames played so far, as a device
+    consuming ``sample_rate`` frames per second would pace it.
+    """
+    from companion.preview.player import Player
+
+    original = Player._callback
+
+    def paced(self, generation, outdata, frames, time_info, status):
+        clock = self.__dict__.setdefault("_bench_clock", [time.perf_counter(), generation])
+        if clock[1] != generation:  # a new stream: its clock starts now
+            clock[:] = [time.perf_counter(), generation]
+        try:
+            original(self, generation, outdata, frames, time_info, status)
+        finally:
+            clock[0] += frames / float(self._stream_rate or 44100)
+            ahead = clock[0] - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+
+    Player._callback = paced
 
 
 def synthesise(n: int, cache: Path) -> Path:
@@ -173,6 +203,7 @@ def main() -> None:
     for p in sorted(SONIC_PI.glob("*.flac"))[:24]:
         shutil.copy2(p, scan_src / p.name)
 
+    pace_audio_callbacks()
     app = application()  # noqa: F841 - keeps the QApplication alive
     gc_pauses: list[float] = []  # full collections on the GUI thread (ms)
     gc_started = [0.0]
@@ -294,16 +325,20 @@ def main() -> None:
     lists_before = len(rank_ms)
     stall.start()
     t = time.perf_counter()
-    flood = threading.Thread(target=lambda: [osc.client.send_message("/context/bpm", 80.0 + (i % 900) / 10.0)
-                                             for i in range(args.flood)])
-    flood.start()
-    wait_for(lambda: not flood.is_alive(), 60)
+    # from another process, as a DAW sends: a sender thread in this process would compete for
+    # the GIL with the GUI thread being measured
+    sender = (
+        "import sys; from pythonosc.udp_client import SimpleUDPClient as C; c = C('127.0.0.1', int(sys.argv[1]))\n"
+        "for i in range(int(sys.argv[2])): c.send_message('/context/bpm', 80.0 + (i % 900) / 10.0)"
+    )
+    flood = subprocess.Popen([sys.executable, "-c", sender, str(controller.listener.port), str(args.flood)])
+    wait_for(lambda: flood.poll() is not None, 60)
     send_s = time.perf_counter() - t
     wait(1500)
     flood_stall = stall.max_stall_ms
     flood_busy = stall.max_busy_ms
     flood_lists = len(rank_ms) - lists_before
-    print(f"flood: {args.flood} packets in {send_s * 1000:.0f} ms → {flood_lists} rankings (coalesced); "
+    print(f"flood: {args.flood} packets from another process in {send_s * 1000:.0f} ms (with its start) → {flood_lists} rankings (coalesced); "
           f"max GUI stall {flood_stall:.1f} ms (GUI-thread CPU run ≤ {flood_busy:.1f} ms)", file=sys.stderr)
 
     # ---------------------------------------------------------------- during a scan

@@ -68,3 +68,20 @@ def test_seeds_count_as_chosen() -> None:
 def test_without_vectors_order_is_by_score_with_hash_dedupe() -> None:
     got = diversify(np.array([0.3, 0.9, 0.9, 0.1]), 3, hash_codes=np.array([1, 2, 2, 3]))
     assert got.tolist() == [1, 0, 3]
+
+
+def test_memory_grows_with_the_pool_not_its_square() -> None:
+    """The 20k-row boosted group of a big library: a full Gram matrix would be 3.2 GB."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    m, d = 20_000, 64
+    vecs = rng.normal(size=(m, d)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    scores = rng.random(m)
+    tracemalloc.start()
+    got = diversify(scores, 10, hash_codes=np.arange(m), vectors=vecs, lam=0.7, dup_threshold=0.98)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(got) == 10 and got[0] == int(np.argmax(scores))
+    assert peak < 50 * m * 8  # a few (m,) float64 arrays and one (m, d) copy at most
