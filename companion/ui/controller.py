@@ -21,7 +21,6 @@ back through signals.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -208,7 +207,6 @@ class AppController(QObject):
                 log.info("CLAP unavailable: %s", exc)
         engine = Engine(catalog, default_mode=self.mode, text_embedder=embedder)  # type: ignore[arg-type]
         self.db = Catalog.open(self.catalog_path)
-        _freeze_heap()
         return engine
 
     def _engine_opened(self, engine: Any, error: BaseException | None) -> None:
@@ -431,7 +429,6 @@ class AppController(QObject):
             report = process.run()
             if self.engine is not None:
                 self.engine.reload()
-                _freeze_heap()
             return report
 
         self.tasks.run(work, self._scan_done, pool="scan")
@@ -715,7 +712,6 @@ class AppController(QObject):
         def work() -> Any:
             row = db.set_override(item.path, bpm=bpm, key=key, kind=kind)
             engine.reload()
-            _freeze_heap()
             return row
 
         parts = [p for p in (f"{bpm:g} BPM" if bpm else "", key.name if key else "", kind or "") if p]
@@ -881,17 +877,6 @@ class AppController(QObject):
             return output_devices()
 
         self.tasks.run(work, lambda r, e: done(r if e is None else []), pool="audio", priority=20)
-
-
-def _freeze_heap() -> None:
-    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
-
-    A loaded 100k-sample library is millions of Python objects; a full collection over them
-    takes 100–200 ms and runs on whichever thread allocates at that moment — often the GUI
-    thread, in the middle of a paint. The library's objects live as long as the library, and
-    when a reload replaces them, reference counting frees them (freezing does not stop that).
-    """
-    gc.freeze()
 
 
 def search_library(engine: Any, db: Any, text: str, limit: int = 200) -> ResultList:

@@ -7,7 +7,6 @@ list (see ``plugin_bridge/README.md``). Status and the final counters go to stde
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import signal
@@ -76,10 +75,6 @@ def listen_cmd(
         engine = Engine.open(resolve_db(library_db), default_mode=mode)  # type: ignore[arg-type]
     except CompanionError as exc:
         raise fail(str(exc)) from exc
-    # The library's objects live as long as the process: keep them out of the cyclic GC, whose
-    # full collections otherwise pause a 100k library for 100+ ms (benchmarks/osc_latency.py).
-    gc.freeze()
-
     out_lock = threading.Lock()
     listener: OscListener | None = None
 
