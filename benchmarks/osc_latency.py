@@ -19,7 +19,7 @@ Figures:
 - flood: ``--flood`` packets as fast as the client can send; the follower coalesces, so the
   number of rankings stays small and the last list answers the last packet.
 
-The library's objects are frozen out of the cyclic GC (``gc.freeze()``, as ``companion listen``
+The library's objects are frozen out of the cyclic GC (``gc.freeze()``, as ``Engine.reload``
 does); ``--no-gc-freeze`` shows what full collections cost otherwise.
 
 Run:  python benchmarks/osc_latency.py                # 100k, 300 closed-loop changes
