@@ -38,11 +38,13 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/companion-bench"))
+    parser.add_argument("--ef", type=int, default=DEFAULT_EF, help="HNSW ef at query time")
     args = parser.parse_args()
 
     rss0 = rss_mb()
     vectors, _labels, index, build_s, index_mb = library(args.n, args.dim, args.cache)
     rss_grow = rss_mb() - rss0
+    index.ef = args.ef  # read by every query (VectorIndex.query sets hnswlib's ef from it)
     queries = fresh_points(args.n, args.dim, args.queries)
     ids = np.arange(1, args.n + 1, dtype=np.int64)
 
@@ -68,7 +70,7 @@ def main() -> None:
     built = "loaded from cache" if np.isnan(build_s) else f"built in {build_s:.1f} s"
     print(
         f"n={args.n:,} dim={args.dim} M={DEFAULT_M} ef_construction={DEFAULT_EF_CONSTRUCTION} "
-        f"ef={DEFAULT_EF}: recall@10 {recall:.4f}; query p50 {p50:.3f} ms p99 {p99:.3f} ms; "
+        f"ef={args.ef}: recall@10 {recall:.4f}; query p50 {p50:.3f} ms p99 {p99:.3f} ms; "
         f"brute force {np.median(brute_ms):.2f} ms/query (batched 100); index {built}, "
         f"{index_mb:.0f} MB on disk, RSS +{rss_grow:.0f} MB (vectors + index)"
     )
