@@ -28,7 +28,7 @@ from companion.library import vectors
 from companion.library.catalog import Catalog
 from companion.library.db import transaction
 from companion.library.events import record_event
-from companion.library.indexes import load_or_build
+from companion.library.indexes import load_or_build, update_in_place
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import ContextStore, SessionContext
 from companion.ranking.ranker import EmbeddingSpaceData, Ranker, Suggestion
@@ -120,14 +120,25 @@ class Engine:
         to the permanent generation (:func:`gc.freeze`), which later full collections skip.
         Freed by reference counting as usual when the next reload replaces it; it holds no
         reference cycles.
+
+        When only a few vectors of a space changed, the live index is updated in place
+        (:func:`companion.library.indexes.update_in_place`) rather than read again from disk.
         """
         with self._reload_lock, _cyclic_gc_paused():
             cands = Candidates.from_records(self.catalog.candidate_records())
+            previous = {s.space: s for s in getattr(self, "spaces", ())}
             spaces = []
             for space, _dim in sorted(
                 vectors.spaces(self.catalog.conn), key=lambda s: s[0].startswith("fingerprint")
             ):
-                ids, vecs, index = load_or_build(self.catalog, space)
+                ids, vecs = vectors.load_space(self.catalog.conn, space)
+                before = previous.get(space)
+                if before is not None and before.index is not None and len(ids) and update_in_place(
+                    before.index, before.ids, before.vectors, ids, vecs
+                ):
+                    index = before.index  # a few files changed: no GIL-holding index read
+                else:
+                    ids, vecs, index = load_or_build(self.catalog, space, ids, vecs)
                 if len(ids) == 0:
                     continue
                 source = "fingerprint" if space.startswith("fingerprint") else "clap"
