@@ -1,13 +1,20 @@
-"""Fixtures shared by the whole suite: the real Debian sample libraries and audio writers."""
+"""Fixtures shared by the whole suite: the real Debian sample libraries, audio writers, and one
+embedded PostgreSQL with pgvector for the hub and sync tests."""
 
 from __future__ import annotations
 
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+if TYPE_CHECKING:
+    from hub.testing import EmbeddedPostgres
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 LMMS = Path("/usr/share/lmms/samples")
@@ -47,3 +54,18 @@ def write_tone(path: Path, freq_hz: float = 440.0, seconds: float = 1.0, sr: int
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, y.astype(np.float32), sr, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    """One embedded PostgreSQL 16 + pgvector for the session (each suite makes its own
+    databases), deleted afterwards."""
+    from hub.testing import EmbeddedPostgres
+
+    # Not under pytest's basetemp: a concurrent pytest session chmods /tmp/pytest-of-<user> to
+    # 0700, which would lock the server's own user ('pgserver' when run as root) out of its data.
+    folder = Path(tempfile.mkdtemp(prefix="samplemind-pg-"))
+    server = EmbeddedPostgres(folder)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from hub.testing import EmbeddedPostgres, HubProcess, make_token
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    """One embedded PostgreSQL 16 + pgvector for the session, deleted afterwards."""
-    # Not under pytest's basetemp: a concurrent pytest session chmods /tmp/pytest-of-<user> to
-    # 0700, which would lock the server's own user ('pgserver' when run as root) out of its data.
-    folder = Path(tempfile.mkdtemp(prefix="samplemind-hub-pg-"))
-    server = EmbeddedPostgres(folder)
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

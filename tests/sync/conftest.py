@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,17 +16,6 @@ from hub.testing import EmbeddedPostgres, HubProcess, make_token
 
 SPACE = "fingerprint/v1"
 DIM = 64
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[EmbeddedPostgres]:
-    """One embedded PostgreSQL 16 + pgvector for the sync tests (outside pytest's basetemp,
-    which a concurrent pytest session may chmod 0700 under the server's own user)."""
-    folder = Path(tempfile.mkdtemp(prefix="samplemind-sync-pg-"))
-    server = EmbeddedPostgres(folder)
-    yield server
-    server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
