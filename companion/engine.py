@@ -198,17 +198,17 @@ class Engine:
                 if row is None:
                     raise CatalogError(f"{p} is not in the catalog — scan its folder first")
                 result = self.ranker.similar([row.id], top_k=top_k)[0]
-                paths_by_id = dict(zip(self.candidates.ids.tolist(), self.candidates.paths))
+                rows = self.candidates.rows_of([i for i, _ in result]).tolist()
                 out[row.path] = [
-                    {"id": int(i), "path": paths_by_id.get(int(i), ""), "score": round(float(s), 6)}
-                    for i, s in result
+                    {"id": int(i), "path": self.candidates.paths[r] if r >= 0 else "", "score": round(float(s), 6)}
+                    for (i, s), r in zip(result, rows, strict=True)
                 ]
         return out
 
     def _prompt_vectors(self, ctx: SessionContext) -> Mapping[str, np.ndarray] | None:
         if self.text_embedder is None:
             return None
-        words = [*ctx.mood_tags, *([ctx.genre] if ctx.genre else []), *([ctx.prompt] if ctx.prompt else [])]
+        words = ctx.prompt_words()
         if not words:
             return None
         space = self.text_embedder.space

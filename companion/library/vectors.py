@@ -8,7 +8,7 @@ files share one vector; vectors of different spaces are never compared.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -169,18 +169,3 @@ def coverage(conn: Connection) -> dict[str, tuple[int, int]]:
         ).fetchone()[0]
         out[space] = (int(have), int(total))
     return out
-
-
-def has_vectors(conn: Connection, space: str, content_hashes: Sequence[str]) -> set[str]:
-    """The subset of ``content_hashes`` that already have a vector in ``space``."""
-    sid = space_id(conn, space)
-    if sid is None or not content_hashes:
-        return set()
-    marks = ",".join("?" * len(content_hashes))
-    return {
-        r[0]
-        for r in conn.execute(
-            f"SELECT content_hash FROM embeddings WHERE space_id = ? AND content_hash IN ({marks})",
-            (sid, *content_hashes),
-        )
-    }

@@ -31,7 +31,6 @@ import numpy as np
 from companion.music.keys import Key, camelot_position
 from companion.ranking.candidates import (
     Candidates,
-    key_code,
     member_of,
     merge_windows,
     sorted_unique,
@@ -195,9 +194,3 @@ class HardFilter:
         if len(self.excluded_rows) or self.folder_ranges:
             ok &= self.allowed(rows)
         return ok
-
-    def key_compatible(self, key: Key) -> bool:
-        """Whether a key passes the key filter (True without a session key)."""
-        if self._key_table is None:
-            return True
-        return bool(self._key_table[key_code(key.pitch_class, 1 if key.mode == "minor" else 0) + 1])
