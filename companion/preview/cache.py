@@ -37,6 +37,7 @@ class RenderKey:
     semitones: int
     sample_rate: int
     high_quality: bool
+    loop: bool = False  # a loop is rendered with its tail wrapped onto its head
 
     @classmethod
     def of(cls, path: Path | str, plan: PreviewPlan, sample_rate: int, high_quality: bool = True) -> RenderKey:
@@ -48,7 +49,7 @@ class RenderKey:
         st = os.stat(path)
         return cls(
             str(path), int(st.st_size), int(st.st_mtime_ns), round(float(plan.speed), 5),
-            int(plan.semitones), int(sample_rate), bool(high_quality),
+            int(plan.semitones), int(sample_rate), bool(high_quality), bool(plan.loop),
         )
 
 

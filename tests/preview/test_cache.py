@@ -24,6 +24,8 @@ def test_key_follows_the_file_and_the_plan(tmp_path: Path):
     k1 = RenderKey.of(f, PLAN, 48000)
     assert RenderKey.of(f, PLAN, 48000) == k1
     assert RenderKey.of(f, PreviewPlan(speed=1.1, semitones=3, loop=True), 48000) != k1
+    # kind corrected loop -> one-shot: rendered differently (no wrapped tail), played once
+    assert RenderKey.of(f, PreviewPlan(speed=1.1, semitones=2, loop=False), 48000) != k1
     assert RenderKey.of(f, PLAN, 44100) != k1
     f.write_bytes(b"y" * 11)
     os.utime(f, ns=(1, 2))
