@@ -31,7 +31,12 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.errors import CompanionError
 from companion.music.keys import Key, Mode
-from plugin_bridge.address_space import BPM_RANGE, AddressSpec, flag_arg, number_arg
+from plugin_bridge.address_space import (
+    AddressSpec,
+    number_arg,
+    parse_bpm,
+    parse_playing,
+)
 from plugin_bridge.bad_input import BadInputCounter, BadInputError
 from plugin_bridge.dispatcher import BridgeDispatcher
 from plugin_bridge.listener import BridgeUDPServer
@@ -190,19 +195,13 @@ class AbletonOscClient:
             return AddressSpec(address, "", "", "", "AbletonOSC", parse)
 
         return (
-            spec("/live/song/get/tempo", self._on_tempo),
+            spec("/live/song/get/tempo", parse_bpm),
             spec("/live/song/get/root_note", self._on_root),
             spec("/live/song/get/scale_name", self._on_scale),
-            spec("/live/song/get/is_playing", self._on_playing),
+            spec("/live/song/get/is_playing", parse_playing),
             spec("/live/startup", self._on_startup),
             spec("/live/error", self._on_error),
         )
-
-    def _on_tempo(self, address: str, *args: Any) -> Parsed:
-        return Parsed(fields={"bpm": number_arg(address, args, *BPM_RANGE, unit="BPM")})
-
-    def _on_playing(self, address: str, *args: Any) -> Parsed:
-        return Parsed(fields={"playing": flag_arg(address, args)})
 
     def _on_root(self, address: str, *args: Any) -> Parsed:
         root = number_arg(address, args, 0, 11, unit="pitch class")

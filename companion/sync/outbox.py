@@ -51,15 +51,15 @@ class OutboxCounts:
     parked: int
 
 
-def next_batch(conn: Connection, kind: str, limit: int, *, after_id: int = 0) -> list[OutboxRow]:
-    """The oldest unparked rows of one kind with ``id > after_id`` (at most ``limit``).
+def next_batch(conn: Connection, kind: str, limit: int) -> list[OutboxRow]:
+    """The oldest unparked rows of one kind (at most ``limit``).
 
     Rows whose payload is not valid JSON (a corrupt row) are parked on the way and skipped.
     """
     rows = conn.execute(
         "SELECT id, kind, idempotency_key, payload_json, attempts FROM outbox"
-        " WHERE kind = ? AND next_attempt_at < ? AND id > ? ORDER BY id LIMIT ?",
-        (kind, PARKED_AT, after_id, limit),
+        " WHERE kind = ? AND next_attempt_at < ? ORDER BY id LIMIT ?",
+        (kind, PARKED_AT, limit),
     ).fetchall()
     good: list[OutboxRow] = []
     corrupt: list[tuple[int, str]] = []

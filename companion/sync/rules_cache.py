@@ -9,7 +9,6 @@ ranker can prefer :func:`cached_rules` over the packaged default.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -91,9 +90,3 @@ def refused(conn: Connection) -> dict[str, Any] | None:
     """``{"version", "error", "at"}`` of the last refused document, if any since the last good one."""
     value = kv_get_json(conn, KEY_REFUSED)
     return value if isinstance(value, dict) else None
-
-
-def document_json(conn: Connection) -> str | None:
-    """The cached document as JSON text (for ``companion sync status --json``)."""
-    rules = cached_rules(conn)
-    return None if rules is None else json.dumps(rules.to_json())

@@ -495,15 +495,6 @@ class AppController(QObject):
         """True while audio plays."""
         return self._playing
 
-    def toggle_preview(self, item: SuggestionItem | None) -> None:
-        """Space: stop if this card plays, else audition it."""
-        if item is None:
-            return
-        if self._playing and self._preview_item is not None and self._preview_item.sample_id == item.sample_id:
-            self.stop_preview()
-        else:
-            self.preview(item)
-
     def stop_preview(self) -> None:
         """Fade out (cheap: flags the audio callback)."""
         self._preview_token += 1

@@ -27,7 +27,6 @@ ACCENT_DIM = "#8a6a36"
 WAVE = "#86a9cc"
 WAVE_SELECTED = "#b5cde6"
 OK = "#5fb88a"
-WARN = "#d9a441"
 ERROR = "#d9605a"
 # Badges.
 SOURCE_COLOURS = {"clap": "#9a82d6", "fingerprint": "#4fae9f", "recency": "#7d8590", "search": "#6f93c4"}
