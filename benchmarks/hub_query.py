@@ -87,7 +87,7 @@ def main() -> None:
             user_id = conn.execute("SELECT id FROM users WHERE name = 'bench'").fetchone()[0]
             _, device_id = create_device(conn, "bench", "laptop")
             registry = db.SpaceRegistry()
-            space = registry.ensure(conn, SPACE, DIM)
+            space = registry.register(conn, SPACE, DIM)
             conn.commit()
             print(f"pgvector {db.pgvector_version(conn)}, dim {DIM}, ef_search {args.ef_search}, "
                   f"HNSW m=16 ef_construction=64")

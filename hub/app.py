@@ -22,10 +22,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import __version__, db
-from hub.auth import Principal, authenticate, signing_secret
+from hub.auth import Principal, require_metrics, signing_secret
 from hub.config import HubSettings
 from hub.embeddings import router as embeddings_router
 from hub.faults import fault_middleware, parse_faults
+from hub.guard import BodyLimits, RequestGuard
 from hub.health import router as health_router
 from hub.metrics import MetricsMiddleware, create_metrics
 from hub.rules import router as rules_router
@@ -83,17 +84,26 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
     if app.state.faults is not None:
         log.warning("TEST FAULT INJECTION ENABLED: HUB_FAULTS=%r — never in production", settings.faults)
 
-    # Starlette runs the last-added middleware first: metrics see the injected faults' answers.
+    # Starlette runs the last-added middleware first: metrics see every answer, the guard
+    # authenticates before anything reads a body, faults hit authenticated requests only.
+    limits = BodyLimits.from_settings(settings.max_batch, settings.max_body_bytes)
+    app.state.body_limits = limits
     if app.state.faults is not None:
         app.middleware("http")(fault_middleware)
+    app.add_middleware(RequestGuard, limits=limits)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
-    for router in (health_router, telemetry_router, embeddings_router, rules_router, vectors_router):
-        app.include_router(router)
+    # Starlette's RequestBodyLimitMiddleware on every route caps the (decompressed) body.
+    app.include_router(telemetry_router, max_body_size=limits.events)
+    app.include_router(embeddings_router, max_body_size=limits.embeddings)
+    for router in (health_router, rules_router, vectors_router):
+        app.include_router(router, max_body_size=limits.other)
 
-    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (any valid token)",
-             response_class=Response, responses={401: {"description": "Missing or invalid token."}})
-    def metrics(request: Request, principal: Principal = Depends(authenticate)) -> Response:  # noqa: B008
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (metrics-scope token)",
+             response_class=Response, max_body_size=limits.other,
+             responses={401: {"description": "Missing or invalid token."},
+                        403: {"description": "A device token, unless HUB_METRICS_DEVICE_TOKENS is set."}})
+    def metrics(request: Request, principal: Principal = Depends(require_metrics)) -> Response:  # noqa: B008
         """Counters and latency histograms in the Prometheus text format."""
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

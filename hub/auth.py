@@ -151,23 +151,26 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def authenticate(
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
-) -> Principal:
-    """FastAPI dependency: the principal of a valid, unrevoked bearer token, any scope.
+def check_authorization(state: Any, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization: Bearer <token>`` header (sync: one database query).
+
+    Args:
+        state: the app's state, with ``jwt_secret`` and the connection ``pool``.
+        authorization: the header's value, or None when absent.
 
     Raises:
         HTTPException: 401 with ``WWW-Authenticate: Bearer`` when the token is missing,
             malformed, badly signed, expired, or its device is revoked or unknown.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise _unauthorized("missing bearer token — send 'Authorization: Bearer <token>'")
     try:
-        principal = decode_token(request.app.state.jwt_secret, credentials.credentials)
+        principal = decode_token(state.jwt_secret, token)
     except jwt.InvalidTokenError as exc:
         raise _unauthorized(f"invalid bearer token: {exc}") from exc
-    pool: ConnectionPool = request.app.state.pool
+    pool: ConnectionPool = state.pool
     with pool.connection() as conn:
         row = conn.execute(
             "SELECT revoked_at FROM devices WHERE id = %s AND user_id = %s",
@@ -180,7 +183,25 @@ def authenticate(
     return principal
 
 
-def require_device(principal: Principal = Depends(authenticate)) -> Principal:  # noqa: B008
+async def authenticate(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008  (OpenAPI)
+) -> Principal:
+    """FastAPI dependency: the principal :class:`hub.guard.RequestGuard` authenticated.
+
+    The guard checks the token before the body is read and stores the principal in the
+    request's state; a request that reached a route without it is refused.
+
+    Raises:
+        HTTPException: 401 when no principal was established.
+    """
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise _unauthorized("missing bearer token — send 'Authorization: Bearer <token>'")
+    return principal
+
+
+async def require_device(principal: Principal = Depends(authenticate)) -> Principal:  # noqa: B008
     """FastAPI dependency: a ``device``-scope principal (the data endpoints).
 
     Raises:
@@ -192,3 +213,18 @@ def require_device(principal: Principal = Depends(authenticate)) -> Principal:  
             detail=f"a {principal.scope!r} token may not use this endpoint; use a device token",
         )
     return principal
+
+
+async def require_metrics(request: Request, principal: Principal = Depends(authenticate)) -> Principal:  # noqa: B008
+    """FastAPI dependency: a ``metrics``-scope principal, or any device token when
+    ``HUB_METRICS_DEVICE_TOKENS`` opens ``/metrics`` to them.
+
+    Raises:
+        HTTPException: 403 for a device token while ``/metrics`` is closed to them.
+    """
+    if principal.scope == "metrics" or request.app.state.settings.metrics_device_tokens:
+        return principal
+    raise HTTPException(
+        status_code=status.HTTP_403_FORBIDDEN,
+        detail="/metrics needs a metrics token ('samplemind-hub token create --scope metrics')",
+    )

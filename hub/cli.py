@@ -24,8 +24,11 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create and revoke bearer tokens (one per user and device).", no_args_is_help=True)
 rules_app = typer.Typer(help="Publish and show shared fusion rules versions.", no_args_is_help=True)
+spaces_app = typer.Typer(help="Register and list embedding spaces (uploads to unknown spaces are refused).",
+                         no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(rules_app, name="rules")
+app.add_typer(spaces_app, name="spaces")
 
 DatabaseUrlOption = typer.Option(
     None, "--database-url", envvar="HUB_DATABASE_URL",
@@ -200,6 +203,54 @@ def rules_show(database_url: str | None = DatabaseUrlOption, data_dir: Path | No
         return
     version, etag, published_at, document = current
     typer.echo(json.dumps({"version": version, "etag": etag, "published_at": published_at, "rules": document}, indent=2))
+
+
+@spaces_app.command("add")
+def spaces_add(
+    name: str = typer.Argument(..., help="Model id and version, e.g. 'clap-htsat-unfused/v2'."),
+    dim: int = typer.Option(..., "--dim", help="Dimension of its vectors (1–2000)."),
+    database_url: str | None = DatabaseUrlOption,
+    data_dir: Path | None = DataDirOption,
+) -> None:
+    """Register an embedding space and build its HNSW index (idempotent for the same dimension)."""
+    from hub import db
+
+    try:
+        settings = _settings(database_url, data_dir)
+        url = _resolve_url(settings)
+        db.migrate(url)
+        registry = db.SpaceRegistry(hnsw_m=settings.hnsw_m, hnsw_ef_construction=settings.hnsw_ef_construction)
+        with db.connect(url) as conn, conn.transaction():
+            space = registry.register(conn, name, dim)
+    except HubError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"space {space.name}: {space.dim} dimensions (index {db.space_index_name(space)})")
+
+
+@spaces_app.command("list")
+def spaces_list(
+    database_url: str | None = DatabaseUrlOption,
+    data_dir: Path | None = DataDirOption,
+    json_out: bool = typer.Option(False, "--json", help="One JSON array instead of a table."),
+) -> None:
+    """List the registered spaces with their dimension and vector count (all users)."""
+    from hub import db
+
+    try:
+        url = _resolve_url(_settings(database_url, data_dir))
+        db.migrate(url)
+        with db.connect(url) as conn:
+            spaces = db.list_spaces(conn)
+    except HubError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        typer.echo(json.dumps([{"space": s.name, "dim": s.dim, "vectors": n, "indexed": indexed}
+                               for s, n, indexed in spaces]))
+        return
+    for space, n, indexed in spaces:
+        typer.echo(f"{space.name}\t{space.dim}\t{n} vectors\t{'indexed' if indexed else 'NO INDEX'}")
 
 
 @app.command()

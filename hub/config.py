@@ -29,8 +29,13 @@ class HubSettings(BaseSettings):
         jwt_secret: HS256 signing key for bearer tokens; empty: a random key generated once and
             kept in the database (table ``hub_secrets``), shared by every replica.
         pool_min / pool_max: PostgreSQL connection pool bounds.
-        max_body_bytes: largest request body accepted after gzip decompression (bytes).
+        max_body_bytes: largest body of ``POST /api/v1/telemetry/recommendations`` and
+            ``PUT /api/v1/embeddings`` (bytes, compressed and after gzip decompression). Empty:
+            sized from ``max_batch`` (2 KiB an event, 12 KiB a 512-d embedding: 9.8 MiB and
+            58.6 MiB at 5000); see :class:`hub.guard.BodyLimits`.
         max_batch: most events or embeddings in one request.
+        metrics_device_tokens: let device tokens read ``/metrics`` too (hub-wide counters
+            across users); by default only ``--scope metrics`` tokens may.
         hnsw_m / hnsw_ef_construction: HNSW build parameters of new spaces' indexes (pgvector
             defaults 16 / 64).
         hnsw_ef_search: HNSW candidate list size for queries (pgvector default 40).
@@ -48,8 +53,9 @@ class HubSettings(BaseSettings):
     jwt_secret: SecretStr | None = None
     pool_min: int = 1
     pool_max: int = 10
-    max_body_bytes: int = 64 * 1024 * 1024
-    max_batch: int = 5000
+    max_body_bytes: int | None = Field(default=None, gt=0)
+    max_batch: int = Field(default=5000, ge=1)
+    metrics_device_tokens: bool = False
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 64

@@ -155,7 +155,11 @@ class Space:
 
 
 class SpaceRegistry:
-    """Embedding spaces by name, cached (a space's id and dimension never change)."""
+    """The operator's embedding spaces by name, cached (a space's id and dimension never change).
+
+    Spaces are registered by the operator (``samplemind-hub spaces add``; ``fingerprint/v1`` and
+    ``clap-htsat-unfused/v1`` come with migration 002), never by an upload.
+    """
 
     def __init__(self, *, hnsw_m: int = 16, hnsw_ef_construction: int = 64) -> None:
         self._cache: dict[str, Space] = {}
@@ -164,7 +168,7 @@ class SpaceRegistry:
         self._ef_construction = hnsw_ef_construction
 
     def get(self, conn: psycopg.Connection[Any], name: str) -> Space | None:
-        """The space called ``name``, or None if no vector of it was ever uploaded."""
+        """The space called ``name``, or None if the operator has not registered it."""
         with self._lock:
             cached = self._cache.get(name)
         if cached is not None:
@@ -179,29 +183,50 @@ class SpaceRegistry:
             self._cache[name] = space
         return space
 
-    def ensure(self, conn: psycopg.Connection[Any], name: str, dim: int) -> Space:
-        """The space called ``name``, registered with ``dim`` (and its HNSW index) if new.
+    def register(self, conn: psycopg.Connection[Any], name: str, dim: int) -> Space:
+        """Register a space with ``dim`` dimensions and its HNSW index; idempotent.
 
-        Runs in the caller's transaction, so a space and its index appear with the first
-        vectors that use it or not at all.
+        Runs in the caller's transaction, so a space and its index appear together or not at all.
+
+        Raises:
+            HubError: the name is not ``model/version`` or ``dim`` is outside 1–2000, or the space
+                exists with another dimension (a space's dimension never changes: register a new
+                version instead).
         """
-        existing = self.get(conn, name)
-        if existing is not None:
-            return existing
+        from hub.schemas import MAX_DIM, SPACE_PATTERN
+
+        if not re.match(SPACE_PATTERN, name):
+            raise HubError(f"space name {name!r} must look like 'model/version', e.g. 'clap-htsat-unfused/v2'")
+        if not 1 <= dim <= MAX_DIM:
+            raise HubError(f"dimension {dim} is outside 1–{MAX_DIM} (pgvector's HNSW limit)")
         row = conn.execute(
             "INSERT INTO embedding_spaces (name, dim) VALUES (%s, %s)"
             " ON CONFLICT (name) DO NOTHING RETURNING id, name, dim",
             (name, dim),
         ).fetchone()
-        if row is None:  # another request registered it first
-            row = conn.execute(
-                "SELECT id, name, dim FROM embedding_spaces WHERE name = %s", (name,)
-            ).fetchone()
-            assert row is not None
-            return Space(*row)
+        if row is None:  # registered before (or by a concurrent call)
+            existing = self.get(conn, name)
+            assert existing is not None
+            if existing.dim != dim:
+                raise HubError(
+                    f"space {name!r} is registered with {existing.dim} dimensions, not {dim}; "
+                    "register a new version (e.g. 'model/v2') for another dimension"
+                )
+            return existing
         space = Space(*row)
         create_space_index(conn, space, m=self._m, ef_construction=self._ef_construction)
         return space
+
+
+def list_spaces(conn: psycopg.Connection[Any]) -> list[tuple[Space, int, bool]]:
+    """Every registered space with its vector count (all users) and whether its index exists."""
+    rows = conn.execute(
+        "SELECT s.id, s.name, s.dim,"
+        " (SELECT count(*) FROM embeddings e WHERE e.space_id = s.id),"
+        " EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'embeddings_hnsw_space_' || s.id)"
+        " FROM embedding_spaces s ORDER BY s.name"
+    ).fetchall()
+    return [(Space(r[0], r[1], r[2]), int(r[3]), bool(r[4])) for r in rows]
 
 
 def space_index_name(space: Space) -> str:

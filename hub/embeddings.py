@@ -1,8 +1,10 @@
 """``PUT /api/v1/embeddings``: batch upsert of (content hash, space, vector, metadata).
 
 Idempotent: a vector the hub already holds bit for bit (same sha1 of its float32 bytes) is left
-alone and counted as ``unchanged``. A space's dimension is fixed by its first vector; a vector of
-another dimension is refused with 422 and nothing of the batch is stored.
+alone and counted as ``unchanged``. Spaces belong to the operator (``samplemind-hub spaces add``):
+a vector of an unknown space or of another dimension than its space's is refused with 422 and
+nothing of the batch is stored. Users never create spaces, so no user can squat a name or learn
+from an answer that another user uploaded anything.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
 
 from hub.auth import Principal, require_device
-from hub.compression import GzipRoute
 from hub.db import Space, SpaceRegistry
 from hub.faults import stall_in_transaction
 from hub.metrics import HubMetrics
 from hub.schemas import EmbeddingAck, EmbeddingBatch, EmbeddingItem
 
-router = APIRouter(route_class=GzipRoute, tags=["embeddings"])
+router = APIRouter(tags=["embeddings"])
 
 _UPSERT_SAMPLE = """
 INSERT INTO samples (user_id, content_hash, metadata) VALUES (%s, %s, %s::jsonb)
@@ -47,26 +48,33 @@ def vector_sha(vector: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(vector, dtype=np.float32).tobytes()).hexdigest()[:16]
 
 
-def _check_dimensions(
+def _check_spaces(
     conn: Any, registry: SpaceRegistry, items: list[EmbeddingItem]
-) -> tuple[dict[str, Space | int], list[dict[str, Any]]]:
-    """Each space's registered Space (or the dimension a new one will get) and the 422 errors."""
-    spaces: dict[str, Space | int] = {}
+) -> tuple[dict[str, Space], list[dict[str, Any]]]:
+    """Each item's registered space, and a 422 error for every item whose space is unknown or
+    has another dimension. Only the operator's registry is consulted, never another user's data."""
+    spaces: dict[str, Space | None] = {}
     errors: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         if item.space not in spaces:
-            known = registry.get(conn, item.space)
-            spaces[item.space] = known if known is not None else item.dim
-        expected = spaces[item.space]
-        dim = expected.dim if isinstance(expected, Space) else expected
-        if item.dim != dim:
+            spaces[item.space] = registry.get(conn, item.space)
+        space = spaces[item.space]
+        if space is None:
+            errors.append({
+                "type": "unknown_space",
+                "loc": ["body", "items", i, "space"],
+                "msg": f"unknown embedding space {item.space!r}: the hub's operator registers spaces "
+                       "('samplemind-hub spaces add NAME --dim N')",
+                "input": item.space,
+            })
+        elif item.dim != space.dim:
             errors.append({
                 "type": "dimension_mismatch",
                 "loc": ["body", "items", i, "dim"],
-                "msg": f"space {item.space!r} holds {dim}-dimensional vectors; this one has {item.dim}",
+                "msg": f"space {item.space!r} is registered with {space.dim} dimensions; this vector has {item.dim}",
                 "input": item.dim,
             })
-    return spaces, errors
+    return {name: space for name, space in spaces.items() if space is not None}, errors
 
 
 def store_embeddings(
@@ -83,13 +91,9 @@ def store_embeddings(
         latest[(item.space, item.content_hash)] = item
     batch = [latest[key] for key in sorted(latest)]  # one lock order: no deadlocks
     with conn.transaction():
-        spaces, errors = _check_dimensions(conn, registry, items)
+        resolved, errors = _check_spaces(conn, registry, items)
         if errors:
             raise HTTPException(status_code=422, detail=errors)
-        resolved = {
-            name: known if isinstance(known, Space) else registry.ensure(conn, name, known)
-            for name, known in spaces.items()
-        }
         sample_meta: dict[str, dict[str, Any]] = {}
         for item in batch:
             sample_meta.setdefault(item.content_hash, {}).update(item.metadata)
@@ -100,7 +104,7 @@ def store_embeddings(
             )
             rows = []
             for item in batch:
-                vec = np.asarray(item.vector, dtype=np.float32)
+                vec = item.vector32
                 rows.append((principal.user_id, resolved[item.space].id, item.content_hash, vec,
                              vector_sha(vec), principal.device_id))
             cur.executemany(_UPSERT_EMBEDDING, rows, returning=True)
@@ -121,7 +125,8 @@ def store_embeddings(
     responses={
         401: {"description": "Missing, invalid or revoked bearer token."},
         413: {"description": "Too many items in one batch, or body too large."},
-        422: {"description": "Wrong dimension for the space, non-finite or zero vector; "
+        422: {"description": "Unknown space, wrong dimension for the space, a value infinite as float32, "
+                             "NaN, or a zero or near-zero vector; "
                              "`detail[].loc` names the item (`body.items.<i>`)."},
     },
 )

@@ -8,10 +8,10 @@ The payloads are the desktop outbox formats of ``companion/library/events.py``: 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 #: Event types the desktop records (``companion.library.events.EVENT_TYPES``).
 EVENT_TYPES: tuple[str, ...] = (
@@ -22,6 +22,48 @@ EventType = Literal["view", "preview", "accept", "skip", "pin", "unpin", "ban", 
 CONTENT_HASH_PATTERN = r"^[0-9a-f]{16,128}$"
 SPACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[A-Za-z0-9._-]{1,32}$"
 MAX_DIM = 2000  # pgvector's HNSW limit for vector(n)
+
+#: Bounds of a vector's L2 norm, computed from its float32 values. pgvector's cosine distance
+#: sums squares and products in float32: inside these bounds every sum of squares (≥ 1e-30 for a
+#: norm ≥ 1e-15, ≤ 1e30 for a norm ≤ 1e15) and every dot product of two such vectors stays a
+#: normal float32 (1.2e-38 … 3.4e38), so the distance is never 0/0 (NaN) or ∞/∞.
+MIN_NORM = 1e-15
+MAX_NORM = 1e15
+
+
+def to_float32(values: list[float]) -> np.ndarray:
+    """Convert a JSON vector as PostgreSQL's ``vector`` type will store it, and check it.
+
+    Args:
+        values: the vector as parsed from JSON (float64; ``1e39`` and ``1e-50`` are finite).
+
+    Returns:
+        (n,) float32, every value finite, L2 norm in [:data:`MIN_NORM`, :data:`MAX_NORM`].
+
+    Raises:
+        ValueError: NaN; a value infinite in float32 (|x| > 3.4e38, e.g. ``1e39``); all zeros
+            in float32 (e.g. every value ``1e-50``); a norm outside the bounds. The message
+            names the first offending index where there is one.
+    """
+    v64 = np.asarray(values, dtype=np.float64)
+    nan = np.flatnonzero(np.isnan(v64))
+    if nan.size:
+        raise ValueError(f"vector holds NaN (index {int(nan[0])})")
+    with np.errstate(over="ignore"):
+        v32 = v64.astype(np.float32)
+    infinite = np.flatnonzero(~np.isfinite(v32))
+    if infinite.size:
+        i = int(infinite[0])
+        raise ValueError(f"vector value {v64[i]!r} at index {i} is infinite as float32 (|x| > 3.4e38)")
+    if not v32.any():
+        raise ValueError("vector is all zeros as float32 (cosine distance undefined)")
+    norm = float(np.linalg.norm(v32.astype(np.float64)))
+    if not MIN_NORM <= norm <= MAX_NORM:
+        raise ValueError(
+            f"vector norm {norm:.3g} is outside [{MIN_NORM:g}, {MAX_NORM:g}] as float32: too close to "
+            "zero or too large for a cosine distance in float32 (normalise it)"
+        )
+    return v32
 
 
 class TelemetryEvent(BaseModel):
@@ -90,8 +132,12 @@ class EmbeddingItem(BaseModel):
     content_hash: str = Field(pattern=CONTENT_HASH_PATTERN)
     space: str = Field(pattern=SPACE_PATTERN, description="Model id and version, e.g. 'fingerprint/v1'.")
     dim: int = Field(ge=1, le=MAX_DIM)
-    vector: list[float] = Field(min_length=1, max_length=MAX_DIM, description="(dim,) float32 values, finite, not all zero.")
+    vector: list[float] = Field(
+        min_length=1, max_length=MAX_DIM,
+        description=f"(dim,) values, stored as float32: finite as float32, L2 norm in [{MIN_NORM:g}, {MAX_NORM:g}].",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict, description="duration_s, kind, bpm, key, mode.")
+    _vector32: np.ndarray = PrivateAttr()
 
     @field_validator("metadata")
     @classmethod
@@ -100,18 +146,21 @@ class EmbeddingItem(BaseModel):
 
     @field_validator("vector")
     @classmethod
-    def _finite_nonzero(cls, vector: list[float]) -> list[float]:
-        if not all(math.isfinite(x) for x in vector):
-            raise ValueError("vector holds NaN or infinite values")
-        if not any(x != 0.0 for x in vector):
-            raise ValueError("vector is all zeros (cosine distance undefined)")
+    def _storable_vector(cls, vector: list[float]) -> list[float]:
+        to_float32(vector)
         return vector
 
     @model_validator(mode="after")
     def _dim_matches(self) -> EmbeddingItem:
         if len(self.vector) != self.dim:
             raise ValueError(f"vector has {len(self.vector)} values but dim is {self.dim}")
+        self._vector32 = to_float32(self.vector)
         return self
+
+    @property
+    def vector32(self) -> np.ndarray:
+        """The vector as stored: (dim,) float32, checked by :func:`to_float32`."""
+        return self._vector32
 
 
 class EmbeddingBatch(BaseModel):
@@ -167,12 +216,23 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=100)
     exclude: list[str] = Field(default_factory=list, max_length=100, description="Content hashes to leave out.")
 
+    _vector32: np.ndarray = PrivateAttr()
+
     @field_validator("vector")
     @classmethod
-    def _finite(cls, vector: list[float]) -> list[float]:
-        if not all(math.isfinite(x) for x in vector) or not any(x != 0.0 for x in vector):
-            raise ValueError("vector must be finite and not all zeros")
+    def _searchable(cls, vector: list[float]) -> list[float]:
+        to_float32(vector)
         return vector
+
+    @model_validator(mode="after")
+    def _keep_float32(self) -> SearchRequest:
+        self._vector32 = to_float32(self.vector)
+        return self
+
+    @property
+    def vector32(self) -> np.ndarray:
+        """The query as compared: (dim,) float32, checked by :func:`to_float32`."""
+        return self._vector32
 
 
 class SearchHit(BaseModel):

@@ -14,12 +14,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
 
 from hub.auth import Principal, require_device
-from hub.compression import GzipRoute
 from hub.faults import stall_in_transaction
 from hub.metrics import HubMetrics
 from hub.schemas import TelemetryAck, TelemetryBatch, TelemetryEvent
 
-router = APIRouter(route_class=GzipRoute, tags=["telemetry"])
+router = APIRouter(tags=["telemetry"])
 
 # ``xmax = 0`` is true for a row this statement inserted and false for one it updated through
 # ON CONFLICT DO UPDATE (PostgreSQL MVCC: an updated row version carries the updater's xid).

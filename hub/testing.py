@@ -150,3 +150,12 @@ def make_token(database_url: str, user: str, device: str, *, scope: str = "devic
         secret = signing_secret(conn)
         user_id, device_id = create_device(conn, user, device)
     return issue_token(secret, user_id, device_id, scope=scope)  # type: ignore[arg-type]
+
+
+def register_space(database_url: str, name: str, dim: int) -> None:
+    """Register an embedding space (as ``samplemind-hub spaces add NAME --dim N``)."""
+    from hub import db
+
+    db.migrate(database_url)
+    with db.connect(database_url) as conn, conn.transaction():
+        db.SpaceRegistry().register(conn, name, dim)

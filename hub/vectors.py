@@ -64,6 +64,7 @@ def _nearest_sql(space: Space) -> sql.Composed:
         " WHERE space_id = {space} AND user_id = %(user)s AND NOT (content_hash = ANY(%(exclude)s))"
         " ORDER BY embedding::vector({dim}) <=> %(q)s LIMIT %(k)s) h"
         " JOIN samples s ON s.user_id = %(user)s AND s.content_hash = h.content_hash"
+        " WHERE h.distance <> 'NaN'::float8"
         " ORDER BY h.distance"
     ).format(dim=dim, space=sql.Literal(space.id))
 
@@ -75,14 +76,15 @@ def nearest(
     """Top-``k`` by cosine similarity; returns ``(hits, exact)``.
 
     Args:
-        query: (dim,) float32.
+        query: (dim,) float32 checked by :func:`hub.schemas.to_float32` (norm within bounds).
         ef_search: the connection's ``hnsw.ef_search`` (HNSW candidate list size, pgvector
             default 40; the pool sets the hub's setting on every connection). Raised for this
             query when ``k`` exceeds it.
 
     Returns:
-        ``[(content_hash, similarity, metadata), …]`` most similar first, and whether an exact
-        scan answered.
+        ``[(content_hash, similarity, metadata), …]`` most similar first (similarity in
+        [-1, 1], never NaN: rows whose distance is undefined, zero vectors stored before the hub
+        refused them, are left out), and whether an exact scan answered.
     """
     params = {"q": query, "user": principal.user_id, "exclude": list(exclude or []), "k": k}
     statement = _nearest_sql(space)
@@ -131,7 +133,8 @@ def vectors_status(request: Request, principal: Principal = Depends(require_devi
     responses={
         401: {"description": "Missing, invalid or revoked bearer token."},
         404: {"description": "The user has no vector in this space."},
-        422: {"description": "Query vector of the wrong dimension, non-finite or zero."},
+        422: {"description": "Query vector of the wrong dimension, infinite as float32, NaN, "
+                             "zero or near-zero; `detail[].loc` is `body.vector`."},
     },
 )
 def vectors_search(
@@ -146,16 +149,14 @@ def vectors_search(
         missing = HTTPException(status_code=404, detail=f"you have no vectors in space {body.space!r}")
         if space is None:
             raise missing
-        if len(body.vector) != space.dim:
-            if not _has_vectors(conn, principal, space):
-                raise missing
+        if len(body.vector) != space.dim:  # the registry's dimension is the operator's, not a user's
             raise HTTPException(status_code=422, detail=[{
                 "type": "dimension_mismatch", "loc": ["body", "vector"],
-                "msg": f"space {body.space!r} holds {space.dim}-dimensional vectors; the query has {len(body.vector)}",
+                "msg": f"space {body.space!r} is registered with {space.dim} dimensions; the query has {len(body.vector)}",
                 "input": len(body.vector),
             }])
         hits, exact = nearest(
-            conn, space, principal, np.asarray(body.vector, dtype=np.float32), body.k,
+            conn, space, principal, body.vector32, body.k,
             exclude=body.exclude, ef_search=request.app.state.settings.hnsw_ef_search,
         )
         if not hits and not _has_vectors(conn, principal, space):

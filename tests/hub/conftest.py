@@ -6,13 +6,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.testing import EmbeddedPostgres, HubProcess, make_token
+from hub.testing import EmbeddedPostgres, HubProcess, make_token, register_space
+
+#: Spaces the API tests upload to, registered by the operator before the hub starts.
+TEST_SPACES = {
+    "upsert-test/v1": 16, "dims/v1": 8, "bad/v1": 3, "fine/v1": 4, "cov-a/v1": 8, "cov-b/v1": 4,
+    "search/v1": 32, "authtest/v1": 8, "tenants/v1": 8, "fuzz/v1": 4,
+}
 
 
 @pytest.fixture(scope="session")
 def hub_db(postgres: EmbeddedPostgres) -> str:
-    """URL of a fresh database for the shared hub."""
-    return postgres.create_database("hub_api")
+    """URL of a fresh database for the shared hub, with the test spaces registered."""
+    url = postgres.create_database("hub_api")
+    for name, dim in TEST_SPACES.items():
+        register_space(url, name, dim)
+    return url
 
 
 @pytest.fixture(scope="session")

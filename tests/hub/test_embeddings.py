@@ -65,10 +65,11 @@ def test_a_space_keeps_its_dimension(hub: HubProcess, hub_db: str, users: Users)
         n = conn.execute("SELECT count(*) FROM embeddings e JOIN embedding_spaces s ON s.id = e.space_id"
                          " WHERE s.name = 'dims/v1'").fetchone()[0]
     assert n == 2
-    # A new space takes the dimension of its first vectors; disagreeing ones in the same batch fail.
-    mixed = items(unit_vectors(1, 4, 5), "newspace/v1", "e") + items(unit_vectors(1, 5, 6), "newspace/v1", "f")
-    r = httpx.put(url, headers=auth(token), json={"items": mixed})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items", 1, "dim"]
+    # Uploads never create spaces: an unknown one is refused, item by item, and stays unknown.
+    unknown = items(unit_vectors(1, 4, 5), "newspace/v1", "e")
+    r = httpx.put(url, headers=auth(token), json={"items": good[:1] + unknown})
+    assert r.status_code == 422 and [e["loc"] for e in r.json()["detail"]] == [["body", "items", 1, "space"]]
+    assert "samplemind-hub spaces add" in r.json()["detail"][0]["msg"]
     with psycopg.connect(hub_db) as conn:
         assert conn.execute("SELECT count(*) FROM embedding_spaces WHERE name = 'newspace/v1'").fetchone()[0] == 0
 

@@ -141,9 +141,10 @@ def test_limits_batch_size_and_gzip_bomb(hub: HubProcess, users: Users) -> None:
 
 def test_metrics_count_accepted_and_duplicate_events(hub: HubProcess, users: Users) -> None:
     token = users.token("hank")
+    metrics_token = users.token("ops", "prometheus", scope="metrics")
 
     def counter(outcome: str) -> float:
-        text = httpx.get(f"{hub.base_url}/metrics", headers=auth(token)).text
+        text = httpx.get(f"{hub.base_url}/metrics", headers=auth(metrics_token)).text
         line = next(ln for ln in text.splitlines()
                     if ln.startswith(f'hub_telemetry_events_total{{outcome="{outcome}"}}'))
         return float(line.split()[-1])

@@ -15,7 +15,7 @@ from companion.library.vectors import put_vectors
 from hub.testing import EmbeddedPostgres, HubProcess, make_token
 
 SPACE = "fingerprint/v1"
-DIM = 64
+DIM = 512  # as registered by the hub's migration 002
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import pytest
 from companion.library.db import connect
 from companion.sync.backoff import Backoff
 from companion.sync.client import PushResult, SyncClient
-from hub.testing import HubProcess
+from hub.testing import HubProcess, make_token
 from tests.sync.conftest import (
     add_embeddings,
     add_events,
@@ -46,8 +46,11 @@ def faulty_hub(sync_db: str, tmp_path: Path) -> Iterator[HubProcess]:
     proc.kill()
 
 
-def injected_faults(hub: HubProcess, token: str) -> dict[str, float]:
-    text = httpx.get(f"{hub.base_url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
+def injected_faults(hub: HubProcess, database_url: str) -> dict[str, float]:
+    token = make_token(database_url, "ops", "prometheus", scope="metrics")
+    r = httpx.get(f"{hub.base_url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    text = r.text
     out = {}
     for line in text.splitlines():
         if line.startswith("hub_injected_faults_total{"):
@@ -83,7 +86,7 @@ def test_injected_500s_and_timeouts_lose_and_double_nothing(
     assert set(uploaded) == set(vectors)
     for content_hash, vec in vectors.items():
         np.testing.assert_array_equal(uploaded[content_hash], vec)
-    faults = injected_faults(faulty_hub, token)
+    faults = injected_faults(faulty_hub, sync_db)
     assert set(faults) == {"500", "500-after", "timeout", "timeout-after"}, faults
 
 
