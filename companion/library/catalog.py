@@ -22,6 +22,7 @@ from companion.errors import CatalogError
 from companion.library import vectors
 from companion.library.db import Connection, connect, transaction
 from companion.library.path_tags import path_tags
+from companion.library.search import INSTRUMENT_SQL, parse_instrument, word_clauses
 from companion.music.keys import Key
 
 #: Results of another analysis version are redone on the next scan (see the pipeline's constant).
@@ -43,6 +44,11 @@ class SampleRow:
 
     Attributes:
         duration_s: seconds; bpm: beats per minute; key: e.g. ``"A minor"``; loudness_lufs: LUFS.
+        bpm_source: ``"user"``, ``"tag"``, ``"name"``, ``"estimate"``, or for a loop without a
+            tempo the reason (``"no-pulse"``: a drone or held pad, ``bpm`` is None).
+        instrument: one of :data:`companion.analysis.instruments.INSTRUMENTS` or None;
+            instrument_source: ``"user"``, ``"tag"``, ``"name"`` or ``"estimate"``;
+            instrument_confidence: in [0, 1] (1.0 for the producer's own correction).
     """
 
     id: int
@@ -63,6 +69,9 @@ class SampleRow:
     tags: list[str]
     added_at: float
     pitched: bool = False
+    instrument: str | None = None
+    instrument_source: str | None = None
+    instrument_confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields of ``companion list --json``."""
@@ -71,13 +80,15 @@ class SampleRow:
             "duration_s": self.duration_s, "kind": self.kind, "bpm": self.bpm,
             "bpm_source": self.bpm_source, "key": self.key, "mode": self.mode,
             "key_source": self.key_source, "loudness_lufs": self.loudness_lufs,
-            "tags": self.tags,
+            "tags": self.tags, "instrument": self.instrument,
+            "instrument_source": self.instrument_source,
+            "instrument_confidence": self.instrument_confidence,
         }
 
 
 _ROW_SQL = """
 SELECT s.id, s.path, s.name, s.folder, s.status, s.content_hash, s.name_tags, s.added_at,
-       a.analysis_json, o.bpm, o.key_pc, o.mode, o.kind
+       a.analysis_json, o.bpm, o.key_pc, o.mode, o.kind, o.instrument
 FROM samples s
 LEFT JOIN analyses a ON a.content_hash = s.content_hash
 LEFT JOIN overrides o ON o.content_hash = s.content_hash
@@ -124,21 +135,29 @@ class Catalog:
             "SELECT COUNT(*) FROM samples WHERE status = ?", (status,)
         ).fetchone()[0]
 
-    def rows(self, *, status: str | None = None, query: str | None = None) -> Iterator[SampleRow]:
+    def rows(
+        self, *, status: str | None = None, query: str | None = None, instrument: str | None = None
+    ) -> Iterator[SampleRow]:
         """Samples with analysis and corrections applied, ordered by path.
 
         Args:
             status: only this status (``pending``, ``analysed``, ``problem``, ``missing``).
-            query: words that must all occur in the path's tags or name (case-insensitive).
+            query: words that must each occur in the path's tags or name (case-insensitive),
+                or name the sample's instrument by any synonym (see
+                :mod:`companion.library.search`).
+            instrument: only samples of this instrument (any synonym: ``"bd"`` = kick).
+
+        Raises:
+            UnknownInstrumentError: ``instrument`` names no instrument.
         """
-        sql, args = _ROW_SQL, []
-        where = []
+        sql = _ROW_SQL
+        where, args = word_clauses(query)
         if status is not None:
             where.append("s.status = ?")
             args.append(status)
-        for word in (query or "").lower().split():
-            where.append("(s.name_tags LIKE ? OR lower(s.name) LIKE ?)")
-            args += [f"%{word}%", f"%{word}%"]
+        if instrument is not None:
+            where.append(f"{INSTRUMENT_SQL} = ?")
+            args.append(parse_instrument(instrument))
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY s.path"
@@ -207,15 +226,21 @@ class Catalog:
         bpm: float | None = None,
         key: Key | None = None,
         kind: str | None = None,
+        instrument: str | None = None,
     ) -> SampleRow:
         """Record the producer's correction of one sample; it wins over every estimate.
 
-        Corrections are keyed by content hash, so they survive rescans and moves. Fields left
-        None keep an earlier correction.
+        Corrections are keyed by content hash, so they survive rescans, moves and
+        re-analysis. Fields left None keep an earlier correction.
+
+        Args:
+            instrument: any word that names an instrument (``"kick"``, ``"bd"``, ``"hats"``);
+                stored as its class, shown with source ``"user"``.
 
         Raises:
             CatalogError: the file is not in the catalog or not hashed yet.
-            ValueError: bpm outside 20–999 or kind not ``loop`` / ``one-shot``.
+            ValueError: bpm outside 20–999, kind not ``loop`` / ``one-shot``, or an
+                instrument word that names no instrument (the message lists the classes).
         """
         row = self.find(path)
         if row is None or row.content_hash is None:
@@ -224,15 +249,17 @@ class Catalog:
             raise ValueError(f"BPM {bpm} is outside 20–999")
         if kind is not None and kind not in ("loop", "one-shot"):
             raise ValueError(f"kind must be 'loop' or 'one-shot', not {kind!r}")
+        instrument_class = None if instrument is None else parse_instrument(instrument)
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO overrides (content_hash, bpm, key_pc, mode, kind, updated_at) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT(content_hash) DO UPDATE SET "
+                "INSERT INTO overrides (content_hash, bpm, key_pc, mode, kind, instrument, updated_at) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(content_hash) DO UPDATE SET "
                 "bpm = COALESCE(excluded.bpm, bpm), key_pc = COALESCE(excluded.key_pc, key_pc), "
                 "mode = COALESCE(excluded.mode, mode), kind = COALESCE(excluded.kind, kind), "
+                "instrument = COALESCE(excluded.instrument, instrument), "
                 "updated_at = excluded.updated_at",
                 (row.content_hash, bpm, None if key is None else key.pitch_class,
-                 None if key is None else key.mode, kind, time.time()),
+                 None if key is None else key.mode, kind, instrument_class, time.time()),
             )
         updated = self.get(row.id)
         assert updated is not None
@@ -274,7 +301,8 @@ class Catalog:
     def candidate_records(self) -> list[dict[str, Any]]:
         """One record per analysed sample, in the field names of ``ranking.Candidates``.
 
-        Corrections are applied; tags are the path tags plus the analysis' own tags.
+        Corrections are applied; tags are the path tags plus the analysis' own tags;
+        ``instrument`` is the sample's instrument class or None.
         """
         out = []
         for r in self.rows(status="analysed"):
@@ -287,13 +315,14 @@ class Catalog:
                 "pitched": r.pitched or key_pc >= 0,
                 "added_at": r.added_at, "duration_s": r.duration_s or 0.0,
                 "kind": r.kind or "one-shot", "tags": frozenset(r.tags),
+                "instrument": r.instrument,
             })
         return out
 
 
 def _to_row(r: tuple) -> SampleRow:
     (sid, path, name, folder, status, chash, name_tags, added_at,
-     analysis_json, o_bpm, o_key_pc, o_mode, o_kind) = r
+     analysis_json, o_bpm, o_key_pc, o_mode, o_kind, o_instrument) = r
     a: dict[str, Any] = json.loads(analysis_json) if analysis_json else {}
     bpm, bpm_source = a.get("bpm"), a.get("bpm_source")
     key_pc, mode, key_source = a.get("key_pc"), a.get("mode"), a.get("key_source")
@@ -304,6 +333,12 @@ def _to_row(r: tuple) -> SampleRow:
         key_pc, mode, key_source = o_key_pc, o_mode, "user"
     if o_kind is not None:
         kind = o_kind
+    instrument = a.get("instrument")
+    instrument_source, instrument_confidence = a.get("instrument_source"), a.get("instrument_confidence")
+    if o_instrument is not None:
+        instrument, instrument_source, instrument_confidence = o_instrument, "user", 1.0
+    elif instrument is None:
+        instrument_source = instrument_confidence = None
     tags = list(dict.fromkeys([*name_tags.split(), *a.get("tags", [])]))
     key = Key(int(key_pc), mode).name if key_pc is not None and mode in ("major", "minor") else None
     return SampleRow(
@@ -311,7 +346,8 @@ def _to_row(r: tuple) -> SampleRow:
         duration_s=a.get("duration_s"), kind=kind, bpm=bpm, bpm_source=bpm_source,
         key=key, key_pc=int(key_pc) if key else None, mode=mode if key else None, key_source=key_source if key else None,
         loudness_lufs=a.get("loudness_lufs"), tags=tags, added_at=added_at,
-        pitched=bool(a.get("pitched", False)),
+        pitched=bool(a.get("pitched", False)), instrument=instrument,
+        instrument_source=instrument_source, instrument_confidence=instrument_confidence,
     )
 
 

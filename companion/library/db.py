@@ -137,6 +137,11 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 1 -> 2: the producer may correct a sample's instrument (one of
+    # companion.analysis.instruments.INSTRUMENTS), like its BPM, key and kind.
+    """
+    ALTER TABLE overrides ADD COLUMN instrument TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

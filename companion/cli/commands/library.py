@@ -8,27 +8,34 @@ import typer
 from rich.table import Table
 
 from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
-from companion.cli.output import err_console, print_json
+from companion.cli.output import err_console, fail, print_json
+from companion.library.search import UnknownInstrumentError
 
 
 def list_cmd(
     query: str | None = typer.Argument(None, help="Only samples whose name or folder tags contain these words."),
     library_db: Path | None = LibraryDbOption,
     status: str | None = typer.Option(None, help="pending, analysed, problem or missing."),
+    instrument: str | None = typer.Option(
+        None, help="Only samples of this instrument: kick, snare, hihat, bass, pad … (synonyms such as bd work)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """List the samples in the catalog with their analysis."""
     with open_catalog(library_db) as catalog:
-        rows = list(catalog.rows(status=status, query=query))
+        try:
+            rows = list(catalog.rows(status=status, query=query, instrument=instrument))
+        except UnknownInstrumentError as exc:
+            raise fail(str(exc)) from exc
     if json_out:
         print_json([r.to_json() for r in rows])
         return
     table = Table(box=None, pad_edge=False)
-    for col in ("name", "kind", "dur s", "BPM", "key", "LUFS", "status"):
+    for col in ("name", "kind", "instrument", "dur s", "BPM", "key", "LUFS", "status"):
         table.add_column(col, justify="right" if col in ("dur s", "BPM", "LUFS") else "left")
     for r in rows:
         table.add_row(
-            r.name, r.kind or "", f"{r.duration_s:.2f}" if r.duration_s is not None else "",
+            r.name, r.kind or "", r.instrument or "", f"{r.duration_s:.2f}" if r.duration_s is not None else "",
             f"{r.bpm:.1f}" if r.bpm else "", r.key or "",
             f"{r.loudness_lufs:.1f}" if r.loudness_lufs is not None else "", r.status,
         )
