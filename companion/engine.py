@@ -41,7 +41,8 @@ Mode = Literal["fusion", "rules"]
 
 
 def load_rules(catalog: Catalog) -> FusionRules:
-    """The shared fusion rules: the last good version pulled from the hub, else the packaged v1."""
+    """The shared fusion rules: the last good version pulled from the hub, else the packaged
+    default (format 2, ``rules_v2.json``)."""
     try:
         from companion.sync.rules_cache import cached_rules
     except ImportError:  # the sync package is optional at this layer
@@ -168,25 +169,34 @@ class Engine:
         top_k: int = 10,
         mode: Mode | None = None,
         context: SessionContext | None = None,
+        instrument: str | None = None,
     ) -> list[Suggestion]:
         """Ranked suggestions for the current (or given) context.
 
+        Args:
+            instrument: only samples of this instrument (any synonym) — for this call only.
+
         Returns:
             At most ``top_k`` suggestions, each with score, components, source and rationale.
+
+        Raises:
+            CompanionError: ``instrument`` names no instrument (the message lists them).
         """
         ctx = context or self.context.snapshot()
         with self._lock:
             prompts = self._prompt_vectors(ctx)
             return self.ranker.suggest(
-                ctx, self.state, mode=mode or self.default_mode, top_k=top_k, prompt_vectors=prompts
+                ctx, self.state, mode=mode or self.default_mode, top_k=top_k, prompt_vectors=prompts,
+                instrument=instrument,
             )
 
     def similar(self, paths: Sequence[str | Path], top_k: int = 10) -> dict[str, list[dict[str, Any]]]:
         """Nearest neighbours of each query file ("more like this").
 
         Returns:
-            ``query path -> [{"path", "score", "id"}]`` ranked by cosine similarity in the best
-            space that holds the query (CLAP first, then fingerprint).
+            ``query path -> [{"path", "score", "id", "instrument"}]`` ranked by cosine
+            similarity in the best space that holds the query (CLAP first, then fingerprint);
+            under format-2 rules the same instrument as the query adds its boost to the score.
 
         Raises:
             CatalogError: a query file is not in the catalog or has no vector.
@@ -200,7 +210,8 @@ class Engine:
                 result = self.ranker.similar([row.id], top_k=top_k)[0]
                 rows = self.candidates.rows_of([i for i, _ in result]).tolist()
                 out[row.path] = [
-                    {"id": int(i), "path": self.candidates.paths[r] if r >= 0 else "", "score": round(float(s), 6)}
+                    {"id": int(i), "path": self.candidates.paths[r] if r >= 0 else "", "score": round(float(s), 6),
+                     "instrument": self.candidates.instrument_of(r) if r >= 0 else None}
                     for (i, s), r in zip(result, rows, strict=True)
                 ]
         return out

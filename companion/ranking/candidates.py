@@ -20,11 +20,26 @@ from typing import Any
 
 import numpy as np
 
+from companion.analysis.instruments import INSTRUMENTS, normalise_instrument
 from companion.errors import CatalogError
 from companion.music.keys import Key, parse_mode
 
 #: Key code of a row: ``pitch_class + 12 * mode`` (0–11 major, 12–23 minor); −1 = unknown.
 UNKNOWN_KEY = -1
+#: Instrument code of a row: its index in ``INSTRUMENTS``; −1 = unknown.
+UNKNOWN_INSTRUMENT = -1
+
+
+def instrument_code(name: str | None) -> int:
+    """Code of an instrument class or synonym (``"bd"`` → the code of ``"kick"``); −1 for
+    None or a word that names no instrument."""
+    found = normalise_instrument(name) if name else None
+    return UNKNOWN_INSTRUMENT if found is None else INSTRUMENTS.index(found)
+
+
+def instrument_name(code: int) -> str | None:
+    """The instrument class of a code, None for :data:`UNKNOWN_INSTRUMENT`."""
+    return INSTRUMENTS[code] if 0 <= code < len(INSTRUMENTS) else None
 
 
 def key_code(pitch_class: int, mode: int) -> int:
@@ -99,6 +114,8 @@ class Candidates:
         duration_s: (n,) float32 duration in seconds.
         kind: ``"loop"`` or ``"one-shot"`` per row.
         tags: lower-case tags per row (mood, genre, instrument …).
+        instrument: (n,) int8 instrument code (index in ``INSTRUMENTS``), −1 = unknown;
+            see :func:`instrument_code` / :func:`instrument_name`.
     """
 
     ids: np.ndarray
@@ -115,6 +132,7 @@ class Candidates:
     duration_s: np.ndarray
     kind: list[str]
     tags: list[frozenset[str]] = field(default_factory=list)
+    instrument: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
@@ -128,6 +146,9 @@ class Candidates:
         self.duration_s = np.ascontiguousarray(self.duration_s, dtype=np.float32)
         if not self.tags:
             self.tags = [frozenset()] * n
+        if self.instrument is None:
+            self.instrument = np.full(n, UNKNOWN_INSTRUMENT, dtype=np.int8)
+        self.instrument = np.ascontiguousarray(self.instrument, dtype=np.int8)
         columns = {
             "paths": self.paths,
             "names": self.names,
@@ -142,6 +163,7 @@ class Candidates:
             "duration_s": self.duration_s,
             "kind": self.kind,
             "tags": self.tags,
+            "instrument": self.instrument,
         }
         bad = [f"{name} ({len(col)})" for name, col in columns.items() if len(col) != n]
         if bad:
@@ -164,7 +186,8 @@ class Candidates:
         ``content_hash`` (""), ``kind`` ("one-shot"; ``is_loop`` follows it unless given),
         ``bpm`` (None → NaN), ``key_pc`` (None → −1), ``mode`` ("minor"/"major", 0/1 or None),
         ``pitched`` (True when ``key_pc`` ≥ 0), ``added_at`` (0.0), ``duration_s`` (NaN),
-        ``tags`` (iterable of words or a comma-separated string).
+        ``tags`` (iterable of words or a comma-separated string), ``instrument`` (a class
+        name or synonym, None → unknown).
 
         Raises:
             CatalogError: if a record lacks ``id`` or ``path``.
@@ -186,6 +209,7 @@ class Candidates:
                 "duration_s",
                 "kind",
                 "tags",
+                "instrument",
             )
         }
         for i, rec in enumerate(records):
@@ -215,6 +239,7 @@ class Candidates:
             cols["duration_s"].append(math.nan if duration is None else float(duration))
             cols["kind"].append(kind)
             cols["tags"].append(_tags(rec.get("tags")))
+            cols["instrument"].append(instrument_code(rec.get("instrument")))
         return cls(
             ids=np.array(cols["ids"], dtype=np.int64),
             paths=cols["paths"],
@@ -230,6 +255,7 @@ class Candidates:
             duration_s=np.array(cols["duration_s"], dtype=np.float32),
             kind=cols["kind"],
             tags=cols["tags"],
+            instrument=np.array(cols["instrument"], dtype=np.int8),
         )
 
     # ----------------------------------------------------------------- derived indexes
@@ -419,6 +445,10 @@ class Candidates:
         if not 0 <= pc <= 11 or mode not in (0, 1):
             return None
         return Key(pc, "minor" if mode == 1 else "major")
+
+    def instrument_of(self, row: int) -> str | None:
+        """The instrument class of a row, or None when unknown."""
+        return instrument_name(int(self.instrument[row]))
 
     def bpm_of(self, row: int) -> float | None:
         """The tempo of a row in BPM, or None when unknown."""

@@ -14,6 +14,8 @@ A candidate failing one filter is never shown:
   session.
 - **accepted** — samples accepted in this session, and any sample with the same audio content
   (content hash) as one of them.
+- **instrument** (only when a call asks for one, ``companion suggest --instrument bass``) — the
+  sample's instrument must be that one; samples of unknown instrument fail.
 
 Near-duplicates among the chosen list (content hash, then cosine ≥ threshold) are removed
 later, when the list is built (:mod:`companion.ranking.mmr`).
@@ -93,6 +95,8 @@ class HardFilter:
         context: the session context (bpm and key are used).
         state: the session decisions (bans, dismissals, accepted samples).
         rules: the fusion rules (tolerances).
+        instrument: instrument code (:func:`companion.ranking.candidates.instrument_code`)
+            every candidate must have, or None for no instrument filter.
     """
 
     def __init__(
@@ -101,8 +105,10 @@ class HardFilter:
         context: SessionContext,
         state: SessionState,
         rules: FusionRules,
+        instrument: int | None = None,
     ) -> None:
         self.candidates = candidates
+        self.instrument = instrument
         self.rules = rules
         self.context_bpm = context.bpm
         self.context_key = context.key
@@ -189,6 +195,9 @@ class HardFilter:
             (m,) or (n,) bool, True where the candidate may be shown.
         """
         ok = self.tempo_pass(rows)
+        if self.instrument is not None:
+            codes = self.candidates.instrument if rows is None else self.candidates.instrument[rows]
+            ok &= codes == self.instrument
         if self._key_table is not None:
             ok &= self.key_pass(rows)
         if len(self.excluded_rows) or self.folder_ranges:

@@ -9,6 +9,11 @@ The first pick is the best-scored item (nothing chosen yet, the penalty is 0).
 
 While choosing, duplicates are dropped (DESIGN.md §3): an item with the same content hash as a
 chosen one, or whose cosine to a chosen one is ≥ ``filters.duplicates.cosine_threshold``.
+
+With ``groups`` (format-2 cold start: the instrument of each item), an item's value also loses
+``repeat_cost`` once per chosen item of its group, so the list spreads across groups::
+
+    value(i) = λ · score(i) − (1 − λ) · max_sim(i) − repeat_cost(i) · #chosen in group(i)
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ def diversify(
     dup_threshold: float = 1.0,
     seed_vectors: np.ndarray | None = None,
     seed_hashes: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    repeat_cost: np.ndarray | None = None,
+    seed_groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose up to ``k`` items, best first.
 
@@ -41,6 +49,10 @@ def diversify(
         seed_vectors: (p, d) vectors of items already placed before these (pinned ones): they
             count as chosen for the penalty and the duplicate check.
         seed_hashes: (p,) hash codes of those items.
+        groups: (m,) int group of each item (its instrument code), or None (no spread).
+        repeat_cost: (m,) float64 subtracted from an item's value per chosen item of its
+            group (required with ``groups``).
+        seed_groups: (p,) groups of the seed items (they count as chosen).
 
     Returns:
         (≤k,) int64 positions into ``scores``, in display order.
@@ -61,17 +73,29 @@ def diversify(
             seed_sim = (v @ np.asarray(seed_vectors, dtype=np.float32).T).max(axis=1)
             max_sim = np.maximum(max_sim, seed_sim.astype(np.float64))
             alive &= max_sim < dup_threshold
+    repeats: np.ndarray | None = None
+    if groups is not None:
+        groups = np.asarray(groups)
+        repeats = np.zeros(m, dtype=np.float64)
+        if seed_groups is not None:
+            for g in np.asarray(seed_groups).tolist():
+                repeats[groups == g] += 1.0
+        cost = np.asarray(repeat_cost, dtype=np.float64)
     chosen: list[int] = []
     while len(chosen) < k and alive.any():
         if lam is None or v is None:
             value = scores
         else:
             value = lam * scores - (1.0 - lam) * max_sim
+        if repeats is not None:
+            value = value - cost * repeats
         masked = np.where(alive, value, -np.inf)
         pick = int(np.argmax(masked))  # first maximum: keeps the tie-break order
         chosen.append(pick)
         alive[pick] = False
         alive &= hash_codes != hash_codes[pick]
+        if repeats is not None:
+            repeats[groups == groups[pick]] += 1.0
         if v is not None:
             np.maximum(max_sim, (v @ v[pick]).astype(np.float64), out=max_sim)
             alive &= max_sim < dup_threshold

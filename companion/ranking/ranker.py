@@ -1,4 +1,4 @@
-"""The fusion ranker: shared fusion rules v1 (DESIGN.md §3) over the library.
+"""The fusion ranker: shared fusion rules, formats 1 and 2 (DESIGN.md §3), over the library.
 
 ``suggest`` in mode ``fusion``:
 
@@ -25,6 +25,21 @@ score = tempo + key + freshness + tags, ties broken newest first; duplicates are
 (content hash, and near-duplicate vectors of the first space that has them). Source
 ``recency`` marks a list ranked that way (:func:`companion.ranking.selection.rank_by_boosts`).
 
+Format-2 rules add instrument awareness (a format-1 document ranks exactly as before):
+
+- **More like this.** With an accepted sample of known instrument, candidates of that
+  instrument get ``score.instrument.same_boost`` (component ``instrument``, rationale
+  ``"same instrument: kick"``), in both modes; :meth:`Ranker.similar` re-ranks the nearest
+  neighbours of a query sample the same way.
+- **Cold start.** With nothing accepted and no similarity target, each candidate gets
+  ``cold_start.instrument_boost`` of its instrument (rationale ``"instrument mix: kick"``),
+  and the list is chosen from the best ``cold_start.pool_size`` with a penalty per sample of
+  the same instrument already listed (:func:`companion.ranking.selection.choose`), so the top
+  of the list spreads across a drum loop, kick, snare, hihat, bass, keys and pads in tempo
+  and key rather than ten takes of one sound.
+
+A call may also ask for one instrument (``instrument=``): a hard filter for that call.
+
 BLAS runs on one thread during a call (:mod:`companion.ranking.blas`): the products are tiny
 and waking a thread pool on a busy machine costs more than they do.
 
@@ -43,7 +58,7 @@ import numpy as np
 from companion.errors import CompanionError
 from companion.ranking import rationale as why
 from companion.ranking.blas import single_threaded_blas
-from companion.ranking.candidates import Candidates
+from companion.ranking.candidates import UNKNOWN_INSTRUMENT, Candidates, instrument_code
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter
 from companion.ranking.rules import FusionRules
@@ -67,10 +82,12 @@ class Suggestion:
         path / name / kind: file path, file name, ``"loop"`` or ``"one-shot"``.
         bpm: tempo in BPM or None; key: e.g. ``"A minor"`` or None.
         score: fused score (sum of ``score_components``).
-        score_components: ``similarity``, ``tempo``, ``key``, ``freshness``, ``tags``.
+        score_components: ``similarity``, ``tempo``, ``key``, ``freshness``, ``tags``, and
+            under format-2 rules ``instrument``.
         source: ``clap``, ``fingerprint`` (similarity in that space) or ``recency``.
         rationale: human-readable reasons, e.g. ``["tempo Δ2 BPM", "key match: A minor"]``.
         pinned: True for a pinned sample placed first.
+        instrument: the sample's instrument (``"kick"``, ``"drums"`` …) or None.
     """
 
     sample_id: int
@@ -84,6 +101,7 @@ class Suggestion:
     source: SuggestionSource
     rationale: list[str] = field(default_factory=list)
     pinned: bool = False
+    instrument: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict with the attribute names as keys."""
@@ -99,6 +117,7 @@ class Suggestion:
             "source": self.source,
             "rationale": list(self.rationale),
             "pinned": self.pinned,
+            "instrument": self.instrument,
         }
 
 
@@ -154,6 +173,7 @@ class Ranker:
         mode: Mode = "fusion",
         top_k: int = 10,
         prompt_vectors: Mapping[str, np.ndarray] | None = None,
+        instrument: str | None = None,
     ) -> list[Suggestion]:
         """The next ``top_k`` samples for this context.
 
@@ -164,16 +184,28 @@ class Ranker:
             top_k: list length.
             prompt_vectors: space name → (m, d) text embeddings of the context's mood/genre/
                 prompt words (CLAP spaces only).
+            instrument: only samples of this instrument (class name or synonym) — a hard
+                filter for this call.
 
         Returns:
             Up to ``top_k`` suggestions, pinned first, then in MMR / score order.
+
+        Raises:
+            CompanionError: unknown mode or an instrument word that names no instrument.
         """
         if mode not in ("fusion", "rules"):
             raise CompanionError(f"unknown ranking mode {mode!r}: use 'fusion' or 'rules'")
+        code = None
+        if instrument is not None:
+            code = instrument_code(instrument)
+            if code == UNKNOWN_INSTRUMENT:
+                from companion.library.search import parse_instrument
+
+                parse_instrument(instrument)  # raises with the list of instruments
         if top_k <= 0:
             return []
         with single_threaded_blas():
-            return self._suggest(context, state, mode, top_k, prompt_vectors)
+            return self._suggest(context, state, mode, top_k, prompt_vectors, code)
 
     def _suggest(
         self,
@@ -182,12 +214,17 @@ class Ranker:
         mode: Mode,
         top_k: int,
         prompt_vectors: Mapping[str, np.ndarray] | None,
+        instrument: int | None,
     ) -> list[Suggestion]:
         c = self.candidates
         now = float(self._now())
-        hard = HardFilter(c, context, state, self.rules)
-        scorer = Scorer(c, context, self.rules, now)
+        hard = HardFilter(c, context, state, self.rules, instrument=instrument)
         target = self._target(state, prompt_vectors or {}) if mode == "fusion" else None
+        cold = target is None and not state.accepted and self.rules.cold_start is not None
+        scorer = Scorer(
+            c, context, self.rules, now, instrument=self._query_instrument(state), cold_start=cold
+        )
+        spread = self.rules.cold_start if cold else None
         pinned_rows = c.rows_of(sorted(state.pinned)) if state.pinned else np.empty(0, np.int64)
         pinned_rows = pinned_rows[pinned_rows >= 0]
         pinned_rows = pinned_rows[hard.mask(pinned_rows)] if len(pinned_rows) else pinned_rows
@@ -196,7 +233,7 @@ class Ranker:
         pins = self._pins(pinned_rows, scorer, target, dedupe_space, top_k)
         seed_rows = pins.rows
         out = [
-            self._suggestion(pins, i, target, context, now, pinned=True)
+            self._suggestion(pins, i, target, context, now, pinned=True, cold_start=cold)
             for i in range(len(pins.rows))
         ]
         remaining = top_k - len(out)
@@ -227,9 +264,9 @@ class Ranker:
             if remaining <= 0:
                 return out
         table, chosen = rank_by_boosts(
-            c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space
+            c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space, spread
         )
-        out += [self._suggestion(table, int(i), None, context, now) for i in chosen]
+        out += [self._suggestion(table, int(i), None, context, now, cold_start=cold) for i in chosen]
         return out
 
     # ------------------------------------------------------------------ similar
@@ -243,7 +280,11 @@ class Ranker:
         top_k: int = 10,
         exclude_self: bool = True,
     ) -> list[list[tuple[int, float]]]:
-        """ "More like this": nearest samples by cosine, without filters or boosts.
+        """ "More like this": nearest samples by cosine, without filters or tempo/key boosts.
+
+        Under format-2 rules, the neighbours of a query *sample* of known instrument are
+        re-ranked by ``cosine + score.instrument.same_boost`` for those of the same instrument
+        (chosen among the ``top_k + mmr.pool_size`` nearest), and that sum is the score given.
 
         Args:
             sample_ids: query samples; each is looked up in ``space``, or in the first space
@@ -255,8 +296,9 @@ class Ranker:
             exclude_self: leave the query sample out of its own list.
 
         Returns:
-            One list of ``(sample_id, cosine)`` per query, most similar first; an empty list for
-            a sample that has no vector in any space yet.
+            One list of ``(sample_id, score)`` per query, best first — the cosine, plus the
+            instrument boost under format-2 rules; an empty list for a sample that has no
+            vector in any space yet.
 
         Raises:
             CompanionError: unknown space, or neither ids nor vectors given.
@@ -282,8 +324,12 @@ class Ranker:
                 pos = int(sp.positions_of_ids([sid])[0])
                 if pos >= 0:
                     me = int(sid) if exclude_self else None
+                    row = int(self.candidates.rows_of([sid])[0])
+                    same = self._same_instrument_boost(row)
+                    wide = top_k if same is None else top_k + self.rules.mmr.pool_size
                     with single_threaded_blas():
-                        results.append(self._neighbours(sp, sp.data.vectors[pos], me, top_k))
+                        pairs = self._neighbours(sp, sp.data.vectors[pos], me, wide)
+                    results.append(pairs if same is None else _prefer_instrument(pairs, same, top_k))
                     break
             else:
                 results.append([])
@@ -305,6 +351,21 @@ class Ranker:
         return [(i, s) for i, s in pairs if i != me][:top_k]
 
     # ------------------------------------------------------------------ internals
+
+    def _same_instrument_boost(self, row: int) -> tuple[Candidates, int, float] | None:
+        """``(candidates, instrument code, boost)`` for "more like this" from ``row``, or None
+        (format-1 rules, a sample outside the library, or one of unknown instrument)."""
+        spec = self.rules.score.instrument
+        if spec is None or row < 0 or int(self.candidates.instrument[row]) == UNKNOWN_INSTRUMENT:
+            return None
+        return self.candidates, int(self.candidates.instrument[row]), spec.same_boost
+
+    def _query_instrument(self, state: SessionState) -> str | None:
+        """The instrument of the latest accepted sample, or None (none accepted / unknown)."""
+        if not state.accepted:
+            return None
+        row = int(self.candidates.rows_of([state.accepted[-1]])[0])
+        return self.candidates.instrument_of(row) if row >= 0 else None
 
     def _first_space_with_vectors(self) -> PreparedSpace | None:
         return next((s for s in self.spaces if len(s.data.ids)), None)
@@ -367,6 +428,7 @@ class Ranker:
         context: SessionContext,
         now: float,
         pinned: bool = False,
+        cold_start: bool = False,
     ) -> Suggestion:
         c = self.candidates
         row = int(table.rows[i])
@@ -393,6 +455,9 @@ class Ranker:
         if table.tags[i] > 0:
             matched = [w for w in (*context.mood_tags, context.genre) if w and w in c.tags[row]]
             reasons += why.tag_reasons(dict.fromkeys(matched), context.mood_tags, context.genre)
+        instrument = c.instrument_of(row)
+        if table.has_instrument and table.instrument[i] > 0 and instrument is not None:
+            reasons.append(why.instrument_reason(instrument, cold_start=cold_start))
         reasons.append(why.age_reason(float(c.added_at[row]), now))
         source: SuggestionSource = target.space.data.source if has_sim else "recency"  # type: ignore[union-attr]
         components = table.components(i)
@@ -408,4 +473,19 @@ class Ranker:
             source=source,
             rationale=reasons,
             pinned=pinned,
+            instrument=instrument,
         )
+
+
+def _prefer_instrument(
+    pairs: list[tuple[int, float]], same: tuple[Candidates, int, float], top_k: int
+) -> list[tuple[int, float]]:
+    """Re-rank ``(sample_id, cosine)`` pairs by cosine + boost for the query's instrument."""
+    candidates, code, boost = same
+    rows = candidates.rows_of([i for i, _ in pairs])
+    scored = [
+        (i, s + (boost if r >= 0 and int(candidates.instrument[r]) == code else 0.0))
+        for (i, s), r in zip(pairs, rows.tolist(), strict=True)
+    ]
+    scored.sort(key=lambda p: -p[1])  # stable: equal scores keep the cosine order
+    return scored[:top_k]

@@ -2,7 +2,8 @@
 
 Examples: ``"tempo Δ2 BPM"``, ``"tempo Δ1 BPM (half-time)"``, ``"key match: A minor"``,
 ``"key compatible: C major"``, ``"added 3 days ago"``, ``"similar to kick_03.wav (0.91)"``,
-``"matches prompt: dark, techno (0.31)"``, ``"mood: dark"``, ``"genre: techno"``, ``"pinned"``.
+``"matches prompt: dark, techno (0.31)"``, ``"mood: dark"``, ``"genre: techno"``, ``"pinned"``,
+``"same instrument: kick"``, ``"instrument mix: kick"``.
 """
 
 from __future__ import annotations
@@ -79,3 +80,9 @@ def tag_reasons(matched: Iterable[str], mood_tags: Sequence[str], genre: str | N
     for word in matched:
         out.append(f"genre: {word}" if word == genre and word not in mood_tags else f"mood: {word}")
     return out
+
+
+def instrument_reason(instrument: str, *, cold_start: bool) -> str:
+    """``"same instrument: kick"`` ("more like this" boost), or ``"instrument mix: kick"`` for
+    the cold-start boost of the instruments a producer reaches for first."""
+    return f"{'instrument mix' if cold_start else 'same instrument'}: {instrument}"

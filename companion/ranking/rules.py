@@ -1,9 +1,10 @@
 """The shared fusion rules document (DESIGN.md §3), typed and validated.
 
 Every weight, tolerance and the MMR λ used by the ranker come from a versioned JSON document.
-The package ships version 1 as ``companion/ranking/rules_v1.json``; the desktop may later pull a
-newer copy from the central service and cache it. The ranker never holds such numbers as
-literals: it reads them from a :class:`FusionRules`.
+The package ships format version 1 as ``companion/ranking/rules_v1.json`` and format version 2
+as ``rules_v2.json`` (the default); the desktop may later pull a newer copy from the central
+service and cache it. Both formats stay valid: a v1 document ranks exactly as it always did.
+The ranker never holds such numbers as literals: it reads them from a :class:`FusionRules`.
 
 Document layout (all fields required; see ``rules_v1.json`` for the defaults)::
 
@@ -23,6 +24,19 @@ Document layout (all fields required; see ``rules_v1.json`` for the defaults)::
     target.prompt_weight             total weight of the text prompts, shared equally (1.0)
     mmr.lambda                       MMR trade-off relevance vs. diversity (0.7)
     mmr.pool_size                    best-scored candidates that MMR re-ranks (50)
+
+Format version 2 adds, and requires (a v1 document must not carry them)::
+
+    score.instrument.same_boost      "more like this": + this for a candidate of the same
+                                     instrument as the latest accepted sample (suggest) or
+                                     the query sample (similar) (0.10)
+    cold_start.instrument_boost      instrument → boost at a cold start (nothing accepted, no
+                                     similarity target): what a producer reaches for first —
+                                     drums (a drum loop), kick, snare, hihat, bass, keys, pad
+    cold_start.repeat_penalty        at a cold start, subtracted from a candidate's score once
+                                     per sample of its instrument already in the list (0.12)
+    cold_start.unknown_repeat_penalty     the same for samples of unknown instrument (0.12)
+    cold_start.pool_size             best-scored candidates the cold-start spread picks from
 """
 
 from __future__ import annotations
@@ -31,12 +45,15 @@ import json
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from companion.analysis.instruments import INSTRUMENTS
 from companion.errors import RulesError
 
-SUPPORTED_VERSIONS: frozenset[int] = frozenset({1})
-DEFAULT_RULES_RESOURCE = "rules_v1.json"
+SUPPORTED_VERSIONS: frozenset[int] = frozenset({1, 2})
+DEFAULT_RULES_RESOURCE = "rules_v2.json"
+#: The packaged document of each format version.
+PACKAGED_RULES: dict[int, str] = {1: "rules_v1.json", 2: "rules_v2.json"}
 
 
 class _Strict(BaseModel):
@@ -95,12 +112,38 @@ class TagScore(_Strict):
     max_total: float = Field(ge=0.0, le=1.0)
 
 
+class InstrumentScore(_Strict):
+    """Format 2: boost for candidates of the query's instrument ("more like this")."""
+
+    same_boost: float = Field(ge=0.0, le=1.0)
+
+
 class Score(_Strict):
     similarity_weight: float = Field(ge=0.0, le=10.0)
     tempo: TempoScore
     key: KeyScore
     freshness: FreshnessScore
     tags: TagScore
+    instrument: InstrumentScore | None = None
+
+
+class ColdStart(_Strict):
+    """Format 2: spreading a cold-start list across the instruments a producer reaches for."""
+
+    instrument_boost: dict[str, float]
+    repeat_penalty: float = Field(ge=0.0, le=10.0)
+    unknown_repeat_penalty: float = Field(ge=0.0, le=10.0)
+    pool_size: int = Field(ge=1, le=10_000)
+
+    @field_validator("instrument_boost")
+    @classmethod
+    def _known_instruments(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(INSTRUMENTS))
+        if unknown:
+            raise ValueError(f"unknown instruments {unknown}; use {', '.join(INSTRUMENTS)}")
+        if any(not 0.0 <= w <= 1.0 for w in value.values()):
+            raise ValueError("instrument boosts must lie in [0, 1]")
+        return value
 
 
 class Target(_Strict):
@@ -126,6 +169,7 @@ class FusionRules(_Strict):
     score: Score
     target: Target
     mmr: Mmr
+    cold_start: ColdStart | None = None
 
     @field_validator("version")
     @classmethod
@@ -137,9 +181,23 @@ class FusionRules(_Strict):
             )
         return value
 
+    @model_validator(mode="after")
+    def _fields_of_the_version(self) -> FusionRules:
+        v2 = {"score.instrument": self.score.instrument, "cold_start": self.cold_start}
+        if self.version == 1:
+            extra = [name for name, value in v2.items() if value is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} need format version 2; this document says 1")
+        else:
+            missing = [name for name, value in v2.items() if value is None]
+            if missing:
+                raise ValueError(f"format version {self.version} requires {', '.join(missing)}")
+        return self
+
     def to_json(self) -> dict[str, Any]:
-        """The document as JSON-serialisable dict, in the shipped layout (``mmr.lambda``)."""
-        return self.model_dump(by_alias=True, mode="json")
+        """The document as JSON-serialisable dict, in the shipped layout (``mmr.lambda``);
+        a v1 document comes back without the v2 fields."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
 def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
@@ -174,20 +232,28 @@ def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
 
 
 def load_default_rules() -> FusionRules:
-    """The rules shipped with the package (``companion/ranking/rules_v1.json``).
+    """The default rules shipped with the package (``companion/ranking/rules_v2.json``).
 
     Raises:
         RulesError: if the shipped document is missing or invalid (a broken install).
     """
+    return load_packaged_rules(DEFAULT_RULES_RESOURCE)
+
+
+def load_packaged_rules(resource: str | int) -> FusionRules:
+    """A rules document shipped with the package, by file name or format version (1 or 2).
+
+    Raises:
+        RulesError: unknown version, or the document is missing or invalid (a broken install).
+    """
+    if isinstance(resource, int):
+        if resource not in PACKAGED_RULES:
+            raise RulesError(f"no packaged fusion rules of format version {resource}; have {sorted(PACKAGED_RULES)}")
+        resource = PACKAGED_RULES[resource]
     try:
-        text = (
-            resources.files("companion.ranking")
-            .joinpath(DEFAULT_RULES_RESOURCE)
-            .read_text(encoding="utf-8")
-        )
+        text = resources.files("companion.ranking").joinpath(resource).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise RulesError(
-            f"the shipped fusion rules {DEFAULT_RULES_RESOURCE} are missing: "
-            "reinstall the companion"
+            f"the shipped fusion rules {resource} are missing: reinstall the companion"
         ) from exc
     return parse_rules(text)

@@ -11,8 +11,11 @@ For a candidate row ``r`` and the session context::
                  (age from ``added_at`` to now, never negative)
     tags       = min(score.tags.boost_each · #matches, score.tags.max_total)
                  (matches: the context's mood tags and genre found among the sample's tags)
+    instrument = (format 2 only) score.instrument.same_boost if r has the instrument of the
+                 query (the latest accepted sample); at a cold start instead
+                 cold_start.instrument_boost[instrument of r] (0 for others and unknown)
 
-    score = similarity + tempo + key + freshness + tags
+    score = similarity + tempo + key + freshness + tags + instrument
 
 Every number comes from the :class:`~companion.ranking.rules.FusionRules` document.
 """
@@ -23,17 +26,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.ranking.candidates import Candidates, key_code, merge_windows, sorted_unique
+from companion.ranking.candidates import (
+    UNKNOWN_INSTRUMENT,
+    Candidates,
+    instrument_code,
+    key_code,
+    merge_windows,
+    sorted_unique,
+)
 from companion.ranking.context import SessionContext
 from companion.ranking.rules import FusionRules
 
+#: Score terms of every format; format 2 adds :data:`INSTRUMENT`.
 COMPONENTS: tuple[str, ...] = ("similarity", "tempo", "key", "freshness", "tags")
+INSTRUMENT = "instrument"
 SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass
 class ScoreTable:
-    """Score terms of some rows; every array is (m,) float64 aligned with ``rows``."""
+    """Score terms of some rows; every array is (m,) float64 aligned with ``rows``.
+
+    ``instrument`` is all zeros and left out of :meth:`components` when ``has_instrument`` is
+    False (format-1 rules, which have no such term).
+    """
 
     rows: np.ndarray
     similarity: np.ndarray
@@ -41,19 +57,28 @@ class ScoreTable:
     key: np.ndarray
     freshness: np.ndarray
     tags: np.ndarray
+    instrument: np.ndarray | None = None
+    has_instrument: bool = False
+
+    def __post_init__(self) -> None:
+        if self.instrument is None:
+            self.instrument = np.zeros(len(self.rows), dtype=np.float64)
 
     @property
     def total(self) -> np.ndarray:
         """(m,) float64 fused score, the sum of the terms."""
-        return self.similarity + self.tempo + self.key + self.freshness + self.tags
+        total = self.similarity + self.tempo + self.key + self.freshness + self.tags
+        return total + self.instrument if self.has_instrument else total
 
     def components(self, i: int) -> dict[str, float]:
         """The terms of the i-th row as a dict (for :class:`Suggestion.score_components`)."""
-        return {name: float(getattr(self, name)[i]) for name in COMPONENTS}
+        names = (*COMPONENTS, INSTRUMENT) if self.has_instrument else COMPONENTS
+        return {name: float(getattr(self, name)[i]) for name in names}
 
     def take(self, idx: np.ndarray) -> ScoreTable:
         """The sub-table at positions ``idx``."""
-        return ScoreTable(*(getattr(self, f)[idx] for f in ("rows", *COMPONENTS)))
+        arrays = (getattr(self, f)[idx] for f in ("rows", *COMPONENTS, INSTRUMENT))
+        return ScoreTable(*arrays, has_instrument=self.has_instrument)
 
 
 def context_tags(context: SessionContext) -> list[str]:
@@ -72,15 +97,43 @@ class Scorer:
         context: the session context.
         rules: the fusion rules (weights).
         now: current unix time in seconds (freshness).
+        instrument: the query's instrument (the latest accepted sample's), or None; gets
+            ``score.instrument.same_boost`` under format-2 rules.
+        cold_start: nothing accepted and no similarity target: under format-2 rules the
+            instrument term is ``cold_start.instrument_boost`` instead.
     """
 
     def __init__(
-        self, candidates: Candidates, context: SessionContext, rules: FusionRules, now: float
+        self,
+        candidates: Candidates,
+        context: SessionContext,
+        rules: FusionRules,
+        now: float,
+        *,
+        instrument: str | None = None,
+        cold_start: bool = False,
     ) -> None:
         self.candidates = candidates
         self.rules = rules
         self.now = now
         score = rules.score
+        #: whether the rules have an instrument term (format 2)
+        self.has_instrument = score.instrument is not None
+        #: (len(INSTRUMENTS) + 1,) float64 instrument term per instrument code + 1 (0 = unknown)
+        self._instrument_weights: np.ndarray | None = None
+        if score.instrument is not None:
+            from companion.analysis.instruments import INSTRUMENTS
+
+            weights = np.zeros(len(INSTRUMENTS) + 1, dtype=np.float64)
+            if cold_start and rules.cold_start is not None:
+                for name, boost in rules.cold_start.instrument_boost.items():
+                    weights[instrument_code(name) + 1] = boost
+            elif instrument is not None and instrument_code(instrument) != UNKNOWN_INSTRUMENT:
+                weights[instrument_code(instrument) + 1] = score.instrument.same_boost
+            if weights.any():
+                self._instrument_weights = weights
+        self.cold_start = cold_start
+        self.query_instrument = instrument
         # |bpm·k − c| ≤ within  ⇔  bpm ∈ [(c − within)/k, (c + within)/k]; merged, disjoint
         self._tempo_windows = (
             merge_windows(
@@ -121,6 +174,8 @@ class Scorer:
         """
         c = self.candidates
         parts = [*self.tempo_rows(), self.key_rows(), *(c.rows_tagged(w) for w in self.tag_words)]
+        if self._instrument_weights is not None:
+            parts.append(np.flatnonzero(self.instrument(None) > 0))
         parts = [p for p in parts if len(p)]
         if not parts:
             return np.empty(0, dtype=np.int64)
@@ -212,8 +267,16 @@ class Scorer:
             return np.zeros(m, dtype=np.float64)
         return np.minimum(counts * spec.boost_each, spec.max_total).astype(np.float64)
 
+    def instrument(self, rows: np.ndarray | None) -> np.ndarray:
+        """(m,) float64 instrument term (format 2; zeros when the rules or call have none)."""
+        codes = self.candidates.instrument if rows is None else self.candidates.instrument[rows]
+        if self._instrument_weights is None:
+            return np.zeros(len(codes), dtype=np.float64)
+        return self._instrument_weights[codes.astype(np.intp) + 1]
+
     def boosts(self, rows: np.ndarray | None) -> np.ndarray:
-        """(m,) float64 tempo + key + freshness + tags (the whole ``rules``-mode score)."""
+        """(m,) float64 tempo + key + freshness + tags + instrument (the whole ``rules``-mode
+        score)."""
         total = self.freshness(rows)
         if self._tempo_windows:
             total += self.tempo(rows)
@@ -221,6 +284,8 @@ class Scorer:
             total += self.key(rows)
         if self.tag_words:
             total += self.tags(rows)
+        if self._instrument_weights is not None:
+            total += self.instrument(rows)
         return total
 
     def table(self, rows: np.ndarray, similarity: np.ndarray | None) -> ScoreTable:
@@ -246,4 +311,6 @@ class Scorer:
             key=self.key(rows),
             freshness=self.freshness(rows),
             tags=self.tags(rows),
+            instrument=self.instrument(rows),
+            has_instrument=self.has_instrument,
         )

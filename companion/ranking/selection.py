@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.ranking.candidates import Candidates, member_of
+from companion.ranking.candidates import UNKNOWN_INSTRUMENT, Candidates, member_of
 from companion.ranking.filters import HardFilter
 from companion.ranking.mmr import diversify
-from companion.ranking.rules import FusionRules
+from companion.ranking.rules import ColdStart, FusionRules
 from companion.ranking.scoring import Scorer, ScoreTable
 from companion.ranking.spaces import PreparedSpace
 
@@ -20,13 +20,16 @@ def choose(
     space: PreparedSpace | None,
     seed_rows: np.ndarray,
     lam: float | None,
+    spread: ColdStart | None = None,
 ) -> np.ndarray:
     """Positions in ``table`` to show, in display order; duplicates dropped.
 
     Rows are ordered by fused score, newest first on ties. With ``lam`` set, MMR re-ranks the
     best ``max(mmr.pool_size, k)``; without, the order is kept. Near-duplicates are judged on
     the vectors of ``space`` (None: content hash only). ``seed_rows`` are rows already shown
-    above (pins): they count as chosen.
+    above (pins): they count as chosen. With ``spread`` (format-2 cold start) each pick costs
+    the later rows of the same instrument ``spread.repeat_penalty`` (unknown instrument:
+    ``spread.unknown_repeat_penalty``), see :func:`companion.ranking.mmr.diversify`.
     """
     c = candidates
     total = table.total
@@ -35,6 +38,11 @@ def choose(
     rows = table.rows[pool]
     vectors = space.vectors_of_rows(rows) if space is not None else None
     seeds = space.vectors_of_rows(seed_rows) if space is not None and len(seed_rows) else None
+    groups = cost = seed_groups = None
+    if spread is not None:
+        groups = c.instrument[rows]
+        cost = np.where(groups == UNKNOWN_INSTRUMENT, spread.unknown_repeat_penalty, spread.repeat_penalty)
+        seed_groups = c.instrument[seed_rows]
     picked = diversify(
         total[pool],
         k,
@@ -44,6 +52,9 @@ def choose(
         dup_threshold=rules.filters.duplicates.cosine_threshold,
         seed_vectors=seeds,
         seed_hashes=c.hash_codes[seed_rows] if len(seed_rows) else None,
+        groups=groups,
+        repeat_cost=cost,
+        seed_groups=seed_groups,
     )
     return pool[picked]
 
@@ -56,12 +67,16 @@ def rank_by_boosts(
     k: int,
     seed_rows: np.ndarray,
     space: PreparedSpace | None,
+    spread: ColdStart | None = None,
 ) -> tuple[ScoreTable, np.ndarray]:
     """Top rows by boosts alone (mode ``rules``, source ``recency``), duplicates dropped.
 
-    Exact without scoring every row: a row without a tempo, key or tag boost scores freshness
-    alone, which falls with age, so only the boosted rows (:meth:`Scorer.boosted_rows`) and
-    the newest passing rows can reach the top.
+    Exact without scoring every row: a row without a tempo, key, tag or instrument boost
+    scores freshness alone, which falls with age, so only the boosted rows
+    (:meth:`Scorer.boosted_rows`) and the newest passing rows can reach the top.
+
+    With ``spread`` (format-2 cold start) the list is chosen from the best
+    ``max(4·k, spread.pool_size)`` rows, spread across instruments (:func:`choose`).
 
     Returns:
         ``(table, chosen)``: the scored rows and the positions to show, in order.
@@ -71,7 +86,7 @@ def rank_by_boosts(
     if len(boosted):
         ok = hard.mask(boosted) & ~member_of(boosted, excluded)
         boosted = boosted[ok]
-    need = 4 * k
+    need = 4 * k if spread is None else max(4 * k, spread.pool_size)
     while True:
         newest, exhausted = newest_passing(candidates, hard, need, excluded)
         rows = np.concatenate([boosted, newest[~member_of(newest, boosted)]])  # boosted: sorted
@@ -83,7 +98,7 @@ def rank_by_boosts(
             kth = score[np.argpartition(-score, need - 1)[need - 1]]
             rows = rows[score >= kth]  # keep every tie of the cut-off score
         table = scorer.table(rows, None)
-        chosen = choose(candidates, rules, table, k, space, seed_rows, None)
+        chosen = choose(candidates, rules, table, k, space, seed_rows, None, spread)
         if len(chosen) >= k or (exhausted and need >= total):
             return table, chosen
         need *= 4

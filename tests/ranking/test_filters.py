@@ -11,12 +11,12 @@ from companion.music.keys import Key, compatible, parse_key
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter, key_compatibility_table, tempo_delta
-from companion.ranking.rules import load_default_rules, parse_rules
+from companion.ranking.rules import load_packaged_rules, parse_rules
 from companion.ranking.state import SessionState
 
 from .synth import make_library, record
 
-RULES = load_default_rules()
+RULES = load_packaged_rules(1)  # format 1 ranks exactly as it always did
 ALL_KEYS = [Key(pc, m) for m in ("major", "minor") for pc in range(12)]
 
 

@@ -11,12 +11,12 @@ from companion.music.keys import compatible, parse_key
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import SessionContext
 from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState
-from companion.ranking.rules import load_default_rules, parse_rules
+from companion.ranking.rules import load_packaged_rules, parse_rules
 
 from . import reference
 from .synth import DAY, NOW, make_library, record
 
-RULES = load_default_rules()
+RULES = load_packaged_rules(1)  # format 1 ranks exactly as it always did
 
 
 def _rules(**changes) -> object:

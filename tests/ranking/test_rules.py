@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+from importlib import resources
 
 import pytest
 
 from companion.errors import RulesError
-from companion.ranking.rules import FusionRules, load_default_rules, parse_rules
+from companion.ranking.rules import FusionRules, load_default_rules, load_packaged_rules, parse_rules
 
 
 def test_shipped_document_holds_the_design_defaults() -> None:
-    rules = load_default_rules()
+    rules = load_packaged_rules(1)
     assert isinstance(rules, FusionRules)
     assert rules.version == 1
     # DESIGN.md §3, shared fusion rules v1
@@ -28,15 +29,43 @@ def test_shipped_document_holds_the_design_defaults() -> None:
     assert rules.mmr.lambda_ == 0.7
 
 
-def test_round_trip_through_json_text() -> None:
-    rules = load_default_rules()
+def test_the_default_is_format_2_with_the_v1_rules_and_instrument_awareness() -> None:
+    v1, v2 = load_packaged_rules(1), load_default_rules()
+    assert v2.version == 2 and v2 == load_packaged_rules(2)
+    # everything of v1 is kept as it was
+    assert (v2.filters, v2.target, v2.mmr) == (v1.filters, v1.target, v1.mmr)
+    assert v2.score.model_dump(exclude={"instrument"}) == v1.score.model_dump(exclude={"instrument"})
+    assert v1.score.instrument is None and v1.cold_start is None
+    assert v2.score.instrument is not None and v2.score.instrument.same_boost > 0
+    assert v2.cold_start is not None and v2.cold_start.repeat_penalty > 0
+    # the instruments a producer reaches for first
+    assert set(v2.cold_start.instrument_boost) >= {"drums", "kick", "snare", "hihat", "bass", "keys", "pad"}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_round_trip_through_json_text(version: int) -> None:
+    rules = load_packaged_rules(version)
     doc = rules.to_json()
     assert doc["mmr"]["lambda"] == 0.7
     assert parse_rules(json.dumps(doc)) == rules
+    # a v1 document comes back exactly as shipped: no v2 fields, not even as nulls (the hub
+    # hashes the canonical JSON for its ETag)
+    shipped = json.loads(resources.files("companion.ranking").joinpath(f"rules_v{version}.json").read_text())
+    assert doc == shipped
+
+
+def test_v2_fields_are_refused_in_v1_and_required_in_v2() -> None:
+    v1, v2 = load_packaged_rules(1).to_json(), load_packaged_rules(2).to_json()
+    with pytest.raises(RulesError, match="cold_start need format version 2"):
+        parse_rules({**v1, "cold_start": v2["cold_start"]})
+    with pytest.raises(RulesError, match="requires score.instrument"):
+        parse_rules({**v2, "score": v1["score"]})
+    with pytest.raises(RulesError, match="unknown instruments"):
+        parse_rules({**v2, "cold_start": {**v2["cold_start"], "instrument_boost": {"didgeridoo": 0.1}}})
 
 
 def _broken(path: list[str], value: object) -> dict:
-    doc = copy.deepcopy(load_default_rules().to_json())
+    doc = copy.deepcopy(load_packaged_rules(1).to_json())
     node = doc
     for part in path[:-1]:
         node = node[part]
@@ -56,7 +85,7 @@ def _broken(path: list[str], value: object) -> dict:
         (["filters", "tempo", "tempo_multiples"], [0, 1], "tempo_multiples"),
         (["score", "freshness", "tau_days"], 0, "score.freshness.tau_days"),
         (["score", "surprise"], 0.2, "score.surprise"),
-        (["version"], 2, "version 2 is not supported"),
+        (["version"], 3, "version 3 is not supported"),
     ],
 )
 def test_invalid_documents_name_the_offending_field(path, value, message) -> None:

@@ -10,12 +10,12 @@ import pytest
 from companion.music.keys import parse_key
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import SessionContext
-from companion.ranking.rules import load_default_rules
+from companion.ranking.rules import load_packaged_rules
 from companion.ranking.scoring import Scorer
 
 from .synth import DAY, NOW, record
 
-RULES = load_default_rules()
+RULES = load_packaged_rules(1)  # format 1 ranks exactly as it always did
 S = RULES.score
 
 

@@ -29,6 +29,9 @@ def suggest_cmd(
     prompt: str | None = typer.Option(None, help="Free text prompt (needs a CLAP model)."),
     accepted: list[Path] = typer.Option([], "--accepted", help="A sample already used (repeatable, oldest first)."),
     mode: str | None = typer.Option(None, help="fusion or rules (default: RECS_RECOMMENDATION_MODE)."),
+    instrument: str | None = typer.Option(
+        None, help="Only this instrument: kick, snare, hihat, drums, bass, keys, pad … (synonyms such as bd work)."
+    ),
     top_k: int = typer.Option(10, "--top-k", min=1, max=500),
     library_db: Path | None = LibraryDbOption,
     json_out: bool = JsonOption,
@@ -44,7 +47,7 @@ def suggest_cmd(
             if engine.accept_path(p, record=False) is None:
                 err_console.print(f"[yellow]warning:[/] {p} is not in the catalog; ignored")
         t0 = time.perf_counter()
-        suggestions = engine.suggest(top_k=top_k)
+        suggestions = engine.suggest(top_k=top_k, instrument=instrument)
         ms = (time.perf_counter() - t0) * 1000
         context = engine.context.snapshot().to_json()
     except (CompanionError, ValueError) as exc:
@@ -60,7 +63,7 @@ def suggest_cmd(
         return
     for rank, s in enumerate(suggestions, 1):
         bpm_s = f"{s.bpm:.0f} BPM" if s.bpm else "—"
-        typer.echo(f"{rank:2d}. {s.name}  [{s.kind}, {bpm_s}, {s.key or 'no key'}]  score {s.score:.3f}  ({s.source}{', pinned' if s.pinned else ''})")
+        typer.echo(f"{rank:2d}. {s.name}  [{s.instrument or '?'}, {s.kind}, {bpm_s}, {s.key or 'no key'}]  score {s.score:.3f}  ({s.source}{', pinned' if s.pinned else ''})")
         typer.echo(f"    {'; '.join(s.rationale)}")
         typer.echo(f"    {s.path}")
     err_console.print(f"{len(suggestions)} suggestions in {ms:.1f} ms")
