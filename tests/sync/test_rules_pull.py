@@ -90,7 +90,7 @@ def test_a_corrupt_cache_falls_back_to_the_packaged_rules(catalog: Path) -> None
     rules_cache.kv_set(conn, {rules_cache.KEY_DOCUMENT: {"version": 1, "name": "half"}, rules_cache.KEY_VERSION: 7})
     assert rules_cache.cached_rules(conn) is None and rules_cache.cached_version(conn) is None
     assert rules_cache.cached_etag(conn) is None  # so the next pull downloads a full copy
-    assert load_default_rules().version == 1
+    assert load_default_rules().version == 2  # the packaged default is format 2 (rules_v2.json)
     conn.close()
 
 
