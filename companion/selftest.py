@@ -8,7 +8,8 @@ the reason and what to do). The exit status is 0 only if every *required* check 
 check      required  what it does
 =========  ========  ===================================================================
 logs       no        the log folder is writable (where crash reports go)
-rules      yes       loads the shipped fusion rules (``rules_v1.json``)
+rules      yes       loads the shipped fusion rules: ``rules_v2.json`` (the default) and
+                     ``rules_v1.json``
 catalog    yes       creates a temporary catalog (sqlean + sqlite-vec, WAL, migrations) and
                      answers a ``vec0`` nearest-neighbour query
 analysis   yes       decodes a generated FLAC loop (libsndfile, soxr) and estimates its
@@ -200,9 +201,11 @@ def check_logs(settings: Settings, workdir: Path) -> str:
 
 
 def check_rules(settings: Settings, workdir: Path) -> str:
-    """The shipped fusion rules load and validate."""
-    from companion.ranking.rules import load_default_rules
+    """The shipped fusion rules (the default and every packaged format) load and validate."""
+    from companion.ranking.rules import PACKAGED_RULES, load_default_rules, load_packaged_rules
 
+    for version in PACKAGED_RULES:
+        load_packaged_rules(version)
     rules = load_default_rules()
     doc = rules.to_json()
     return f"fusion rules {doc.get('name', '?')!r} version {doc.get('version', '?')}"
