@@ -1,16 +1,20 @@
 """Prometheus metrics of the hub (prometheus_client), one registry per app instance.
 
-Exposed at ``GET /metrics`` (text format 0.0.4) to any valid bearer token; create a
-metrics-only one with ``samplemind-hub token create --user ops --device prometheus --scope metrics``.
+Exposed at ``GET /metrics`` (text format 0.0.4) to metrics-scope tokens (device tokens too when
+``HUB_METRICS_DEVICE_TOKENS`` is set); create one with ``samplemind-hub token create --user ops --device prometheus --scope metrics``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("hub")
 
 
 @dataclass
@@ -62,7 +66,12 @@ def create_metrics() -> HubMetrics:
 class MetricsMiddleware:
     """Pure ASGI middleware: count every HTTP request and time it, labelled by its route
     template (bounded cardinality). Pure ASGI rather than ``BaseHTTPMiddleware``, which costs
-    about a millisecond a request."""
+    about a millisecond a request.
+
+    An unhandled exception becomes a logged JSON 500 (``{"detail": "internal error …"}``) here
+    instead of propagating to the server, which would close the connection after answering and
+    reset a client's next request on it (a keep-alive race).
+    """
 
     def __init__(self, app: ASGIApp, metrics: HubMetrics) -> None:
         self.app = app
@@ -81,8 +90,24 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
+        started = False
+
+        async def send_and_track(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_and_note_status(message)
+
         try:
-            await self.app(scope, receive, send_and_note_status)
+            await self.app(scope, receive, send_and_track)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error during %s %s", scope["method"], scope["path"])
+            status = 500
+            body = json.dumps({"detail": f"internal error ({type(exc).__name__}) — the hub's log has the details"}).encode()
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
         finally:
             template = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(route=template, method=scope["method"], status=str(status)).inc()

@@ -12,6 +12,11 @@ Protocol, at-least-once with idempotency keys, so the hub holds each event exact
    is scheduled with backoff in the catalog's ``kv`` (so a restarted companion resumes it).
 5. A 422 that names items parks those rows (kept, reported, not retried); other rows go on.
    A 413 or an unattributed 422 splits the batch in halves.
+6. A 500 (the hub failed on what it was sent) narrows the batch down: sent once more whole,
+   then in halves, down to single rows. A row that fails alone ``poison_tries`` times while
+   the hub acknowledges other rows in the same pass is parked with the hub's answer, so one
+   bad row never blocks the outbox; when single rows fail and nothing else gets through, the
+   hub is failing for everything and the pass stops (rows stay queued, nothing is parked).
 
 The client is safe to kill at any moment: the outbox is the only queue, and it lives in the
 catalog (SQLite, WAL) with the actions that filled it.
@@ -60,7 +65,8 @@ class PushResult:
         sent_events / sent_embeddings: rows the hub acknowledged (and that were deleted).
         remaining: rows still queued (not counting parked ones).
         error: why the pass stopped early, or None when the outbox was drained.
-        parked: rows parked in this pass because the hub refused them (422).
+        parked: rows parked in this pass because the hub refused them (422) or kept failing on
+            them alone (500) while it took other rows.
     """
 
     sent_events: int
@@ -106,6 +112,8 @@ class SyncClient:
         rules_interval_s: how often :meth:`run` pulls the rules (s).
         transport: an httpx transport (tests, proxies); default: httpx's HTTP transport.
         seed: seed of the jitter's random generator (tests).
+        poison_tries: how often a single row is sent alone while the hub answers 500 before it
+            is parked (only when the hub acknowledged other rows in the same pass).
 
     Raises:
         SyncError: no ``base_url`` or no ``token``.
@@ -126,6 +134,7 @@ class SyncClient:
         rules_interval_s: float = 300.0,
         transport: httpx.BaseTransport | None = None,
         seed: int | None = None,
+        poison_tries: int = 3,
     ) -> None:
         if not base_url:
             raise SyncError("no hub URL: set RECS_SYNC_URL (e.g. http://localhost:8765) or pass --url")
@@ -136,6 +145,13 @@ class SyncClient:
         self.retry_budget = max(0, retry_budget)
         self.backoff = backoff or Backoff()
         self.rules_interval_s = rules_interval_s
+        self.poison_tries = max(1, poison_tries)
+        self._acked = 0  # rows acknowledged in the current pass (evidence the hub works)
+        self._sent = {"event": 0, "embedding": 0}  # acknowledged in the current pass, by kind
+        self._parked = 0  # parked in the current pass (counted where they are parked, so that
+        # rows of a narrowed batch count even when a later part of it stops the pass)
+        self._suspects: list[tuple[outbox.OutboxRow, str]] = []  # rows failing alone, no evidence yet
+        self._set_aside: set[int] = set()  # rows not sent again in the current pass
         self._conn = connect(db_path)
         self._db = threading.RLock()
         self._pass = threading.Lock()
@@ -172,34 +188,42 @@ class SyncClient:
         """
         with self._pass:
             budget = RetryBudget(self.retry_budget)
-            sent = {"event": 0, "embedding": 0}
-            parked = 0
             error: str | None = None
             contacted = False
+            self._acked, self._suspects, self._set_aside = 0, [], set()
+            self._sent, self._parked = {"event": 0, "embedding": 0}, 0
             try:
                 for kind in outbox.KINDS:
                     size = self.batch_size if kind == "event" else self.embedding_batch_size
                     while not self._stop.is_set():
                         with self._db:
-                            rows = outbox.next_batch(self._conn, kind, size)
+                            rows = outbox.next_batch(self._conn, kind, size, self._set_aside)
                         if not rows:
                             break
-                        n_sent, n_parked = self._push_rows(kind, rows, budget)
+                        self._push_rows(kind, rows, budget)
                         contacted = True
-                        sent[kind] += n_sent
-                        parked += n_parked
             except _PassStopped as exc:
                 error = str(exc)
+            if self._suspects and self._acked:  # other rows got through: these rows are the problem
+                self._park_poison(self._suspects)
             with self._db:
                 if error is not None or contacted:
                     record_pass(self._conn, error, self.backoff, self._rng)
                 counts = outbox.counts(self._conn)
             if error:
                 log.warning("sync pass stopped: %s", error)
-            return PushResult(sent["event"], sent["embedding"], counts.events + counts.embeddings, error, parked)
+            return PushResult(self._sent["event"], self._sent["embedding"], counts.events + counts.embeddings,
+                              error, self._parked)
 
-    def _push_rows(self, kind: str, rows: list[outbox.OutboxRow], budget: RetryBudget) -> tuple[int, int]:
-        """Send one batch; returns ``(acknowledged, parked)``; progress is always ≥ 1 row."""
+    def _push_rows(
+        self, kind: str, rows: list[outbox.OutboxRow], budget: RetryBudget, tries: int = 0
+    ) -> tuple[int, int]:
+        """Send one batch; returns ``(acknowledged, parked)``; progress is always ≥ 1 row, or the
+        batch's rows are set aside until the next pass.
+
+        Args:
+            tries: how often these very rows were answered 500 before in this pass.
+        """
         path, method, field = (
             (EVENTS_PATH, "POST", "events") if kind == "event" else (EMBEDDINGS_PATH, "PUT", "items")
         )
@@ -214,7 +238,7 @@ class SyncClient:
             method, path, budget,
             content=gzip.compress(body, compresslevel=6),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            rows=rows,
+            rows=rows, narrow_500=True,
         )
         code = response.status_code
         if code == 200:
@@ -228,12 +252,17 @@ class SyncClient:
                 raise _PassStopped(f"hub acknowledged {received} of {len(rows)} {kind}s")
             with self._db:
                 outbox.acknowledge(self._conn, [r.id for r in rows])
+            self._acked += len(rows)
+            self._sent[kind] += len(rows)
             return len(rows), 0
+        if code == 500:
+            return self._narrow(kind, rows, budget, tries, f"hub answered HTTP 500 to {method} {path}: {_detail(response)}")
         if code in (413, 422):
             refused = _refused_items(response, field, len(rows)) if code == 422 else {}
             if refused:
                 with self._db:
                     outbox.park(self._conn, [(rows[i].id, f"hub refused it (422): {msg}") for i, msg in refused.items()])
+                self._parked += len(refused)
                 return 0, len(refused)
             if len(rows) > 1:
                 half = len(rows) // 2
@@ -242,6 +271,7 @@ class SyncClient:
                 return a[0] + b[0], a[1] + b[1]
             with self._db:
                 outbox.park(self._conn, [(rows[0].id, f"hub refused it ({code}): {_detail(response)}")])
+            self._parked += 1
             return 0, 1
         if code in (401, 403):
             raise _PassStopped(
@@ -250,6 +280,40 @@ class SyncClient:
         message = f"hub answered HTTP {code} to {method} {path}: {_detail(response)}"
         self._fail_rows(rows, message)
         raise _PassStopped(message)
+
+    def _narrow(
+        self, kind: str, rows: list[outbox.OutboxRow], budget: RetryBudget, tries: int, failure: str
+    ) -> tuple[int, int]:
+        """After a 500: the batch once more whole, then its halves; a single row up to
+        ``poison_tries`` times, then parked (or set aside while nothing else got through)."""
+        if len(rows) > 1 and tries >= 1:
+            half = len(rows) // 2
+            a = self._push_rows(kind, rows[:half], budget)
+            b = self._push_rows(kind, rows[half:], budget)
+            return a[0] + b[0], a[1] + b[1]
+        if len(rows) > 1 or tries + 1 < self.poison_tries:
+            log.info("hub answered 500 to %d %s row(s); sending them again (%s)", len(rows), kind, failure)
+            if self._stop.wait(self.backoff.delay(tries, self._rng)):
+                self._fail_rows(rows, failure)
+                raise _PassStopped("stopped")
+            return self._push_rows(kind, rows, budget, tries + 1)
+        row = rows[0]
+        failure = f"{failure} — {tries + 1} times for this row alone"
+        if self._acked:
+            self._park_poison([(row, failure)])
+            return 0, 1
+        self._fail_rows(rows, failure)
+        self._set_aside.add(row.id)
+        self._suspects.append((row, failure))
+        if len(self._suspects) >= 2:
+            raise _PassStopped(f"{failure}, and for other single rows too: the hub fails on everything")
+        return 0, 0
+
+    def _park_poison(self, rows: list[tuple[outbox.OutboxRow, str]]) -> None:
+        with self._db:
+            outbox.park(self._conn, [(row.id, f"the hub fails on it while it takes other rows: {why}")
+                                     for row, why in rows])
+        self._parked += len(rows)
 
     def _with_vectors(self, rows: list[outbox.OutboxRow]) -> tuple[list[outbox.OutboxRow], list[str]]:
         """Embedding rows with their vectors read from the catalog at send time.
@@ -291,9 +355,11 @@ class SyncClient:
     def _request(
         self, method: str, path: str, budget: RetryBudget, *,
         content: bytes | None = None, headers: dict[str, str] | None = None,
-        rows: list[outbox.OutboxRow] | None = None,
+        rows: list[outbox.OutboxRow] | None = None, narrow_500: bool = False,
     ) -> httpx.Response:
         """One request, retried on timeouts, transport errors and 408/425/429/5xx answers.
+
+        With ``narrow_500`` a 500 answer is returned at once (the caller narrows the batch down).
 
         Raises:
             _PassStopped: the budget is spent or a stop was requested (rows record the failure).
@@ -303,7 +369,7 @@ class SyncClient:
             retry_after = 0.0
             try:
                 response = self._http.request(method, path, content=content, headers=headers)
-                if response.status_code not in RETRYABLE_STATUS:
+                if response.status_code not in RETRYABLE_STATUS or (narrow_500 and response.status_code == 500):
                     return response
                 failure = f"hub answered HTTP {response.status_code}: {_detail(response)}"
                 retry_after = _retry_after_s(response)

@@ -3,7 +3,7 @@
 Outbox rows (``companion/library/events.py`` writes them in the same transaction as the action)
 are read in id order, deleted only once the hub has acknowledged them, and otherwise kept with
 their ``attempts``, ``last_error`` and ``next_attempt_at``. A row the hub refuses for good (422:
-malformed) is *parked*: kept, never lost, but not sent again until ``companion sync
+malformed), or on which the hub keeps failing (500) while it takes other rows, is *parked*: kept, never lost, but not sent again until ``companion sync
 --retry-parked``; a parked row has ``next_attempt_at`` = :data:`PARKED_AT`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,15 +51,18 @@ class OutboxCounts:
     parked: int
 
 
-def next_batch(conn: Connection, kind: str, limit: int) -> list[OutboxRow]:
-    """The oldest unparked rows of one kind (at most ``limit``).
+def next_batch(conn: Connection, kind: str, limit: int, exclude: Collection[int] = ()) -> list[OutboxRow]:
+    """The oldest unparked rows of one kind (at most ``limit``), leaving out the ids in
+    ``exclude`` (rows a sync pass has set aside until its next pass).
 
     Rows whose payload is not valid JSON (a corrupt row) are parked on the way and skipped.
     """
+    skip = sorted(exclude)
     rows = conn.execute(
         "SELECT id, kind, idempotency_key, payload_json, attempts FROM outbox"
-        " WHERE kind = ? AND next_attempt_at < ? ORDER BY id LIMIT ?",
-        (kind, PARKED_AT, limit),
+        " WHERE kind = ? AND next_attempt_at < ?"
+        " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+        (kind, PARKED_AT, json.dumps(skip), limit),
     ).fetchall()
     good: list[OutboxRow] = []
     corrupt: list[tuple[int, str]] = []
