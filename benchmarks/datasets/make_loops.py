@@ -228,14 +228,14 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[tuple[float, floa
     return mid, cuts
 
 
-def render(items: list[Item], workdir: Path, tag: str) -> np.ndarray:
+def render(items: list[Item], workdir: Path, tag: str, soundfont: Path = SOUNDFONT) -> np.ndarray:
     """Render items with FluidSynth; returns (n, 2) float32 audio at 44.1 kHz."""
     mid, _ = build_midi(items)
     mid_path = workdir / f"{tag}.mid"
     wav_path = workdir / f"{tag}.wav"
     mid.save(mid_path)
     cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(SR),
-           "-O", "float", "-T", "wav", "-F", str(wav_path), str(SOUNDFONT), str(mid_path)]
+           "-O", "float", "-T", "wav", "-F", str(wav_path), str(soundfont), str(mid_path)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=1800)
     audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
     assert sr == SR
@@ -265,7 +265,8 @@ def _label(item: Item, duration_s: float, set_name: str) -> dict:
     }
 
 
-def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, styles: set[str] | None = None, jobs: int = 2) -> list[dict]:
+def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, styles: set[str] | None = None, jobs: int = 2,
+             soundfont: Path = SOUNDFONT) -> list[dict]:
     """Generate a labelled set.
 
     Args:
@@ -275,11 +276,13 @@ def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, 
         limit: keep only every k-th item so that about ``limit`` remain (spread over styles).
         styles: keep only items whose style starts with one of these.
         jobs: FluidSynth processes run at once.
+        soundfont: the GM soundfont to render with (FluidR3 GM by default; e.g. the csound
+            GM bank ``/usr/share/sounds/sf2/sf_GMbank.sf2`` for another source family).
 
     Returns:
         The label rows, also written to ``labels.csv`` and ``labels.json``.
     """
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
+    if shutil.which("fluidsynth") is None or not soundfont.exists():
         raise RuntimeError("needs the fluidsynth binary and fluid-soundfont-gm (apt install fluidsynth fluid-soundfont-gm)")
     items = hard_items(seed) if set_name == "hard" else easy_items(seed)
     if styles:
@@ -290,7 +293,7 @@ def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, 
     out.mkdir(parents=True, exist_ok=True)
     batches = [items[i::jobs] for i in range(max(1, min(jobs, len(items))))]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(len(batches)) as pool:
-        audios = list(pool.map(lambda b: render(b[1], Path(tmp), f"batch{b[0]}"), enumerate(batches)))
+        audios = list(pool.map(lambda b: render(b[1], Path(tmp), f"batch{b[0]}", soundfont), enumerate(batches)))
     rows = []
     for batch, audio in zip(batches, audios):
         _, cuts = build_midi(batch)
@@ -322,8 +325,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--soundfont", type=Path, default=SOUNDFONT)
     args = parser.parse_args(argv)
-    rows = generate(args.set, args.out, seed=args.seed, limit=args.limit, jobs=args.jobs)
+    rows = generate(args.set, args.out, seed=args.seed, limit=args.limit, jobs=args.jobs, soundfont=args.soundfont)
     print(f"wrote {len(rows)} files and labels to {args.out}")
 
 

@@ -25,6 +25,13 @@ PITCHED_TONALNESS = 0.15
 #: … unless this share of its energy lies above 4 kHz (cymbals, hats: narrow but inharmonic
 #: partials high up).
 CYMBAL_HIGH_SHARE = 0.35
+#: Largest chroma change (cosine distance between the 0.3 s before and after a moment) above
+#: which sustained material changes chord or note: a pad loop, not one held chord. Chosen
+#: between held notes of the FluidR3 and csound one-shot sets (95th percentile 0.054) and the
+#: pads of the hard loop set, seed 1 (25th percentile 0.06); ``make_oneshots.py``, ``make_loops.py``.
+HARMONIC_CHANGE = 0.06
+#: Window (s) on each side of a moment when measuring the chroma change.
+_CHANGE_WINDOW_S = 0.3
 
 
 @dataclass
@@ -106,3 +113,35 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
     margin = min(tonal_margin, high_margin) if pitched else (-tonal_margin if tonal_margin < 0 else -high_margin)
     pconf = float(np.clip(0.5 + 2.0 * margin, 0.5, 0.95))
     return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=late)
+
+
+def harmonic_change(feat: Features) -> float:
+    """Largest change of the harmonic content after the first 10 % of the signal.
+
+    The cosine distance between the summed chroma of the :data:`_CHANGE_WINDOW_S` seconds
+    before and after each pitch frame; a held note or chord stays near 0 however long it is, a
+    chord change gives 0.1–0.4.
+
+    Args:
+        feat: shared features (its ``chroma``, (12, F), and ``pitch_fps``).
+
+    Returns:
+        The largest distance, in [0, 1]; 0 for signals too short to compare two windows.
+    """
+    c = feat.chroma.astype(np.float64)
+    n = c.shape[1]
+    w = max(1, int(_CHANGE_WINDOW_S * feat.pitch_fps))
+    if n < 2 * w + 1:
+        return 0.0
+    csum = np.concatenate([np.zeros((12, 1)), np.cumsum(c, axis=1)], axis=1)
+    t = np.arange(max(w, int(0.1 * n)), n - w + 1)
+    if t.size == 0:
+        return 0.0
+    before = csum[:, t] - csum[:, t - w]
+    after = csum[:, t + w] - csum[:, t]
+    norm = np.linalg.norm(before, axis=0) * np.linalg.norm(after, axis=0)
+    ok = norm > 0
+    if not np.any(ok):
+        return 0.0
+    dist = 1.0 - np.sum(before[:, ok] * after[:, ok], axis=0) / norm[ok]
+    return float(np.clip(dist.max(), 0.0, 1.0))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from companion.analysis.instruments import Instrument, instrument_from_words
 from companion.errors import KeyParseError
 from companion.music.keys import Key, from_camelot, parse_key
 
@@ -96,6 +97,9 @@ class NameHints:
         half_time: a word that says the feel is half-time (``halftime``, ``trap``).
         tags: lower-case words of the nearest folders and the stem, without numbers,
             extensions, stopwords, tempo and key tokens.
+        instrument: the instrument the folder and file names say (``bd_808`` → kick,
+            ``Pads/`` → pad; see :func:`companion.analysis.instruments.instrument_from_words`),
+            or None.
     """
 
     bpm: float | None = None
@@ -107,6 +111,7 @@ class NameHints:
     fast_genre: bool = False
     half_time: bool = False
     tags: list[str] = field(default_factory=list)
+    instrument: Instrument | None = None
 
 
 def parse_name(path: Path, library_root: Path | None = None, folder_depth: int = 2) -> NameHints:
@@ -125,6 +130,7 @@ def parse_name(path: Path, library_root: Path | None = None, folder_depth: int =
     folders = _folders(path, library_root, folder_depth)
     hints = NameHints()
     tags: list[str] = []
+    all_words: list[str] = []
     # Folders first, then the stem, so the stem's hints overwrite the folders'.
     parts = [*folders, path.stem]
     for index, part in enumerate(parts):
@@ -139,6 +145,7 @@ def parse_name(path: Path, library_root: Path | None = None, folder_depth: int =
         if is_stem:
             hints.bare_bpm_candidates = _bare_numbers(tokens, used)
         words = [w for w in _words(part) if w]
+        all_words.extend(w.lower() for w in words)
         lowered = {w.lower() for w in words}
         joined = "".join(t.lower() for t in tokens)
         for word in lowered | {joined}:
@@ -154,6 +161,7 @@ def parse_name(path: Path, library_root: Path | None = None, folder_depth: int =
             hints.unpitched = True
         tags.extend(_tag_words(tokens, used))
     hints.tags = list(dict.fromkeys(tags))
+    hints.instrument = instrument_from_words(all_words)
     return hints
 
 

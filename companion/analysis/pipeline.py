@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from companion.analysis.audio import DecodedAudio, decode
+from companion.analysis.descriptors import describe
 from companion.analysis.features import Features, compute_features
+from companion.analysis.fitted import load_model
+from companion.analysis.instruments import DRUM_HITS
 from companion.analysis.key_detection import estimate_key
-from companion.analysis.kind import KindEstimate, estimate_kind
+from companion.analysis.kind import HARMONIC_CHANGE, MIN_LOOP_S, SUSTAIN_TAIL_DB, KindEstimate, estimate_kind, harmonic_change, strong_onsets
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
 from companion.analysis.result import Analysis, Source
@@ -24,7 +29,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "4"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -32,6 +37,14 @@ NAME_CONFIDENCE = 0.9
 BARE_NAME_CONFIDENCE = 0.75
 #: Relative tolerance when checking a bare-number tempo against the loop length.
 BARE_BPM_TOLERANCE = 0.02
+#: Probability of "loop" from the kind model above which the audio outranks a hit word in the
+#: name (``kick``, ``hat``): a file of several hits named for its drum is a pattern.
+LOOP_OVER_NAME = 0.9
+#: A loop with fewer onsets than this after its first 15 % (onset peaks above 30 % of the
+#: strongest, :func:`companion.analysis.kind.strong_onsets`) has no rhythmic pulse: a drone, a
+#: held pad, a texture. It gets ``bpm`` None with ``bpm_source`` "no-pulse" unless a tag or its
+#: name gives a tempo.
+MIN_PULSE_ONSETS = 2
 
 
 def analyse_file(path: Path, library_root: Path | None = None) -> tuple[Analysis, DecodedAudio]:
@@ -67,8 +80,13 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
     tags = read_tags(path)
     feat = compute_features(audio.y, audio.sr)
     est = estimate_kind(feat, audio.duration_s)
+    desc = describe(audio.y, audio.sr, feat, audio.duration_s)
+    change = harmonic_change(feat)
+    _fit_kind(est, desc, audio.duration_s, change)
 
     kind, kind_source = _kind(hints, tags, est)
+    if kind_source == "estimate" and kind == "loop" and not has_pulse(feat, change):
+        kind, est.kind_confidence = "one-shot", 0.6  # a texture or drone with no pulse is no loop
     result = Analysis(
         duration_s=round(audio.duration_s, 4),
         sample_rate=audio.native_sr,
@@ -79,10 +97,50 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
         loudness_lufs=None if audio.loudness_lufs is None else round(audio.loudness_lufs, 2),
         tags=list(dict.fromkeys([*hints.tags, *tags.words])),
     )
+    _set_instrument(result, hints, desc)
     if kind == "loop":
-        _set_tempo(result, hints, tags, feat, audio.duration_s)
+        _set_tempo(result, hints, tags, feat, audio.duration_s, change)
     _set_key(result, hints, tags, feat, est)
     return result
+
+
+def has_pulse(feat: Features, change: float) -> bool:
+    """Whether the audio holds a rhythmic pulse: at least :data:`MIN_PULSE_ONSETS` onsets after
+    its first 15 %, or a harmonic rhythm (a chord change, ``change`` ≥
+    :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in a pad loop changing chord each bar)."""
+    if change >= HARMONIC_CHANGE:
+        return True
+    onsets = strong_onsets(feat.onset, feat.fps, rel=0.3)
+    return int(np.sum(onsets > 0.15 * feat.onset.size)) >= MIN_PULSE_ONSETS
+
+
+def _fit_kind(est: KindEstimate, desc: np.ndarray, duration_s: float, change: float) -> None:
+    """Replace the rule-based loop/one-shot call with the fitted kind model's (see
+    ``benchmarks/datasets/fit_descriptor_models.py``). Files shorter than one bar stay
+    one-shots; sustained material that changes chord is a loop (a pad loop), whatever the
+    model says, since held notes and chords cut at a bar line never change."""
+    if duration_s < MIN_LOOP_S:
+        return
+    kind, p = load_model("kind").predict(desc)
+    if kind == "one-shot" and est.tail_db > SUSTAIN_TAIL_DB and change >= HARMONIC_CHANGE:
+        kind, p = "loop", max(1.0 - p, 0.6)
+    est.kind, est.kind_confidence = kind, round(p, 3)
+
+
+def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> None:
+    """Instrument from the names, else from the audio when the fitted model is confident enough
+    (its ``min_confidence``, measured on held-out source families); else None."""
+    if hints.instrument is not None:
+        result.instrument, result.instrument_source, result.instrument_confidence = hints.instrument, "name", NAME_CONFIDENCE
+        return
+    model = load_model("instrument")
+    instrument, p = model.predict(desc)
+    if result.kind == "loop" and instrument in DRUM_HITS:
+        instrument = "drums"  # a pattern of one drum is a drum loop
+    elif result.kind == "one-shot" and instrument == "drums":
+        return  # the two models disagree: say nothing
+    if p >= model.min_confidence:
+        result.instrument, result.instrument_source, result.instrument_confidence = instrument, "estimate", round(p, 3)  # type: ignore[assignment]  # a class of the shipped model
 
 
 def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str, Source]:
@@ -90,6 +148,8 @@ def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str,
     and last the audio."""
     if tags.kind is not None:
         return tags.kind, "tag"
+    if hints.kind == "one-shot" and est.kind == "loop" and est.kind_confidence >= LOOP_OVER_NAME and est.n_onsets >= 2:
+        return "loop", "estimate"  # "rave_kick01" in beats/: a kick pattern, not a kick
     if hints.kind is not None and hints.kind_from_stem:
         return hints.kind, "name"
     if hints.bpm is not None or tags.bpm is not None:
@@ -99,7 +159,7 @@ def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str,
     return est.kind, "estimate"
 
 
-def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float) -> None:
+def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, change: float) -> None:
     if tags.bpm is not None:
         result.bpm, result.bpm_source, result.bpm_confidence = round(tags.bpm, 2), "tag", TAG_CONFIDENCE
         return
@@ -111,6 +171,9 @@ def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Fea
         if any(abs(bare / c - 1.0) <= BARE_BPM_TOLERANCE for c in cands):
             result.bpm, result.bpm_source, result.bpm_confidence = bare, "name", BARE_NAME_CONFIDENCE
             return
+    if not has_pulse(feat, change):
+        result.bpm, result.bpm_source, result.bpm_confidence = None, "no-pulse", None
+        return
     tempo = estimate_tempo(feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time)
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
 
@@ -126,7 +189,7 @@ def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Featu
         result.pitched = True
         result.key_pc, result.mode, result.key_source, result.key_confidence = key.pitch_class, key.mode, source, conf
         return
-    pitched = est.pitched and not hints.unpitched
+    pitched = est.pitched and not hints.unpitched and result.instrument not in DRUM_HITS
     if tags.root_pc is not None:
         pitched = True
     result.pitched = pitched

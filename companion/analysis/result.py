@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from companion.analysis.instruments import Instrument
+
 Kind = Literal["loop", "one-shot"]
 #: Where a value came from, strongest first: the producer's own correction, an embedded tag,
 #: the file or folder name, or an estimate from the audio.
 Source = Literal["user", "tag", "name", "estimate"]
+#: Why a loop has no tempo (``bpm`` None): ``"no-pulse"`` — the audio holds no rhythmic pulse
+#: (a drone, a held pad or note, a crowd texture), so no tempo is invented for it.
+NoBpmReason = Literal["no-pulse"]
 
 
 @dataclass
@@ -23,13 +28,19 @@ class Analysis:
         peak_dbfs: sample peak in dBFS (≤ 0 for unclipped audio).
         loudness_lufs: integrated loudness in LUFS (ITU-R BS.1770-4); None when the file is
             shorter than one 400 ms gating block.
-        bpm: tempo in beats per minute for loops, None for one-shots or unknown.
-        bpm_source / bpm_confidence: origin and confidence in [0, 1] of ``bpm``.
+        bpm: tempo in beats per minute for loops with a rhythmic pulse; None for one-shots
+            and for material without a pulse.
+        bpm_source / bpm_confidence: origin and confidence in [0, 1] of ``bpm``; when a loop
+            has no ``bpm``, ``bpm_source`` gives the reason (``"no-pulse"``).
         key_pc: tonic pitch class 0–11 (C = 0) or None for unpitched / unknown material.
         mode: ``"major"`` / ``"minor"`` or None.
         key_source / key_confidence: origin and confidence in [0, 1] of the key.
         pitched: whether the material has a tonal centre (False for drums, noise, FX).
         tags: lower-case words from the folder and file names and from embedded metadata.
+        instrument: one of :data:`companion.analysis.instruments.INSTRUMENTS` (``"kick"``,
+            ``"drums"`` for a drum loop, ``"pad"`` …), or None when unknown.
+        instrument_source / instrument_confidence: origin (``"name"``, ``"tag"``,
+            ``"estimate"``, ``"user"``) and confidence in [0, 1] of ``instrument``.
     """
 
     duration_s: float
@@ -40,7 +51,7 @@ class Analysis:
     peak_dbfs: float | None = None
     loudness_lufs: float | None = None
     bpm: float | None = None
-    bpm_source: Source | None = None
+    bpm_source: Source | NoBpmReason | None = None
     bpm_confidence: float | None = None
     key_pc: int | None = None
     mode: Literal["major", "minor"] | None = None
@@ -48,6 +59,9 @@ class Analysis:
     key_confidence: float | None = None
     pitched: bool = False
     tags: list[str] = field(default_factory=list)
+    instrument: Instrument | None = None
+    instrument_source: Source | None = None
+    instrument_confidence: float | None = None
 
     def to_dict(self) -> dict:
         """Plain-dict form for JSON and SQLite."""

@@ -1,0 +1,86 @@
+"""Small fitted classifiers over the descriptor vector, shipped with the package as ``.npz``.
+
+A model is a standardiser followed by a multinomial logistic regression (softmax over
+``W·z + b``), fitted with scikit-learn by ``benchmarks/datasets/fit_descriptor_models.py`` and
+stored as plain arrays, so the app needs numpy only. Each file also holds ``min_confidence``:
+the probability above which the fit script measured, on source families held out from the
+fit, that at least 90 % of the answers were right (see the script's reliability table). Below
+it the caller abstains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A standardised multinomial logistic regression.
+
+    Attributes:
+        classes: class names, (k,).
+        columns: indices into the descriptor vector that the model reads, (m,) int.
+        mean, scale: (m,) float64 standardiser (``z = (x[columns] - mean) / scale``).
+        weights: (k, m) float64; bias: (k,) float64. For two classes scikit-learn stores one
+            row; :meth:`proba` handles both forms.
+        min_confidence: probability from which answers are trusted (see the module docstring).
+    """
+
+    classes: tuple[str, ...]
+    columns: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
+    min_confidence: float
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities.
+
+        Args:
+            x: (N_DESCRIPTORS,) or (n, N_DESCRIPTORS) float descriptor vector(s).
+
+        Returns:
+            (k,) or (n, k) float64 probabilities in the order of :attr:`classes`.
+        """
+        x2 = np.atleast_2d(np.asarray(x, dtype=np.float64))[:, self.columns]
+        z = (x2 - self.mean) / self.scale
+        logits = z @ self.weights.T + self.bias
+        if self.weights.shape[0] == 1:  # binary: one row scores the second class
+            logits = np.hstack([np.zeros_like(logits), logits])
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        return p[0] if np.ndim(x) == 1 else p
+
+    def predict(self, x: np.ndarray) -> tuple[str, float]:
+        """The most probable class of one descriptor vector and its probability."""
+        p = self.proba(x)
+        i = int(np.argmax(p))
+        return self.classes[i], float(p[i])
+
+    def save(self, path: Path) -> None:
+        """Write the model as an ``.npz`` file."""
+        np.savez(path, classes=np.asarray(self.classes), columns=self.columns, mean=self.mean, scale=self.scale,
+                 weights=self.weights, bias=self.bias, min_confidence=np.float64(self.min_confidence))
+
+
+@cache
+def load_model(name: str) -> FittedModel:
+    """Load a shipped model (``companion/analysis/models/<name>.npz``); cached per process.
+
+    Raises:
+        FileNotFoundError: no such model in the package.
+    """
+    with np.load(MODEL_DIR / f"{name}.npz", allow_pickle=False) as data:
+        return FittedModel(
+            classes=tuple(str(c) for c in data["classes"]), columns=data["columns"].astype(int),
+            mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=data["bias"],
+            min_confidence=float(data["min_confidence"]),
+        )
