@@ -3,12 +3,17 @@
 The prompt becomes a CLAP text vector; the samples' CLAP vectors in the same space are ranked
 by cosine similarity through that space's vector index. Banned samples and folders are left
 out, as everywhere else in the app.
+
+A prompt made only of instrument words (``kick``, ``bd``, ``hats``, ``ambient choir``) lists
+first the samples that match it by name, folder tags or instrument through any synonym (the
+catalog's one text matcher, :mod:`companion.library.search`), in CLAP order, then the rest:
+CLAP knows "kick" but not that Sonic Pi's ``bd_*`` files are kicks, nor what "bd" means.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -17,6 +22,8 @@ from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
 from companion.cli.output import err_console, fail, print_json
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from companion.library.catalog import Catalog
 
 
@@ -41,14 +48,13 @@ def search_cmd(
         query = embedder.embed_text([prompt])
         banned = _banned(catalog)
         allowed = [int(i) for i in ids if int(i) not in banned] if banned else None
-        hit_ids, sims = index.query(query, top_k, filter_ids=allowed)
+        pairs = _ranked(catalog, index, query, prompt, top_k, allowed, [int(i) for i in ids])
         hits = []
-        for sid, sim in zip(hit_ids[0].tolist(), sims[0].tolist(), strict=True):
-            if sid < 0:
-                continue
+        for sid, sim in pairs:
             row = catalog.get(sid)
             if row is not None:
-                hits.append({"id": sid, "path": row.path, "name": row.name, "kind": row.kind, "score": round(sim, 6)})
+                hits.append({"id": sid, "path": row.path, "name": row.name, "kind": row.kind,
+                             "instrument": row.instrument, "score": round(sim, 6)})
         coverage = catalog.embedding_coverage().get(embedder.space, (0, 0))
     if json_out:
         print_json({"prompt": prompt, "space": embedder.space, "results": hits})
@@ -56,6 +62,26 @@ def search_cmd(
     for rank, h in enumerate(hits, 1):
         typer.echo(f"{rank:2d}. {h['score']:.3f}  {h['name']}  [{h['kind'] or '?'}]  {h['path']}")
     err_console.print(f"{len(hits)} results in {embedder.space} ({coverage[0]}/{coverage[1]} samples have a vector)")
+
+
+def _ranked(
+    catalog: Catalog, index: Any, query: np.ndarray, prompt: str, top_k: int,
+    allowed: list[int] | None, ids: list[int],
+) -> list[tuple[int, float]]:
+    """``(sample_id, cosine)`` best first: instrument matches first for an instrument prompt."""
+    from companion.library.search import query_instruments
+
+    def nearest(k: int, filter_ids: list[int] | None) -> list[tuple[int, float]]:
+        hit_ids, sims = index.query(query, k, filter_ids=filter_ids)
+        return [(i, s) for i, s in zip(hit_ids[0].tolist(), sims[0].tolist(), strict=True) if i >= 0]
+
+    if query_instruments(prompt) is None:
+        return nearest(top_k, allowed)
+    matching = {r.id for r in catalog.rows(status="analysed", query=prompt)}
+    pool = allowed if allowed is not None else ids
+    first = nearest(top_k, [i for i in pool if i in matching]) if matching else []
+    rest = nearest(top_k - len(first), [i for i in pool if i not in matching]) if len(first) < top_k else []
+    return first + rest
 
 
 def _banned(catalog: Catalog) -> set[int]:
