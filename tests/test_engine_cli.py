@@ -77,7 +77,8 @@ def test_list_json_has_documented_fields(sonic_db: Path):
     rows = json.loads(proc.stdout)
     assert len(rows) > 150
     assert set(rows[0]) >= {"path", "duration_s", "kind", "bpm", "bpm_source", "key", "mode",
-                            "key_source", "loudness_lufs", "tags"}
+                            "key_source", "loudness_lufs", "tags", "instrument", "instrument_source",
+                            "instrument_confidence"}
     drums = [r for r in rows if Path(r["path"]).name.startswith(("bd_", "sn_", "drum_"))]
     assert drums and all(r["bpm"] is None for r in drums if r["kind"] == "one-shot")
 
