@@ -60,9 +60,11 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
             database_url, min_size=settings.pool_min, max_size=settings.pool_max,
             hnsw_ef_search=settings.hnsw_ef_search,
         )
+        app.state.auth_pool = await db.open_auth_pool(database_url)
         try:
             yield
         finally:
+            await app.state.auth_pool.close()
             app.state.pool.close()
 
     app = FastAPI(

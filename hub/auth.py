@@ -20,7 +20,7 @@ import jwt
 import psycopg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from hub import HubError
 
@@ -151,6 +151,27 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+_DEVICE_STATE = "SELECT revoked_at FROM devices WHERE id = %s AND user_id = %s"
+
+
+def _principal_of(secret: str, authorization: str | None) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("missing bearer token — send 'Authorization: Bearer <token>'")
+    try:
+        return decode_token(secret, token)
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized(f"invalid bearer token: {exc}") from exc
+
+
+def _check_device(row: tuple[Any, ...] | None) -> None:
+    if row is None:
+        raise _unauthorized("unknown device — create a new token with 'samplemind-hub token create'")
+    if row[0] is not None:
+        raise _unauthorized("this device's token was revoked — create a new one")
+
+
 def check_authorization(state: Any, authorization: str | None) -> Principal:
     """The principal of an ``Authorization: Bearer <token>`` header (sync: one database query).
 
@@ -162,24 +183,25 @@ def check_authorization(state: Any, authorization: str | None) -> Principal:
         HTTPException: 401 with ``WWW-Authenticate: Bearer`` when the token is missing,
             malformed, badly signed, expired, or its device is revoked or unknown.
     """
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("missing bearer token — send 'Authorization: Bearer <token>'")
-    try:
-        principal = decode_token(state.jwt_secret, token)
-    except jwt.InvalidTokenError as exc:
-        raise _unauthorized(f"invalid bearer token: {exc}") from exc
+    principal = _principal_of(state.jwt_secret, authorization)
     pool: ConnectionPool = state.pool
     with pool.connection() as conn:
-        row = conn.execute(
-            "SELECT revoked_at FROM devices WHERE id = %s AND user_id = %s",
-            (principal.device_id, principal.user_id),
-        ).fetchone()
-    if row is None:
-        raise _unauthorized("unknown device — create a new token with 'samplemind-hub token create'")
-    if row[0] is not None:
-        raise _unauthorized("this device's token was revoked — create a new one")
+        _check_device(conn.execute(_DEVICE_STATE, (principal.device_id, principal.user_id)).fetchone())
+    return principal
+
+
+async def check_authorization_async(state: Any, authorization: str | None) -> Principal:
+    """:func:`check_authorization` on the event loop, over the app's ``auth_pool``
+    (a small ``AsyncConnectionPool``): no worker thread, one round trip to PostgreSQL.
+
+    Raises:
+        HTTPException: as :func:`check_authorization`.
+    """
+    principal = _principal_of(state.jwt_secret, authorization)
+    pool: AsyncConnectionPool = state.auth_pool
+    async with pool.connection() as conn:
+        cur = await conn.execute(_DEVICE_STATE, (principal.device_id, principal.user_id))
+        _check_device(await cur.fetchone())
     return principal
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from hub import HubError
 
@@ -118,25 +118,38 @@ def open_pool(
     """Open the request connection pool.
 
     Every connection gets the pgvector types registered and ``hnsw.ef_search`` set (the HNSW
-    candidate list size of queries; pgvector's default is 40). Call after :func:`migrate` (the
+    candidate list size of queries; pgvector's default is 40). Connections are in autocommit
+    mode: a lone read is one round trip (no BEGIN, no ROLLBACK when it goes back to the pool);
+    writes group their statements with ``conn.transaction()``. Call after :func:`migrate` (the
     ``vector`` type must exist).
     """
 
     def configure(conn: psycopg.Connection[Any]) -> None:
         register_vector(conn)
         conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(int(hnsw_ef_search))))
-        conn.commit()
 
     pool = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         configure=configure,
+        kwargs={"autocommit": True},
         open=False,
         timeout=10.0,
         name="hub",
     )
     pool.open(wait=True, timeout=30.0)
+    return pool
+
+
+async def open_auth_pool(database_url: str, *, max_size: int = 4) -> AsyncConnectionPool:
+    """Open the small asyncio pool the request guard checks devices with (autocommit reads
+    on the event loop, so authenticating a request costs no worker thread)."""
+    pool = AsyncConnectionPool(
+        database_url, min_size=1, max_size=max_size, kwargs={"autocommit": True},
+        open=False, timeout=10.0, name="hub-auth",
+    )
+    await pool.open(wait=True, timeout=30.0)
     return pool
 
 

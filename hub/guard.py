@@ -4,8 +4,8 @@ body in only as a bounded stream.
 :class:`RequestGuard` is a pure ASGI middleware in front of every route but the public ones
 (health and the OpenAPI schema). For each request it
 
-1. checks the bearer token (signature, issuer, expiry, then the device row in PostgreSQL) from
-   the headers alone and answers 401 without reading a byte of the body when it is missing or
+1. checks the bearer token (signature, issuer, expiry, then the device row in PostgreSQL, on
+   the event loop through a small asyncio pool) from the headers alone and answers 401 without reading a byte of the body when it is missing or
    invalid; uvicorn's flow control then stops reading from the socket, so an unauthenticated
    client cannot make the hub buffer anything;
 2. refuses an unsupported ``Content-Encoding`` with 415, again before the body;
@@ -23,15 +23,19 @@ chunked bodies as they arrive. :class:`BodyLimits` holds the caps, sized from ``
 from __future__ import annotations
 
 import json
+import logging
 import zlib
 from dataclasses import dataclass
 
+import psycopg
 from fastapi import HTTPException
-from starlette.concurrency import run_in_threadpool
+from psycopg_pool import PoolTimeout
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.auth import check_authorization
+from hub.auth import check_authorization_async
+
+log = logging.getLogger("hub")
 
 #: Paths anyone may call: liveness and the API schema (no data).
 PUBLIC_PATHS = frozenset({"/api/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -106,9 +110,13 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         try:
-            principal = await run_in_threadpool(check_authorization, scope["app"].state, headers.get("authorization"))
+            principal = await check_authorization_async(scope["app"].state, headers.get("authorization"))
         except HTTPException as exc:
             await _answer(send, exc.status_code, exc.detail, exc.headers)
+            return
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            log.error("database unavailable while checking a token: %s", exc)
+            await _answer(send, 503, "database unavailable — retry later", {"Retry-After": "5"})
             return
         scope.setdefault("state", {})["principal"] = principal
 

@@ -88,12 +88,16 @@ def nearest(
     """
     params = {"q": query, "user": principal.user_id, "exclude": list(exclude or []), "k": k}
     statement = _nearest_sql(space)
-    with conn.transaction():
-        if k > ef_search:
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+    if k <= ef_search:  # the common case: one statement, no transaction (autocommit pool)
         rows = conn.execute(statement, params).fetchall()
         if len(rows) >= k:
             return [(r[0], float(r[1]), dict(r[2])) for r in rows], False
+    with conn.transaction():
+        if k > ef_search:
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+            rows = conn.execute(statement, params).fetchall()
+            if len(rows) >= k:
+                return [(r[0], float(r[1]), dict(r[2])) for r in rows], False
         available = conn.execute(
             "SELECT count(*) FROM embeddings WHERE space_id = %s AND user_id = %s"
             " AND NOT (content_hash = ANY(%s))",
