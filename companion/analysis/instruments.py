@@ -82,7 +82,7 @@ _JOIN_PAIRS: dict[tuple[str, str], Instrument] = {
     ("sub", "bass"): "bass", ("e", "piano"): "keys", ("drum", "loop"): "drums", ("one", "shot"): "fx",
 }
 #: Classes that a more specific word in the same name outranks (``bass_hit`` is a bass,
-#: ``drum_snare_hard`` is a snare, ``kick_loop`` is still a kick pattern: see below).
+#: ``drum_snare_hard`` is a snare, ``kick_loop`` is a drum loop: see below).
 _WEAK: frozenset[str] = frozenset({"fx", "drums", "lead"})
 _WORD_RE = re.compile(r"[a-z]+|[0-9]+")
 
@@ -105,7 +105,8 @@ def instrument_from_words(words: list[str]) -> Instrument | None:
 
     Words are read as they come (folders first, then the stem); the last specific class wins
     over earlier ones, and a specific class (kick, bass, pad …) always wins over a weak one
-    (fx, drums, lead) wherever it stands: ``drum_snare_hard`` is a snare, ``bass_hit_c`` a bass.
+    (fx, drums, lead) wherever it stands: ``drum_snare_hard`` is a snare, ``bass_hit_c`` a bass;
+    a drum hit named with a pattern word (``kick_loop``, ``beats/rave_kick01``) is ``drums``.
 
     Args:
         words: lower-case words of the folder and file names, in path order.
@@ -126,7 +127,7 @@ def instrument_from_words(words: list[str]) -> Instrument | None:
             weak = found
         else:
             strong = found
-    if strong is not None and weak == "drums" and strong in DRUM_HITS and _says_pattern(lowered):
+    if strong in DRUM_HITS and _says_pattern(lowered):
         return "drums"
     return strong or weak
 

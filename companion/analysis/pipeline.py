@@ -37,6 +37,9 @@ NAME_CONFIDENCE = 0.9
 BARE_NAME_CONFIDENCE = 0.75
 #: Relative tolerance when checking a bare-number tempo against the loop length.
 BARE_BPM_TOLERANCE = 0.02
+#: Probability that a one-shot is a drum hit (instrument model, summed over the drum classes)
+#: from which it gets no key.
+DRUM_HIT_P = 0.5
 #: Probability of "loop" from the kind model above which the audio outranks a hit word in the
 #: name (``kick``, ``hat``): a file of several hits named for its drum is a pattern.
 LOOP_OVER_NAME = 0.9
@@ -45,6 +48,10 @@ LOOP_OVER_NAME = 0.9
 #: held pad, a texture. It gets ``bpm`` None with ``bpm_source`` "no-pulse" unless a tag or its
 #: name gives a tempo.
 MIN_PULSE_ONSETS = 2
+#: … and only if the strongest onset stands this many times above the median onset strength.
+#: Loops of the hard set, seed 1 (``make_loops.py``): 3.8 for the flattest arpeggio, ≥ 7.4 for
+#: every groove; held pads 1.8–4.
+PULSE_PEAK_RATIO = 5.0
 
 
 def analyse_file(path: Path, library_root: Path | None = None) -> tuple[Analysis, DecodedAudio]:
@@ -97,19 +104,21 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
         loudness_lufs=None if audio.loudness_lufs is None else round(audio.loudness_lufs, 2),
         tags=list(dict.fromkeys([*hints.tags, *tags.words])),
     )
-    _set_instrument(result, hints, desc)
+    drum_p = _set_instrument(result, hints, desc)
     if kind == "loop":
         _set_tempo(result, hints, tags, feat, audio.duration_s, change)
-    _set_key(result, hints, tags, feat, est)
+    _set_key(result, hints, tags, feat, est, drum_p)
     return result
 
 
 def has_pulse(feat: Features, change: float) -> bool:
     """Whether the audio holds a rhythmic pulse: at least :data:`MIN_PULSE_ONSETS` onsets after
-    its first 15 %, or a harmonic rhythm (a chord change, ``change`` ≥
+    its first 15 % standing out of the steady flux (:data:`PULSE_PEAK_RATIO`), or a harmonic rhythm (a chord change, ``change`` ≥
     :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in a pad loop changing chord each bar)."""
     if change >= HARMONIC_CHANGE:
         return True
+    if feat.onset.size == 0 or feat.onset.max() < PULSE_PEAK_RATIO * np.median(feat.onset):
+        return False  # no onset stands out of the steady flux of a held sound
     onsets = strong_onsets(feat.onset, feat.fps, rel=0.3)
     return int(np.sum(onsets > 0.15 * feat.onset.size)) >= MIN_PULSE_ONSETS
 
@@ -127,20 +136,29 @@ def _fit_kind(est: KindEstimate, desc: np.ndarray, duration_s: float, change: fl
     est.kind, est.kind_confidence = kind, round(p, 3)
 
 
-def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> None:
+def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> float:
     """Instrument from the names, else from the audio when the fitted model is confident enough
-    (its ``min_confidence``, measured on held-out source families); else None."""
+    (its ``min_confidence``, measured on held-out source families); else None.
+
+    Returns:
+        The audio model's probability that the sample is a single drum or percussion hit
+        (summed over :data:`~companion.analysis.instruments.DRUM_HITS`), in [0, 1].
+    """
+    model = load_model("instrument")
+    proba = model.proba(desc)
+    drum_p = float(sum(q for c, q in zip(model.classes, proba) if c in DRUM_HITS))
     if hints.instrument is not None:
         result.instrument, result.instrument_source, result.instrument_confidence = hints.instrument, "name", NAME_CONFIDENCE
-        return
-    model = load_model("instrument")
-    instrument, p = model.predict(desc)
+        return drum_p
+    best = int(np.argmax(proba))
+    instrument, p = model.classes[best], float(proba[best])
     if result.kind == "loop" and instrument in DRUM_HITS:
         instrument = "drums"  # a pattern of one drum is a drum loop
     elif result.kind == "one-shot" and instrument == "drums":
-        return  # the two models disagree: say nothing
+        return drum_p  # the two models disagree: say nothing
     if p >= model.min_confidence:
         result.instrument, result.instrument_source, result.instrument_confidence = instrument, "estimate", round(p, 3)  # type: ignore[assignment]  # a class of the shipped model
+    return drum_p
 
 
 def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str, Source]:
@@ -178,7 +196,7 @@ def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Fea
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
 
 
-def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate) -> None:
+def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate, drum_p: float) -> None:
     named: tuple[Key, Source, float] | None = None
     if tags.key is not None:
         named = (tags.key, "tag", TAG_CONFIDENCE)
@@ -190,6 +208,8 @@ def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Featu
         result.key_pc, result.mode, result.key_source, result.key_confidence = key.pitch_class, key.mode, source, conf
         return
     pitched = est.pitched and not hints.unpitched and result.instrument not in DRUM_HITS
+    if result.kind == "one-shot" and drum_p >= DRUM_HIT_P:
+        pitched = False  # most likely a drum hit, whatever its partials: no key
     if tags.root_pc is not None:
         pitched = True
     result.pitched = pitched
