@@ -6,6 +6,11 @@ word matches a sample when it occurs in the sample's name or folder tags, or whe
 sample's instrument through any synonym (:func:`companion.analysis.instruments.normalise_instrument`):
 ``kick`` finds kicks whatever their file names (Sonic Pi's ``bd_*`` included), and ``bd`` finds
 kicks that the audio named. Every word of a query must match.
+
+The catch-all classes (``drums``, ``fx``, ``lead``) also collect words that name one sound
+rather than the class (``amen``, ``robot``, ``saw``): a search for ``amen`` wants the amen
+break, not every drum loop. So for those classes only the class name itself (``drums``,
+``drum``, ``fx``, ``lead`` …) matches by instrument; for the others every synonym does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from typing import Any
 
 from companion.analysis.instruments import INSTRUMENTS, Instrument, normalise_instrument, words_of
 from companion.errors import CompanionError
+
+#: Classes whose synonyms include names of single sounds; only their own name searches them.
+CATCH_ALL: frozenset[str] = frozenset({"drums", "fx", "lead"})
 
 #: SQL expression of a row's instrument in ``Catalog``'s row query (aliases ``a``, ``o``): the
 #: producer's correction, else the analysis'.
@@ -39,6 +47,15 @@ def parse_instrument(word: str) -> Instrument:
     return found
 
 
+def searched_instrument(word: str) -> Instrument | None:
+    """The instrument a search word asks for (``"bd"`` → kick, ``"drum"`` → drums), or None
+    — also for a word that only hints at a catch-all class (``"amen"``, ``"robot"``)."""
+    found = normalise_instrument(word)
+    if found in CATCH_ALL and word.strip().lower() not in (found, found.rstrip("s"), found + "s"):
+        return None
+    return found
+
+
 def query_instruments(text: str) -> list[Instrument] | None:
     """The instruments a query names when every one of its words names one, else None.
 
@@ -46,7 +63,7 @@ def query_instruments(text: str) -> list[Instrument] | None:
     description, not an instrument query).
     """
     words = words_of(text)
-    found = [normalise_instrument(w) for w in words]
+    found = [searched_instrument(w) for w in words]
     if not words or any(f is None for f in found):
         return None
     return list(dict.fromkeys(f for f in found if f is not None))
@@ -61,14 +78,14 @@ def word_clauses(query: str | None) -> tuple[list[str], list[Any]]:
     Returns:
         ``(conditions, args)``: one condition per word — the word in the folder tags or the
         file name (substring, case-insensitive), or, for a word naming an instrument, the
-        sample's instrument.
+        sample's instrument (:func:`searched_instrument`).
     """
     conditions: list[str] = []
     args: list[Any] = []
     for word in (query or "").lower().split():
         clause = "(s.name_tags LIKE ? OR lower(s.name) LIKE ?"
         args += [f"%{word}%", f"%{word}%"]
-        instrument = normalise_instrument(word)
+        instrument = searched_instrument(word)
         if instrument is not None:
             clause += f" OR {INSTRUMENT_SQL} = ?"
             args.append(instrument)

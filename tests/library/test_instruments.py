@@ -137,6 +137,9 @@ def test_search_words_match_instruments_through_synonyms(library: tuple[Path, Pa
     invoke("set", str(root / "mystery.wav"), "--instrument", "kick", "--library-db", str(db))
     assert set(by_name(db, "bd")) == of(db, "kick") >= {"bd_haus.flac", "bd_boom.flac", "mystery.wav"}
     assert set(by_name(db, "hats")) == of(db, "hihat") >= {"drum_cymbal_closed.flac"}
+    # a word that only hints at a catch-all class finds its sound, not the whole class
+    assert set(by_name(db, "amen")) == {"loop_amen.flac"}
+    assert set(by_name(db, "drums")) == of(db, "drums")
     # every word must match; a plain word still matches names and folders
     assert set(by_name(db, "kick haus")) == {"bd_haus.flac"}
     assert set(by_name(db, "blip")) == {"elec_blip.flac"}
