@@ -119,3 +119,34 @@ def test_serve_with_the_embedded_postgres_as_in_the_readme(data_dir: Path) -> No
     while _postmasters(data_dir / "pgdata") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _postmasters(data_dir / "pgdata"), "the embedded PostgreSQL outlived the hub"
+
+
+def test_spaces_add_and_list(cli_db: str, tmp_path: Path) -> None:
+    listed = hub_cli("spaces", "list", "--json", "--database-url", cli_db)
+    assert listed.returncode == 0, listed.stderr
+    before = {s["space"]: s for s in json.loads(listed.stdout)}
+    assert before["fingerprint/v1"]["dim"] == 512 and before["clap-htsat-unfused/v1"]["dim"] == 512
+    assert before["fingerprint/v1"]["indexed"] is True
+
+    added = hub_cli("spaces", "add", "clap-htsat-unfused/v2", "--dim", "768", "--database-url", cli_db)
+    assert added.returncode == 0 and "768 dimensions" in added.stdout, added.stderr
+    assert hub_cli("spaces", "add", "clap-htsat-unfused/v2", "--dim", "768", "--database-url", cli_db).returncode == 0
+    clash = hub_cli("spaces", "add", "clap-htsat-unfused/v2", "--dim", "512", "--database-url", cli_db)
+    assert clash.returncode == 1 and "registered with 768" in clash.stderr
+    assert hub_cli("spaces", "add", "no-version", "--dim", "8", "--database-url", cli_db).returncode == 1
+    assert hub_cli("spaces", "add", "big/v1", "--dim", "4096", "--database-url", cli_db).returncode == 1
+    after = {s["space"]: s for s in json.loads(hub_cli("spaces", "list", "--json", "--database-url", cli_db).stdout)}
+    assert set(after) - set(before) == {"clap-htsat-unfused/v2"}
+    assert after["clap-htsat-unfused/v2"] == {"space": "clap-htsat-unfused/v2", "dim": 768, "vectors": 0, "indexed": True}
+
+    token = hub_cli("token", "create", "--user", "sam", "--device", "laptop", "--database-url", cli_db).stdout.strip()
+    item = {"content_hash": "ab" * 16, "space": "clap-htsat-unfused/v2", "dim": 768, "vector": [0.5] * 768}
+    late = {**item, "space": "late/v1", "dim": 4, "vector": [0.5] * 4}
+    with HubProcess(cli_db, tmp_path / "hub.log") as hub:
+        r = httpx.put(f"{hub.base_url}/api/v1/embeddings", headers=auth(token), json={"items": [item]})
+        assert r.status_code == 200 and r.json()["upserted"] == 1
+        r = httpx.put(f"{hub.base_url}/api/v1/embeddings", headers=auth(token), json={"items": [late]})
+        assert r.status_code == 422 and r.json()["detail"][0]["type"] == "unknown_space"
+        assert hub_cli("spaces", "add", "late/v1", "--dim", "4", "--database-url", cli_db).returncode == 0
+        r = httpx.put(f"{hub.base_url}/api/v1/embeddings", headers=auth(token), json={"items": [late]})
+        assert r.status_code == 200, r.text  # a space added while the hub runs is usable at once
