@@ -1,6 +1,6 @@
 """Shared fusion rules versions and ``GET /api/v1/recommendations/rules``.
 
-The rules document is the one of DESIGN.md §3 (``companion/ranking/rules_v1.json``); the hub
+The rules document is the one of DESIGN.md §3 (``companion/ranking/rules_v2.json``); the hub
 seeds its first version from that very file, so desktop and hub start from the same rules. Later
 versions are published with ``samplemind-hub rules publish FILE`` after validation by the same
 ``companion.ranking.rules.parse_rules`` the desktop uses.
@@ -28,7 +28,7 @@ from hub.schemas import RulesResponse
 router = APIRouter(tags=["rules"])
 
 DEFAULT_RULES_PACKAGE = "companion.ranking"
-DEFAULT_RULES_FILE = "rules_v1.json"
+DEFAULT_RULES_FILE = "rules_v2.json"
 
 
 def canonical_json(document: dict[str, Any]) -> str:
@@ -63,7 +63,7 @@ def publish_rules(
     """Store ``document`` as the next rules version; returns ``(version, etag)``.
 
     Args:
-        source: where it came from (a file path, ``packaged:rules_v1.json``), for the record.
+        source: where it came from (a file path, ``packaged:rules_v2.json``), for the record.
         validate: check with ``parse_rules`` first (tests turn it off to publish a bad one).
 
     Raises:
@@ -84,7 +84,7 @@ def publish_rules(
 
 
 def packaged_default_rules() -> dict[str, Any]:
-    """The rules document shipped with the companion (``companion/ranking/rules_v1.json``).
+    """The rules document shipped with the companion (``companion/ranking/rules_v2.json``).
 
     Raises:
         HubError: the file is missing or not JSON (a broken install).

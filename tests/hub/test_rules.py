@@ -18,13 +18,13 @@ PATH = "/api/v1/recommendations/rules"
 
 
 def packaged() -> dict:
-    return json.loads(resources.files("companion.ranking").joinpath("rules_v1.json").read_text())
+    return json.loads(resources.files("companion.ranking").joinpath("rules_v2.json").read_text())
 
 
 def test_the_hub_is_seeded_with_the_packaged_rules(hub: HubProcess, hub_db: str, users: Users) -> None:
     with psycopg.connect(hub_db) as conn:
         first = conn.execute("SELECT document, source FROM rules_versions WHERE version = 1").fetchone()
-    assert first == (packaged(), "packaged:rules_v1.json")
+    assert first == (packaged(), "packaged:rules_v2.json")
 
 
 def test_etag_and_if_none_match(hub: HubProcess, users: Users) -> None:
