@@ -217,15 +217,20 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[tuple[float, floa
         tick += body + gap
         seconds += (body + gap) * sec_per_tick
     events.append((tick, 0, mido.MetaMessage("end_of_track")))
-    events.sort(key=lambda e: (e[0], e[1]))
-    mid = mido.MidiFile(ticks_per_beat=TPB, type=0)
+    return midi_from_events(events, TPB), cuts
+
+
+def midi_from_events(events: list[tuple[int, int, mido.Message | mido.MetaMessage]], ticks_per_beat: int) -> mido.MidiFile:
+    """A type-0 MIDI file of ``(absolute tick, order, message)`` events, sorted by tick and then
+    by order (so that a note-off sorts before a note-on at the same tick)."""
+    mid = mido.MidiFile(ticks_per_beat=ticks_per_beat, type=0)
     track = mido.MidiTrack()
     mid.tracks.append(track)
     last = 0
-    for t, _, msg in events:
+    for t, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(msg.copy(time=t - last))
         last = t
-    return mid, cuts
+    return mid
 
 
 def render(items: list[Item], workdir: Path, tag: str, soundfont: Path = SOUNDFONT) -> np.ndarray:

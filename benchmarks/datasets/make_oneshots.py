@@ -36,6 +36,7 @@ import argparse
 import json
 import random
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,9 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_loops import midi_from_events  # noqa: E402  (a sibling script, not a package)
 
 SR = 44100
 TPB = 480
@@ -204,15 +208,7 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[float]]:
         starts.append(t + lead)
         t += lead + max(item.length_s, max(h.t + h.dur for h in item.hits)) + GAP_S
     events.append((int(round(t / SEC_PER_TICK)), 0, mido.MetaMessage("end_of_track")))
-    events.sort(key=lambda e: (e[0], e[1]))
-    mid = mido.MidiFile(ticks_per_beat=TPB, type=0)
-    track = mido.MidiTrack()
-    mid.tracks.append(track)
-    last = 0
-    for tick, _, msg in events:
-        track.append(msg.copy(time=tick - last))
-        last = tick
-    return mid, starts
+    return midi_from_events(events, TPB), starts
 
 
 def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
