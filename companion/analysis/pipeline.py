@@ -92,7 +92,8 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
     _fit_kind(est, desc, audio.duration_s, change)
 
     kind, kind_source = _kind(hints, tags, est)
-    if kind_source == "estimate" and kind == "loop" and not has_pulse(feat, change):
+    pulse = has_pulse(feat, change)
+    if kind_source == "estimate" and kind == "loop" and not pulse:
         kind, est.kind_confidence = "one-shot", 0.6  # a texture or drone with no pulse is no loop
     result = Analysis(
         duration_s=round(audio.duration_s, 4),
@@ -106,15 +107,16 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
     )
     drum_p = _set_instrument(result, hints, desc)
     if kind == "loop":
-        _set_tempo(result, hints, tags, feat, audio.duration_s, change)
+        _set_tempo(result, hints, tags, feat, audio.duration_s, pulse)
     _set_key(result, hints, tags, feat, est, drum_p)
     return result
 
 
 def has_pulse(feat: Features, change: float) -> bool:
     """Whether the audio holds a rhythmic pulse: at least :data:`MIN_PULSE_ONSETS` onsets after
-    its first 15 % standing out of the steady flux (:data:`PULSE_PEAK_RATIO`), or a harmonic rhythm (a chord change, ``change`` ≥
-    :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in a pad loop changing chord each bar)."""
+    its first 15 % standing out of the steady flux (:data:`PULSE_PEAK_RATIO`), or a harmonic
+    rhythm (a chord change, ``change`` ≥ :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in
+    a pad loop changing chord each bar)."""
     if change >= HARMONIC_CHANGE:
         return True
     if feat.onset.size == 0 or feat.onset.max() < PULSE_PEAK_RATIO * np.median(feat.onset):
@@ -177,7 +179,7 @@ def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str,
     return est.kind, "estimate"
 
 
-def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, change: float) -> None:
+def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, pulse: bool) -> None:
     if tags.bpm is not None:
         result.bpm, result.bpm_source, result.bpm_confidence = round(tags.bpm, 2), "tag", TAG_CONFIDENCE
         return
@@ -189,7 +191,7 @@ def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Fea
         if any(abs(bare / c - 1.0) <= BARE_BPM_TOLERANCE for c in cands):
             result.bpm, result.bpm_source, result.bpm_confidence = bare, "name", BARE_NAME_CONFIDENCE
             return
-    if not has_pulse(feat, change):
+    if not pulse:
         result.bpm, result.bpm_source, result.bpm_confidence = None, "no-pulse", None
         return
     tempo = estimate_tempo(feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time)
