@@ -6,7 +6,7 @@ Usage::
 
 Runs ``companion.analysis.pipeline.analyse_file`` (names included, as the scanner does) over the
 Debian libraries (Sonic Pi, LMMS; labels from ``benchmarks/datasets/labelled_sets.py``) in two
-worker processes and prints: kind right, instrument right where the name gives one, drum hits
+worker processes (one BLAS thread each, as the scanner runs them) and prints: kind right, instrument right where the name gives one, drum hits
 given no key, loops without a tempo, and files/s. With ``--oneshots`` it also runs the audio
 alone (files renamed to hide their names) over generated one-shot sets, per source family —
 in-distribution figures, since the shipped models were fitted on these families; the held-out
@@ -32,6 +32,14 @@ import labelled_sets as L  # noqa: E402  (a sibling script, not a package)
 from companion.analysis.instruments import DRUM_HITS  # noqa: E402
 
 
+def _pin_blas() -> None:
+    """Worker initializer: one BLAS thread per process, as the scanner's workers run
+    (``companion.library.scan_worker.init_worker``)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def _one(path: str) -> dict | None:
     from companion.analysis.pipeline import analyse_file
 
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _, rows = L.debian_sets()
     start = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, initializer=_pin_blas) as pool:
         out = list(pool.map(_one, [r["file"] for r in rows], chunksize=4))
     wall = time.perf_counter() - start
     ok = [(r, a) for r, a in zip(rows, out) if a is not None]
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for folder in sorted(p for p in args.oneshots.iterdir() if (p / "labels.json").exists()):
         labels = json.loads((folder / "labels.json").read_text())
-        with ProcessPoolExecutor(2) as pool:
+        with ProcessPoolExecutor(2, initializer=_pin_blas) as pool:
             res = list(pool.map(_one, [str(folder / r["file"]) for r in labels], chunksize=8))
         pairs = [(r, a) for r, a in zip(labels, res) if a is not None]
         oneshots = [(r, a) for r, a in pairs if r["kind"] == "one-shot"]
