@@ -7,8 +7,8 @@ Usage::
 The model has the real architecture of ``laion/clap-htsat-unfused``'s audio tower
 (``ClapAudioConfig()`` defaults: patch 96, depths 2-2-6-2, ≈28 M parameters, ≈116 MB as ONNX)
 with random weights, so it costs the same compute as the real one. It is built with
-``models.random_clap`` and exported with ``companion models export --quantize int8`` code
-(``models.clap_export.export_clap``) into ``--workdir`` (reused when already there).
+``companion.embedding.clap.random_model`` and exported with ``companion models export --quantize int8`` code
+(``companion.embedding.clap.export.export_clap``) into ``--workdir`` (reused when already there).
 
 Each precision runs in its own child process (so the session memory is its own):
 
@@ -59,8 +59,8 @@ def ensure_model(workdir: Path) -> Path:
     out = workdir / "model"
     if (out / "manifest.json").is_file() and (out / "audio_encoder.int8.onnx").is_file():
         return out
-    from models.clap_export import export_clap
-    from models.random_clap import build_random_checkpoint
+    from companion.embedding.clap.export import export_clap
+    from companion.embedding.clap.random_model import build_random_checkpoint
 
     t0 = time.perf_counter()
     ckpt = build_random_checkpoint(workdir / "checkpoint", audio="htsat", seed=0)

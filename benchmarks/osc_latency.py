@@ -2,7 +2,7 @@
 
 The real path, end to end: a DAW stand-in in **another process** sends OSC bundles
 (``/context/bpm`` + ``/context/key``) over UDP loopback with python-osc; the companion side
-runs :class:`~plugin_bridge.listener.OscListener` → :class:`~plugin_bridge.follower.ContextFollower`
+runs :class:`~companion.bridge.listener.OscListener` → :class:`~companion.bridge.follower.ContextFollower`
 → the fusion :class:`~companion.ranking.ranker.Ranker` on a synthetic 100k library
 (``synthetic_library.py``: clustered 512-d vectors, HNSW index cached under ``--cache``,
 3 accepted samples so the similarity term is live), and pushes each ranked list back as
@@ -51,9 +51,9 @@ from companion.music.keys import Key  # noqa: E402
 from companion.ranking.context import ContextStore  # noqa: E402
 from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState  # noqa: E402
 from companion.ranking.rules import load_default_rules  # noqa: E402
-from plugin_bridge.follower import ContextFollower, FollowResult  # noqa: E402
-from plugin_bridge.listener import OscListener  # noqa: E402
-from plugin_bridge.sender import context_messages, decode, encode  # noqa: E402
+from companion.bridge.follower import ContextFollower, FollowResult  # noqa: E402
+from companion.bridge.listener import OscListener  # noqa: E402
+from companion.bridge.sender import context_messages, decode, encode  # noqa: E402
 
 SPACE = "bench/v1"
 KEYS = [Key(pc, mode).short for pc in range(12) for mode in ("major", "minor")]

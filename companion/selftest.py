@@ -378,7 +378,7 @@ def check_osc(settings: Settings, workdir: Path) -> str:
     from pythonosc.osc_message import OscMessage
     from pythonosc.osc_message_builder import OscMessageBuilder
 
-    from plugin_bridge.listener import OscListener
+    from companion.bridge.listener import OscListener
 
     port = settings.osc_port
     with OscListener(lambda update: None, port=port) as listener:

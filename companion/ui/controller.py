@@ -3,9 +3,9 @@
 :class:`AppController` owns everything that is not a widget and turns it into Qt signals:
 
 * the :class:`~companion.engine.Engine` (opened on a worker; the window shows at once);
-* the :class:`~plugin_bridge.follower.ContextFollower`, which re-ranks on its own thread after
+* the :class:`~companion.bridge.follower.ContextFollower`, which re-ranks on its own thread after
   every context change (OSC, Link, the context bar) and coalesces floods, and the
-  :class:`~plugin_bridge.listener.OscListener` on the configured port;
+  :class:`~companion.bridge.listener.OscListener` on the configured port;
 * scans, each in a spawned process of its own (:mod:`companion.ui.scan_process`; followed from
   the ``scan`` pool), and the :class:`~companion.library.watch.FolderWatcher`;
 * the :class:`~companion.preview.audition.Auditioner` (render and play on the ``audio`` pool;
@@ -217,7 +217,7 @@ class AppController(QObject):
         if self._closed:
             engine.close()
             return
-        from plugin_bridge.follower import ContextFollower
+        from companion.bridge.follower import ContextFollower
 
         self.engine = engine
         engine.context.subscribe(lambda ctx: self.context_changed.emit(ctx))
@@ -318,7 +318,7 @@ class AppController(QObject):
         if not self.prefs.osc_enabled:
             self.bridge_state.emit("off", "OSC off", "Enable the DAW connection in Settings")
             return
-        from plugin_bridge.listener import OscListener
+        from companion.bridge.listener import OscListener
 
         engine = self.engine
         listener = OscListener(self.follower.apply, host=self.prefs.osc_host, port=self.prefs.osc_port,

@@ -1,6 +1,6 @@
 """Fixtures of the CLAP tests: a small random ClapModel checkpoint, exported once per session.
 
-The checkpoint is built from a ``ClapConfig`` with tiny dimensions (``models.random_clap``) and
+The checkpoint is built from a ``ClapConfig`` with tiny dimensions (``companion.embedding.clap.random_model``) and
 exported with the real exporter (fp32 + int8), exactly as a user's checkpoint would be.
 """
 
@@ -19,7 +19,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny ClapModel checkpoint folder (weights, tokenizer, preprocessor)."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from models.random_clap import build_random_checkpoint
+    from companion.embedding.clap.random_model import build_random_checkpoint
 
     return build_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tiny", audio="tiny", seed=1)
 
@@ -29,7 +29,7 @@ def tiny_model(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) 
     """The tiny checkpoint exported to an ONNX model folder, with the int8 audio encoder."""
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from models.clap_export import export_clap
+    from companion.embedding.clap.export import export_clap
 
     out = tmp_path_factory.mktemp("model") / "tiny-onnx"
     export_clap(str(tiny_checkpoint), out, quantize="int8", log=lambda _line: None)

@@ -132,12 +132,12 @@ def test_int8_encoder_is_checked_on_real_audio(tiny_model: Path, sonic_pi: Path)
 
 
 def test_same_checkpoint_gives_same_space_and_another_checkpoint_another(tiny_model: Path, tmp_path: Path) -> None:
-    from models.clap_export import model_name_for
-    from models.random_clap import build_random_checkpoint
+    from companion.embedding.clap.export import model_name_for
+    from companion.embedding.clap.random_model import build_random_checkpoint
 
     other = build_random_checkpoint(tmp_path / "tiny", audio="tiny", seed=2)
     model = transformers.ClapModel.from_pretrained(str(other))
-    from models.clap_export import _weights_digest
+    from companion.embedding.clap.export import _weights_digest
 
     name = model_name_for(str(other), _weights_digest(model))
     assert name.startswith("clap-tiny-")

@@ -13,7 +13,7 @@ import soundfile as sf
 from companion.embedding.clap.audio_io import CLAP_SR, load_audio_48k
 from companion.embedding.clap.frontend import ClapFrontend, FrontendConfig
 from companion.errors import ModelError
-from models.random_clap import UNFUSED_PREPROCESSOR
+from companion.embedding.clap.random_model import UNFUSED_PREPROCESSOR
 
 # Real Sonic Pi files of different character, rates and lengths (all shorter than 10 s except
 # the loops, which are cut to one window before comparing).

@@ -50,8 +50,8 @@ def app_env(tmp_path: Path) -> dict[str, str]:
 def tiny_clap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny CLAP checkpoint exported with the real exporter (ONNX folder)."""
     pytest.importorskip("torch", reason="the export extra builds the test model: ./dev setup")
-    from models.clap_export import export_clap
-    from models.random_clap import build_random_checkpoint
+    from companion.embedding.clap.export import export_clap
+    from companion.embedding.clap.random_model import build_random_checkpoint
 
     checkpoint = build_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tiny", audio="tiny", seed=2)
     out = tmp_path_factory.mktemp("model") / "tiny-onnx"

@@ -19,8 +19,8 @@ def tiny_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("transformers")
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from models.clap_export import export_clap
-    from models.random_clap import build_random_checkpoint
+    from companion.embedding.clap.export import export_clap
+    from companion.embedding.clap.random_model import build_random_checkpoint
 
     checkpoint = build_random_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", audio="tiny", seed=1)
     out = tmp_path_factory.mktemp("model") / "tiny-onnx"

@@ -34,7 +34,7 @@ def _finite(value: Any) -> Any:
 
 
 def result_line(result: Any) -> str:
-    """One compact JSON line for a :class:`~plugin_bridge.follower.FollowResult`."""
+    """One compact JSON line for a :class:`~companion.bridge.follower.FollowResult`."""
     doc = {
         "seq": result.seq,
         "context": result.context.to_json(),
@@ -65,8 +65,8 @@ def listen_cmd(
     """Follow the DAW over OSC without a GUI; print one JSON line per context change."""
     from companion.engine import Engine
     from companion.settings import get_settings
-    from plugin_bridge.follower import ContextFollower, FollowResult
-    from plugin_bridge.listener import OscListener
+    from companion.bridge.follower import ContextFollower, FollowResult
+    from companion.bridge.listener import OscListener
 
     if mode not in (None, "fusion", "rules"):
         raise fail(f"--mode must be fusion or rules, not {mode!r}")
@@ -101,11 +101,11 @@ def listen_cmd(
         follower.start()
         listener.start()
         if abletonosc:
-            from plugin_bridge.abletonosc import AbletonOscClient
+            from companion.bridge.abletonosc import AbletonOscClient
 
             adapters.append(AbletonOscClient(follower.apply, live_host=live_host).start())
         if link:
-            from plugin_bridge.link import LinkAdapter
+            from companion.bridge.link import LinkAdapter
 
             adapters.append(LinkAdapter(follower.apply).start())
         err_console.print(

@@ -33,7 +33,7 @@ def export_cmd(
 ) -> None:
     """Export a CLAP checkpoint to ONNX (audio + text encoders, tokenizer, manifest)."""
     try:
-        from models.clap_export import export_clap
+        from companion.embedding.clap.export import export_clap
     except ImportError as exc:
         raise fail(
             f"exporting needs the `export` extra ({exc.name} is missing): "

@@ -33,7 +33,7 @@ def send_cmd(
 ) -> None:
     """Send tempo, key, mood … to a running `companion listen` (or the app) as one OSC bundle."""
     from companion.settings import get_settings
-    from plugin_bridge.sender import context_messages, encode, send
+    from companion.bridge.sender import context_messages, encode, send
 
     port = port or get_settings().osc_port
     messages = context_messages(

@@ -31,16 +31,16 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.errors import CompanionError
 from companion.music.keys import Key, Mode
-from plugin_bridge.address_space import (
+from companion.bridge.address_space import (
     AddressSpec,
     number_arg,
     parse_bpm,
     parse_playing,
 )
-from plugin_bridge.bad_input import BadInputCounter, BadInputError
-from plugin_bridge.dispatcher import BridgeDispatcher
-from plugin_bridge.listener import BridgeUDPServer
-from plugin_bridge.updates import Parsed, UpdateSink
+from companion.bridge.bad_input import BadInputCounter, BadInputError
+from companion.bridge.dispatcher import BridgeDispatcher
+from companion.bridge.listener import BridgeUDPServer
+from companion.bridge.updates import Parsed, UpdateSink
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class AbletonOscClient:
     """Subscribes to Ableton Live through AbletonOSC and turns its replies into updates.
 
     Args:
-        on_update: receives each :class:`~plugin_bridge.updates.ContextUpdate`
+        on_update: receives each :class:`~companion.bridge.updates.ContextUpdate`
             (source ``"ableton"``) on the client's thread.
         live_host: host running Live with AbletonOSC.
         live_port: AbletonOSC's listening port (11000).

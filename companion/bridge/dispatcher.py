@@ -5,7 +5,7 @@
   counted, because DAWs such as REAPER mix their own feedback into the same bundles).
 * **Timetags never block**: python-osc's dispatcher sleeps until a bundle's future timetag;
   this one applies every packet on arrival (the DAW's clock is not ours to wait for).
-* **Bad input is counted**, per kind, by a :class:`~plugin_bridge.bad_input.BadInputCounter`.
+* **Bad input is counted**, per kind, by a :class:`~companion.bridge.bad_input.BadInputCounter`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pythonosc.dispatcher import Dispatcher
 
 from companion import __version__
 from companion.errors import CompanionError
-from plugin_bridge.address_space import ADDRESS_SPACE, AddressSpec
-from plugin_bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter, BadInputError, FloodMeter
-from plugin_bridge.updates import Parsed, UpdateSink, fold
+from companion.bridge.address_space import ADDRESS_SPACE, AddressSpec
+from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter, BadInputError, FloodMeter
+from companion.bridge.updates import Parsed, UpdateSink, fold
 
 log = logging.getLogger(__name__)
 

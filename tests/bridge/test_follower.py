@@ -14,8 +14,8 @@ import pytest
 from companion.errors import ContextError
 from companion.music.keys import Key
 from companion.ranking.context import ContextStore, SessionContext
-from plugin_bridge.follower import ContextFollower, FollowResult
-from plugin_bridge.updates import ContextUpdate
+from companion.bridge.follower import ContextFollower, FollowResult
+from companion.bridge.updates import ContextUpdate
 
 
 def update(source: str = "osc", *, reset: bool = False, accepted: tuple[str, ...] = (),

@@ -32,8 +32,8 @@ from types import MappingProxyType
 from typing import Any
 
 from companion.errors import CompanionError
-from plugin_bridge.address_space import BPM_RANGE
-from plugin_bridge.updates import ContextUpdate, UpdateSink
+from companion.bridge.address_space import BPM_RANGE
+from companion.bridge.updates import ContextUpdate, UpdateSink
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class LinkAdapter:
     """Joins the Link session and turns its tempo and play-state changes into updates.
 
     Args:
-        on_update: receives :class:`~plugin_bridge.updates.ContextUpdate` values with
+        on_update: receives :class:`~companion.bridge.updates.ContextUpdate` values with
             source ``"link"`` (``bpm`` in BPM rounded to 0.01, ``playing``), on the Link thread.
         quantum: beats per phase cycle reported by :meth:`state` (4 = a 4/4 bar).
         start_tempo: this peer's tempo until it joins a session, BPM.

@@ -15,9 +15,9 @@ import pytest
 from pythonosc.osc_message_builder import build_msg
 
 from companion.music.keys import Key
-from plugin_bridge.address_space import SPEC_BY_ADDRESS
-from plugin_bridge.dispatcher import BridgeDispatcher
-from plugin_bridge.listener import OscListener
+from companion.bridge.address_space import SPEC_BY_ADDRESS
+from companion.bridge.dispatcher import BridgeDispatcher
+from companion.bridge.listener import OscListener
 
 from .conftest import Sink
 

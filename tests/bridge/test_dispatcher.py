@@ -12,10 +12,10 @@ from pythonosc.osc_message_builder import build_msg
 
 from companion.errors import ContextError
 from companion.music.keys import Key
-from plugin_bridge.bad_input import BAD_INPUT_KINDS
-from plugin_bridge.dispatcher import BridgeDispatcher
-from plugin_bridge.sender import context_messages, encode
-from plugin_bridge.updates import ContextUpdate
+from companion.bridge.bad_input import BAD_INPUT_KINDS
+from companion.bridge.dispatcher import BridgeDispatcher
+from companion.bridge.sender import context_messages, encode
+from companion.bridge.updates import ContextUpdate
 
 PEER = ("127.0.0.1", 50000)
 
@@ -158,7 +158,7 @@ def test_each_bad_kind_is_counted(
 
 
 def test_each_kind_is_logged_once(dispatcher: BridgeDispatcher, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="plugin_bridge")
+    caplog.set_level(logging.WARNING, logger="companion.bridge")
     for _ in range(5):
         dispatcher.call_handlers_for_packet(msg("/context/bpm", 5.0), PEER)
         dispatcher.call_handlers_for_packet(b"junk", PEER)

@@ -14,8 +14,8 @@ from pythonosc.udp_client import SimpleUDPClient, UDPClient
 
 from companion.errors import CompanionError
 from companion.music.keys import Key
-from plugin_bridge.listener import OscListener
-from plugin_bridge.sender import context_messages, encode, send
+from companion.bridge.listener import OscListener
+from companion.bridge.sender import context_messages, encode, send
 
 from .conftest import Peer, Sink
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin_bridge.sender import Reply, decode
-from plugin_bridge.updates import ContextUpdate
+from companion.bridge.sender import Reply, decode
+from companion.bridge.updates import ContextUpdate
 
 
 class Sink:

@@ -21,8 +21,8 @@ from pythonosc.osc_message_builder import build_msg
 from companion.errors import CompanionError
 from companion.music.keys import Key
 from companion.ranking.context import ContextStore
-from plugin_bridge.abletonosc import SUBSCRIPTIONS, AbletonOscClient, scale_mode
-from plugin_bridge.follower import ContextFollower
+from companion.bridge.abletonosc import SUBSCRIPTIONS, AbletonOscClient, scale_mode
+from companion.bridge.follower import ContextFollower
 
 from .conftest import Sink
 

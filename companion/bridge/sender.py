@@ -18,7 +18,7 @@ from pythonosc.osc_message_builder import build_msg
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from companion.errors import CompanionError
-from plugin_bridge.address_space import DEFAULT_PORT
+from companion.bridge.address_space import DEFAULT_PORT
 
 Message = tuple[str, Sequence[Any]]
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from companion.errors import CompanionError
-from plugin_bridge.link import LinkAdapter
+from companion.bridge.link import LinkAdapter
 
 from .conftest import Sink
 

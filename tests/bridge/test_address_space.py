@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from companion.music.keys import Key
-from plugin_bridge.address_space import ADDRESS_SPACE, OUTGOING, SPEC_BY_ADDRESS
-from plugin_bridge.bad_input import BadInputError
-from plugin_bridge.updates import Parsed, fold
+from companion.bridge.address_space import ADDRESS_SPACE, OUTGOING, SPEC_BY_ADDRESS
+from companion.bridge.bad_input import BadInputError
+from companion.bridge.updates import Parsed, fold
 
 README = Path(__file__).resolve().parents[2] / "plugin_bridge" / "README.md"
 

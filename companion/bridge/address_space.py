@@ -1,7 +1,7 @@
 """The companion's OSC address space: every address it reads, its argument types and units.
 
 There is no standard OSC schema for musical context, so the companion defines its own under
-``/context/*`` (see ``plugin_bridge/README.md``) and also accepts the exact addresses that
+``/context/*`` (see ``plugin_bridge/README.md`` in the repository) and also accepts the exact addresses that
 REAPER's built-in OSC (``Default.ReaperOSC``) and DrivenByMoss (Bitwig, REAPER) send for tempo,
 transport and time signature, so those DAWs work with no script:
 
@@ -45,8 +45,8 @@ from typing import Any, Final
 
 from companion.errors import CompanionError
 from companion.music.keys import parse_key, parse_mode
-from plugin_bridge.bad_input import BadInputError
-from plugin_bridge.updates import Parsed, QueryKind
+from companion.bridge.bad_input import BadInputError
+from companion.bridge.updates import Parsed, QueryKind
 
 #: Default UDP port of the companion's OSC listener.
 DEFAULT_PORT: Final = 9137

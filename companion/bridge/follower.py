@@ -12,7 +12,7 @@
   flood of packets costs one pending flag, never a growing queue.
 
 ``latency_ms`` of a result is measured from the arrival of the *oldest* packet it answers (its
-``time.perf_counter()`` stamp in :class:`~plugin_bridge.updates.ContextUpdate`) to the
+``time.perf_counter()`` stamp in :class:`~companion.bridge.updates.ContextUpdate`) to the
 moment the ranked list exists, so queueing behind a slow ranking is counted, not hidden.
 """
 
@@ -29,7 +29,7 @@ from typing import Any
 
 from companion.errors import CompanionError
 from companion.ranking.context import CONTEXT_FIELDS, ContextStore, SessionContext
-from plugin_bridge.updates import ContextUpdate
+from companion.bridge.updates import ContextUpdate
 
 log = logging.getLogger(__name__)
 

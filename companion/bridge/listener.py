@@ -1,14 +1,14 @@
-"""The OSC listener: a UDP server thread feeding :class:`~plugin_bridge.updates.ContextUpdate`
+"""The OSC listener: a UDP server thread feeding :class:`~companion.bridge.updates.ContextUpdate`
 values to a sink, with replies and suggestion pushes.
 
 Transport is python-osc's ``BlockingOSCUDPServer``; parsing and folding are the
-:class:`~plugin_bridge.dispatcher.BridgeDispatcher`'s. What a listener beside a DAW needs:
+:class:`~companion.bridge.dispatcher.BridgeDispatcher`'s. What a listener beside a DAW needs:
 
 * **Bad input never stops it.** Malformed packets, unknown addresses, wrong types, out-of-range
   values, unknown key names and floods are each counted and logged once per kind; the next good
-  message works (see :mod:`plugin_bridge.bad_input`).
+  message works (see :mod:`companion.bridge.bad_input`).
 * **Floods are bounded.** One thread reads the socket; every packet is cheap to apply, and the
-  ranking side coalesces (:mod:`plugin_bridge.follower`), so a flood costs CPU, never memory.
+  ranking side coalesces (:mod:`companion.bridge.follower`), so a flood costs CPU, never memory.
   What does not fit the socket buffer is dropped by the kernel (UDP); the latest value wins.
 * **Replies** go to the sender's address; **pushes** (``/companion/suggestions``) go to clients
   registered with ``/companion/register`` (at most :data:`MAX_CLIENTS`).
@@ -28,10 +28,10 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 
 from companion import __version__
 from companion.errors import CompanionError
-from plugin_bridge.address_space import DEFAULT_PORT
-from plugin_bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter
-from plugin_bridge.dispatcher import BridgeDispatcher, ListenerStats
-from plugin_bridge.updates import UpdateSink
+from companion.bridge.address_space import DEFAULT_PORT
+from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter
+from companion.bridge.dispatcher import BridgeDispatcher, ListenerStats
+from companion.bridge.updates import UpdateSink
 
 log = logging.getLogger(__name__)
 
