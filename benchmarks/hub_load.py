@@ -37,7 +37,7 @@ from companion.library.events import record_event
 from companion.library.vectors import put_vectors
 from companion.sync.backoff import Backoff
 from companion.sync.client import SyncClient
-from hub.testing import EmbeddedPostgres, HubProcess, make_token
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token
 
 SPACE, DIM = "fingerprint/v1", 512
 

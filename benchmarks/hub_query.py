@@ -4,7 +4,7 @@ Real PostgreSQL 16 + pgvector 0.6.2 (pgserver) in a temporary folder; 512-d floa
 L2-normalised, drawn around 200 cluster centres (closer to real embeddings than uniform noise);
 one user owns every row. Each query is a perturbed library vector. Measured two ways:
 
-- ``sql``: the hub's own :func:`hub.vectors.nearest` over one pooled connection (what the
+- ``sql``: the hub's own :func:`samplemind_hub.vectors.nearest` over one pooled connection (what the
   endpoint runs), recall@10 against exact numpy brute force;
 - ``http``: ``POST /api/v1/vectors/search`` to a ``samplemind-hub serve`` process on loopback
   (JSON in and out, auth, pool), end to end.
@@ -28,10 +28,10 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from hub import db
-from hub.auth import Principal, create_device
-from hub.testing import EmbeddedPostgres, HubProcess, make_token
-from hub.vectors import nearest
+from samplemind_hub import db
+from samplemind_hub.auth import Principal, create_device
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token
+from samplemind_hub.vectors import nearest
 
 DIM = 512
 SPACE = "bench/v1"

@@ -26,7 +26,7 @@ from companion.library.db import connect, transaction
 from companion.library.events import record_event
 from companion.library.vectors import put_vectors
 from companion.sync.client import SyncClient
-from hub.testing import EmbeddedPostgres, HubProcess, make_token
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token
 
 
 class CountingTransport(httpx.HTTPTransport):

@@ -6,6 +6,8 @@ Messages say what was wrong and what to do, e.g.
 
 from __future__ import annotations
 
+from samplemind_protocol.errors import RulesError as ProtocolRulesError
+
 
 class CompanionError(Exception):
     """Base class of all companion errors."""
@@ -27,8 +29,11 @@ class CatalogError(CompanionError):
     """The catalog database is unusable (wrong schema version, locked, corrupt)."""
 
 
-class RulesError(CompanionError):
-    """A fusion rules document is missing fields or holds invalid values."""
+class RulesError(CompanionError, ProtocolRulesError):
+    """A fusion rules document is missing fields or holds invalid values.
+
+    Also a ``samplemind_protocol.RulesError``, the error of the shared rules parser, which
+    :mod:`companion.ranking.rules` turns into this one."""
 
 
 class ModelError(CompanionError):

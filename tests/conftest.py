@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 if TYPE_CHECKING:
-    from hub.testing import EmbeddedPostgres
+    from samplemind_hub.testing import EmbeddedPostgres
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 LMMS = Path("/usr/share/lmms/samples")
@@ -60,7 +60,7 @@ def write_tone(path: Path, freq_hz: float = 440.0, seconds: float = 1.0, sr: int
 def postgres() -> Iterator[EmbeddedPostgres]:
     """One embedded PostgreSQL 16 + pgvector for the session (each suite makes its own
     databases), deleted afterwards."""
-    from hub.testing import EmbeddedPostgres
+    from samplemind_hub.testing import EmbeddedPostgres
 
     # Not under pytest's basetemp: a concurrent pytest session chmods /tmp/pytest-of-<user> to
     # 0700, which would lock the server's own user ('pgserver' when run as root) out of its data.

@@ -12,14 +12,11 @@ finds ``bd_*`` files and a search for "bd" finds kicks the audio named.
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
 
-Instrument = Literal[
-    "kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion", "drums",
-    "bass", "keys", "organ", "strings", "pad", "lead", "brass", "pluck", "vocal", "fx",
-]
-#: Every instrument class, in the order the vocabulary lists them.
-INSTRUMENTS: tuple[Instrument, ...] = get_args(Instrument)
+# The classes themselves (the Literal ``Instrument`` and the tuple ``INSTRUMENTS``) belong to the
+# shared protocol package: the fusion rules name them, and the hub validates those rules.
+from samplemind_protocol.instruments import INSTRUMENTS, Instrument
+
 #: Single drum and percussion hits: never given a key.
 DRUM_HITS: frozenset[str] = frozenset({"kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion"})
 #: Unpitched classes: drum hits and drum loops (``fx`` may or may not carry a pitch).

@@ -1,207 +1,66 @@
-"""The shared fusion rules document (DESIGN.md §3), typed and validated.
+"""The shared fusion rules document (DESIGN.md §3), as the desktop ranks with it.
 
-Every weight, tolerance and the MMR λ used by the ranker come from a versioned JSON document.
-The package ships format version 1 as ``companion/ranking/rules_v1.json`` and format version 2
-as ``rules_v2.json`` (the default); the desktop may later pull a newer copy from the central
-service and cache it. Both formats stay valid: a v1 document ranks exactly as it always did.
-The ranker never holds such numbers as literals: it reads them from a :class:`FusionRules`.
-
-Document layout (all fields required; see ``rules_v1.json`` for the defaults)::
-
-    version, name, description
-    filters.tempo.tolerance_bpm      loops must be within ± this many BPM of the session (5)
-    filters.tempo.tempo_multiples    tempo factors that count as a match (0.5, 1, 2)
-    filters.key.allow_relative       the relative major/minor is compatible (true)
-    filters.key.camelot_steps        steps around the Camelot wheel that stay compatible (1)
-    filters.duplicates.cosine_threshold   near-duplicate vectors (0.98)
-    score.similarity_weight          weight of cosine(sample, target) (1.0)
-    score.tempo.boost / within_bpm   +0.15 when |ΔBPM| ≤ 4 after tempo folding
-    score.key.boost                  +0.10 when key and mode match exactly
-    score.freshness.weight / tau_days     w_f · exp(−age_days / τ), 0.05 and 14 days
-    score.tags.boost_each / max_total     +0.05 per mood/genre tag match, at most +0.10
-    target.max_accepted              latest accepted samples that build the target (5)
-    target.accepted_decay            weight of the i-th newest accepted sample = decay**i (0.7)
-    target.prompt_weight             total weight of the text prompts, shared equally (1.0)
-    mmr.lambda                       MMR trade-off relevance vs. diversity (0.7)
-    mmr.pool_size                    best-scored candidates that MMR re-ranks (50)
-
-Format version 2 adds, and requires (a v1 document must not carry them)::
-
-    score.instrument.same_boost      "more like this": + this for a candidate of the same
-                                     instrument as the latest accepted sample (suggest) or
-                                     the query sample (similar) (0.10)
-    cold_start.instrument_boost      instrument → boost at a cold start (nothing accepted, no
-                                     similarity target): what a producer reaches for first —
-                                     drums (a drum loop), kick, snare, hihat, bass, keys, pad
-    cold_start.repeat_penalty        at a cold start, subtracted from a candidate's score once
-                                     per sample of its instrument already in the list (0.12)
-    cold_start.unknown_repeat_penalty     the same for samples of unknown instrument (0.12)
-    cold_start.pool_size             best-scored candidates the cold-start spread picks from
+Every weight, tolerance and the MMR λ used by the ranker come from a versioned JSON document;
+the ranker never holds such numbers as literals: it reads them from a :class:`FusionRules`.
+The document's schema, its validation and the shipped documents (format 1 ``rules_v1.json`` and
+format 2 ``rules_v2.json``, the default) live in the shared protocol package
+(:mod:`samplemind_protocol.rules`, which lists every field), because the hub validates and
+publishes the same documents. This module re-exports them for the desktop and turns the
+protocol's errors into the desktop's :class:`~companion.errors.RulesError`, which is a
+:class:`~companion.errors.CompanionError` as well as a ``samplemind_protocol.RulesError``.
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from samplemind_protocol import rules as _protocol
+from samplemind_protocol.errors import RulesError as ProtocolRulesError
+from samplemind_protocol.rules import (
+    DEFAULT_RULES_RESOURCE,
+    PACKAGED_RULES,
+    SUPPORTED_VERSIONS,
+    ColdStart,
+    DuplicateFilter,
+    Filters,
+    FreshnessScore,
+    FusionRules,
+    InstrumentScore,
+    KeyFilter,
+    KeyScore,
+    Mmr,
+    Score,
+    TagScore,
+    Target,
+    TempoFilter,
+    TempoScore,
+)
 
-from companion.analysis.instruments import INSTRUMENTS
 from companion.errors import RulesError
 
-SUPPORTED_VERSIONS: frozenset[int] = frozenset({1, 2})
-DEFAULT_RULES_RESOURCE = "rules_v2.json"
-#: The packaged document of each format version.
-PACKAGED_RULES: dict[int, str] = {1: "rules_v1.json", 2: "rules_v2.json"}
+__all__ = [
+    "DEFAULT_RULES_RESOURCE", "PACKAGED_RULES", "SUPPORTED_VERSIONS",
+    "ColdStart", "DuplicateFilter", "Filters", "FreshnessScore", "FusionRules", "InstrumentScore",
+    "KeyFilter", "KeyScore", "Mmr", "Score", "TagScore", "Target", "TempoFilter", "TempoScore",
+    "load_default_rules", "load_packaged_rules", "parse_rules",
+]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TempoFilter(_Strict):
-    """Tempo hard filter: applies to loops with a known BPM."""
-
-    tolerance_bpm: float = Field(ge=0.0, le=50.0)
-    tempo_multiples: tuple[float, ...] = Field(min_length=1)
-
-    @field_validator("tempo_multiples")
-    @classmethod
-    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(m <= 0 for m in value):
-            raise ValueError("tempo multiples must be positive, e.g. [0.5, 1, 2]")
-        return value
-
-
-class KeyFilter(_Strict):
-    """Key hard filter on the Camelot wheel: applies to pitched samples with a known key."""
-
-    allow_relative: bool
-    camelot_steps: int = Field(ge=0, le=6)
-
-
-class DuplicateFilter(_Strict):
-    """Near-duplicate threshold on the cosine of two vectors of the same space."""
-
-    cosine_threshold: float = Field(gt=0.0, le=1.0)
-
-
-class Filters(_Strict):
-    tempo: TempoFilter
-    key: KeyFilter
-    duplicates: DuplicateFilter
-
-
-class TempoScore(_Strict):
-    boost: float = Field(ge=0.0, le=1.0)
-    within_bpm: float = Field(ge=0.0, le=50.0)
-
-
-class KeyScore(_Strict):
-    boost: float = Field(ge=0.0, le=1.0)
-
-
-class FreshnessScore(_Strict):
-    weight: float = Field(ge=0.0, le=1.0)
-    tau_days: float = Field(gt=0.0)
-
-
-class TagScore(_Strict):
-    boost_each: float = Field(ge=0.0, le=1.0)
-    max_total: float = Field(ge=0.0, le=1.0)
-
-
-class InstrumentScore(_Strict):
-    """Format 2: boost for candidates of the query's instrument ("more like this")."""
-
-    same_boost: float = Field(ge=0.0, le=1.0)
-
-
-class Score(_Strict):
-    similarity_weight: float = Field(ge=0.0, le=10.0)
-    tempo: TempoScore
-    key: KeyScore
-    freshness: FreshnessScore
-    tags: TagScore
-    instrument: InstrumentScore | None = None
-
-
-class ColdStart(_Strict):
-    """Format 2: spreading a cold-start list across the instruments a producer reaches for."""
-
-    instrument_boost: dict[str, float]
-    repeat_penalty: float = Field(ge=0.0, le=10.0)
-    unknown_repeat_penalty: float = Field(ge=0.0, le=10.0)
-    pool_size: int = Field(ge=1, le=10_000)
-
-    @field_validator("instrument_boost")
-    @classmethod
-    def _known_instruments(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(INSTRUMENTS))
-        if unknown:
-            raise ValueError(f"unknown instruments {unknown}; use {', '.join(INSTRUMENTS)}")
-        if any(not 0.0 <= w <= 1.0 for w in value.values()):
-            raise ValueError("instrument boosts must lie in [0, 1]")
-        return value
-
-
-class Target(_Strict):
-    max_accepted: int = Field(ge=0, le=100)
-    accepted_decay: float = Field(gt=0.0, le=1.0)
-    prompt_weight: float = Field(ge=0.0, le=10.0)
-
-
-class Mmr(_Strict):
-    lambda_: float = Field(alias="lambda", ge=0.0, le=1.0)
-    pool_size: int = Field(ge=1, le=10_000)
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class FusionRules(_Strict):
-    """A validated fusion rules document. See the module docstring for every field."""
-
-    version: int
-    name: str = Field(min_length=1)
-    description: str = ""
-    filters: Filters
-    score: Score
-    target: Target
-    mmr: Mmr
-    cold_start: ColdStart | None = None
-
-    @field_validator("version")
-    @classmethod
-    def _supported(cls, value: int) -> int:
-        if value not in SUPPORTED_VERSIONS:
-            raise ValueError(
-                f"rules version {value} is not supported by this build "
-                f"(supported: {sorted(SUPPORTED_VERSIONS)}); update the companion"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _fields_of_the_version(self) -> FusionRules:
-        v2 = {"score.instrument": self.score.instrument, "cold_start": self.cold_start}
-        if self.version == 1:
-            extra = [name for name, value in v2.items() if value is not None]
-            if extra:
-                raise ValueError(f"{', '.join(extra)} need format version 2; this document says 1")
-        else:
-            missing = [name for name, value in v2.items() if value is None]
-            if missing:
-                raise ValueError(f"format version {self.version} requires {', '.join(missing)}")
-        return self
-
-    def to_json(self) -> dict[str, Any]:
-        """The document as JSON-serialisable dict, in the shipped layout (``mmr.lambda``);
-        a v1 document comes back without the v2 fields."""
-        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+@contextmanager
+def _desktop_errors() -> Iterator[None]:
+    """Re-raise the protocol's RulesError as the desktop's (same message, chained)."""
+    try:
+        yield
+    except RulesError:
+        raise
+    except ProtocolRulesError as exc:
+        raise RulesError(str(exc)) from exc
 
 
 def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
-    """Validate a rules document.
+    """Validate a rules document (:func:`samplemind_protocol.rules.parse_rules`).
 
     Args:
         doc: the parsed document or its JSON text.
@@ -213,47 +72,25 @@ def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
         RulesError: invalid JSON, a missing or unknown field, a value out of range, or an
             unsupported version. The message lists each problem with its dotted path.
     """
-    if isinstance(doc, str):
-        try:
-            doc = json.loads(doc)
-        except json.JSONDecodeError as exc:
-            raise RulesError(f"fusion rules are not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise RulesError(f"fusion rules must be a JSON object, got {type(doc).__name__}")
-    try:
-        return FusionRules.model_validate(doc)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        name = doc.get("name", "<unnamed>")
-        raise RulesError(f"invalid fusion rules document {name!r}: {problems}") from exc
+    with _desktop_errors():
+        return _protocol.parse_rules(doc)
 
 
 def load_default_rules() -> FusionRules:
-    """The default rules shipped with the package (``companion/ranking/rules_v2.json``).
+    """The default rules shipped with the protocol package (``rules_v2.json``).
 
     Raises:
         RulesError: if the shipped document is missing or invalid (a broken install).
     """
-    return load_packaged_rules(DEFAULT_RULES_RESOURCE)
+    with _desktop_errors():
+        return _protocol.load_default_rules()
 
 
 def load_packaged_rules(resource: str | int) -> FusionRules:
-    """A rules document shipped with the package, by file name or format version (1 or 2).
+    """A shipped rules document, by file name or format version (1 or 2).
 
     Raises:
         RulesError: unknown version, or the document is missing or invalid (a broken install).
     """
-    if isinstance(resource, int):
-        if resource not in PACKAGED_RULES:
-            raise RulesError(f"no packaged fusion rules of format version {resource}; have {sorted(PACKAGED_RULES)}")
-        resource = PACKAGED_RULES[resource]
-    try:
-        text = resources.files("companion.ranking").joinpath(resource).read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError) as exc:
-        raise RulesError(
-            f"the shipped fusion rules {resource} are missing: reinstall the companion"
-        ) from exc
-    return parse_rules(text)
+    with _desktop_errors():
+        return _protocol.load_packaged_rules(resource)

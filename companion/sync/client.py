@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import httpx
+from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, RULES_PATH
 
 from companion import __version__
 from companion.errors import CompanionError, RulesError
@@ -47,9 +48,6 @@ from companion.sync.status import SyncStatus, record_pass, sync_status
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/api/v1/telemetry/recommendations"
-EMBEDDINGS_PATH = "/api/v1/embeddings"
-RULES_PATH = "/api/v1/recommendations/rules"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 

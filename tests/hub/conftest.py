@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.testing import EmbeddedPostgres, HubProcess, make_token, register_space
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token, register_space
 
 #: Spaces the API tests upload to, registered by the operator before the hub starts.
 TEST_SPACES = {

@@ -9,8 +9,8 @@ import jwt
 import numpy as np
 import psycopg
 
-from hub.auth import create_device, issue_token, revoke_device
-from hub.testing import HubProcess
+from samplemind_hub.auth import create_device, issue_token, revoke_device
+from samplemind_hub.testing import HubProcess
 from tests.hub.conftest import Users, auth, hex_hash
 
 EVENT = {"event_id": "0" * 32, "type": "view", "session_id": "s", "created_at": 1.7e9}

@@ -11,20 +11,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from hub import db
-from hub.testing import EmbeddedPostgres, HubProcess, free_port
+from samplemind_hub import db
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, free_port
 from tests.hub.conftest import auth
 
 
 def hub_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, check=False,
+    return subprocess.run([sys.executable, "-m", "samplemind_hub.cli", *args], capture_output=True, text=True, check=False,
                           env={**clean, **(env or {})}, timeout=timeout)
 
 
@@ -47,7 +48,7 @@ def test_token_create_works_against_a_running_hub(cli_db: str, tmp_path: Path) -
 
 
 def test_rules_publish_and_show(cli_db: str, tmp_path: Path) -> None:
-    good = json.loads(Path(__file__).parents[2].joinpath("companion/ranking/rules_v1.json").read_text())
+    good = json.loads(resources.files("samplemind_protocol").joinpath("rules_v1.json").read_text())
     good["mmr"]["lambda"] = 0.65
     (tmp_path / "good.json").write_text(json.dumps(good))
     bad = dict(good, filters={"tempo": {"tolerance_bpm": -1}})
@@ -96,7 +97,7 @@ def test_serve_with_the_embedded_postgres_as_in_the_readme(data_dir: Path) -> No
     assert token.count(".") == 2
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "samplemind_hub.cli", "serve", "--port", str(port)],
                             env={**clean, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from hub.testing import HubProcess
+from samplemind_hub.testing import HubProcess
 from tests.hub.conftest import Users, auth, hex_hash
 
 PATH = "/api/v1/embeddings"

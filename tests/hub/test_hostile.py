@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.guard import EMBEDDING_BYTES, EVENT_BYTES
-from hub.schemas import MAX_NORM, MIN_NORM
-from hub.testing import HubProcess
+from samplemind_hub.guard import EMBEDDING_BYTES, EVENT_BYTES
+from samplemind_hub.schemas import MAX_NORM, MIN_NORM
+from samplemind_hub.testing import HubProcess
 from tests.hub.conftest import Users, auth, hex_hash
 
 MiB = 1024 * 1024

@@ -9,16 +9,16 @@ import httpx
 import psycopg
 import pytest
 
-from hub import HubError
-from hub.rules import etag_matches, publish_rules
-from hub.testing import HubProcess
+from samplemind_hub import HubError
+from samplemind_hub.rules import etag_matches, publish_rules
+from samplemind_hub.testing import HubProcess
 from tests.hub.conftest import Users, auth
 
 PATH = "/api/v1/recommendations/rules"
 
 
 def packaged() -> dict:
-    return json.loads(resources.files("companion.ranking").joinpath("rules_v2.json").read_text())
+    return json.loads(resources.files("samplemind_protocol").joinpath("rules_v2.json").read_text())
 
 
 def test_the_hub_is_seeded_with_the_packaged_rules(hub: HubProcess, hub_db: str, users: Users) -> None:

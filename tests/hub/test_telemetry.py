@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from hub.testing import HubProcess
+from samplemind_hub.testing import HubProcess
 from tests.hub.conftest import Users, auth, hex_hash
 
 PATH = "/api/v1/telemetry/recommendations"

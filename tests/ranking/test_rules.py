@@ -50,7 +50,7 @@ def test_round_trip_through_json_text(version: int) -> None:
     assert parse_rules(json.dumps(doc)) == rules
     # a v1 document comes back exactly as shipped: no v2 fields, not even as nulls (the hub
     # hashes the canonical JSON for its ETag)
-    shipped = json.loads(resources.files("companion.ranking").joinpath(f"rules_v{version}.json").read_text())
+    shipped = json.loads(resources.files("samplemind_protocol").joinpath(f"rules_v{version}.json").read_text())
     assert doc == shipped
 
 

@@ -12,7 +12,7 @@ import pytest
 from companion.library.db import connect, transaction
 from companion.library.events import record_event
 from companion.library.vectors import put_vectors
-from hub.testing import EmbeddedPostgres, HubProcess, make_token
+from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token
 
 SPACE = "fingerprint/v1"
 DIM = 512  # as registered by the hub's migration 002

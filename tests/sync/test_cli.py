@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.testing import HubProcess, free_port
+from samplemind_hub.testing import HubProcess, free_port
 from tests.sync.conftest import add_embeddings, add_events, server_events
 
 

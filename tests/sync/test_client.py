@@ -16,7 +16,7 @@ from companion.library.events import enqueue
 from companion.sync.client import SyncClient, SyncError
 from companion.sync.outbox import PARKED_AT
 from companion.sync.status import sync_status
-from hub.testing import HubProcess, free_port
+from samplemind_hub.testing import HubProcess, free_port
 from tests.sync.conftest import (
     add_embeddings,
     add_events,

@@ -20,7 +20,7 @@ import pytest
 from companion.library.db import connect
 from companion.sync.backoff import Backoff
 from companion.sync.client import PushResult, SyncClient
-from hub.testing import HubProcess, make_token
+from samplemind_hub.testing import HubProcess, make_token
 from tests.sync.conftest import (
     add_embeddings,
     add_events,

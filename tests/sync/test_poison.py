@@ -17,7 +17,7 @@ import psycopg
 
 from companion.sync.backoff import Backoff
 from companion.sync.client import SyncClient
-from hub.testing import HubProcess
+from samplemind_hub.testing import HubProcess
 from tests.sync.conftest import add_events, outbox_size, server_events
 
 

@@ -15,13 +15,13 @@ from companion.ranking.rules import load_default_rules, parse_rules
 from companion.sync import rules_cache
 from companion.sync.client import SyncClient
 from companion.sync.status import SyncStatus
-from hub.rules import publish_rules
-from hub.testing import HubProcess, free_port
+from samplemind_hub.rules import publish_rules
+from samplemind_hub.testing import HubProcess, free_port
 from tests.sync.conftest import add_events, server_events
 
 
 def packaged() -> dict:
-    return json.loads(resources.files("companion.ranking").joinpath("rules_v1.json").read_text())
+    return json.loads(resources.files("samplemind_protocol").joinpath("rules_v1.json").read_text())
 
 
 def hub_version(database_url: str) -> int:

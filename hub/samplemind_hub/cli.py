@@ -15,8 +15,8 @@ from typing import Any
 
 import typer
 
-from hub import HubError, __version__
-from hub.config import HubSettings
+from samplemind_hub import HubError, __version__
+from samplemind_hub.config import HubSettings
 
 app = typer.Typer(
     name="samplemind-hub", help="The SampleMind hub: the central service the companions sync with.",
@@ -45,7 +45,7 @@ _embedded_handles: list[Any] = []  # keep pgserver handles alive for the process
 def _resolve_url(settings: HubSettings) -> str:
     if settings.database_url:
         return settings.database_url
-    from hub.embedded import start_embedded
+    from samplemind_hub.embedded import start_embedded
 
     url, handle = start_embedded(settings.data_dir)
     _embedded_handles.append(handle)
@@ -77,7 +77,7 @@ def serve(
     """Run the hub's HTTP API (migrates the database and seeds the rules on start)."""
     import uvicorn
 
-    from hub.app import create_app
+    from samplemind_hub.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -96,7 +96,7 @@ def serve(
 @app.command()
 def migrate(database_url: str | None = DatabaseUrlOption, data_dir: Path | None = DataDirOption) -> None:
     """Create or upgrade the hub's tables (serve does this too)."""
-    from hub import db
+    from samplemind_hub import db
 
     try:
         applied = db.migrate(_resolve_url(_settings(database_url, data_dir)))
@@ -116,8 +116,8 @@ def token_create(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Print a bearer token for one device of one user (set it as RECS_SYNC_TOKEN)."""
-    from hub import db
-    from hub.auth import create_device, issue_token, signing_secret
+    from samplemind_hub import db
+    from samplemind_hub.auth import create_device, issue_token, signing_secret
 
     if scope not in ("device", "metrics"):
         _fail(HubError(f"--scope must be 'device' or 'metrics', not {scope!r}"))
@@ -144,8 +144,8 @@ def token_revoke(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Revoke a device's token at once (its next request gets 401)."""
-    from hub import db
-    from hub.auth import revoke_device
+    from samplemind_hub import db
+    from samplemind_hub.auth import revoke_device
 
     try:
         with db.connect(_resolve_url(_settings(database_url, data_dir))) as conn:
@@ -165,8 +165,8 @@ def rules_publish(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Validate a rules document and publish it as the next version (companions pull it)."""
-    from hub import db
-    from hub.rules import publish_rules
+    from samplemind_hub import db
+    from samplemind_hub.rules import publish_rules
 
     try:
         document = json.loads(file.read_text("utf-8"))
@@ -189,8 +189,8 @@ def rules_publish(
 @rules_app.command("show")
 def rules_show(database_url: str | None = DatabaseUrlOption, data_dir: Path | None = DataDirOption) -> None:
     """Print the current rules version as JSON."""
-    from hub import db
-    from hub.rules import current_rules
+    from samplemind_hub import db
+    from samplemind_hub.rules import current_rules
 
     try:
         with db.connect(_resolve_url(_settings(database_url, data_dir))) as conn:
@@ -213,7 +213,7 @@ def spaces_add(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Register an embedding space and build its HNSW index (idempotent for the same dimension)."""
-    from hub import db
+    from samplemind_hub import db
 
     try:
         settings = _settings(database_url, data_dir)
@@ -235,7 +235,7 @@ def spaces_list(
     json_out: bool = typer.Option(False, "--json", help="One JSON array instead of a table."),
 ) -> None:
     """List the registered spaces with their dimension and vector count (all users)."""
-    from hub import db
+    from samplemind_hub import db
 
     try:
         url = _resolve_url(_settings(database_url, data_dir))

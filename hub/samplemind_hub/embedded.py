@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from hub import HubError
+from samplemind_hub import HubError
 
 log = logging.getLogger("hub")
 
@@ -36,7 +36,7 @@ def start_embedded(data_dir: Path, *, stop_on_exit: bool = True) -> tuple[str, A
     except ImportError as exc:
         raise HubError(
             "no --database-url given and the embedded PostgreSQL is not installed: "
-            "pip install 'samplemind-companion[hub-embedded]' (pgserver), or pass --database-url"
+            "pip install 'samplemind-hub[embedded]' (pgserver), or pass --database-url"
         ) from exc
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgserver, data_dir / "pgdata")

@@ -30,18 +30,16 @@ from dataclasses import dataclass
 import psycopg
 from fastapi import HTTPException
 from psycopg_pool import PoolTimeout
+from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, HEALTH_PATH
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.auth import check_authorization_async
+from samplemind_hub.auth import check_authorization_async
 
 log = logging.getLogger("hub")
 
 #: Paths anyone may call: liveness and the API schema (no data).
-PUBLIC_PATHS = frozenset({"/api/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-
-EVENTS_PATH = "/api/v1/telemetry/recommendations"
-EMBEDDINGS_PATH = "/api/v1/embeddings"
+PUBLIC_PATHS = frozenset({HEALTH_PATH, "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 #: Bytes of JSON one telemetry event may take in a batch: a desktop event is ≈ 0.4 KiB
 #: (context snapshot and ranking metadata); 2 KiB leaves room for larger contexts.
@@ -92,8 +90,8 @@ class BodyLimits:
 class RequestGuard:
     """Pure ASGI middleware: auth from the headers, then a capped, streaming gzip decoder.
 
-    Stores the authenticated :class:`hub.auth.Principal` in ``scope["state"]["principal"]``,
-    where the route dependencies (:func:`hub.auth.authenticate`) read it.
+    Stores the authenticated :class:`samplemind_hub.auth.Principal` in ``scope["state"]["principal"]``,
+    where the route dependencies (:func:`samplemind_hub.auth.authenticate`) read it.
 
     Args:
         app: the wrapped application.

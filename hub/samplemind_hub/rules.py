@@ -1,9 +1,10 @@
 """Shared fusion rules versions and ``GET /api/v1/recommendations/rules``.
 
-The rules document is the one of DESIGN.md §3 (``companion/ranking/rules_v2.json``); the hub
-seeds its first version from that very file, so desktop and hub start from the same rules. Later
-versions are published with ``samplemind-hub rules publish FILE`` after validation by the same
-``companion.ranking.rules.parse_rules`` the desktop uses.
+The rules document is the one of DESIGN.md §3, shipped by the shared protocol package as
+``samplemind_protocol/rules_v2.json``; the hub seeds its first version from that very file, so
+desktop and hub start from the same rules. Later versions are published with
+``samplemind-hub rules publish FILE`` after validation by the same
+``samplemind_protocol.rules.parse_rules`` the desktop uses.
 
 Two numbers are involved: the hub's *version* counts published documents (1, 2, 3 …, the newest
 is current); the document's own ``version`` field is its format version (what the desktop's
@@ -14,21 +15,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+from samplemind_protocol.errors import RulesError
+from samplemind_protocol.paths import RULES_PATH
+from samplemind_protocol.rules import DEFAULT_RULES_RESOURCE, parse_rules, read_packaged_rules
 
-from hub import HubError
-from hub.auth import Principal, require_device
-from hub.schemas import RulesResponse
+from samplemind_hub import HubError
+from samplemind_hub.auth import Principal, require_device
+from samplemind_hub.schemas import RulesResponse
 
 router = APIRouter(tags=["rules"])
 
-DEFAULT_RULES_PACKAGE = "companion.ranking"
-DEFAULT_RULES_FILE = "rules_v2.json"
+#: The shipped document the hub seeds as version 1 (in the package ``samplemind_protocol``).
+DEFAULT_RULES_FILE = DEFAULT_RULES_RESOURCE
 
 
 def canonical_json(document: dict[str, Any]) -> str:
@@ -43,14 +46,12 @@ def make_etag(version: int, document: dict[str, Any]) -> str:
 
 
 def validate_rules(document: dict[str, Any]) -> None:
-    """Validate with the desktop's own parser so the hub never publishes what clients refuse.
+    """Validate with the desktop's own parser (the shared protocol's) so the hub never
+    publishes what clients refuse.
 
     Raises:
         HubError: the document is invalid (the message lists each problem).
     """
-    from companion.errors import RulesError
-    from companion.ranking.rules import parse_rules
-
     try:
         parse_rules(document)
     except RulesError as exc:
@@ -84,15 +85,15 @@ def publish_rules(
 
 
 def packaged_default_rules() -> dict[str, Any]:
-    """The rules document shipped with the companion (``companion/ranking/rules_v2.json``).
+    """The default rules document the desktop ships (``samplemind_protocol/rules_v2.json``), as
+    written in the file.
 
     Raises:
-        HubError: the file is missing or not JSON (a broken install).
+        HubError: the file is missing or not a JSON object (a broken install).
     """
     try:
-        text = resources.files(DEFAULT_RULES_PACKAGE).joinpath(DEFAULT_RULES_FILE).read_text("utf-8")
-        return dict(json.loads(text))
-    except (OSError, ValueError) as exc:
+        return read_packaged_rules(DEFAULT_RULES_FILE)
+    except RulesError as exc:
         raise HubError(f"the packaged fusion rules {DEFAULT_RULES_FILE} are unreadable: {exc} — reinstall") from exc
 
 
@@ -134,7 +135,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 @router.get(
-    "/api/v1/recommendations/rules",
+    RULES_PATH,
     response_model=RulesResponse,
     summary="The current shared fusion rules",
     responses={

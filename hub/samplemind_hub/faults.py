@@ -21,10 +21,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from samplemind_protocol.paths import API_PREFIX, HEALTH_PATH
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub import HubError
+from samplemind_hub import HubError
 
 KINDS = ("500", "500-after", "timeout", "timeout-after", "stall-in-tx")
 
@@ -89,7 +90,7 @@ def parse_faults(spec: str, *, delay_s: float = 5.0, seed: int | None = None) ->
 
 def applies_to(path: str) -> bool:
     """Faults hit the data endpoints only, never health or metrics."""
-    return path.startswith("/api/v1/") and path != "/api/v1/health"
+    return path.startswith(f"{API_PREFIX}/") and path != HEALTH_PATH
 
 
 def stall_in_transaction(request: Request) -> None:

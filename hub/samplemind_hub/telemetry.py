@@ -12,11 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
+from samplemind_protocol.paths import EVENTS_PATH
 
-from hub.auth import Principal, require_device
-from hub.faults import stall_in_transaction
-from hub.metrics import HubMetrics
-from hub.schemas import TelemetryAck, TelemetryBatch, TelemetryEvent
+from samplemind_hub.auth import Principal, require_device
+from samplemind_hub.faults import stall_in_transaction
+from samplemind_hub.metrics import HubMetrics
+from samplemind_hub.schemas import TelemetryAck, TelemetryBatch, TelemetryEvent
 
 router = APIRouter(tags=["telemetry"])
 
@@ -76,7 +77,7 @@ def store_events(
 
 
 @router.post(
-    "/api/v1/telemetry/recommendations",
+    EVENTS_PATH,
     response_model=TelemetryAck,
     summary="Store a batch of recommendation telemetry events",
     responses={

@@ -6,16 +6,17 @@ import psycopg
 import psycopg_pool
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from samplemind_protocol.paths import HEALTH_PATH
 
-from hub import __version__
-from hub.db import pgvector_version
-from hub.schemas import Health
+from samplemind_hub import __version__
+from samplemind_hub.db import pgvector_version
+from samplemind_hub.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get(
-    "/api/v1/health",
+    HEALTH_PATH,
     response_model=Health,
     summary="Liveness and database readiness (no token needed)",
     responses={503: {"model": Health, "description": "The database is unreachable."}},

@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
+from samplemind_protocol.paths import EMBEDDINGS_PATH
 
-from hub.auth import Principal, require_device
-from hub.db import Space, SpaceRegistry
-from hub.faults import stall_in_transaction
-from hub.metrics import HubMetrics
-from hub.schemas import EmbeddingAck, EmbeddingBatch, EmbeddingItem
+from samplemind_hub.auth import Principal, require_device
+from samplemind_hub.db import Space, SpaceRegistry
+from samplemind_hub.faults import stall_in_transaction
+from samplemind_hub.metrics import HubMetrics
+from samplemind_hub.schemas import EmbeddingAck, EmbeddingBatch, EmbeddingItem
 
 router = APIRouter(tags=["embeddings"])
 
@@ -104,7 +105,7 @@ def store_embeddings(
             )
             rows = []
             for item in batch:
-                vec = item.vector32
+                vec = np.frombuffer(item.vector32, dtype=np.float32)  # checked float32, (dim,)
                 rows.append((principal.user_id, resolved[item.space].id, item.content_hash, vec,
                              vector_sha(vec), principal.device_id))
             cur.executemany(_UPSERT_EMBEDDING, rows, returning=True)
@@ -119,7 +120,7 @@ def store_embeddings(
 
 
 @router.put(
-    "/api/v1/embeddings",
+    EMBEDDINGS_PATH,
     response_model=EmbeddingAck,
     summary="Upsert a batch of sample embeddings",
     responses={

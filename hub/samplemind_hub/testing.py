@@ -1,7 +1,7 @@
 """Run a real hub for tests and benchmarks: embedded PostgreSQL + ``samplemind-hub serve``.
 
 Everything here is real: a PostgreSQL 16 with pgvector (pgserver) in a temporary folder, and the
-hub as a separate ``python -m hub.cli serve`` process on a free loopback port, so tests can kill
+hub as a separate ``python -m samplemind_hub.cli serve`` process on a free loopback port, so tests can kill
 it with SIGKILL and start it again on the same database and port.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Self
 
 import httpx
 
-from hub import HubError
+from samplemind_hub import HubError
 
 
 def free_port() -> int:
@@ -90,7 +90,7 @@ class HubProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "samplemind_hub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"],
             stdout=log, stderr=subprocess.STDOUT, env=full_env,
         )
@@ -142,8 +142,8 @@ class HubProcess:
 
 def make_token(database_url: str, user: str, device: str, *, scope: str = "device") -> str:
     """Create the user and device if needed and sign a token (as ``samplemind-hub token create``)."""
-    from hub import db
-    from hub.auth import create_device, issue_token, signing_secret
+    from samplemind_hub import db
+    from samplemind_hub.auth import create_device, issue_token, signing_secret
 
     db.migrate(database_url)
     with db.connect(database_url) as conn:
@@ -154,7 +154,7 @@ def make_token(database_url: str, user: str, device: str, *, scope: str = "devic
 
 def register_space(database_url: str, name: str, dim: int) -> None:
     """Register an embedding space (as ``samplemind-hub spaces add NAME --dim N``)."""
-    from hub import db
+    from samplemind_hub import db
 
     db.migrate(database_url)
     with db.connect(database_url) as conn, conn.transaction():

@@ -22,7 +22,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from hub import HubError
+from samplemind_hub import HubError
 
 ISSUER = "samplemind-hub"
 ALGORITHM = "HS256"
@@ -209,7 +209,7 @@ async def authenticate(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008  (OpenAPI)
 ) -> Principal:
-    """FastAPI dependency: the principal :class:`hub.guard.RequestGuard` authenticated.
+    """FastAPI dependency: the principal :class:`samplemind_hub.guard.RequestGuard` authenticated.
 
     The guard checks the token before the body is read and stores the principal in the
     request's state; a request that reached a route without it is refused.

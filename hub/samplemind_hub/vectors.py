@@ -15,11 +15,12 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg import sql
 from psycopg_pool import ConnectionPool
+from samplemind_protocol.paths import VECTORS_SEARCH_PATH, VECTORS_STATUS_PATH
 
-from hub.auth import Principal, require_device
-from hub.db import Space, SpaceRegistry, space_index_name
-from hub.metrics import HubMetrics
-from hub.schemas import (
+from samplemind_hub.auth import Principal, require_device
+from samplemind_hub.db import Space, SpaceRegistry, space_index_name
+from samplemind_hub.metrics import HubMetrics
+from samplemind_hub.schemas import (
     SearchHit,
     SearchRequest,
     SearchResponse,
@@ -76,7 +77,7 @@ def nearest(
     """Top-``k`` by cosine similarity; returns ``(hits, exact)``.
 
     Args:
-        query: (dim,) float32 checked by :func:`hub.schemas.to_float32` (norm within bounds).
+        query: (dim,) float32 checked by :func:`samplemind_hub.schemas.to_float32` (norm within bounds).
         ef_search: the connection's ``hnsw.ef_search`` (HNSW candidate list size, pgvector
             default 40; the pool sets the hub's setting on every connection). Raised for this
             query when ``k`` exceeds it.
@@ -118,7 +119,7 @@ def _has_vectors(conn: Any, principal: Principal, space: Space) -> bool:
 
 
 @router.get(
-    "/api/v1/vectors/status",
+    VECTORS_STATUS_PATH,
     response_model=VectorsStatus,
     summary="Embedding coverage per space",
     responses={401: {"description": "Missing, invalid or revoked bearer token."}},
@@ -131,7 +132,7 @@ def vectors_status(request: Request, principal: Principal = Depends(require_devi
 
 
 @router.post(
-    "/api/v1/vectors/search",
+    VECTORS_SEARCH_PATH,
     response_model=SearchResponse,
     summary="Top-k cosine neighbours among the user's vectors of one space",
     responses={

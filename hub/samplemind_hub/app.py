@@ -20,19 +20,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from samplemind_protocol.paths import METRICS_PATH
 
-from hub import __version__, db
-from hub.auth import Principal, require_metrics, signing_secret
-from hub.config import HubSettings
-from hub.embeddings import router as embeddings_router
-from hub.faults import fault_middleware, parse_faults
-from hub.guard import BodyLimits, RequestGuard
-from hub.health import router as health_router
-from hub.metrics import MetricsMiddleware, create_metrics
-from hub.rules import router as rules_router
-from hub.rules import seed_default_rules
-from hub.telemetry import router as telemetry_router
-from hub.vectors import router as vectors_router
+from samplemind_hub import __version__, db
+from samplemind_hub.auth import Principal, require_metrics, signing_secret
+from samplemind_hub.config import HubSettings
+from samplemind_hub.embeddings import router as embeddings_router
+from samplemind_hub.faults import fault_middleware, parse_faults
+from samplemind_hub.guard import BodyLimits, RequestGuard
+from samplemind_hub.health import router as health_router
+from samplemind_hub.metrics import MetricsMiddleware, create_metrics
+from samplemind_hub.rules import router as rules_router
+from samplemind_hub.rules import seed_default_rules
+from samplemind_hub.telemetry import router as telemetry_router
+from samplemind_hub.vectors import router as vectors_router
 
 log = logging.getLogger("hub")
 
@@ -101,7 +102,7 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
     for router in (health_router, rules_router, vectors_router):
         app.include_router(router, max_body_size=limits.other)
 
-    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (metrics-scope token)",
+    @app.get(METRICS_PATH, tags=["metrics"], summary="Prometheus metrics (metrics-scope token)",
              response_class=Response, max_body_size=limits.other,
              responses={401: {"description": "Missing or invalid token."},
                         403: {"description": "A device token, unless HUB_METRICS_DEVICE_TOKENS is set."}})

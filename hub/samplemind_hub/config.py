@@ -32,14 +32,14 @@ class HubSettings(BaseSettings):
         max_body_bytes: largest body of ``POST /api/v1/telemetry/recommendations`` and
             ``PUT /api/v1/embeddings`` (bytes, compressed and after gzip decompression). Empty:
             sized from ``max_batch`` (2 KiB an event, 12 KiB a 512-d embedding: 9.8 MiB and
-            58.6 MiB at 5000); see :class:`hub.guard.BodyLimits`.
+            58.6 MiB at 5000); see :class:`samplemind_hub.guard.BodyLimits`.
         max_batch: most events or embeddings in one request.
         metrics_device_tokens: let device tokens read ``/metrics`` too (hub-wide counters
             across users); by default only ``--scope metrics`` tokens may.
         hnsw_m / hnsw_ef_construction: HNSW build parameters of new spaces' indexes (pgvector
             defaults 16 / 64).
         hnsw_ef_search: HNSW candidate list size for queries (pgvector default 40).
-        faults: TEST ONLY fault injection, e.g. ``"500:0.3,timeout:0.1"``; see :mod:`hub.faults`.
+        faults: TEST ONLY fault injection, e.g. ``"500:0.3,timeout:0.1"``; see :mod:`samplemind_hub.faults`.
         fault_delay_s: how long a ``timeout``/``stall`` fault stalls (s).
         fault_seed: seed of the fault injector's random generator.
     """

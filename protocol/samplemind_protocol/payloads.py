@@ -1,16 +1,22 @@
-"""Request and response bodies of the hub API (pydantic; they make the OpenAPI document).
+"""The sync bodies both sides agree on: what the desktop sends up and what the hub answers.
 
 The payloads are the desktop outbox formats of ``companion/library/events.py``: an event is
 ``{"event_id", "type", "sample_content_hash", "session_id", "context", "metadata",
 "created_at"}`` and an embedding ``{"content_hash", "space", "dim", "vector", "metadata"}``.
+The hub validates every request with these models (they make its OpenAPI document); a value
+they refuse is answered with 422 naming the item.
+
+Vectors are checked as PostgreSQL's ``vector`` type will store them, in float32, without numpy:
+``array('f')`` converts each value with the same C cast as ``numpy.astype(np.float32)``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 #: Event types the desktop records (``companion.library.events.EVENT_TYPES``).
@@ -30,40 +36,59 @@ MAX_DIM = 2000  # pgvector's HNSW limit for vector(n)
 MIN_NORM = 1e-15
 MAX_NORM = 1e15
 
+#: Most bytes of JSON one ``context`` or ``metadata`` object may take.
+MAX_JSON_BYTES = 16 * 1024
 
-def to_float32(values: list[float]) -> np.ndarray:
+
+def to_float32(values: list[float]) -> array:
     """Convert a JSON vector as PostgreSQL's ``vector`` type will store it, and check it.
 
     Args:
         values: the vector as parsed from JSON (float64; ``1e39`` and ``1e-50`` are finite).
 
     Returns:
-        (n,) float32, every value finite, L2 norm in [:data:`MIN_NORM`, :data:`MAX_NORM`].
+        (n,) ``array('f')`` (float32; ``numpy.frombuffer(result, dtype=numpy.float32)`` views
+        it), every value finite, L2 norm in [:data:`MIN_NORM`, :data:`MAX_NORM`].
 
     Raises:
         ValueError: NaN; a value infinite in float32 (|x| > 3.4e38, e.g. ``1e39``); all zeros
             in float32 (e.g. every value ``1e-50``); a norm outside the bounds. The message
             names the first offending index where there is one.
     """
-    v64 = np.asarray(values, dtype=np.float64)
-    nan = np.flatnonzero(np.isnan(v64))
-    if nan.size:
-        raise ValueError(f"vector holds NaN (index {int(nan[0])})")
-    with np.errstate(over="ignore"):
-        v32 = v64.astype(np.float32)
-    infinite = np.flatnonzero(~np.isfinite(v32))
-    if infinite.size:
-        i = int(infinite[0])
+    v64 = [float(x) for x in values]
+    for i, x in enumerate(v64):
+        if math.isnan(x):
+            raise ValueError(f"vector holds NaN (index {i})")
+    v32 = array("f", v64)  # C float cast: out-of-range values become ±inf, tiny ones 0
+    if not all(map(math.isfinite, v32)):
+        i = next(j for j, x in enumerate(v32) if not math.isfinite(x))
         raise ValueError(f"vector value {v64[i]!r} at index {i} is infinite as float32 (|x| > 3.4e38)")
-    if not v32.any():
+    if not any(v32):
         raise ValueError("vector is all zeros as float32 (cosine distance undefined)")
-    norm = float(np.linalg.norm(v32.astype(np.float64)))
+    norm = math.hypot(*v32)  # in float64, without overflow or underflow
     if not MIN_NORM <= norm <= MAX_NORM:
         raise ValueError(
             f"vector norm {norm:.3g} is outside [{MIN_NORM:g}, {MAX_NORM:g}] as float32: too close to "
             "zero or too large for a cosine distance in float32 (normalise it)"
         )
     return v32
+
+
+def check_json(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object PostgreSQL's jsonb can store: no NaN/Infinity, no NUL, at most 16 KiB.
+
+    Raises:
+        ValueError: NaN or an infinity, a NUL character, or more than :data:`MAX_JSON_BYTES`.
+    """
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"not storable as JSON: {exc}") from exc
+    if "\\u0000" in text:
+        raise ValueError("holds a NUL character, which jsonb cannot store")
+    if len(text) > MAX_JSON_BYTES:
+        raise ValueError(f"is {len(text)} bytes of JSON; at most {MAX_JSON_BYTES}")
+    return value
 
 
 class TelemetryEvent(BaseModel):
@@ -89,23 +114,7 @@ class TelemetryEvent(BaseModel):
     @field_validator("context", "metadata")
     @classmethod
     def _storable_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_json(value)
-
-
-MAX_JSON_BYTES = 16 * 1024
-
-
-def _check_json(value: dict[str, Any]) -> dict[str, Any]:
-    """A JSON object PostgreSQL's jsonb can store: no NaN/Infinity, no NUL, at most 16 KiB."""
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except ValueError as exc:
-        raise ValueError(f"not storable as JSON: {exc}") from exc
-    if "\\u0000" in text:
-        raise ValueError("holds a NUL character, which jsonb cannot store")
-    if len(text) > MAX_JSON_BYTES:
-        raise ValueError(f"is {len(text)} bytes of JSON; at most {MAX_JSON_BYTES}")
-    return value
+        return check_json(value)
 
 
 class TelemetryBatch(BaseModel):
@@ -137,12 +146,12 @@ class EmbeddingItem(BaseModel):
         description=f"(dim,) values, stored as float32: finite as float32, L2 norm in [{MIN_NORM:g}, {MAX_NORM:g}].",
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="duration_s, kind, bpm, key, mode.")
-    _vector32: np.ndarray = PrivateAttr()
+    _vector32: array = PrivateAttr()
 
     @field_validator("metadata")
     @classmethod
     def _storable_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_json(value)
+        return check_json(value)
 
     @field_validator("vector")
     @classmethod
@@ -158,8 +167,8 @@ class EmbeddingItem(BaseModel):
         return self
 
     @property
-    def vector32(self) -> np.ndarray:
-        """The vector as stored: (dim,) float32, checked by :func:`to_float32`."""
+    def vector32(self) -> array:
+        """The vector as stored: (dim,) ``array('f')``, checked by :func:`to_float32`."""
         return self._vector32
 
 
@@ -186,77 +195,3 @@ class RulesResponse(BaseModel):
     etag: str
     published_at: str = Field(description="ISO 8601 time the version was published.")
     rules: dict[str, Any] = Field(description="The fusion rules document (DESIGN.md §3).")
-
-
-class SpaceStatus(BaseModel):
-    """Embedding coverage of one space for the token's user."""
-
-    space: str
-    dim: int
-    embeddings: int = Field(description="This user's samples with a vector in this space.")
-    samples: int = Field(description="This user's samples known to the hub.")
-    coverage: float = Field(description="embeddings / samples, 0–1 (1 when no samples).")
-    index: str = Field(description="Name of the space's HNSW index, or 'missing'.")
-
-
-class VectorsStatus(BaseModel):
-    """Embedding coverage per space."""
-
-    samples: int
-    spaces: list[SpaceStatus]
-
-
-class SearchRequest(BaseModel):
-    """A top-k cosine query among the token's user's vectors of one space."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    space: str = Field(pattern=SPACE_PATTERN)
-    vector: list[float] = Field(min_length=1, max_length=MAX_DIM)
-    k: int = Field(default=10, ge=1, le=100)
-    exclude: list[str] = Field(default_factory=list, max_length=100, description="Content hashes to leave out.")
-
-    _vector32: np.ndarray = PrivateAttr()
-
-    @field_validator("vector")
-    @classmethod
-    def _searchable(cls, vector: list[float]) -> list[float]:
-        to_float32(vector)
-        return vector
-
-    @model_validator(mode="after")
-    def _keep_float32(self) -> SearchRequest:
-        self._vector32 = to_float32(self.vector)
-        return self
-
-    @property
-    def vector32(self) -> np.ndarray:
-        """The query as compared: (dim,) float32, checked by :func:`to_float32`."""
-        return self._vector32
-
-
-class SearchHit(BaseModel):
-    """One neighbour: cosine similarity = 1 − cosine distance."""
-
-    content_hash: str
-    similarity: float
-    metadata: dict[str, Any]
-
-
-class SearchResponse(BaseModel):
-    """Nearest neighbours, most similar first."""
-
-    space: str
-    exact: bool = Field(description="True when answered by an exact scan instead of the HNSW index.")
-    hits: list[SearchHit]
-
-
-class Health(BaseModel):
-    """Liveness and readiness."""
-
-    status: Literal["ok", "unavailable"]
-    database: str
-    pgvector: str | None = None
-    schema_version: int | None = None
-    rules_version: int | None = None
-    version: str

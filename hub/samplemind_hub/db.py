@@ -1,6 +1,6 @@
 """PostgreSQL access for the hub: migrations, the connection pool, embedding spaces.
 
-Migrations are the ``hub/migrations/NNN_name.sql`` files, applied in order, each in its own
+Migrations are the ``samplemind_hub/migrations/NNN_name.sql`` files, applied in order, each in its own
 transaction, under a transaction-level advisory lock so that two hub replicas starting at once
 never apply one twice. Applied versions are recorded in ``hub_schema_migrations``.
 
@@ -21,7 +21,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from hub import HubError
+from samplemind_hub import HubError
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _ADVISORY_KEY = 0x53414D50  # "SAMP": the migration lock's key
@@ -39,7 +39,7 @@ class Migration:
 def migrations() -> list[Migration]:
     """The packaged migration scripts, sorted by version (1, 2, …, no gaps)."""
     found: list[Migration] = []
-    for entry in resources.files("hub.migrations").iterdir():
+    for entry in resources.files("samplemind_hub.migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
@@ -206,7 +206,7 @@ class SpaceRegistry:
                 exists with another dimension (a space's dimension never changes: register a new
                 version instead).
         """
-        from hub.schemas import MAX_DIM, SPACE_PATTERN
+        from samplemind_hub.schemas import MAX_DIM, SPACE_PATTERN
 
         if not re.match(SPACE_PATTERN, name):
             raise HubError(f"space name {name!r} must look like 'model/version', e.g. 'clap-htsat-unfused/v2'")
