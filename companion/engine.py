@@ -11,13 +11,11 @@ catalog connection.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,22 +109,16 @@ class Engine:
     def reload(self) -> None:
         """Re-read candidates, vectors and decisions from the catalog (after a scan).
 
-        The new ranker is built without holding the engine's lock (seconds on a 100k library)
-        and swapped in at the end, so suggestions keep following the context meanwhile.
-
-        Building creates a few hundred thousand Python objects (rows, tag sets). Each full
-        collection of Python's cyclic garbage collector walks every live object while holding
-        the GIL — 150–250 ms at 100k samples, a freeze of every other thread, the GUI's
-        included. So the collector is paused while building, and what was built is then moved
-        to the permanent generation (:func:`gc.freeze`), which later full collections skip.
-        Freed by reference counting as usual when the next reload replaces it; it holds no
-        reference cycles.
+        The new ranker is built without holding the engine's lock and swapped in at the end,
+        so suggestions keep following the context meanwhile. The candidates are read as
+        columns (:meth:`Catalog.candidate_columns`), so a library holds a few arrays and
+        string lists, not a Python object per sample for the garbage collector to walk.
 
         When only a few vectors of a space changed, the live index is updated in place
         (:func:`companion.library.indexes.update_in_place`) rather than read again from disk.
         """
-        with self._reload_lock, _cyclic_gc_paused():
-            cands = Candidates.from_records(self.catalog.candidate_records())
+        with self._reload_lock:
+            cands = Candidates.from_columns(self.catalog.candidate_columns())
             previous = {s.space: s for s in getattr(self, "spaces", ())}
             spaces = []
             for space, _dim in sorted(
@@ -150,7 +142,6 @@ class Engine:
                 self.candidates = cands
                 self._load_decisions()
                 self.ranker = ranker
-            gc.freeze()
 
     def _load_decisions(self) -> None:
         conn = self.catalog.conn
@@ -308,18 +299,6 @@ class Engine:
                 conn.execute("DELETE FROM banned_folders WHERE folder = ?", (folder_s,))
             self._record("ban" if on else "unban", None, {"folder": folder_s}, in_transaction=True)
             (self.state.banned_folders.add if on else self.state.banned_folders.discard)(folder_s)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (process-wide) for the block, then restore it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _try_load_clap() -> Any | None:

@@ -20,6 +20,7 @@ from companion.analysis.pipeline import ANALYSIS_VERSION
 from companion.analysis.result import Analysis
 from companion.errors import CatalogError
 from companion.library import vectors
+from companion.library.candidate_columns import CandidateColumns, read_candidate_columns
 from companion.library.db import Connection, connect, transaction
 from companion.library.path_tags import path_tags
 from companion.library.search import INSTRUMENT_SQL, parse_instrument, word_clauses
@@ -298,26 +299,15 @@ class Catalog:
         return vectors.coverage(self.conn)
 
     # ---------------------------------------------------------------- ranking input
-    def candidate_records(self) -> list[dict[str, Any]]:
-        """One record per analysed sample, in the field names of ``ranking.Candidates``.
+    def candidate_columns(self) -> CandidateColumns:
+        """Every analysed sample as columns (numpy arrays and string lists), ordered by path:
+        the ranker's input (:meth:`companion.ranking.candidates.Candidates.from_columns`).
 
         Corrections are applied; tags are the path tags plus the analysis' own tags;
-        ``instrument`` is the sample's instrument class or None.
+        ``instrument`` is the sample's instrument class or None. See
+        :class:`companion.library.candidate_columns.CandidateColumns` for shapes and dtypes.
         """
-        out = []
-        for r in self.rows(status="analysed"):
-            key_pc = -1 if r.key_pc is None else r.key_pc
-            mode = -1 if r.key_pc is None else (0 if r.mode == "major" else 1)
-            out.append({
-                "id": r.id, "path": r.path, "name": r.name, "folder": r.folder,
-                "content_hash": r.content_hash or "", "is_loop": r.kind == "loop",
-                "bpm": np.nan if r.bpm is None else r.bpm, "key_pc": key_pc, "mode": mode,
-                "pitched": r.pitched or key_pc >= 0,
-                "added_at": r.added_at, "duration_s": r.duration_s or 0.0,
-                "kind": r.kind or "one-shot", "tags": frozenset(r.tags),
-                "instrument": r.instrument,
-            })
-        return out
+        return read_candidate_columns(self.conn)
 
 
 def _to_row(r: tuple) -> SampleRow:

@@ -1,7 +1,8 @@
 """Columnar view of the sample library, as the ranker needs it.
 
-The catalog builds one :class:`Candidates` per library snapshot (from its ``samples`` and
-``analyses`` rows). Columns are numpy arrays so that the hard filters and the score terms of
+The engine builds one :class:`Candidates` per library snapshot from the catalog's columns
+(:meth:`Candidates.from_columns` over :meth:`companion.library.catalog.Catalog.candidate_columns`),
+without a Python object per sample. Columns are numpy arrays so that the hard filters and the score terms of
 the fusion rules run vectorised over the whole library; a few derived indexes (id → row,
 sorted paths for folder bans, content-hash groups, tag → rows) are built lazily, once.
 
@@ -16,13 +17,17 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from companion.analysis.instruments import INSTRUMENTS, normalise_instrument
 from companion.errors import CatalogError
 from companion.music.keys import Key, parse_mode
+from companion.ranking.tag_sets import TagSets
+
+if TYPE_CHECKING:
+    from companion.library.candidate_columns import CandidateColumns
 
 #: Key code of a row: ``pitch_class + 12 * mode`` (0–11 major, 12–23 minor); −1 = unknown.
 UNKNOWN_KEY = -1
@@ -113,7 +118,9 @@ class Candidates:
         added_at: (n,) float64 unix time (s) when the sample entered the library.
         duration_s: (n,) float32 duration in seconds.
         kind: ``"loop"`` or ``"one-shot"`` per row.
-        tags: lower-case tags per row (mood, genre, instrument …).
+        tags: tags per row (mood, genre, instrument …; lower-case when built from records
+            or columns): ``tags[row]`` is a frozenset; stored flat as :class:`TagSets`
+            (a list of sets given to the constructor is converted).
         instrument: (n,) int8 instrument code (index in ``INSTRUMENTS``), −1 = unknown;
             see :func:`instrument_code` / :func:`instrument_name`.
     """
@@ -131,7 +138,7 @@ class Candidates:
     added_at: np.ndarray
     duration_s: np.ndarray
     kind: list[str]
-    tags: list[frozenset[str]] = field(default_factory=list)
+    tags: TagSets | Sequence[Iterable[str]] = field(default_factory=list)
     instrument: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -144,8 +151,8 @@ class Candidates:
         self.pitched = np.ascontiguousarray(self.pitched, dtype=bool)
         self.added_at = np.ascontiguousarray(self.added_at, dtype=np.float64)
         self.duration_s = np.ascontiguousarray(self.duration_s, dtype=np.float32)
-        if not self.tags:
-            self.tags = [frozenset()] * n
+        if not isinstance(self.tags, TagSets):
+            self.tags = TagSets.from_sets(self.tags) if len(self.tags) else TagSets.empty(n)
         if self.instrument is None:
             self.instrument = np.full(n, UNKNOWN_INSTRUMENT, dtype=np.int8)
         self.instrument = np.ascontiguousarray(self.instrument, dtype=np.int8)
@@ -254,8 +261,40 @@ class Candidates:
             added_at=np.array(cols["added_at"], dtype=np.float64),
             duration_s=np.array(cols["duration_s"], dtype=np.float32),
             kind=cols["kind"],
-            tags=cols["tags"],
+            tags=TagSets.from_sets(cols["tags"]),
             instrument=np.array(cols["instrument"], dtype=np.int8),
+        )
+
+    @classmethod
+    def from_columns(cls, columns: CandidateColumns) -> Candidates:
+        """Build from the catalog's columns
+        (:meth:`companion.library.catalog.Catalog.candidate_columns`), vectorised.
+
+        The same library as :meth:`from_records` over one record per sample: tags are
+        stripped, lower-cased and deduplicated per row; instrument names or synonyms become
+        codes (unknown words: −1).
+
+        Raises:
+            CatalogError: the columns disagree in length or repeat a sample id.
+        """
+        n = len(columns.ids)
+        codes = {name: instrument_code(name) for name in set(columns.instrument)}
+        return cls(
+            ids=columns.ids,
+            paths=columns.paths,
+            names=columns.names,
+            folders=columns.folders,
+            content_hash=columns.content_hash,
+            is_loop=columns.is_loop,
+            bpm=columns.bpm,
+            key_pc=columns.key_pc,
+            mode=columns.mode,
+            pitched=columns.pitched,
+            added_at=columns.added_at,
+            duration_s=columns.duration_s,
+            kind=columns.kind,
+            tags=TagSets.from_pairs(n, columns.tag_rows, columns.tag_words, columns.tag_vocabulary),
+            instrument=np.fromiter(map(codes.__getitem__, columns.instrument), dtype=np.int8, count=n),
         )
 
     # ----------------------------------------------------------------- derived indexes
@@ -271,12 +310,12 @@ class Candidates:
             "path_rank",
             "hash_codes",
             "_hash_index",
-            "_tag_index",
             "newest_first",
             "_loop_bpm_index",
             "_key_index",
         ):
             getattr(self, name)
+        self.tags.prepare()
         return self
 
     @cached_property
@@ -393,17 +432,9 @@ class Candidates:
             return np.empty(0, dtype=np.int64)
         return np.concatenate([order[a:b] for a, b in zip(lo, hi, strict=True)])
 
-    @cached_property
-    def _tag_index(self) -> dict[str, np.ndarray]:
-        index: dict[str, list[int]] = {}
-        for row, tags in enumerate(self.tags):
-            for tag in tags:
-                index.setdefault(tag, []).append(row)
-        return {tag: np.asarray(rows, dtype=np.int64) for tag, rows in index.items()}
-
     def rows_tagged(self, tag: str) -> np.ndarray:
         """Sorted int64 rows carrying ``tag`` (case-insensitive)."""
-        return self._tag_index.get(tag.strip().lower(), np.empty(0, dtype=np.int64))
+        return self.tags.rows_with(tag.strip().lower())
 
     @cached_property
     def _loop_bpm_index(self) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ import pytest
 
 from companion.errors import CatalogError
 from companion.ranking.candidates import Candidates
+from companion.ranking.tag_sets import TagSets
 
 from .synth import record
 
@@ -86,3 +87,19 @@ def test_mismatched_columns_and_duplicate_ids_are_rejected() -> None:
         Candidates.from_records([record(1), record(1)])
     with pytest.raises(CatalogError, match="lacks"):
         Candidates.from_records([{"path": "/x.wav"}])
+
+
+def test_tag_sets_store_rows_flat_and_read_as_sets() -> None:
+    vocab = ["Dark", "dark ", "warm", "  ", "Bright"]
+    tags = TagSets.from_pairs(4, np.array([2, 0, 0, 2, 2, 3]), np.array([2, 0, 1, 4, 2, 3]), vocab)
+    assert len(tags) == 4 and tags.counts().tolist() == [1, 0, 2, 0]  # repeats and blanks dropped
+    assert tags[0] == frozenset({"dark"}) and tags[1] == frozenset() and tags[-2] == frozenset({"warm", "bright"})
+    assert list(tags) == [frozenset({"dark"}), frozenset(), frozenset({"warm", "bright"}), frozenset()]
+    assert tags.rows_with("warm").tolist() == [2] and tags.rows_with("Dark").tolist() == []
+    with pytest.raises(IndexError):
+        tags[4]
+    with pytest.raises(ValueError):
+        TagSets.from_pairs(2, np.array([2]), np.array([0]), ["x"])
+    as_given = TagSets.from_sets([{"Dark"}, set(), {"Dark", "b"}])
+    assert as_given[0] == frozenset({"Dark"}) and as_given.rows_with("Dark").tolist() == [0, 2]
+    assert len(TagSets.empty(3)) == 3 and TagSets.empty(3)[2] == frozenset()
