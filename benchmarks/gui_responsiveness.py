@@ -191,7 +191,7 @@ def main() -> None:
     from companion.ui.app import application
     from companion.ui.controller import AppController
     from companion.ui.main_window import MainWindow
-    from companion.ui.preferences import Preferences
+    from companion.settings import SettingsStore
     from companion.ui.stall import StallMonitor
 
     work = Path(tempfile.mkdtemp(prefix="gui-bench-"))
@@ -232,8 +232,9 @@ def main() -> None:
             wait(2)
         return True
 
-    prefs = Preferences(library_db=str(db), first_run_done=True, osc_port=0, watch_folders=False, auto_preview=False)
-    controller = AppController(prefs, prefs_file=work / "gui.json")
+    store = SettingsStore(work / "settings.json", environment=False, file_values=dict(
+        library_db=str(db), first_run_done=True, osc_port=0, watch_folders=False, auto_preview=False))
+    controller = AppController(store)
     window = MainWindow(controller)
     # GUI-thread CPU time per new list (its handler + the next paint): what our code costs the
     # GUI thread, apart from waiting for a CPU on a busy machine.
@@ -300,7 +301,7 @@ def main() -> None:
             wait(400)
             window.back_to_suggestions()
         wait(int(rng.integers(60, 160)))
-    controller.stop_preview()
+    controller.audition.stop()
     # each packet pair (bpm, key) may paint twice; the first paint after a change answers it
     repaint = list(window.repaint_ms)
     changes_stall = stall.max_stall_ms
@@ -345,9 +346,9 @@ def main() -> None:
     window.repaint_ms.clear()
     stall.start()
     t = time.perf_counter()
-    controller.set_folders([str(scan_src)])
+    controller.library.set_folders([str(scan_src)])
     scanning_changes = 0
-    while controller.scanning and time.perf_counter() - t < 600:
+    while controller.library.scanning and time.perf_counter() - t < 600:
         osc.send_message("/context/bpm", float(rng.integers(70, 175)))
         scanning_changes += 1
         wait(250)

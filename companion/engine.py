@@ -82,24 +82,22 @@ class Engine:
 
     @classmethod
     def open(
-        cls, db_path: Path | str, *, default_mode: Mode | None = None, use_clap: bool | None = None
+        cls, db_path: Path | str, *, default_mode: Mode | None = None, text_embedder: Any | None = None
     ) -> Engine:
-        """Open the catalog at ``db_path`` and build the engine from the settings.
+        """Open the catalog at ``db_path`` and build the engine (no CLAP: a session loads it,
+        :class:`companion.app.session.Session`).
 
         Raises:
             CatalogError: no catalog there (run a scan first) or an unusable one.
         """
         from companion.settings import get_settings
 
-        settings = get_settings()
         path = Path(db_path)
         if not path.exists():
             raise CatalogError(f"no catalog at {path} — run `companion scan FOLDER` first")
         catalog = Catalog.open(path)
-        embedder = None
-        if settings.use_clap if use_clap is None else use_clap:
-            embedder = _try_load_clap()
-        return cls(catalog, default_mode=default_mode or settings.recommendation_mode, text_embedder=embedder)
+        mode = default_mode or get_settings().recommendation_mode
+        return cls(catalog, default_mode=mode, text_embedder=text_embedder)
 
     def close(self) -> None:
         """Close the catalog."""
@@ -299,15 +297,3 @@ class Engine:
                 conn.execute("DELETE FROM banned_folders WHERE folder = ?", (folder_s,))
             self._record("ban" if on else "unban", None, {"folder": folder_s}, in_transaction=True)
             (self.state.banned_folders.add if on else self.state.banned_folders.discard)(folder_s)
-
-
-def _try_load_clap() -> Any | None:
-    try:
-        from companion.embedding.clap.runtime import load_clap
-    except ImportError:
-        return None
-    try:
-        return load_clap()
-    except Exception as exc:  # noqa: BLE001 - CLAP is optional; say why once and go on
-        log.warning("CLAP model not usable (%s) — using the fingerprint embedding", exc)
-        return None

@@ -95,7 +95,7 @@ def test_decisions_persist_with_their_events(tmp_path: Path, sonic_db: Path, son
 
     db = tmp_path / "copy.db"
     shutil.copy(sonic_db, db)
-    engine = Engine.open(db, use_clap=False)
+    engine = Engine.open(db)
     try:
         engine.context.update("manual", bpm=137.0)
         first = engine.suggest(top_k=3)
@@ -112,7 +112,7 @@ def test_decisions_persist_with_their_events(tmp_path: Path, sonic_db: Path, son
     finally:
         engine.close()
     # a new session still knows the ban and the pin; the dismissal was session-only
-    engine = Engine.open(db, use_clap=False)
+    engine = Engine.open(db)
     try:
         assert banned in engine.state.banned_ids and pinned in engine.state.pinned
         types = [r[0] for r in engine.catalog.conn.execute("SELECT type FROM events ORDER BY created_at")]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from companion.app.session import Session
+    from companion.settings import Settings
 
 LibraryDbOption = typer.Option(
     None,
@@ -45,3 +50,47 @@ def open_catalog(library_db: Path | None, *, must_exist: bool = True):  # noqa: 
         return Catalog.open(db)
     except CompanionError as exc:
         raise fail(str(exc)) from exc
+
+
+def command_settings(**flags: Any) -> Settings:
+    """The settings of this command: file, environment, then this command's flags (None: not
+    given). Never saved.
+
+    Raises:
+        typer.Exit: a flag or variable holds an invalid value.
+    """
+    from pydantic import ValidationError
+
+    from companion.cli.output import fail
+    from companion.settings import SettingsStore
+
+    try:
+        return SettingsStore(flags=flags).settings
+    except ValidationError as exc:
+        raise fail(f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
+
+
+def open_session(
+    library_db: Path | None, *, use_clap: bool | None = None, on_result: Any = None, **flags: Any
+) -> Session:
+    """Open a :class:`~companion.app.session.Session` on an existing catalog for a command.
+
+    Args:
+        library_db: ``--library-db`` (None: the settings').
+        use_clap: False: never load CLAP (commands that do not need text).
+        on_result: the session's ``on_result`` (``companion listen``).
+        flags: settings given on the command line (None: not given).
+
+    Raises:
+        typer.Exit: no catalog there (run a scan first) or an unusable one.
+    """
+    from companion.app.session import Session
+    from companion.cli.output import fail
+    from companion.errors import CompanionError
+
+    session = Session(command_settings(library_db=library_db, **flags), on_result=on_result)
+    try:
+        session.open(create=False, use_clap=use_clap)
+    except CompanionError as exc:
+        raise fail(str(exc)) from exc
+    return session

@@ -3,7 +3,7 @@
 A 512-d float32, L2-normalised vector computed from hand-designed features of timbre, temporal
 envelope, periodicity and pitch, pitch class and rhythm, such that "more like this" by cosine
 returns the same kind of sound. It needs no model weights, so it is always available; it is
-the fallback space when no CLAP model is installed (DESIGN.md §3).
+the fallback space when no CLAP model is installed (docs/architecture.md §3).
 
 Front end (:mod:`companion.embedding.fingerprint_features`, which also measures the blocks)
 ---------------------------------------------------------------------------------------------

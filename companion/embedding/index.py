@@ -3,7 +3,7 @@
 Vectors are L2-normalised and compared by inner product (hnswlib ``space="ip"``, distance
 ``1 − ⟨a, b⟩``), so similarity = cosine. Labels are catalog sample ids.
 
-The index is *derived* data (DESIGN.md §1): the catalog (sqlite-vec) is the source of truth.
+The index is *derived* data (docs/architecture.md §1): the catalog (sqlite-vec) is the source of truth.
 :meth:`VectorIndex.save` writes three files beside the catalog::
 
     <path>            hnswlib graph (hnswlib ``save_index``)

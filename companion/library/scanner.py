@@ -30,6 +30,7 @@ from companion.analysis.audio import SUPPORTED_EXTENSIONS
 from companion.embedding.fingerprint import FINGERPRINT_SPACE
 from companion.errors import CompanionError
 from companion.library import vectors
+from companion.library.backfill import backfill
 from companion.library.catalog import ANALYSER_VERSION, Catalog, analysis_row, sample_tags
 from companion.library.db import transaction
 from companion.library.scan_worker import FileResult, init_worker, process_file
@@ -371,8 +372,6 @@ def scan(
         report.analyse_s = time.perf_counter() - t1
         report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
     if embedder is not None and not report.interrupted:
-        from companion.embedding.backfill import backfill
-
         def on_embed(done: int, total: int) -> None:
             if progress:
                 progress(ScanProgress("embed", done, total))

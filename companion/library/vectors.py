@@ -1,7 +1,7 @@
 """Embedding vectors in the catalog, one sqlite-vec ``vec0`` table per embedding space.
 
 An embedding space is a model id plus its front-end/pooling version (``fingerprint/v1``,
-``clap-htsat-unfused/v1``; DESIGN.md §1). Vectors are keyed by content hash, so copies and moved
+``clap-htsat-unfused/v1``; docs/architecture.md §1). Vectors are keyed by content hash, so copies and moved
 files share one vector; vectors of different spaces are never compared.
 """
 

@@ -158,7 +158,7 @@ def parse_key(text: str, mode: str | None = None) -> Key:
 
 
 def compatible(a: Key, b: Key) -> bool:
-    """Harmonic compatibility used by the key filter of the fusion rules (DESIGN.md §3).
+    """Harmonic compatibility used by the key filter of the fusion rules (docs/architecture.md §3).
 
     True for the same key, the relative major/minor (same Camelot number), or one step on the
     Camelot wheel (number ±1, same letter).

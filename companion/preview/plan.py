@@ -3,7 +3,7 @@
 A *preview plan* says how to render one sample for the current session context:
 
 * **Loops** with a known BPM are time-stretched to the context tempo. Half- and double-time count
-  as matches (DESIGN.md §3), so a 70 BPM loop in a 140 BPM session is stretched to 70, not 140:
+  as matches (docs/architecture.md §3), so a 70 BPM loop in a 140 BPM session is stretched to 70, not 140:
   the target is whichever of ``context/2``, ``context`` and ``2·context`` is nearest (in ratio) to
   the loop's own tempo. Ratios outside :data:`MAX_STRETCH` are not applied (the result would
   sound worse than the mismatch).

@@ -1,4 +1,4 @@
-"""Session context and the fusion ranker (DESIGN.md §2 and §3).
+"""Session context and the fusion ranker (docs/architecture.md §2 and §3).
 
 - :mod:`~companion.ranking.context`: :class:`SessionContext`, :class:`ContextStore`.
 - :mod:`~companion.ranking.rules`: the versioned fusion rules document (``rules_v1.json``).

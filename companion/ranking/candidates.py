@@ -356,7 +356,7 @@ class Candidates:
         """(n,) int8 key code ``pitch_class + 12·mode`` of pitched rows with a known key, else −1.
 
         Unpitched rows and rows whose tonic or mode is unknown get −1: the key filter passes
-        them and the key boost never applies to them (DESIGN.md §3).
+        them and the key boost never applies to them (docs/architecture.md §3).
         """
         known = self.pitched & (self.key_pc >= 0) & (self.key_pc <= 11) & (self.mode >= 0)
         codes = self.key_pc.astype(np.int16) + 12 * self.mode.astype(np.int16)

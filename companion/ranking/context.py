@@ -1,4 +1,4 @@
-"""Session context: what the producer is working on right now (DESIGN.md §2).
+"""Session context: what the producer is working on right now (docs/architecture.md §2).
 
 The context is a handful of optional fields (tempo, key, mood tags, genre, time remaining,
 transport state, a free-text prompt, preferences). Several sources update it — the DAW over

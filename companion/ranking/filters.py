@@ -1,4 +1,4 @@
-"""Hard filters of the shared fusion rules (DESIGN.md §3), vectorised with numpy.
+"""Hard filters of the shared fusion rules (docs/architecture.md §3), vectorised with numpy.
 
 A candidate failing one filter is never shown:
 
@@ -203,3 +203,22 @@ class HardFilter:
         if len(self.excluded_rows) or self.folder_ranges:
             ok &= self.allowed(rows)
         return ok
+
+
+def banned_rows(candidates: Candidates, state: SessionState) -> np.ndarray:
+    """Rows the producer banned: banned samples and every sample under a banned folder.
+
+    The one rule for bans outside ranking too (search, "more like this"): folders match by
+    :meth:`Candidates.path_range` (``/a/b`` bans ``/a/b/x.wav``, not ``/a/bc/y.wav``).
+
+    Returns:
+        (n,) bool, True for a banned row.
+    """
+    mask = np.zeros(len(candidates), dtype=bool)
+    if state.banned_ids:
+        rows = candidates.rows_of(sorted(state.banned_ids))
+        mask[rows[rows >= 0]] = True
+    for folder in state.banned_folders:
+        lo, hi = candidates.path_range(folder)
+        mask[candidates.path_order[lo:hi]] = True
+    return mask

@@ -7,7 +7,7 @@ MMR (Carbonell & Goldstein, SIGIR 1998) picks items one at a time, each maximisi
 so the list trades relevance for diversity; λ is ``mmr.lambda`` of the fusion rules (0.7).
 The first pick is the best-scored item (nothing chosen yet, the penalty is 0).
 
-While choosing, duplicates are dropped (DESIGN.md §3): an item with the same content hash as a
+While choosing, duplicates are dropped (docs/architecture.md §3): an item with the same content hash as a
 chosen one, or whose cosine to a chosen one is ≥ ``filters.duplicates.cosine_threshold``.
 
 With ``groups`` (format-2 cold start: the instrument of each item), an item's value also loses

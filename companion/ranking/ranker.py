@@ -1,4 +1,4 @@
-"""The fusion ranker: shared fusion rules, formats 1 and 2 (DESIGN.md §3), over the library.
+"""The fusion ranker: shared fusion rules, formats 1 and 2 (docs/architecture.md §3), over the library.
 
 ``suggest`` in mode ``fusion``:
 

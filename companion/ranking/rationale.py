@@ -1,4 +1,4 @@
-"""Human-readable reasons shown beside each suggestion (DESIGN.md §3, ``rationale``).
+"""Human-readable reasons shown beside each suggestion (docs/architecture.md §3, ``rationale``).
 
 Examples: ``"tempo Δ2 BPM"``, ``"tempo Δ1 BPM (half-time)"``, ``"key match: A minor"``,
 ``"key compatible: C major"``, ``"added 3 days ago"``, ``"similar to kick_03.wav (0.91)"``,

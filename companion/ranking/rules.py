@@ -1,4 +1,4 @@
-"""The shared fusion rules document (DESIGN.md §3), as the desktop ranks with it.
+"""The shared fusion rules document (docs/architecture.md §3), as the desktop ranks with it.
 
 Every weight, tolerance and the MMR λ used by the ranker come from a versioned JSON document;
 the ranker never holds such numbers as literals: it reads them from a :class:`FusionRules`.

@@ -1,4 +1,4 @@
-"""Score terms of the shared fusion rules (DESIGN.md §3), vectorised with numpy.
+"""Score terms of the shared fusion rules (docs/architecture.md §3), vectorised with numpy.
 
 For a candidate row ``r`` and the session context::
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class SessionState:
-    """What the producer decided in this session (DESIGN.md §3, ban list and duplicates).
+    """What the producer decided in this session (docs/architecture.md §3, ban list and duplicates).
 
     Attributes:
         accepted: sample ids accepted in this session, oldest first; never suggested again and

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from companion.ui.controller import AppController
 from companion.ui.dialogs import KNOWN_LIBRARIES, FirstRunDialog
 from companion.ui.main_window import MainWindow
-from companion.ui.preferences import Preferences, load_preferences, preferences_path
+from companion.settings import Settings, SettingsStore
 from companion.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -45,20 +44,19 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_first_run(window: MainWindow, prefs: Preferences) -> None:
+def run_first_run(window: MainWindow, settings: Settings) -> None:
     """Ask for sample folders (modal); saving them starts the first scan."""
     controller = window.controller
-    dlg = FirstRunDialog(prefs, controller.catalog_path, controller.prefs_file, detected_libraries(), window)
+    dlg = FirstRunDialog(settings, controller.catalog_path, controller.store.path, detected_libraries(), window)
     window.first_run_dialog = dlg
     if dlg.exec():
-        chosen = dlg.result_preferences()
-        controller.prefs = replace(controller.prefs, watch_folders=chosen.watch_folders, first_run_done=True)
+        chosen = dlg.result_settings()
+        controller.edit_settings(watch_folders=chosen.watch_folders, first_run_done=True)
         window.library.set_folders(chosen.folders)
         window.library.watch.setChecked(chosen.watch_folders)
-        controller.set_folders(chosen.folders)
+        controller.library.set_folders(chosen.folders)
     else:
-        controller.prefs.first_run_done = True
-        controller.save_prefs()
+        controller.edit_settings(first_run_done=True)
 
 
 class _CrashRelay(QObject):
@@ -84,9 +82,10 @@ def run(library_db: Path | None = None, *, osc_port: int | None = None, no_osc: 
     """Open the window and run the event loop. Returns the exit code.
 
     Args:
-        library_db: catalog file (overrides the preferences).
-        osc_port / no_osc: override the OSC listener settings for this run.
-        prefs_file: preferences file (default ``<data dir>/gui.json``).
+        library_db: catalog file, for this run only.
+        osc_port / no_osc: the OSC listener's port, or no listener, for this run only (flags are
+            never saved: :class:`~companion.settings.SettingsStore`).
+        prefs_file: settings file (default ``<config dir>/settings.json``).
         quit_after_ms: close after this long (smoke tests).
     """
     from companion.logging_setup import (
@@ -100,20 +99,15 @@ def run(library_db: Path | None = None, *, osc_port: int | None = None, no_osc: 
     app = application()
     relay = _CrashRelay(app)
     set_crash_notifier(lambda report: relay.show.emit(report))
-    prefs_file = prefs_file or preferences_path()
-    prefs = load_preferences(prefs_file)
-    if library_db is not None:
-        prefs.library_db = str(library_db)
-    if osc_port is not None:
-        prefs.osc_port = osc_port
-    if no_osc:
-        prefs.osc_enabled = False
-    controller = AppController(prefs, prefs_file=prefs_file)
+    store = SettingsStore(prefs_file, flags={
+        "library_db": library_db, "osc_port": osc_port, "osc_enabled": False if no_osc else None,
+    })
+    controller = AppController(store)
     window = MainWindow(controller)
     window.show()
     controller.start()
-    if not prefs.first_run_done:
-        QTimer.singleShot(0, lambda: run_first_run(window, prefs))
+    if not store.settings.first_run_done:
+        QTimer.singleShot(0, lambda: run_first_run(window, store.settings))
     if quit_after_ms is not None:
         QTimer.singleShot(quit_after_ms, window.close)
     code = app.exec()

@@ -1,8 +1,8 @@
-"""First-run and settings dialogs (they edit a :class:`Preferences`; the caller saves and applies)."""
+"""First-run and settings dialogs: they edit a copy of the :class:`~companion.settings.Settings`;
+the caller saves and applies it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from companion.preview.player import OutputDevice
-from companion.ui.preferences import Preferences
+from companion.settings import Settings
 
 #: Libraries offered with one click on the first run when they are installed.
 KNOWN_LIBRARIES = (
@@ -77,14 +77,14 @@ class FirstRunDialog(QDialog):
     """Welcome: pick sample folders, see where data lives, start the first scan.
 
     Args:
-        prefs: current preferences (folders pre-filled).
+        prefs: current settings (folders pre-filled).
         catalog_path / prefs_path: shown so the producer knows where the data lives.
         detected: ``(label, folder)`` libraries found on this machine, offered with one click.
     """
 
     def __init__(
         self,
-        prefs: Preferences,
+        prefs: Settings,
         catalog_path: Path,
         prefs_path: Path,
         detected: list[tuple[str, str]] | None = None,
@@ -136,21 +136,25 @@ class FirstRunDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
 
-    def result_preferences(self) -> Preferences:
-        """The preferences with the chosen folders; ``first_run_done`` set."""
-        return replace(self._prefs, folders=self.folder_list.folders(), watch_folders=self.watch.isChecked(),
-                       first_run_done=True)
+    def result_settings(self) -> Settings:
+        """The settings with the chosen folders; ``first_run_done`` set."""
+        return self._prefs.model_copy(update={
+            "folders": self.folder_list.folders(), "watch_folders": self.watch.isChecked(), "first_run_done": True,
+        })
 
 
 class SettingsDialog(QDialog):
     """Folders, OSC, audio device, model, sync, mode.
 
     Args:
-        prefs: current preferences.
+        prefs: current settings.
         devices: output devices to offer (listed by the caller off the GUI thread).
+        overridden: fields this run takes from a flag or the environment (``name -> "flag" |
+            "environment"``); their rows say so, as an edit there replaces that value for good.
     """
 
-    def __init__(self, prefs: Preferences, devices: list[OutputDevice], parent: QWidget | None = None) -> None:
+    def __init__(self, prefs: Settings, devices: list[OutputDevice], parent: QWidget | None = None,
+                 *, overridden: dict[str, str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -185,6 +189,18 @@ class SettingsDialog(QDialog):
         osc_row.addWidget(self.osc_host)
         osc_row.addStretch(1)
         form.addRow("", osc_row)
+        self.link = QCheckBox("Follow Ableton Link (tempo, play state)")
+        self.link.setChecked(prefs.link)
+        self.abletonosc = QCheckBox("Follow Ableton Live through AbletonOSC")
+        self.abletonosc.setChecked(prefs.abletonosc)
+        form.addRow("", self.link)
+        form.addRow("", self.abletonosc)
+        over = overridden or {}
+        for name, widget in (("osc_enabled", self.osc_enabled), ("osc_port", self.osc_port),
+                             ("osc_host", self.osc_host), ("link", self.link), ("abletonosc", self.abletonosc)):
+            if name in over:
+                source = "flag" if over[name] == "flag" else "environment variable"
+                widget.setToolTip(f"Set by a {source} for this run only; a change here is saved")
 
         self.device = QComboBox()
         self.device.addItem("System default", None)
@@ -203,7 +219,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.follow_key)
         form.addRow("", self.auto_preview)
 
-        self.model_dir = QLineEdit(prefs.model_dir or "")
+        self.model_dir = QLineEdit(str(prefs.clap_model_dir or ""))
         self.model_dir.setPlaceholderText("none: fingerprint similarity, name and tag search")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_model)
@@ -223,7 +239,7 @@ class SettingsDialog(QDialog):
         self.mode = QComboBox()
         self.mode.addItem("Fusion: similarity + rules", "fusion")
         self.mode.addItem("Rules only", "rules")
-        self.mode.setCurrentIndex(0 if prefs.mode == "fusion" else 1)
+        self.mode.setCurrentIndex(0 if prefs.recommendation_mode == "fusion" else 1)
         form.addRow("Ranking", self.mode)
         self.top_k = QSpinBox()
         self.top_k.setRange(5, 200)
@@ -244,22 +260,24 @@ class SettingsDialog(QDialog):
         if folder:
             self.model_dir.setText(folder)
 
-    def result_preferences(self) -> Preferences:
-        """The edited preferences."""
-        return replace(
-            self._prefs,
-            folders=self.folder_list.folders(),
-            watch_folders=self.watch.isChecked(),
-            osc_enabled=self.osc_enabled.isChecked(),
-            osc_port=self.osc_port.value(),
-            osc_host=self.osc_host.currentText(),
-            audio_device=self.device.currentData(),
-            follow_tempo=self.follow_tempo.isChecked(),
-            follow_key=self.follow_key.isChecked(),
-            auto_preview=self.auto_preview.isChecked(),
-            model_dir=self.model_dir.text().strip() or None,
-            sync_url=self.sync_url.text().strip() or None,
-            sync_token=self.sync_token.text().strip() or None,
-            mode=self.mode.currentData(),
-            top_k=self.top_k.value(),
-        )
+    def result_settings(self) -> Settings:
+        """The edited settings (a validated copy)."""
+        model_dir = self.model_dir.text().strip()
+        return self._prefs.model_copy(update={
+            "folders": self.folder_list.folders(),
+            "watch_folders": self.watch.isChecked(),
+            "osc_enabled": self.osc_enabled.isChecked(),
+            "osc_port": self.osc_port.value(),
+            "osc_host": self.osc_host.currentText(),
+            "link": self.link.isChecked(),
+            "abletonosc": self.abletonosc.isChecked(),
+            "audio_device": self.device.currentData(),
+            "follow_tempo": self.follow_tempo.isChecked(),
+            "follow_key": self.follow_key.isChecked(),
+            "auto_preview": self.auto_preview.isChecked(),
+            "clap_model_dir": Path(model_dir) if model_dir else None,
+            "sync_url": self.sync_url.text().strip() or None,
+            "sync_token": self.sync_token.text().strip() or None,
+            "recommendation_mode": self.mode.currentData(),
+            "top_k": self.top_k.value(),
+        })

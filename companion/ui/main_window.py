@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
 )
 
 from companion.ui.context_bar import ContextBar
-from companion.ui.controller import AppController, ResultList, SuggestionBatch
+from companion.ui.controller import AppController, SuggestionBatch
+from companion.ui.search_adapter import ResultList
 from companion.ui.dialogs import SettingsDialog
 from companion.ui.inspector import Inspector
 from companion.ui.items import SuggestionItem
@@ -138,7 +139,7 @@ class MainWindow(QMainWindow):
         tlay.addWidget(vol)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
-        self.volume.setValue(int(round(self.controller.prefs.volume * 100)))
+        self.volume.setValue(int(round(self.controller.settings.volume * 100)))
         self.volume.setFixedWidth(110)
         self.volume.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         tlay.addWidget(self.volume)
@@ -171,9 +172,9 @@ class MainWindow(QMainWindow):
         self.audio_label = QLabel("")
         self.statusBar().addPermanentWidget(self.audio_label)
         self.statusBar().addPermanentWidget(self.sync_label)
-        self.library.set_folders(self.controller.prefs.folders)
-        self.library.watch.setChecked(self.controller.prefs.watch_folders)
-        self.library.set_data_location(str(self.controller.catalog_path), str(self.controller.prefs_file))
+        self.library.set_folders(self.controller.settings.folders)
+        self.library.watch.setChecked(self.controller.settings.watch_folders)
+        self.library.set_data_location(str(self.controller.catalog_path), str(self.controller.store.path))
         self.context_bar.set_mode(self.controller.mode)
         self.view.setFocus()
 
@@ -193,27 +194,27 @@ class MainWindow(QMainWindow):
         c.peaks_ready.connect(self._peaks_ready)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.sync_state.connect(self.sync_label.setText)
-        self.model.peaks_wanted.connect(c.load_peaks)
+        self.model.peaks_wanted.connect(c.library.load_peaks)
         self.context_bar.edited.connect(c.edit_context)
         self.context_bar.mode_changed.connect(c.set_mode)
         self.context_bar.done_editing.connect(lambda: self.view.setFocus())
-        self.library.folders_changed.connect(c.set_folders)
-        self.library.scan_requested.connect(lambda: c.start_scan())
-        self.library.cancel_requested.connect(c.cancel_scan)
-        self.library.watch_toggled.connect(c.set_watching)
-        self.volume.valueChanged.connect(lambda v: c.set_volume(v / 100.0))
+        self.library.folders_changed.connect(c.library.set_folders)
+        self.library.scan_requested.connect(lambda: c.library.start_scan())
+        self.library.cancel_requested.connect(c.library.cancel_scan)
+        self.library.watch_toggled.connect(c.library.set_watching)
+        self.volume.valueChanged.connect(lambda v: c.audition.set_volume(v / 100.0))
         self.settings_button.clicked.connect(self.open_settings)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
-        self.view.activated_item.connect(lambda item: c.preview(item))
+        self.view.activated_item.connect(lambda item: c.audition.preview(item))
         self.view.painted.connect(self._painted)
         self.inspector.action.connect(self._inspector_action)
-        self.inspector.correction.connect(lambda item, f: c.correct(item, f["bpm"], f["key"], f["kind"]))
+        self.inspector.correction.connect(lambda item, f: c.decisions.correct(item, f["bpm"], f["key"], f["kind"]))
         self.inspector.wave.region_changed.connect(self._region_changed)
         self.inspector.wave.clicked_at.connect(self._wave_clicked)
         self.inspector.wave.region_mime = self._region_mime
         self.inspector.drag_rendered.toggled.connect(lambda _: self._prepare_drag())
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(lambda: c.search(self.search.text()))
+        self._search_timer.timeout.connect(lambda: c.finder.search(self.search.text()))
         self.search.textChanged.connect(lambda _: self._search_timer.start())
         self._playhead = QTimer(self, interval=33)
         self._playhead.timeout.connect(self._move_playhead)
@@ -248,7 +249,7 @@ class MainWindow(QMainWindow):
         add("Redo", QKeySequence.StandardKey.Redo, self.undo_stack.redo)
         add("Search", QKeySequence.StandardKey.Find, self._focus_search)
         add("Back", Qt.Key.Key_Escape, self.escape)
-        add("Scan", QKeySequence("Ctrl+R"), lambda: self.controller.start_scan())
+        add("Scan", QKeySequence("Ctrl+R"), lambda: self.controller.library.start_scan())
         add("Settings", QKeySequence("Ctrl+,"), self.open_settings)
         add("Fusion", QKeySequence("Ctrl+1"), lambda: self._mode("fusion"))
         add("Rules", QKeySequence("Ctrl+2"), lambda: self._mode("rules"))
@@ -298,10 +299,10 @@ class MainWindow(QMainWindow):
         src = batch.items[0].source if batch.items else "—"
         self._set_header(f"Suggestions for {where}   —   {len(batch.items)} · {batch.mode} · {src} · ranked in {batch.rank_ms:.0f} ms")
         if not batch.items:
-            has_folders = bool(self.controller.prefs.folders)
+            has_folders = bool(self.controller.settings.folders)
             self.view.show_empty(
-                "Nothing in your library fits this tempo and key yet." if has_folders and not self.controller.scanning
-                else "Your library is being analysed — suggestions appear as files are done." if self.controller.scanning
+                "Nothing in your library fits this tempo and key yet." if has_folders and not self.controller.library.scanning
+                else "Your library is being analysed — suggestions appear as files are done." if self.controller.library.scanning
                 else "No samples yet.\nAdd a sample folder on the left, then Scan now."
             )
 
@@ -332,16 +333,16 @@ class MainWindow(QMainWindow):
         # waiting for the event loop's next update request behind other queued events
         self.view.viewport().repaint()
         self._inspect(self.view.current_item())
-        self.controller.shown(items, kind)
+        self.controller.decisions.shown(items, kind)
         nxt = [it for it in ([self.view.current_item()] + items[:2]) if it is not None]
-        self.controller.schedule_prefetch(nxt)
+        self.controller.audition.schedule_prefetch(nxt)
 
     def back_to_suggestions(self) -> None:
         """Leave search / similar results."""
         self.showing = "suggestions"
         self.results = None
         self._search_timer.stop()
-        self.controller.cancel_search()  # a search still running must not pop up later
+        self.controller.finder.cancel()  # a search still running must not pop up later
         if self.search.text():
             self.search.blockSignals(True)
             self.search.clear()
@@ -375,12 +376,12 @@ class MainWindow(QMainWindow):
         if item.path not in self.model.peaks:
             self.model.want_peaks(item.path)
         self._prepare_drag()
-        if self.controller.prefs.auto_preview and (self.view.hasFocus() or self.controller.playing):
-            self.controller.preview(item)
+        if self.controller.settings.auto_preview and (self.view.hasFocus() or self.controller.audition.playing):
+            self.controller.audition.preview(item)
 
     def _inspect(self, item: SuggestionItem | None) -> None:
         self.inspector.show_item(item, self._peaks_of(item))
-        self.inspector.set_plan_text("" if item is None else self.controller.plan_note(item))
+        self.inspector.set_plan_text("" if item is None else self.controller.audition.plan_note(item))
 
     def selected(self) -> SuggestionItem | None:
         """The selected card."""
@@ -395,11 +396,11 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         c = self.controller
-        playing_this = c.playing and c.preview_item is not None and c.preview_item.sample_id == item.sample_id
+        playing_this = c.audition.playing and c.audition.preview_item is not None and c.audition.preview_item.sample_id == item.sample_id
         if playing_this:
-            c.stop_preview()
+            c.audition.stop()
         else:
-            c.preview(item, region=self.region)
+            c.audition.preview(item, region=self.region)
 
     def _preview_state(self, sample_id: Any, state: str, detail: str) -> None:
         if state == "note":
@@ -416,41 +417,41 @@ class MainWindow(QMainWindow):
                 self.audio_label.setText("audition failed")
 
     def _move_playhead(self) -> None:
-        item, playing = self.inspector.item, self.controller.preview_item
+        item, playing = self.inspector.item, self.controller.audition.preview_item
         if item is None or playing is None or item.sample_id != playing.sample_id:
             self.inspector.wave.set_playhead(None)
             return
-        self.inspector.wave.set_playhead(self.controller.position_fraction())
+        self.inspector.wave.set_playhead(self.controller.audition.position_fraction())
 
     def _wave_clicked(self, fraction: float) -> None:
         item = self.selected()
         if item is not None:
             self.region = None
-            self.controller.preview(item, start=fraction)
+            self.controller.audition.preview(item, start=fraction)
 
     def _region_changed(self, region: Any) -> None:
         self.region = region
         item = self.selected()
         if item is not None and region is not None:
-            self.controller.preview(item, region=region)
+            self.controller.audition.preview(item, region=region)
             self._prepare_drag()
 
     # ================================================================== drag
     def _mime_for(self, item: SuggestionItem) -> Any:
-        return self.controller.mime_for(item, rendered=self.inspector.drag_rendered.isChecked())
+        return self.controller.audition.mime_for(item, rendered=self.inspector.drag_rendered.isChecked())
 
     def _region_mime(self, region: tuple[float, float]) -> Any:
         item = self.selected()
-        return None if item is None else self.controller.mime_for(
+        return None if item is None else self.controller.audition.mime_for(
             item, rendered=self.inspector.drag_rendered.isChecked(), region=region)
 
     def _dropped(self, item: SuggestionItem, _action: Any) -> None:
-        self.controller.accept(item, via="drag")
+        self.controller.decisions.accept(item, via="drag")
 
     def _prepare_drag(self) -> None:
         item = self.selected()
         if item is not None and (self.inspector.drag_rendered.isChecked() or self.region is not None):
-            self.controller.prepare_drag(item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region)
+            self.controller.audition.prepare_drag(item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region)
 
     # ================================================================== actions
     def _inspector_action(self, name: str) -> None:
@@ -462,7 +463,7 @@ class MainWindow(QMainWindow):
         """Enter: the producer used the selected sample."""
         item = self.selected()
         if item is not None:
-            self.controller.accept(item, via="key")
+            self.controller.decisions.accept(item, via="key")
 
     def _remove_and_keep_row(self, command: Any) -> None:
         row = self.view.currentIndex().row()
@@ -497,7 +498,7 @@ class MainWindow(QMainWindow):
         """M: samples like the selected one."""
         item = self.selected()
         if item is not None:
-            self.controller.more_like(item)
+            self.controller.finder.more_like(item)
 
     def escape(self) -> None:
         """Esc: leave a field, then results; stop audio."""
@@ -508,8 +509,8 @@ class MainWindow(QMainWindow):
                 return
         if self.showing != "suggestions":
             self.back_to_suggestions()
-        elif self.controller.playing:
-            self.controller.stop_preview()
+        elif self.controller.audition.playing:
+            self.controller.audition.stop()
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -536,18 +537,20 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         """The settings dialog (device list fetched on a worker first)."""
         def show(devices: list[Any]) -> None:
-            dlg = SettingsDialog(self.controller.prefs, devices, self)
+            dlg = SettingsDialog(self.controller.settings, devices, self, overridden=self.controller.store.overridden)
             self.settings_dialog = dlg
             if dlg.exec():
-                prefs = dlg.result_preferences()
-                self.controller.apply_preferences(prefs)
-                self.library.set_folders(prefs.folders)
-                self.library.watch.setChecked(prefs.watch_folders)
-                self.context_bar.set_mode(prefs.mode)
+                settings = dlg.result_settings()
+                self.controller.apply_settings(settings)
+                self.library.set_folders(settings.folders)
+                self.library.watch.setChecked(settings.watch_folders)
+                self.context_bar.set_mode(settings.recommendation_mode)
 
-        self.controller.output_devices(show)
+        self.controller.audition.output_devices(show)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.controller.save_prefs()
+        volume = self.volume.value() / 100.0
+        if abs(volume - self.controller.settings.volume) > 1e-6:
+            self.controller.edit_settings(volume=volume)  # the slider's last position, saved once
         self.controller.shutdown()
         super().closeEvent(event)

@@ -39,11 +39,11 @@ class DismissCommand(_CardCommand):
 
     def redo(self) -> None:
         self._take()
-        self.controller.dismiss(self.item, True)
+        self.controller.decisions.dismiss(self.item, True)
 
     def undo(self) -> None:
         self._put_back()
-        self.controller.dismiss(self.item, False)
+        self.controller.decisions.dismiss(self.item, False)
 
 
 class BanCommand(_CardCommand):
@@ -54,11 +54,11 @@ class BanCommand(_CardCommand):
 
     def redo(self) -> None:
         self._take()
-        self.controller.set_decision(self.item, "ban", True)
+        self.controller.decisions.set_decision(self.item, "ban", True)
 
     def undo(self) -> None:
         self._put_back()
-        self.controller.set_decision(self.item, "ban", False)
+        self.controller.decisions.set_decision(self.item, "ban", False)
 
 
 class BanFolderCommand(QUndoCommand):
@@ -76,12 +76,12 @@ class BanFolderCommand(QUndoCommand):
         self.removed = [(i, it) for i, it in enumerate(self.model.items) if it.path.startswith(prefix)]
         for _, it in reversed(self.removed):
             self.model.remove(it.sample_id)
-        self.controller.ban_folder(self.folder, True)
+        self.controller.decisions.ban_folder(self.folder, True)
 
     def undo(self) -> None:
         for row, it in self.removed:
             self.model.insert(row, it)
-        self.controller.ban_folder(self.folder, False)
+        self.controller.decisions.ban_folder(self.folder, False)
 
 
 class PinCommand(QUndoCommand):
@@ -94,7 +94,7 @@ class PinCommand(QUndoCommand):
         self.on = on
 
     def redo(self) -> None:
-        self.controller.set_decision(self.item, "pin", self.on)
+        self.controller.decisions.set_decision(self.item, "pin", self.on)
 
     def undo(self) -> None:
-        self.controller.set_decision(self.item, "pin", not self.on)
+        self.controller.decisions.set_decision(self.item, "pin", not self.on)

@@ -1,6 +1,6 @@
 """Shared fusion rules versions and ``GET /api/v1/recommendations/rules``.
 
-The rules document is the one of DESIGN.md §3, shipped by the shared protocol package as
+The rules document is the one of docs/architecture.md §3, shipped by the shared protocol package as
 ``samplemind_protocol/rules_v2.json``; the hub seeds its first version from that very file, so
 desktop and hub start from the same rules. Later versions are published with
 ``samplemind-hub rules publish FILE`` after validation by the same

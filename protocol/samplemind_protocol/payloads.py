@@ -194,4 +194,4 @@ class RulesResponse(BaseModel):
     version: int = Field(ge=1)
     etag: str
     published_at: str = Field(description="ISO 8601 time the version was published.")
-    rules: dict[str, Any] = Field(description="The fusion rules document (DESIGN.md §3).")
+    rules: dict[str, Any] = Field(description="The fusion rules document (docs/architecture.md §3).")

@@ -1,4 +1,4 @@
-"""The shared fusion rules document (DESIGN.md §3), typed and validated.
+"""The shared fusion rules document (docs/architecture.md §3), typed and validated.
 
 Every weight, tolerance and the MMR λ used by the desktop's ranker come from a versioned JSON
 document, which the hub publishes and the desktop pulls and caches. Both sides validate it with

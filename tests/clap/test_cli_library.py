@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from companion.cli.main import app
-from companion.embedding.backfill import backfill
+from companion.library.backfill import backfill
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.runtime import ClapEmbedder
 from companion.library import vectors

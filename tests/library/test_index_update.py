@@ -56,7 +56,7 @@ def test_engine_reload_after_a_scan_keeps_its_index_object(tmp_path: Path, sonic
     db = tmp_path / "library.db"
     with Catalog.open(db) as cat:
         scan(cat, [folder])
-    engine = Engine.open(db, use_clap=False)
+    engine = Engine.open(db)
     try:
         (space,) = engine.spaces
         live = space.index

@@ -97,7 +97,7 @@ def test_bundle_scans_real_samples_and_suggests(
 def test_bundle_holds_the_app_and_not_the_export_extras(bundle: Path) -> None:
     internal = bundle / "_internal"
     for path in (
-        "companion/ranking/rules_v1.json",
+        "samplemind_protocol/rules_v1.json",
         "sqlite_vec/vec0.so",
         "libportaudio.so.2",
         "assets/io.samplemind.Companion.svg",

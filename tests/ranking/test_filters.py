@@ -1,4 +1,4 @@
-"""Hard filters of fusion rules v1: tempo, key, bans, dismissed, accepted (DESIGN.md §3)."""
+"""Hard filters of fusion rules v1: tempo, key, bans, dismissed, accepted (docs/architecture.md §3)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ def test_shipped_document_holds_the_design_defaults() -> None:
     rules = load_packaged_rules(1)
     assert isinstance(rules, FusionRules)
     assert rules.version == 1
-    # DESIGN.md §3, shared fusion rules v1
+    # docs/architecture.md §3, shared fusion rules v1
     assert rules.filters.tempo.tolerance_bpm == 5.0
     assert sorted(rules.filters.tempo.tempo_multiples) == [0.5, 1.0, 2.0]
     assert rules.filters.key.allow_relative and rules.filters.key.camelot_steps == 1

@@ -80,7 +80,7 @@ def make_window(qtbot, tmp_path: Path, library_db: Path, scanned_library) -> Ite
     """Build a started main window on the test catalog; closed (and its services stopped) after."""
     from companion.ui.controller import AppController
     from companion.ui.main_window import MainWindow
-    from companion.ui.preferences import Preferences
+    from companion.settings import SettingsStore
 
     windows = []
 
@@ -89,8 +89,8 @@ def make_window(qtbot, tmp_path: Path, library_db: Path, scanned_library) -> Ite
         fields = dict(folders=[str(folder)], library_db=str(library_db), first_run_done=True, osc_port=0,
                       watch_folders=False, auto_preview=False)
         fields.update(overrides)
-        prefs = Preferences(**fields)  # type: ignore[arg-type]
-        controller = AppController(prefs, prefs_file=tmp_path / "gui.json")
+        store = SettingsStore(tmp_path / "settings.json", environment=False, file_values=fields)
+        controller = AppController(store)
         window = MainWindow(controller)
         qtbot.addWidget(window)
         window.show()

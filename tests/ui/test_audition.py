@@ -25,7 +25,7 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     assert window.inspector.plan.text() == "auditions 120 → 124 BPM, +5 st"  # said before it plays
     with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
-    assert c.playing
+    assert c.audition.playing
     player = c.auditioner.player
     wait_until(qtbot, lambda: player.frames_out > 0)
     # the card shows it plays; the inspector says how it is rendered
@@ -35,13 +35,13 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     assert "+5 st" in window.inspector.plan.text()  # F# minor → B minor
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
-    assert not c.playing and window.model.playing_id is None
+    assert not c.audition.playing and window.model.playing_id is None
 
     # the second audition comes from the render cache
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "note"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert window.inspector.plan.text().endswith("from the cache")
-    c.stop_preview()
+    c.audition.stop()
     wait_until(qtbot, lambda: len(events(library_db, "preview")) == 2)
     first, second = (json.loads(m) for _, _, m in events(library_db, "preview"))
     assert first["cache_hit"] is False and second["cache_hit"] is True
@@ -60,15 +60,16 @@ def test_arrow_keys_audition_the_next_card(qtbot, make_window):
                           check_params_cb=lambda sid, st, d: st == "playing" and sid != first.sample_id):
         qtbot.keyClick(window.view, Qt.Key.Key_Down)
     assert window.selected().sample_id != first.sample_id
-    assert c.preview_item.sample_id == window.selected().sample_id
-    c.stop_preview()
+    assert c.audition.preview_item.sample_id == window.selected().sample_id
+    c.audition.stop()
 
 
 def test_volume_slider_sets_the_player_gain(qtbot, make_window):
     window = make_window()
     window.volume.setValue(25)
     assert window.controller.auditioner.player.volume == 0.25
-    assert window.controller.prefs.volume == 0.25
+    window.close()  # the slider's last position is saved once, on close
+    assert window.controller.store.file_values["volume"] == 0.25
 
 
 def test_region_on_the_waveform_plays_only_that_part(qtbot, make_window):
@@ -89,5 +90,5 @@ def test_region_on_the_waveform_plays_only_that_part(qtbot, make_window):
     assert window.region is not None
     a, b = window.region
     assert 0.2 < a < 0.3 and 0.45 < b < 0.55
-    assert c.preview_item.sample_id == item.sample_id
-    c.stop_preview()
+    assert c.audition.preview_item.sample_id == item.sample_id
+    c.audition.stop()

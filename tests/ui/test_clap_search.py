@@ -36,7 +36,7 @@ def test_search_goes_through_clap_when_a_model_is_loaded(qtbot, make_window, lib
         env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    window = make_window(model_dir=str(tiny_clap))
+    window = make_window(clap_model_dir=str(tiny_clap))
     c = window.controller
     assert c.engine.text_embedder is not None
     with qtbot.waitSignal(c.results_ready, timeout=20000):

@@ -82,7 +82,8 @@ def test_mode_switch_reranks(qtbot, make_window):
     c = window.controller
     with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.mode == "rules"):
         qtbot.mouseClick(window.context_bar.mode_buttons["rules"], Qt.MouseButton.LeftButton)
-    assert c.prefs.mode == "rules"
+    assert c.settings.recommendation_mode == "rules"
+    assert c.store.file_values["recommendation_mode"] == "rules"  # remembered
     wait_until(qtbot, lambda: window.latest is not None and window.latest.mode == "rules")
     assert all(it.components.get("similarity", 0.0) == 0.0 for it in window.model.items)
     assert "rules" in window.header.text()

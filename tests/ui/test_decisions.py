@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 
 from companion.library.catalog import Catalog
-from companion.ui.controller import MIME_SAMPLE
+from companion.ui.audition_adapter import MIME_SAMPLE
 from tests.ui.conftest import events, wait_until
 
 
@@ -128,8 +128,8 @@ def test_drag_carries_the_file_url_and_the_render(qtbot, make_window, library_db
     assert json.loads(bytes(mime.data(MIME_SAMPLE)).decode())["sample_id"] == item.sample_id
 
     window.inspector.drag_rendered.setChecked(True)  # prepares the render for the drag
-    key = c._export_key(item, True, None)
-    wait_until(qtbot, lambda: key in c._exports, timeout_s=30)
+    key = c.audition._export_key(item, True, None)
+    wait_until(qtbot, lambda: key in c.audition._exports, timeout_s=30)
     mime = window._mime_for(item)
     rendered = Path(mime.urls()[0].toLocalFile())
     assert rendered != Path(item.path) and rendered.suffix == ".wav" and "124bpm" in rendered.name
@@ -140,8 +140,8 @@ def test_drag_carries_the_file_url_and_the_render(qtbot, make_window, library_db
 
     # a region of it
     region = (0.0, 0.5)
-    c.prepare_drag(item, rendered=True, region=region)
-    wait_until(qtbot, lambda: c._export_key(item, True, region) in c._exports, timeout_s=30)
+    c.audition.prepare_drag(item, rendered=True, region=region)
+    wait_until(qtbot, lambda: c.audition._export_key(item, True, region) in c.audition._exports, timeout_s=30)
     part = Path(window._region_mime(region).urls()[0].toLocalFile())
     assert abs(sf.info(part).duration - info.duration / 2) < 0.01
 

@@ -1,4 +1,4 @@
-"""Settings dialog, preferences file, the stall watchdog, the worker pools and `companion gui`."""
+"""Settings dialog, the stall watchdog, the worker pools and `companion gui` (flags not saved)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from companion.ui.preferences import Preferences, load_preferences, save_preferences
+from companion.settings import SettingsStore
 from companion.ui.stall import StallMonitor
 from companion.ui.tasks import TaskRunner
 from tests.ui.conftest import wait_until
@@ -43,12 +43,12 @@ def test_settings_dialog_applies_port_audio_and_mode(qtbot, make_window, tmp_pat
     QTimer.singleShot(300, edit)
     with qtbot.waitSignal(c.suggestions_ready, timeout=20000, check_params_cb=lambda b: b.mode == "rules"):
         window.open_settings()
-    assert c.listener.port == port
+    wait_until(qtbot, lambda: c.listener is not None and c.listener.port == port)  # restarted off the GUI thread
     assert c.auditioner.follow_key is False
     assert window.context_bar.mode_buttons["rules"].isChecked()
-    saved = json.loads((tmp_path / "gui.json").read_text())
-    assert saved["osc_port"] == port and saved["mode"] == "rules" and saved["sync_token"] == "secret"
-    assert oct((tmp_path / "gui.json").stat().st_mode & 0o777) == "0o600"  # it holds a token
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert saved["osc_port"] == port and saved["recommendation_mode"] == "rules" and saved["sync_token"] == "secret"
+    assert oct((tmp_path / "settings.json").stat().st_mode & 0o777) == "0o600"  # it holds a token
     wait_until(qtbot, lambda: window.sync_label.text().startswith("sync"), 5)
 
 
@@ -59,19 +59,6 @@ def test_osc_port_in_use_is_reported_not_fatal(qtbot, make_window):
         wait_until(qtbot, lambda: window.context_bar.connection.state == "error")
     assert "unavailable" in window.context_bar.connection.text.text()
     assert window.model.rowCount() > 0  # the app works without the bridge
-
-
-def test_preferences_round_trip_and_bad_file(tmp_path: Path):
-    path = tmp_path / "gui.json"
-    prefs = Preferences(folders=["/a", "/b"], osc_port=9999, volume=0.5, mode="rules")
-    save_preferences(prefs, path)
-    assert load_preferences(path) == prefs
-    path.write_text(json.dumps({"osc_port": "not a number", "volume": 7, "mode": "weird", "unknown": 1}))
-    loaded = load_preferences(path)
-    assert loaded.osc_port == 9137 and loaded.volume == 1.0 and loaded.mode == "fusion"
-    path.write_text("{broken")
-    assert load_preferences(path).folders == []
-    assert (tmp_path / "gui.json.bad").read_text() == "{broken"  # kept aside, not lost
 
 
 def test_stall_monitor_measures_a_blocked_event_loop(qtbot):
@@ -104,7 +91,7 @@ def test_task_results_come_back_on_the_gui_thread(qtbot):
 def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
                XDG_STATE_HOME=str(tmp_path / "xdg-state"))
-    settings = tmp_path / "gui.json"
+    settings = tmp_path / "gui.json"  # a format-1 file: migrated when read
     settings.write_text(json.dumps({"first_run_done": True, "osc_enabled": False}))
     proc = subprocess.run(
         [sys.executable, "-m", "companion", "gui", "--library-db", str(library_db), "--settings-file", str(settings),
@@ -112,19 +99,45 @@ def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "top_k" in json.loads(settings.read_text())  # the window saved its settings on close
+    assert "library_db" not in json.loads(settings.read_text())  # a flag is never saved
+
+
+def test_no_osc_holds_for_one_run_only(tmp_path: Path, library_db: Path):
+    """``companion gui --no-osc`` once, then a normal start listens again (the flag is not saved,
+    although the window saves a setting the producer changed during that run)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
+               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_STATE_HOME=str(tmp_path / "xdg-state"))
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"version": 2, "first_run_done": True, "osc_port": 0}))
+    code = (  # `companion gui --no-osc`, moving the volume slider before it closes
+        "import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication;"
+        "from companion.ui.app import application; app = application();"
+        "QTimer.singleShot(1500, lambda: [w.volume.setValue(40) for w in app.topLevelWidgets() if hasattr(w, 'volume')]);"
+        "from companion.cli.main import app as cli;"
+        f"sys.argv = ['companion', 'gui', '--no-osc', '--library-db', {str(library_db)!r},"
+        f" '--settings-file', {str(settings)!r}, '--quit-after', '3']; cli()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    saved = json.loads(settings.read_text())
+    assert saved["volume"] == 0.4  # the run saved what the producer changed…
+    assert "osc_enabled" not in saved and "library_db" not in saved  # …and none of its flags
+    normal = SettingsStore(settings, environment=False).settings  # what the next plain start reads
+    assert normal.osc_enabled is True
+
 
 
 @pytest.mark.parametrize("argv", [[]])
 def test_companion_without_arguments_opens_the_app(tmp_path: Path, library_db: Path, argv):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
                XDG_STATE_HOME=str(tmp_path / "xdg-state"), COMPANION_LIBRARY_DB=str(library_db))
-    # the GUI settings file lives in the data dir: a finished first run, no OSC
+    # an earlier version's settings (format 1, in the data dir): a finished first run, no OSC
     from companion.settings import APP_NAME
 
     data = tmp_path / "xdg" / APP_NAME
     data.mkdir(parents=True)
     (data / "gui.json").write_text(json.dumps({"first_run_done": True, "osc_enabled": False}))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     code = (
         "import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication;"
         "from companion.ui.app import application; app = application();"
@@ -133,7 +146,7 @@ def test_companion_without_arguments_opens_the_app(tmp_path: Path, library_db: P
     )
     proc = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "top_k" in json.loads((data / "gui.json").read_text())  # the window ran and saved on close
+    assert "first-run" not in proc.stderr  # read the old file: no first-run dialog
 
 
 def test_pyside_signal_emit_keeps_reference_counts():

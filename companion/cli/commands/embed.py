@@ -30,24 +30,17 @@ ThreadsOption = typer.Option(None, "--threads", min=1, help="CPU threads for inf
 
 
 def load_embedder(model: Path | None, precision: str = "auto", threads: int | None = None) -> ClapEmbedder:
-    """Load the CLAP model for a command, or exit with a message saying what to do."""
-    if precision not in ("auto", "fp32", "int8"):
-        raise fail(f"--precision must be auto, fp32 or int8, not {precision!r}")
-    from companion.embedding.clap.runtime import load_clap
+    """Load the CLAP model for a command (:func:`companion.app.clap.require_embedder`), or exit
+    with a message saying what to do."""
+    from companion.app.clap import require_embedder
+    from companion.settings import get_settings
 
     try:
-        embedder = load_clap(model, precision=precision, threads=threads or os.cpu_count() or 1)  # type: ignore[arg-type]
+        embedder: ClapEmbedder = require_embedder(
+            get_settings(), model, precision=precision, threads=threads or os.cpu_count() or 1
+        )
     except CompanionError as exc:
         raise fail(str(exc)) from exc
-    if embedder is None:
-        from companion.settings import get_settings
-
-        if not get_settings().use_clap:
-            raise fail("CLAP is off (RECS_USE_CLAP=false)")
-        raise fail(
-            "no CLAP model installed — fetch one with `companion models fetch`, export one with "
-            "`companion models export`, or give a folder with --model DIR"
-        )
     return embedder
 
 
@@ -106,7 +99,7 @@ def embed_cmd(
 
 
 def _backfill(embedder: ClapEmbedder, library_db: Path | None, json_out: bool) -> None:
-    from companion.embedding.backfill import backfill
+    from companion.library.backfill import backfill
 
     catalog = open_catalog(library_db)
     with catalog, _progress_bar(json_out) as bar:

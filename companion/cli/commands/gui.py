@@ -12,10 +12,10 @@ from companion.cli.output import fail
 
 def gui_cmd(
     library_db: Path | None = LibraryDbOption,
-    osc_port: int | None = typer.Option(None, "--osc-port", help="UDP port for the DAW's OSC (default: settings, 9137)."),
-    no_osc: bool = typer.Option(False, "--no-osc", help="Do not listen for OSC this time."),
+    osc_port: int | None = typer.Option(None, "--osc-port", help="UDP port for the DAW's OSC, this time (default: settings, 9137)."),
+    no_osc: bool = typer.Option(False, "--no-osc", help="Do not listen for OSC this time (not saved)."),
     settings_file: Path | None = typer.Option(
-        None, "--settings-file", help="GUI settings file (default: <data dir>/gui.json).", dir_okay=False
+        None, "--settings-file", help="Settings file (default: <config dir>/settings.json).", dir_okay=False
     ),
     quit_after: float | None = typer.Option(None, "--quit-after", help="Close after this many seconds (smoke tests).", hidden=True),
 ) -> None:

@@ -2,7 +2,7 @@
 
 Each line is ``{"seq", "context", "suggestions", "latency_ms", "rank_ms", "coalesced",
 "addresses", "extras"}``; ``latency_ms`` runs from the arrival of the OSC packet to the ranked
-list (see ``plugin_bridge/README.md``). Status and the final counters go to stderr.
+list (see ``plugin_bridge/README.md``; the path is drawn in ``docs/architecture.md``). Status and the final counters go to stderr.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from companion.cli.options import LibraryDbOption, resolve_db
+from companion.cli.options import LibraryDbOption, open_session
 from companion.cli.output import err_console, fail
 from companion.errors import CompanionError
 
@@ -49,68 +49,55 @@ def result_line(result: Any) -> str:
 
 
 def listen_cmd(
-    port: int = typer.Option(0, "--port", help="UDP port for OSC (default: RECS_OSC_PORT, 9137)."),
-    host: str = typer.Option(
-        "127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 for a DAW on another machine."
+    port: int | None = typer.Option(None, "--port", help="UDP port for OSC (default: settings, 9137; 0: any free port)."),
+    host: str | None = typer.Option(
+        None, "--host", help="Interface to listen on (default: settings, 127.0.0.1); 0.0.0.0 for a DAW on another machine."
     ),
     top_k: int = typer.Option(5, "--top-k", min=1, max=500, help="Suggestions per line."),
-    mode: str | None = typer.Option(None, help="fusion or rules (default: RECS_RECOMMENDATION_MODE)."),
-    abletonosc: bool = typer.Option(
-        False, "--abletonosc", help="Also follow Ableton Live through AbletonOSC (ports 11000/11001)."
+    mode: str | None = typer.Option(None, help="fusion or rules (default: settings, RECS_RECOMMENDATION_MODE)."),
+    abletonosc: bool | None = typer.Option(
+        None, "--abletonosc/--no-abletonosc", help="Also follow Ableton Live through AbletonOSC (ports 11000/11001)."
     ),
-    live_host: str = typer.Option("127.0.0.1", "--live-host", help="Host running Ableton Live."),
-    link: bool = typer.Option(False, "--link", help="Also follow Ableton Link tempo and play state."),
+    live_host: str | None = typer.Option(None, "--live-host", help="Host running Ableton Live (default: 127.0.0.1)."),
+    link: bool | None = typer.Option(None, "--link/--no-link", help="Also follow Ableton Link tempo and play state."),
     library_db: Path | None = LibraryDbOption,
 ) -> None:
-    """Follow the DAW over OSC without a GUI; print one JSON line per context change."""
-    from companion.engine import Engine
-    from companion.settings import get_settings
-    from companion.bridge.follower import ContextFollower, FollowResult
-    from companion.bridge.listener import OscListener
+    """Follow the DAW over OSC without a GUI; print one JSON line per context change.
+
+    The session is the window's (:class:`companion.app.Session`): the same sources, started
+    from the same settings, with this command's flags on top for this run.
+    """
+    from companion.bridge.follower import FollowResult
 
     if mode not in (None, "fusion", "rules"):
         raise fail(f"--mode must be fusion or rules, not {mode!r}")
-    port = port or get_settings().osc_port
-    try:
-        engine = Engine.open(resolve_db(library_db), default_mode=mode)  # type: ignore[arg-type]
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
     out_lock = threading.Lock()
-    listener: OscListener | None = None
 
     def on_result(result: FollowResult) -> None:
         line = result_line(result)
         with out_lock:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
-        if listener is not None:
-            listener.push_suggestions(
-                result.seq, result.latency_ms, [(s.path, s.score) for s in result.suggestions]
-            )
 
-    follower = ContextFollower(
-        engine.context, lambda: engine.suggest(top_k=top_k), on_result, accept=engine.accept_path
+    session = open_session(
+        library_db, use_clap=None, on_result=on_result, osc_enabled=True, osc_port=port, osc_host=host,
+        recommendation_mode=mode, abletonosc=abletonosc, live_host=live_host, link=link,
     )
-    listener = OscListener(
-        follower.apply, host=host, port=port, snapshot=lambda: engine.context.snapshot().to_json()
-    )
-    adapters: list[Any] = []
+    session.top_k = top_k  # lines carry their own length, not the window's
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    listener = None
     try:
-        follower.start()
-        listener.start()
-        if abletonosc:
-            from companion.bridge.abletonosc import AbletonOscClient
-
-            adapters.append(AbletonOscClient(follower.apply, live_host=live_host).start())
-        if link:
-            from companion.bridge.link import LinkAdapter
-
-            adapters.append(LinkAdapter(follower.apply).start())
+        states = session.start()
+        failed = [s for s in states if s.state == "error"]
+        if failed:
+            raise fail("; ".join(f"{s.name}: {s.detail}" for s in failed))
+        listener = session.sources.osc if session.sources is not None else None
+        following = [s.name for s in states if s.state == "running" and s.name != "osc"]
+        where = f"{listener.address[0]}:{listener.port}" if listener is not None else "?"
         err_console.print(
-            f"listening for OSC on {listener.address[0]}:{listener.port}"
-            + (" + AbletonOSC" if abletonosc else "") + (" + Link" if link else "")
+            f"listening for OSC on {where}"
+            + "".join(" + AbletonOSC" if n == "abletonosc" else " + Link" for n in following)
             + " — Ctrl-C to stop"
         )
         while not stop.wait(0.25):
@@ -118,16 +105,13 @@ def listen_cmd(
     except CompanionError as exc:
         raise fail(str(exc)) from exc
     finally:
-        for adapter in adapters:
-            adapter.stop()
-        listener.stop()
-        follower.stop()
-        engine.close()
+        session.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        # one plain JSON line (no console wrapping) so scripts can read the counters
-        sys.stderr.write(f"stopped: {json.dumps(listener.stats().to_json(), sort_keys=True)}\n")
-        sys.stderr.flush()
+        if listener is not None:
+            # one plain JSON line (no console wrapping) so scripts can read the counters
+            sys.stderr.write(f"stopped: {json.dumps(listener.stats().to_json(), sort_keys=True)}\n")
+            sys.stderr.flush()
 
 
 def register(app: typer.Typer) -> None:

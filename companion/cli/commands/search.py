@@ -2,7 +2,7 @@
 
 The prompt becomes a CLAP text vector; the samples' CLAP vectors in the same space are ranked
 by cosine similarity through that space's vector index. Banned samples and folders are left
-out, as everywhere else in the app.
+out, as everywhere else in the app: the search is the window's (:meth:`companion.app.Session.search`).
 
 A prompt made only of instrument words (``kick``, ``bd``, ``hats``, ``ambient choir``) lists
 first the samples that match it by name, folder tags or instrument through any synonym (the
@@ -13,18 +13,12 @@ CLAP knows "kick" but not that Sonic Pi's ``bd_*`` files are kicks, nor what "bd
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 
-from companion.cli.commands.embed import ModelOption, load_embedder
-from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
+from companion.cli.commands.embed import ModelOption
+from companion.cli.options import JsonOption, LibraryDbOption, open_session
 from companion.cli.output import err_console, fail, print_json
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from companion.library.catalog import Catalog
 
 
 def search_cmd(
@@ -35,67 +29,38 @@ def search_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Rank the library's samples by how well they match a text prompt."""
-    from companion.library.indexes import load_or_build
-
-    with open_catalog(library_db) as catalog:
-        embedder = load_embedder(model)
-        ids, _vecs, index = load_or_build(catalog, embedder.space)
-        if index is None:
+    session = open_session(library_db, clap_model_dir=model)
+    try:
+        if not session.settings.use_clap:
+            raise fail("CLAP is off (RECS_USE_CLAP=false)")
+        if session.clap is None or session.clap.embedder is None:
             raise fail(
-                f"the catalog has no vectors in {embedder.space} — run `companion embed --backfill` "
+                (session.clap.problem if session.clap is not None and session.clap.problem else "no CLAP model installed")
+                + " — fetch one with `companion models fetch`, export one with `companion models export`, "
+                "or give a folder with --model DIR"
+            )
+        space = session.clap.embedder.space
+        result = session.search(prompt, limit=top_k)
+        if result.space is None:
+            raise fail(
+                f"the catalog has no vectors in {space} — run `companion embed --backfill` "
                 "(or scan again with the model installed)"
             )
-        query = embedder.embed_text([prompt])
-        banned = _banned(catalog)
-        allowed = [int(i) for i in ids if int(i) not in banned] if banned else None
-        pairs = _ranked(catalog, index, query, prompt, top_k, allowed, [int(i) for i in ids])
-        hits = []
-        for sid, sim in pairs:
-            row = catalog.get(sid)
-            if row is not None:
-                hits.append({"id": sid, "path": row.path, "name": row.name, "kind": row.kind,
-                             "instrument": row.instrument, "score": round(sim, 6)})
-        coverage = catalog.embedding_coverage().get(embedder.space, (0, 0))
+        assert session.engine is not None
+        coverage = session.engine.catalog.embedding_coverage().get(space, (0, 0))
+    finally:
+        session.close()
+    hits = [
+        {"id": h.row.id, "path": h.row.path, "name": h.row.name, "kind": h.row.kind,
+         "instrument": h.row.instrument, "score": round(h.score or 0.0, 6)}
+        for h in result.hits
+    ]
     if json_out:
-        print_json({"prompt": prompt, "space": embedder.space, "results": hits})
+        print_json({"prompt": prompt, "space": space, "results": hits})
         return
     for rank, h in enumerate(hits, 1):
         typer.echo(f"{rank:2d}. {h['score']:.3f}  {h['name']}  [{h['kind'] or '?'}]  {h['path']}")
-    err_console.print(f"{len(hits)} results in {embedder.space} ({coverage[0]}/{coverage[1]} samples have a vector)")
-
-
-def _ranked(
-    catalog: Catalog, index: Any, query: np.ndarray, prompt: str, top_k: int,
-    allowed: list[int] | None, ids: list[int],
-) -> list[tuple[int, float]]:
-    """``(sample_id, cosine)`` best first: instrument matches first for an instrument prompt."""
-    from companion.library.search import query_instruments
-
-    def nearest(k: int, filter_ids: list[int] | None) -> list[tuple[int, float]]:
-        hit_ids, sims = index.query(query, k, filter_ids=filter_ids)
-        return [(i, s) for i, s in zip(hit_ids[0].tolist(), sims[0].tolist(), strict=True) if i >= 0]
-
-    if query_instruments(prompt) is None:
-        return nearest(top_k, allowed)
-    matching = {r.id for r in catalog.rows(status="analysed", query=prompt)}
-    pool = allowed if allowed is not None else ids
-    first = nearest(top_k, [i for i in pool if i in matching]) if matching else []
-    rest = nearest(top_k - len(first), [i for i in pool if i not in matching]) if len(first) < top_k else []
-    return first + rest
-
-
-def _banned(catalog: Catalog) -> set[int]:
-    """Ids of banned samples and of samples under banned folders."""
-    conn = catalog.conn
-    out = {int(r[0]) for r in conn.execute("SELECT sample_id FROM decisions WHERE decision = 'ban'")}
-    for (folder,) in conn.execute("SELECT folder FROM banned_folders").fetchall():
-        prefix = folder.rstrip("/") + "/"
-        out.update(int(r[0]) for r in conn.execute("SELECT id FROM samples WHERE path LIKE ? ESCAPE '\\'", (_like(prefix) + "%",)))
-    return out
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    err_console.print(f"{len(hits)} results in {space} ({coverage[0]}/{coverage[1]} samples have a vector)")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,18 +7,9 @@ from pathlib import Path
 
 import typer
 
-from companion.cli.options import JsonOption, LibraryDbOption, resolve_db
+from companion.cli.options import JsonOption, LibraryDbOption, open_session
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
-
-
-def _engine(library_db: Path | None, mode: str | None = None):  # noqa: ANN202
-    from companion.engine import Engine
-
-    try:
-        return Engine.open(resolve_db(library_db), default_mode=mode)  # type: ignore[arg-type]
-    except CompanionError as exc:
-        raise fail(str(exc)) from exc
 
 
 def suggest_cmd(
@@ -39,7 +30,9 @@ def suggest_cmd(
     """Suggest samples for a context, with the score and rationale of each."""
     if mode not in (None, "fusion", "rules"):
         raise fail(f"--mode must be fusion or rules, not {mode!r}")
-    engine = _engine(library_db, mode)
+    session = open_session(library_db, recommendation_mode=mode)
+    engine = session.engine
+    assert engine is not None
     try:
         fields = {"bpm": bpm, "key": key, "mood_tags": tuple(mood), "genre": genre, "prompt": prompt}
         engine.context.update("cli", **{k: v for k, v in fields.items() if v not in (None, ())})
@@ -53,7 +46,7 @@ def suggest_cmd(
     except (CompanionError, ValueError) as exc:
         raise fail(str(exc)) from exc
     finally:
-        engine.close()
+        session.close()
     if json_out:
         print_json({"context": context, "mode": mode or engine.default_mode, "latency_ms": round(ms, 3),
                     "suggestions": [s.to_json() for s in suggestions]})
@@ -76,13 +69,18 @@ def similar_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """More like this: the nearest samples to each query file."""
-    engine = _engine(library_db)
+    session = open_session(library_db, use_clap=False)
     try:
-        result = engine.similar(files, top_k=top_k)
+        result = {}
+        for f in files:
+            row = session.engine.catalog.find(f) if session.engine is not None else None
+            if row is None:
+                raise CompanionError(f"{f} is not in the catalog — scan its folder first")
+            result[row.path] = session.similar(row.path, top_k=top_k)
     except CompanionError as exc:
         raise fail(str(exc)) from exc
     finally:
-        engine.close()
+        session.close()
     if json_out:
         print_json(result)
         return

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from companion.library.catalog import Catalog
+from companion.library.indexes import load_or_build
 
 
 class FileEmbedder(Protocol):
@@ -128,8 +129,6 @@ def backfill(
             close()
         flush()
     if refresh_index and (report.embedded or report.todo):
-        from companion.library.indexes import load_or_build
-
         idx_ids, _vecs, _index = load_or_build(catalog, embedder.space)
         report.indexed = len(idx_ids)
     report.seconds = time.perf_counter() - t0

@@ -1,0 +1,319 @@
+"""One producer session: the object the window and every command drive.
+
+A :class:`Session` is assembled the same way for ``companion gui``, ``companion listen`` and
+``companion suggest``/``search``, so they cannot drift apart:
+
+* the :class:`~companion.engine.Engine` (catalog, vectors, ranker, decisions), with CLAP for
+  text prompts when a model is installed (:mod:`companion.app.clap`);
+* the :class:`~companion.bridge.follower.ContextFollower`, which re-ranks on its own thread
+  after every context change and coalesces floods; each ranked list goes to the client's
+  ``on_result`` and to the OSC listener's push clients;
+* the context sources the settings enable (:class:`~companion.app.sources.ContextSources`: OSC
+  listener, AbletonOSC, Ableton Link) plus manual edits (:meth:`edit_context`);
+* search and "more like this" with bans applied (:mod:`companion.app.search`);
+* audition planning: an :class:`~companion.preview.audition.Auditioner` rendering in the
+  session's tempo and key;
+* sync with the central service (:class:`~companion.app.sync.SyncRunner`).
+
+The data path from a DAW packet to a repainted list is drawn in ``docs/architecture.md``.
+
+Threading: nothing here needs Qt. :meth:`open` and :meth:`start` block (catalog, CLAP, sockets)
+and the window calls them on a worker; results arrive on the follower's thread through
+``on_result``. :meth:`close` may be called from any thread, once the client is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from companion.app.clap import ClapLoad, load_text_embedder
+from companion.app.search import DEFAULT_LIMIT, SearchResult, allowed_ids, search_library
+from companion.app.sources import ContextSources, SourceState
+from companion.app.sync import SyncRunner
+from companion.bridge.follower import ContextFollower, FollowResult
+from companion.engine import Engine, Mode
+from companion.errors import CatalogError, CompanionError
+from companion.library.catalog import Catalog
+from companion.ranking.context import SessionContext
+from companion.ranking.ranker import Suggestion
+from companion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """Engine, context follower, context sources, search, audition and sync of one run.
+
+    Args:
+        settings: the effective settings (:class:`~companion.settings.SettingsStore`'s).
+        on_result: receives every ranked list (:class:`~companion.bridge.follower.FollowResult`
+            whose ``suggestions`` are :class:`~companion.ranking.ranker.Suggestion`), on the
+            follower thread.
+        on_source_state: receives each context source's state changes (any thread).
+        on_sync_status: receives one-line sync statuses (any thread).
+
+    Attributes:
+        engine: the open engine (None before :meth:`open`).
+        clap: how loading CLAP went (None before :meth:`open`).
+        sources: the context sources (None before :meth:`start`).
+        auditioner: the audition renderer/player (None until :meth:`open_audition`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_result: Callable[[FollowResult], None] | None = None,
+        on_source_state: Callable[[SourceState], None] | None = None,
+        on_sync_status: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog_path: Path = settings.catalog_path()
+        self.mode: Mode = settings.recommendation_mode
+        self.top_k = settings.top_k
+        self.engine: Engine | None = None
+        self.clap: ClapLoad | None = None
+        self.follower: ContextFollower | None = None
+        self.sources: ContextSources | None = None
+        self.auditioner: Any | None = None
+        self._on_result = on_result
+        self._on_source_state = on_source_state
+        self.sync = SyncRunner(self.catalog_path, on_sync_status)
+        self._lifecycle = threading.Lock()
+        self._closed = False
+
+    # ================================================================== lifecycle
+    def open(self, *, create: bool = True, use_clap: bool | None = None) -> Engine:
+        """Open the catalog, load CLAP and build the engine (seconds on a large library).
+
+        Args:
+            create: create an empty catalog when there is none (the window); False: a command
+                that needs a scanned library fails instead.
+            use_clap: override ``settings.use_clap`` (False: never load a model).
+
+        Raises:
+            CatalogError: no catalog (with ``create=False``) or an unusable one.
+        """
+        if not create and not self.catalog_path.exists():
+            raise CatalogError(f"no catalog at {self.catalog_path} — run `companion scan FOLDER` first")
+        catalog = Catalog.open(self.catalog_path)
+        try:
+            if use_clap is False or (use_clap is None and not self.settings.use_clap):
+                self.clap = ClapLoad(None)
+            else:
+                self.clap = load_text_embedder(self.settings.model_copy(update={"use_clap": True}))
+            self.engine = Engine(catalog, default_mode=self.mode, text_embedder=self.clap.embedder)
+        except BaseException:
+            catalog.close()
+            raise
+        return self.engine
+
+    def start(self) -> list[SourceState]:
+        """Start following the context: the follower thread and the sources the settings enable.
+
+        Returns:
+            Every source's state (a source that could not start is ``error``, with why).
+
+        Raises:
+            CompanionError: the session is not open.
+        """
+        engine = self._engine()
+        with self._lifecycle:
+            if self.follower is None:
+                self.follower = ContextFollower(engine.context, self.rank, self._ranked, accept=engine.accept_path)
+                self.follower.start()
+                self.sources = ContextSources(
+                    self.follower.apply, snapshot=lambda: engine.context.snapshot().to_json(),
+                    on_state=self._on_source_state,
+                )
+            assert self.sources is not None
+            return self.sources.apply_settings(self.settings)
+
+    def apply_settings(self, settings: Settings) -> list[SourceState]:
+        """New effective settings: :meth:`apply_preferences`, then :meth:`restart_sources`.
+
+        Blocks while sources restart (sockets close, threads join): call it off the GUI thread.
+        Returns every source's state.
+        """
+        self.apply_preferences(settings)
+        return self.restart_sources(settings)
+
+    def apply_preferences(self, settings: Settings) -> None:
+        """The part of new settings that never blocks: mode and list length (re-ranks when
+        either changed), audition follow-tempo/key, and sync (restarted when the hub URL or
+        token changed). Sources keep running: :meth:`restart_sources` moves them."""
+        old, self.settings = self.settings, settings
+        rerank = (settings.recommendation_mode, settings.top_k) != (self.mode, self.top_k)
+        self.mode, self.top_k = settings.recommendation_mode, settings.top_k
+        if self.auditioner is not None:
+            self.auditioner.follow_tempo = settings.follow_tempo
+            self.auditioner.follow_key = settings.follow_key
+        if (settings.sync_url, settings.sync_token) != (old.sync_url, old.sync_token):
+            self.start_sync()
+        if rerank:
+            self.refresh()
+
+    def restart_sources(self, settings: Settings) -> list[SourceState]:
+        """Restart the context sources whose settings changed (OSC port/host, AbletonOSC, Link).
+
+        Blocks while sources restart: call it off the GUI thread. Returns every source's state
+        (``[]`` before :meth:`start`).
+        """
+        with self._lifecycle:
+            if self.sources is None:
+                return []
+            return self.sources.apply_settings(settings)
+
+    def close(self, *, sync_join_s: float = 5.0) -> None:
+        """Stop the sources, the follower and sync; release the audio device and the catalog.
+
+        Idempotent. Blocks while the sources' threads stop (well under a second).
+
+        Args:
+            sync_join_s: wait this long for the sync loop's request in flight (s); 0: do not
+                wait (the window: the daemon thread ends on its own, its outbox is durable).
+        """
+        with self._lifecycle:
+            if self._closed:
+                return
+            self._closed = True
+            if self.sources is not None:
+                self.sources.stop()
+            if self.follower is not None:
+                self.follower.stop()
+            self.sync.stop()
+            if self.auditioner is not None:
+                self.auditioner.close()
+            if sync_join_s > 0:
+                self.sync.join(timeout=sync_join_s)
+            if self.engine is not None:
+                self.engine.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise CompanionError("the session is not open")
+        return self.engine
+
+    # ================================================================== ranking and context
+    def rank(self) -> list[Suggestion]:
+        """Ranked suggestions for the current context (``top_k``, ``mode``)."""
+        return self._engine().suggest(top_k=self.top_k, mode=self.mode)
+
+    def _ranked(self, result: FollowResult) -> None:
+        """Follower thread: hand the list to the client, then to the OSC listener's push clients."""
+        if self._on_result is not None:
+            self._on_result(result)
+        listener = self.sources.osc if self.sources is not None else None
+        if listener is not None and listener.clients():
+            listener.push_suggestions(
+                result.seq, result.latency_ms, [(s.path, s.score) for s in result.suggestions]
+            )
+
+    def refresh(self) -> None:
+        """Re-rank now (after a decision, a scan, a mode change)."""
+        if self.follower is not None:
+            self.follower.refresh()
+
+    def set_mode(self, mode: Mode) -> None:
+        """``fusion`` or ``rules`` for the next rankings.
+
+        Raises:
+            CompanionError: another mode.
+        """
+        if mode not in ("fusion", "rules"):
+            raise CompanionError(f"mode must be fusion or rules, not {mode!r}")
+        self.mode = mode
+        self.refresh()
+
+    def edit_context(self, **fields: Any) -> None:
+        """A manual context edit (source ``manual``); the follower re-ranks.
+
+        Raises:
+            CompanionError: a field is unknown or its value invalid (ContextError).
+        """
+        self._engine().context.update("manual", **fields)
+
+    def context(self) -> SessionContext:
+        """The current context (empty before :meth:`open`)."""
+        return self.engine.context.snapshot() if self.engine is not None else SessionContext()
+
+    # ================================================================== search
+    def search(self, text: str, *, catalog: Catalog | None = None, limit: int = DEFAULT_LIMIT) -> SearchResult:
+        """Search the library (CLAP when loaded, else names and tags), bans applied.
+
+        Args:
+            catalog: a catalog connection for the calling thread (default: the engine's).
+        """
+        engine = self._engine()
+        return search_library(engine, catalog or engine.catalog, text, limit)
+
+    def similar(self, path: str, top_k: int = 10) -> list[dict[str, Any]]:
+        """Samples that sound like the one at ``path``, bans applied.
+
+        Returns:
+            ``[{"id", "path", "score", "instrument"}]``, best first (see :meth:`Engine.similar`).
+
+        Raises:
+            CatalogError: the file is not in the catalog or has no vector.
+        """
+        engine = self._engine()
+        ids, allowed = allowed_ids(engine)
+        hits = next(iter(engine.similar([path], top_k=top_k + (len(ids) - len(allowed) if allowed is not None else 0)).values()), [])
+        if allowed is not None:
+            ok = set(allowed.tolist())
+            hits = [h for h in hits if h["id"] in ok]
+        return hits[:top_k]
+
+    # ================================================================== audition
+    def open_audition(
+        self, *, audio: bool = True, on_state: Callable[[str], None] | None = None
+    ) -> tuple[Any, str | None]:
+        """Create the auditioner (renders in the session's tempo and key) and, with ``audio``,
+        open the output device of the settings.
+
+        Returns:
+            ``(auditioner, problem)``: problem says why no device could be opened (the
+            auditioner then renders and exports but does not play).
+        """
+        from companion.errors import AudioOutputError
+        from companion.preview.audition import Auditioner
+
+        player, problem = None, None
+        if audio:
+            try:
+                from companion.preview.player import Player
+
+                player = Player(self.settings.audio_device, volume=self.settings.volume, on_state=on_state)
+            except AudioOutputError as exc:
+                log.warning("%s", exc)
+                problem = str(exc)
+        self.auditioner = Auditioner(
+            player, follow_tempo=self.settings.follow_tempo, follow_key=self.settings.follow_key
+        )
+        return self.auditioner, problem
+
+    def plan_audition(self, audition: Any) -> Any:
+        """How an :class:`~companion.preview.audition.AuditionItem` will sound in this session's
+        tempo and key (a :class:`~companion.preview.plan.PreviewPlan`).
+
+        Raises:
+            CompanionError: :meth:`open_audition` was not called.
+        """
+        if self.auditioner is None:
+            raise CompanionError("no auditioner: call open_audition first")
+        ctx = self.context()
+        return self.auditioner.plan(audition, ctx.bpm, ctx.key)
+
+    # ================================================================== sync
+    def start_sync(self) -> None:
+        """(Re)start sync with the settings' hub URL and token (off when either is empty). Never blocks."""
+        self.sync.start(self.settings.sync_url, self.settings.sync_token)
