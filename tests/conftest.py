@@ -1,8 +1,15 @@
 """Fixtures shared by the whole suite: the real Debian sample libraries, audio writers, and one
-embedded PostgreSQL with pgvector for the hub and sync tests."""
+embedded PostgreSQL with pgvector for the hub and sync tests.
+
+The suite is hermetic (:func:`pytest_configure`): it runs with a fresh HOME and fresh XDG
+folders, without the user's ``RECS_*`` / ``COMPANION_*`` settings, so nothing of the machine's
+user (settings file, catalog, ``~/.asoundrc``, Qt's configuration) changes what a test sees,
+and no test writes into the user's folders.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +25,39 @@ if TYPE_CHECKING:
 
 SONIC_PI = Path("/usr/share/sonic-pi/samples")
 LMMS = Path("/usr/share/lmms/samples")
+
+#: Environment a test run keeps: the CI's finished app folder (tests/packaging/test_bundle.py).
+KEPT_ENV = frozenset({"COMPANION_BUNDLE"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A fresh HOME and XDG folders for the whole run (child processes inherit them), and none
+    of the user's companion settings from the environment."""
+    home = Path(tempfile.mkdtemp(prefix="companion-tests-home-"))
+    folders = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_RUNTIME_DIR": home / "runtime",
+    }
+    for name, folder in folders.items():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ[name] = str(folder)
+    for name in [n for n in os.environ if n.startswith(("RECS_", "COMPANION_")) and n not in KEPT_ENV]:
+        del os.environ[name]
+    config.stash[_HOME] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's HOME."""
+    home = config.stash.get(_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_HOME = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")

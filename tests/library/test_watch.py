@@ -67,7 +67,10 @@ def test_non_audio_and_hidden_files_are_ignored(tmp_path: Path):
         (tmp_path / "notes.txt").write_text("x")
         (tmp_path / ".hidden.wav").write_bytes(b"x")
         time.sleep(0.6)
-    assert batches.items == []
+        assert batches.items == []
+        (tmp_path / "kick.wav").write_bytes(b"x")  # the watcher is alive: an audio file is seen
+        assert batches.wait() == [str(tmp_path.resolve())]
+    assert len(batches.items) == 1
 
 
 def test_continuous_changes_are_reported_by_max_wait(tmp_path: Path):
@@ -93,7 +96,10 @@ def test_unwatch_and_bad_folders(tmp_path: Path):
         assert watcher.roots == []
         (tmp_path / "a.wav").write_bytes(b"x")
         time.sleep(0.4)
-    assert batches.items == []
+        assert batches.items == []
+        watcher.set_roots([tmp_path])  # watching again: the next change arrives
+        (tmp_path / "b.wav").write_bytes(b"x")
+        assert batches.wait() == [str(tmp_path.resolve())]
 
 
 def test_a_failing_callback_does_not_stop_watching(tmp_path: Path):

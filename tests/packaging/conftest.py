@@ -8,23 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.alsa_conf import hermetic_alsa_config
+
 REPO = Path(__file__).resolve().parents[2]
 ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
 
 
 def write_alsa_conf(folder: Path, pcm: str = "type null") -> str:
-    """An ``ALSA_CONFIG_PATH`` value: the system configuration plus a default PCM override.
+    """An ``ALSA_CONFIG_PATH`` value whose default PCM is ``pcm`` and that reads none of the
+    machine's or user's ALSA files (:func:`tests.alsa_conf.hermetic_alsa_config`).
 
     ``type null`` is ALSA's null plugin (accepts and discards audio), so an output stream opens
     on a machine without a sound card; ``type hw card 99`` names a card that does not exist.
-    alsa-lib reads every file of the colon-separated list in turn.
     """
     if not ALSA_CONF.is_file():
         pytest.fail("ALSA's configuration is missing (libasound2-data): run ./dev setup")
-    folder.mkdir(parents=True, exist_ok=True)
-    override = folder / "asound-default.conf"
-    override.write_text(f"pcm.!default {{ {pcm} }}\n", encoding="utf-8")
-    return f"{ALSA_CONF}:{override}"
+    return hermetic_alsa_config(folder, pcm)
 
 
 @pytest.fixture()

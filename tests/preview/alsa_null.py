@@ -5,9 +5,9 @@ card that PCM does not open, so sounddevice lists no output. Pointing ALSA at a 
 whose default PCM is ``type null`` gives a real, openable output stream whose samples are
 discarded (it consumes them as fast as the callback produces them, so tests stay short).
 
-How: ``ALSA_CONFIG_PATH`` is set to the system's ``alsa.conf`` *plus* a small file written to a
-temporary folder (alsa-lib reads every file of a colon-separated list; the later one wins), so
-the user's ``~/.asoundrc`` and ``/etc/asound.conf`` are neither read nor touched. PortAudio reads
+How: ``ALSA_CONFIG_PATH`` is set to a copy of the system's ``alsa.conf`` without its hooks *plus*
+a small file written to a temporary folder (:mod:`tests.alsa_conf`), so the user's
+``~/.asoundrc``, ``/etc/asound.conf`` and ``conf.d`` are neither read nor touched. PortAudio reads
 the ALSA configuration when it initialises (on ``import sounddevice``); if sounddevice was
 already imported, PortAudio is re-initialised so the new configuration applies. This works as
 root or not, on a fresh Debian machine with only ``libportaudio2`` and ``libasound2`` installed.
@@ -22,8 +22,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-SYSTEM_ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
-NULL_PCM = "pcm.!default {\n    type null\n}\n"
+from tests.alsa_conf import SYSTEM_ALSA_CONF, hermetic_alsa_config
+
+PREFIX = "companion-null-alsa-"
 
 
 def use_null_alsa() -> str | None:
@@ -31,12 +32,9 @@ def use_null_alsa() -> str | None:
     if not SYSTEM_ALSA_CONF.is_file():
         return None
     current = os.environ.get("ALSA_CONFIG_PATH", "")
-    if current.endswith("companion-null.asoundrc"):
+    if PREFIX in current:  # set up already in this process
         return current
-    folder = Path(tempfile.mkdtemp(prefix="companion-alsa-"))
-    conf = folder / "companion-null.asoundrc"
-    conf.write_text(NULL_PCM)
-    value = f"{SYSTEM_ALSA_CONF}:{conf}"
+    value = hermetic_alsa_config(Path(tempfile.mkdtemp(prefix=PREFIX)), "type null")
     os.environ["ALSA_CONFIG_PATH"] = value
     sd = sys.modules.get("sounddevice")
     if sd is not None:  # PortAudio already read the old configuration: start it again
