@@ -31,6 +31,7 @@ from companion.ranking.candidates import Candidates
 from companion.ranking.context import ContextStore, SessionContext
 from companion.ranking.ranker import EmbeddingSpaceData, Ranker, Suggestion
 from companion.ranking.rules import FusionRules, load_default_rules
+from companion.ranking.spaces import VectorSource
 from companion.ranking.state import SessionState
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class Engine:
                     ids, vecs, index = load_or_build(self.catalog, space, ids, vecs)
                 if len(ids) == 0:
                     continue
-                source = "fingerprint" if space.startswith("fingerprint") else "clap"
+                source: VectorSource = "fingerprint" if space.startswith("fingerprint") else "clap"
                 spaces.append(EmbeddingSpaceData(space=space, source=source, ids=ids, vectors=vecs, index=index))
             ranker = Ranker(cands, spaces, self.rules)
             with self._lock:

@@ -154,7 +154,7 @@ def _valid_values(data: Mapping[str, Any], where: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in data.items():
         field = Settings.model_fields.get(name)
-        if field is None:
+        if field is None or field.annotation is None:  # a model field's annotation is never None
             continue
         try:
             TypeAdapter(field.annotation).validate_python(value)

@@ -94,7 +94,7 @@ def synonyms_of(instrument: str) -> tuple[str, ...]:
     """Every word that names ``instrument`` (its own name first); empty for unknown names."""
     if instrument not in SYNONYMS:
         return ()
-    return (instrument, *SYNONYMS[instrument])  # type: ignore[index]  # checked just above
+    return (instrument, *SYNONYMS[instrument])
 
 
 def instrument_from_words(words: list[str]) -> Instrument | None:

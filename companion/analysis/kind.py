@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.analysis.features import Features
+from companion.analysis.result import Kind
 
 #: Shortest loop (s): one bar of 4/4 at 200 BPM is 1.2 s.
 MIN_LOOP_S = 1.0
@@ -47,7 +48,7 @@ class KindEstimate:
         n_onsets: number of strong onsets after the first attack.
     """
 
-    kind: str
+    kind: Kind
     kind_confidence: float
     pitched: bool
     pitched_confidence: float
@@ -99,6 +100,7 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
     energy = feat.rms.astype(np.float64) ** 2
     quarter = max(1, energy.size // 4)
     front = float(energy[:quarter].sum() / energy.sum()) if energy.sum() > 0 else 1.0
+    kind: Kind
     if duration_s < MIN_LOOP_S:
         kind, conf = "one-shot", 0.9
     elif late >= 2 and front < 0.6:

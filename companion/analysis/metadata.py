@@ -141,7 +141,7 @@ def _read_mutagen(path: Path, tags: EmbeddedTags) -> None:
 def _items(container: object) -> list[tuple[str, object]]:
     """(key, value) pairs of a mutagen tag container (ID3 frames or Vorbis comments)."""
     try:
-        return [(str(k), v) for k, v in container.items()]  # type: ignore[attr-defined]
+        return [(str(k), v) for k, v in container.items()]  # type: ignore[attr-defined]  # duck-typed mutagen container; AttributeError is caught
     except (AttributeError, TypeError):
         return []
 

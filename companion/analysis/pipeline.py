@@ -11,6 +11,7 @@ may reuse the returned :class:`DecodedAudio` (e.g. for the fingerprint embedding
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -18,12 +19,12 @@ from companion.analysis.audio import DecodedAudio, decode
 from companion.analysis.descriptors import describe
 from companion.analysis.features import Features, compute_features
 from companion.analysis.fitted import load_model
-from companion.analysis.instruments import DRUM_HITS
+from companion.analysis.instruments import DRUM_HITS, Instrument
 from companion.analysis.key_detection import estimate_key
 from companion.analysis.kind import HARMONIC_CHANGE, MIN_LOOP_S, SUSTAIN_TAIL_DB, KindEstimate, estimate_kind, harmonic_change, strong_onsets
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
-from companion.analysis.result import Analysis, Source
+from companion.analysis.result import Analysis, Kind, Source
 from companion.analysis.tempo import estimate_tempo, loop_length_candidates
 from companion.music.keys import Key
 
@@ -135,7 +136,7 @@ def _fit_kind(est: KindEstimate, desc: np.ndarray, duration_s: float, change: fl
     kind, p = load_model("kind").predict(desc)
     if kind == "one-shot" and est.tail_db > SUSTAIN_TAIL_DB and change >= HARMONIC_CHANGE:
         kind, p = "loop", max(1.0 - p, 0.6)
-    est.kind, est.kind_confidence = kind, round(p, 3)
+    est.kind, est.kind_confidence = cast(Kind, kind), round(p, 3)  # a class of the shipped model
 
 
 def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> float:
@@ -159,11 +160,11 @@ def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> flo
     elif result.kind == "one-shot" and instrument == "drums":
         return drum_p  # the two models disagree: say nothing
     if p >= model.min_confidence:
-        result.instrument, result.instrument_source, result.instrument_confidence = instrument, "estimate", round(p, 3)  # type: ignore[assignment]  # a class of the shipped model
+        result.instrument, result.instrument_source, result.instrument_confidence = cast(Instrument, instrument), "estimate", round(p, 3)  # a class of the shipped model
     return drum_p
 
 
-def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[str, Source]:
+def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[Kind, Source]:
     """Loop or one-shot: ACID flags, then the file's name, a tempo in the name, folder names,
     and last the audio."""
     if tags.kind is not None:

@@ -26,6 +26,7 @@ lower confidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -242,7 +243,8 @@ def count_onsets(env: np.ndarray, fps: float, rel: float = 0.25, min_gap_s: floa
     prev, nxt = np.roll(env, 1), np.roll(env, -1)
     peaks = np.flatnonzero((env > prev) & (env >= nxt) & (env > rel * env.max()))
     gap = max(1, int(min_gap_s * fps))
-    count, last = 0, -gap
+    count = 0
+    last: int | np.signedinteger[Any] = -gap
     for p in peaks:
         if p - last >= gap:
             count += 1

@@ -68,7 +68,7 @@ def require_embedder(
         raise CompanionError("CLAP is off (RECS_USE_CLAP=false)")
     from companion.embedding.clap.runtime import load_clap
 
-    embedder = load_clap(model_dir, settings=settings, precision=precision, threads=threads)  # type: ignore[arg-type]  # checked above
+    embedder = load_clap(model_dir, settings=settings, precision=precision, threads=threads)  # type: ignore[arg-type]  # a Precision literal, checked above
     if embedder is None:
         raise CompanionError(
             "no CLAP model installed — fetch one with `companion models fetch`, export one with "

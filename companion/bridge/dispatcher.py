@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
@@ -25,6 +25,9 @@ from companion.errors import CompanionError
 from companion.bridge.address_space import ADDRESS_SPACE, AddressSpec
 from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter, BadInputError, FloodMeter
 from companion.bridge.updates import Parsed, UpdateSink, fold
+
+if TYPE_CHECKING:
+    from companion.ranking.context import ContextSource
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ class BridgeDispatcher(Dispatcher):
         self,
         on_update: UpdateSink,
         *,
-        source: str = "osc",
+        source: ContextSource = "osc",
         specs: Iterable[AddressSpec] = ADDRESS_SPACE,
         counter: BadInputCounter | None = None,
         on_query: QueryHandler | None = None,

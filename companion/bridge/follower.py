@@ -144,13 +144,13 @@ class ContextFollower:
         self._local.addresses = update.addresses
         try:
             if update.reset and not update.fields:
-                self.store.reset(source)  # type: ignore[arg-type]
+                self.store.reset(source)
             elif update.reset:
                 cleared: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
                 cleared.update(update.fields)
-                self.store.update(source, **cleared)  # type: ignore[arg-type]
+                self.store.update(source, **cleared)
             elif update.fields:
-                self.store.update(source, **update.fields)  # type: ignore[arg-type]
+                self.store.update(source, **update.fields)
         finally:
             self._local.received_at = None
             self._local.addresses = ()

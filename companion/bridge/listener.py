@@ -21,7 +21,7 @@ import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pythonosc.osc_message_builder import build_msg
 from pythonosc.osc_server import BlockingOSCUDPServer
@@ -32,6 +32,9 @@ from companion.bridge.address_space import DEFAULT_PORT
 from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter
 from companion.bridge.dispatcher import BridgeDispatcher, ListenerStats
 from companion.bridge.updates import UpdateSink
+
+if TYPE_CHECKING:
+    from companion.ranking.context import ContextSource
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class OscListener:
         *,
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
-        source: str = "osc",
+        source: ContextSource = "osc",
         snapshot: Callable[[], dict[str, Any]] | None = None,
         flood_limit: int = DEFAULT_FLOOD_LIMIT,
         counter: BadInputCounter | None = None,

@@ -93,7 +93,7 @@ def encode(messages: Sequence[Message], *, bundle: bool | None = None) -> bytes:
         return built[0].dgram
     builder = OscBundleBuilder(IMMEDIATELY)
     for msg in built:
-        builder.add_content(msg)  # type: ignore[arg-type]
+        builder.add_content(msg)
     return builder.build().dgram
 
 

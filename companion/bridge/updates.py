@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from companion.ranking.context import ContextSource
 
 QueryKind = Literal["ping", "register", "unregister", "get", "stats"]
 
@@ -55,7 +58,7 @@ class ContextUpdate:
     """
 
     fields: Mapping[str, Any]
-    source: str
+    source: ContextSource
     received_at: float
     sender: tuple[str, int] | None = None
     reset: bool = False
@@ -72,7 +75,7 @@ class ContextUpdate:
 def fold(
     parsed: Sequence[Parsed],
     *,
-    source: str,
+    source: ContextSource,
     received_at: float | None = None,
     sender: tuple[str, int] | None = None,
     addresses: Sequence[str] = (),

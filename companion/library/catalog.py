@@ -130,11 +130,14 @@ class Catalog:
     # ---------------------------------------------------------------- reading samples
     def count(self, status: str | None = None) -> int:
         """Number of samples, optionally with one status."""
+        n: int
         if status is None:
-            return self.conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
-        return self.conn.execute(
+            n = self.conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+            return n
+        n = self.conn.execute(
             "SELECT COUNT(*) FROM samples WHERE status = ?", (status,)
         ).fetchone()[0]
+        return n
 
     def rows(
         self, *, status: str | None = None, query: str | None = None, instrument: str | None = None
@@ -310,10 +313,11 @@ class Catalog:
         return read_candidate_columns(self.conn)
 
 
-def _to_row(r: tuple) -> SampleRow:
+def _to_row(r: tuple[Any, ...]) -> SampleRow:
     (sid, path, name, folder, status, chash, name_tags, added_at,
      analysis_json, o_bpm, o_key_pc, o_mode, o_kind, o_instrument) = r
     a: dict[str, Any] = json.loads(analysis_json) if analysis_json else {}
+    key_pc: Any  # from JSON or the overrides table: an int or None
     bpm, bpm_source = a.get("bpm"), a.get("bpm_source")
     key_pc, mode, key_source = a.get("key_pc"), a.get("mode"), a.get("key_source")
     kind = a.get("kind")

@@ -71,7 +71,7 @@ class ScanReport:
     analyse_s: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain-dict form for ``--json`` output."""
         return dict(self.__dict__)
 
@@ -84,7 +84,7 @@ def _path_range(root: str) -> tuple[str, str]:
     return root.rstrip(os.sep) + os.sep, root.rstrip(os.sep) + chr(ord(os.sep) + 1)
 
 
-def walk_audio(root: Path) -> Iterator[os.DirEntry]:
+def walk_audio(root: Path) -> Iterator[os.DirEntry[str]]:
     """Audio files below ``root`` (recursive, sorted, hidden files and folders skipped)."""
     stack = [str(root)]
     while stack:
@@ -287,11 +287,18 @@ def analyse_pending(
             buffer.clear()
 
 
-def _run_pool(todo, workers, initargs, take, stop, report) -> None:  # noqa: ANN001
+def _run_pool(
+    todo: Sequence[tuple[int, str]],
+    workers: int,
+    initargs: tuple[str, str, str],
+    take: Callable[[FileResult], None],
+    stop: threading.Event | None,
+    report: ScanReport,
+) -> None:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     queue = iter(todo)
-    in_flight: set[cf.Future] = set()
+    in_flight: set[cf.Future[FileResult]] = set()
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=initargs)
     try:
         def refill() -> None:

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from companion.errors import CatalogError
 from companion.library.db import Connection, vec_table
 from companion.library.events import embedding_payload, enqueue
+
+
+@overload
+def space_id(conn: Connection, space: str, dim: int) -> int: ...
+
+
+@overload
+def space_id(conn: Connection, space: str, dim: int | None = None) -> int | None: ...
 
 
 def space_id(conn: Connection, space: str, dim: int | None = None) -> int | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from companion.analysis.audio import SUPPORTED_EXTENSIONS
 from companion.errors import CompanionError
@@ -93,8 +94,8 @@ class FolderWatcher:
         self._first_at: float | None = None
         self._last_at = 0.0
         self._stopping = False
-        self._observer: Observer | None = None
-        self._watches: dict[str, object] = {}
+        self._observer: BaseObserver | None = None
+        self._watches: dict[str, ObservedWatch] = {}
         self._thread: threading.Thread | None = None
         self.events = 0  # audio-file events seen (for tests and the status line)
         self.batches = 0  # callbacks made
@@ -166,7 +167,7 @@ class FolderWatcher:
         root = str(Path(folder).expanduser().resolve())
         watch = self._watches.pop(root, None)
         if watch is not None and self._observer is not None:
-            self._observer.unschedule(watch)  # type: ignore[arg-type]
+            self._observer.unschedule(watch)
 
     def set_roots(self, folders: Iterable[Path | str]) -> list[str]:
         """Watch exactly these folders. Returns the error messages of folders that failed."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 import bisect
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from companion.analysis.instruments import INSTRUMENTS, normalise_instrument
 from companion.errors import CatalogError
@@ -60,7 +61,8 @@ def member_of(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     if not len(sorted_set):
         return np.zeros(len(values), dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[pos] == values
+    found: npt.NDArray[np.bool_] = sorted_set[pos] == values
+    return found
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -125,21 +127,48 @@ class Candidates:
             see :func:`instrument_code` / :func:`instrument_name`.
     """
 
-    ids: np.ndarray
+    ids: npt.NDArray[np.int64]
     paths: list[str]
     names: list[str]
     folders: list[str]
     content_hash: list[str]
-    is_loop: np.ndarray
-    bpm: np.ndarray
-    key_pc: np.ndarray
-    mode: np.ndarray
-    pitched: np.ndarray
-    added_at: np.ndarray
-    duration_s: np.ndarray
+    is_loop: npt.NDArray[np.bool_]
+    bpm: npt.NDArray[np.float32]
+    key_pc: npt.NDArray[np.int8]
+    mode: npt.NDArray[np.int8]
+    pitched: npt.NDArray[np.bool_]
+    added_at: npt.NDArray[np.float64]
+    duration_s: npt.NDArray[np.float32]
     kind: list[str]
-    tags: TagSets | Sequence[Iterable[str]] = field(default_factory=list)
-    instrument: np.ndarray | None = None
+    if TYPE_CHECKING:
+        # The fields as __post_init__ leaves them. The constructor (the stub below; the
+        # dataclass generates the real one) takes arrays of any dtype, which __post_init__
+        # converts, a list of sets as tags, and None as instrument (the ``else`` branch).
+        tags: TagSets
+        instrument: npt.NDArray[np.int8]
+
+        def __init__(
+            self,
+            ids: np.ndarray,
+            paths: list[str],
+            names: list[str],
+            folders: list[str],
+            content_hash: list[str],
+            is_loop: np.ndarray,
+            bpm: np.ndarray,
+            key_pc: np.ndarray,
+            mode: np.ndarray,
+            pitched: np.ndarray,
+            added_at: np.ndarray,
+            duration_s: np.ndarray,
+            kind: list[str],
+            tags: TagSets | Sequence[Iterable[str]] = ...,
+            instrument: np.ndarray | None = None,
+        ) -> None: ...
+
+    else:
+        tags: TagSets | Sequence[Iterable[str]] = field(default_factory=list)
+        instrument: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
@@ -151,12 +180,14 @@ class Candidates:
         self.pitched = np.ascontiguousarray(self.pitched, dtype=bool)
         self.added_at = np.ascontiguousarray(self.added_at, dtype=np.float64)
         self.duration_s = np.ascontiguousarray(self.duration_s, dtype=np.float32)
-        if not isinstance(self.tags, TagSets):
-            self.tags = TagSets.from_sets(self.tags) if len(self.tags) else TagSets.empty(n)
-        if self.instrument is None:
+        tags: TagSets | Sequence[Iterable[str]] = self.tags  # as given to the constructor
+        if not isinstance(tags, TagSets):
+            self.tags = TagSets.from_sets(tags) if len(tags) else TagSets.empty(n)
+        instrument: np.ndarray | None = self.instrument  # as given to the constructor
+        if instrument is None:
             self.instrument = np.full(n, UNKNOWN_INSTRUMENT, dtype=np.int8)
         self.instrument = np.ascontiguousarray(self.instrument, dtype=np.int8)
-        columns = {
+        columns: dict[str, Sized] = {
             "paths": self.paths,
             "names": self.names,
             "folders": self.folders,
@@ -442,7 +473,7 @@ class Candidates:
         order = np.argsort(self.bpm[rows], kind="stable")
         return self.bpm[rows][order], rows[order].astype(np.int64)
 
-    def loop_slices(self, windows: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+    def loop_slices(self, windows: Sequence[tuple[float | np.float32, float | np.float32]]) -> list[np.ndarray]:
         """Rows of loops whose BPM lies in each closed window ``[lo, hi]`` (one array each)."""
         sorted_bpm, rows = self._loop_bpm_index
         out = []

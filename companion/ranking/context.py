@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from companion.errors import ContextError, KeyParseError
-from companion.music.keys import Key, parse_key, parse_mode
+from companion.music.keys import Key, Mode, parse_key, parse_mode
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _check_source(source: str) -> ContextSource:
         raise ContextError(
             f"unknown context source {source!r}: use one of {', '.join(sorted(CONTEXT_SOURCES))}"
         )
-    return source  # type: ignore[return-value]
+    return cast(ContextSource, source)  # one of CONTEXT_SOURCES, checked above
 
 
 def _normalise_tags(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -228,7 +228,7 @@ class ContextStore:
         self._now = now
         self._lock = threading.Lock()
         self._context = SessionContext()
-        self._pending_mode: str | None = None
+        self._pending_mode: Mode | None = None
         self._subscribers: list[Callable[[SessionContext], None]] = []
         self.last_reset: tuple[ContextSource, float] | None = None
 
@@ -275,7 +275,7 @@ class ContextStore:
                 else:
                     self._pending_mode = mode
             elif bare_tonic and values.get("key") is not None and self._pending_mode is not None:
-                values["key"] = Key(values["key"].pitch_class, self._pending_mode)  # type: ignore[arg-type]
+                values["key"] = Key(values["key"].pitch_class, self._pending_mode)
                 self._pending_mode = None
             updated = dict(old.updated)
             for name, value in values.items():

@@ -94,7 +94,7 @@ def diversify(
         chosen.append(pick)
         alive[pick] = False
         alive &= hash_codes != hash_codes[pick]
-        if repeats is not None:
+        if repeats is not None and groups is not None:  # both or neither
             repeats[groups == groups[pick]] += 1.0
         if v is not None:
             np.maximum(max_sim, (v @ v[pick]).astype(np.float64), out=max_sim)

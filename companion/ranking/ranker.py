@@ -459,7 +459,7 @@ class Ranker:
         if table.has_instrument and table.instrument[i] > 0 and instrument is not None:
             reasons.append(why.instrument_reason(instrument, cold_start=cold_start))
         reasons.append(why.age_reason(float(c.added_at[row]), now))
-        source: SuggestionSource = target.space.data.source if has_sim else "recency"  # type: ignore[union-attr]
+        source: SuggestionSource = target.space.data.source if has_sim and target is not None else "recency"
         components = table.components(i)
         return Suggestion(
             sample_id=int(c.ids[row]),

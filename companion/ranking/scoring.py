@@ -23,8 +23,10 @@ Every number comes from the :class:`~companion.ranking.rules.FusionRules` docume
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from companion.ranking.candidates import (
     UNKNOWN_INSTRUMENT,
@@ -51,14 +53,33 @@ class ScoreTable:
     False (format-1 rules, which have no such term).
     """
 
-    rows: np.ndarray
-    similarity: np.ndarray
-    tempo: np.ndarray
-    key: np.ndarray
-    freshness: np.ndarray
-    tags: np.ndarray
-    instrument: np.ndarray | None = None
-    has_instrument: bool = False
+    rows: npt.NDArray[np.int64]
+    similarity: npt.NDArray[np.float64]
+    tempo: npt.NDArray[np.float64]
+    key: npt.NDArray[np.float64]
+    freshness: npt.NDArray[np.float64]
+    tags: npt.NDArray[np.float64]
+    if TYPE_CHECKING:
+        # ``instrument`` as __post_init__ leaves it; the constructor (this stub; the dataclass
+        # generates the real one) also takes None (the ``else`` branch).
+        instrument: npt.NDArray[np.float64]
+        has_instrument: bool
+
+        def __init__(
+            self,
+            rows: np.ndarray,
+            similarity: np.ndarray,
+            tempo: np.ndarray,
+            key: np.ndarray,
+            freshness: np.ndarray,
+            tags: np.ndarray,
+            instrument: np.ndarray | None = None,
+            has_instrument: bool = False,
+        ) -> None: ...
+
+    else:
+        instrument: np.ndarray | None = None
+        has_instrument: bool = False
 
     def __post_init__(self) -> None:
         if self.instrument is None:
@@ -77,8 +98,12 @@ class ScoreTable:
 
     def take(self, idx: np.ndarray) -> ScoreTable:
         """The sub-table at positions ``idx``."""
-        arrays = (getattr(self, f)[idx] for f in ("rows", *COMPONENTS, INSTRUMENT))
-        return ScoreTable(*arrays, has_instrument=self.has_instrument)
+        rows, similarity, tempo, key, freshness, tags, instrument = (
+            getattr(self, f)[idx] for f in ("rows", *COMPONENTS, INSTRUMENT)
+        )
+        return ScoreTable(
+            rows, similarity, tempo, key, freshness, tags, instrument, has_instrument=self.has_instrument
+        )
 
 
 def context_tags(context: SessionContext) -> list[str]:
@@ -120,7 +145,7 @@ class Scorer:
         #: whether the rules have an instrument term (format 2)
         self.has_instrument = score.instrument is not None
         #: (len(INSTRUMENTS) + 1,) float64 instrument term per instrument code + 1 (0 = unknown)
-        self._instrument_weights: np.ndarray | None = None
+        self._instrument_weights: npt.NDArray[np.float64] | None = None
         if score.instrument is not None:
             from companion.analysis.instruments import INSTRUMENTS
 
@@ -249,7 +274,8 @@ class Scorer:
                 counts[c.rows_tagged(word)] += 1
             return counts
         if len(rows) * 16 > len(c):  # many rows: count over the library, then gather
-            return self.tag_matches(None)[rows]
+            gathered: npt.NDArray[np.int32] = self.tag_matches(None)[rows]
+            return gathered
         counts = np.zeros(len(rows), dtype=np.int32)
         for word in self.tag_words:
             tagged = c.rows_tagged(word)
@@ -272,7 +298,8 @@ class Scorer:
         codes = self.candidates.instrument if rows is None else self.candidates.instrument[rows]
         if self._instrument_weights is None:
             return np.zeros(len(codes), dtype=np.float64)
-        return self._instrument_weights[codes.astype(np.intp) + 1]
+        weights: npt.NDArray[np.float64] = self._instrument_weights[codes.astype(np.intp) + 1]
+        return weights
 
     def boosts(self, rows: np.ndarray | None) -> np.ndarray:
         """(m,) float64 tempo + key + freshness + tags + instrument (the whole ``rules``-mode

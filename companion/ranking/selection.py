@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from companion.ranking.candidates import UNKNOWN_INSTRUMENT, Candidates, member_of
 from companion.ranking.filters import HardFilter
@@ -56,7 +57,8 @@ def choose(
         repeat_cost=cost,
         seed_groups=seed_groups,
     )
-    return pool[picked]
+    shown: npt.NDArray[np.intp] = pool[picked]
+    return shown
 
 
 def rank_by_boosts(

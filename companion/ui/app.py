@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -33,15 +34,16 @@ GIL_SWITCH_INTERVAL_S = 0.001
 def application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (created once), themed; the GIL switch interval lowered for the GUI."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    app = QApplication.instance()
+    # PySide6 types instance() as QCoreApplication; in this process it is always a QApplication.
+    app = cast("QApplication | None", QApplication.instance())
     if app is None:
         QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("SampleMind Companion")
         app.setOrganizationName("SampleMind")
         app.setDesktopFileName("io.samplemind.Companion")  # matches assets/io.samplemind.Companion.desktop
-    apply_theme(app)  # type: ignore[arg-type]
-    return app  # type: ignore[return-value]
+    apply_theme(app)
+    return app
 
 
 def run_first_run(window: MainWindow, settings: Settings) -> None:

@@ -39,7 +39,7 @@ def key_choices() -> list[tuple[str, Key | None]]:
     out: list[tuple[str, Key | None]] = [("—", None)]
     for pc in range(12):
         for mode in ("major", "minor"):
-            k = Key(pc, mode)  # type: ignore[arg-type]
+            k = Key(pc, mode)
             out.append((f"{k.name}  ·  {k.camelot}", k))
     return out
 

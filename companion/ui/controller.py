@@ -212,11 +212,13 @@ class AppController(QObject):
         engine = self.session.engine
         suggestions = result.suggestions
         cands = engine.candidates if engine is not None else None
-        rows = cands.rows_of([s.sample_id for s in suggestions]) if suggestions and cands is not None else []
-        items = [
-            SuggestionItem.from_suggestion(s, i + 1, float(cands.duration_s[r]) if r >= 0 else None)
-            for i, (s, r) in enumerate(zip(suggestions, rows))
-        ]
+        items: list[SuggestionItem] = []
+        if suggestions and cands is not None:
+            rows = cands.rows_of([s.sample_id for s in suggestions])
+            items = [
+                SuggestionItem.from_suggestion(s, i + 1, float(cands.duration_s[r]) if r >= 0 else None)
+                for i, (s, r) in enumerate(zip(suggestions, rows))
+            ]
         changed_at = time.perf_counter() - result.latency_ms / 1000.0
         self.suggestions_ready.emit(SuggestionBatch(
             items, result.context, result.seq, result.latency_ms, result.rank_ms, changed_at, self.mode
@@ -230,7 +232,7 @@ class AppController(QObject):
         """``fusion`` or ``rules``; re-ranks and remembers it."""
         if mode not in ("fusion", "rules") or mode == self.mode:
             return
-        self.session.set_mode(mode)  # type: ignore[arg-type]  # checked above
+        self.session.set_mode(mode)  # type: ignore[arg-type]  # "fusion" or "rules", checked above
         self._save(recommendation_mode=mode)
 
     def edit_context(self, fields: dict[str, Any]) -> None:

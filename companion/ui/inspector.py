@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QDrag, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QMimeData, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QDrag, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -59,9 +59,9 @@ class WaveformView(QWidget):
         self._press_x: float | None = None
         self._dragging_region = False
         self._pixmap_key: tuple[int, int, int] | None = None
-        self._pixmap = None
+        self._pixmap: QPixmap | None = None
         #: Builds the mime data for dragging the region out (set by the main window).
-        self.region_mime: Callable[[Region], object | None] | None = None
+        self.region_mime: Callable[[Region], QMimeData | None] | None = None
 
     def set_peaks(self, peaks: np.ndarray | None) -> None:
         """Show a thumbnail ((bins, 2) float32) or nothing; clears the region."""
@@ -101,7 +101,7 @@ class WaveformView(QWidget):
             self._press_x = None
             if mime is not None:
                 drag = QDrag(self)
-                drag.setMimeData(mime)  # type: ignore[arg-type]
+                drag.setMimeData(mime)
                 drag.exec(Qt.DropAction.CopyAction)
             return
         a, b = sorted((self._frac(self._press_x), self._frac(x)))
@@ -139,6 +139,7 @@ class WaveformView(QWidget):
         if key != self._pixmap_key:
             self._pixmap = waveform_pixmap(self.peaks, QSize(w, h - 8), QColor(theme.WAVE))
             self._pixmap_key = key
+        assert self._pixmap is not None  # drawn above for the current key
         p.drawPixmap(0, 4, self._pixmap)
         if self.region is not None:
             p.setPen(QPen(QColor(theme.ACCENT), 1))

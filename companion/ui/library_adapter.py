@@ -8,6 +8,7 @@ thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -198,5 +199,5 @@ class LibraryAdapter(QObject):
 
         for i in range(0, len(paths), PEAKS_PER_TASK):
             chunk = paths[i:i + PEAKS_PER_TASK]
-            c.tasks.run(lambda ch=chunk: compute(ch),
+            c.tasks.run(functools.partial(compute, chunk),
                         lambda r, e: c.peaks_ready.emit(r) if e is None else c.message.emit(str(e)), pool="io")

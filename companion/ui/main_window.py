@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from companion.ui.context_bar import ContextBar
 from companion.ui.controller import AppController, SuggestionBatch
 from companion.ui.search_adapter import ResultList
-from companion.ui.dialogs import SettingsDialog
+from companion.ui.dialogs import FirstRunDialog, SettingsDialog
 from companion.ui.inspector import Inspector
 from companion.ui.items import SuggestionItem
 from companion.ui.library_panel import LibraryPanel
@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
     Args:
         controller: the services (started by the caller or by :meth:`start`).
     """
+
+    #: The first-run dialog, once :func:`companion.ui.app.run_first_run` has opened it.
+    first_run_dialog: FirstRunDialog
 
     def __init__(self, controller: AppController) -> None:
         super().__init__()
@@ -437,10 +440,10 @@ class MainWindow(QMainWindow):
             self._prepare_drag()
 
     # ================================================================== drag
-    def _mime_for(self, item: SuggestionItem) -> Any:
+    def _mime_for(self, item: SuggestionItem) -> QMimeData:
         return self.controller.audition.mime_for(item, rendered=self.inspector.drag_rendered.isChecked())
 
-    def _region_mime(self, region: tuple[float, float]) -> Any:
+    def _region_mime(self, region: tuple[float, float]) -> QMimeData | None:
         item = self.selected()
         return None if item is None else self.controller.audition.mime_for(
             item, rendered=self.inspector.drag_rendered.isChecked(), region=region)
@@ -503,7 +506,9 @@ class MainWindow(QMainWindow):
     def escape(self) -> None:
         """Esc: leave a field, then results; stop audio."""
         if self._typing():
-            QApplication.focusWidget().clearFocus()
+            focused = QApplication.focusWidget()
+            assert focused is not None  # _typing(): a line edit or spin box has the focus
+            focused.clearFocus()
             self.view.setFocus()
             if self.showing == "suggestions":
                 return

@@ -38,7 +38,12 @@ def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: 
     from companion.library.scanner import scan
 
     stopper = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), stopper.set()), daemon=True).start()
+
+    def relay_stop() -> None:
+        stop.wait()
+        stopper.set()
+
+    threading.Thread(target=relay_stop, daemon=True).start()
     last = [0.0]
 
     def progress(p: Any) -> None:

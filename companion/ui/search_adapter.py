@@ -84,7 +84,7 @@ class SearchAdapter(QObject):
         session, top_k = c.session, c.settings.top_k
 
         def work() -> ResultList:
-            items = []
+            items: list[SuggestionItem] = []
             for h in session.similar(item.path, top_k=top_k):
                 row = db.get(h["id"])
                 if row is not None:

@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPointF,
     QRect,
@@ -40,6 +42,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QWidget,
 )
 
 from companion.ui import theme
@@ -61,8 +64,8 @@ class SuggestionModel(QAbstractListModel):
 
     peaks_wanted = Signal(str)
 
-    def __init__(self, parent: object | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._items: list[SuggestionItem] = []
         self._rows: dict[int, int] = {}
         self.peaks: dict[str, np.ndarray | None] = {}  # path -> (bins, 2) float32; None = failed
@@ -181,8 +184,8 @@ class CardDelegate(QStyledItemDelegate):
 
     CACHE_SIZE = 400
 
-    def __init__(self, model: SuggestionModel, parent: object | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+    def __init__(self, model: SuggestionModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._model = model
         self._content: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
 
@@ -263,9 +266,9 @@ def _paint_content(painter: QPainter, item: SuggestionItem, r: QRect, selected: 
     y_mid = r.center().y()
     x = _chip(painter, fm_chip, x, y_mid, item.source, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True)
     x -= 10
-    for text, colour in ((item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT)):
+    for text, chip_colour in ((item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT)):
         if text:
-            x = _chip(painter, fm_chip, x, y_mid, text, colour, filled=False)
+            x = _chip(painter, fm_chip, x, y_mid, text, chip_colour, filled=False)
             x -= 6
     x = _chip(painter, fm_chip, x, y_mid, item.kind, theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM), filled=False, outline=True)
 
@@ -382,11 +385,11 @@ class SuggestionView(QListView):
     def __init__(
         self,
         model: SuggestionModel,
-        mime_for: Callable[[SuggestionItem], object | None] | None = None,
+        mime_for: Callable[[SuggestionItem], QMimeData | None] | None = None,
         on_dropped: Callable[[SuggestionItem, Qt.DropAction], None] | None = None,
-        parent: object | None = None,
+        parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+        super().__init__(parent)
         self.setModel(model)
         self.setItemDelegate(CardDelegate(model, self))
         self.setUniformItemSizes(True)
@@ -424,8 +427,9 @@ class SuggestionView(QListView):
         if mime is None:
             return
         drag = QDrag(self)
-        drag.setMimeData(mime)  # type: ignore[arg-type]
-        peaks = self.model().peaks.get(item.path) if isinstance(self.model(), SuggestionModel) else None  # type: ignore[attr-defined]
+        drag.setMimeData(mime)
+        model = self.model()
+        peaks = model.peaks.get(item.path) if isinstance(model, SuggestionModel) else None
         if peaks is not None:
             drag.setPixmap(waveform_pixmap(peaks, QSize(160, 36), QColor(theme.WAVE_SELECTED), QColor(theme.CARD_SELECTED)))
         action = drag.exec(Qt.DropAction.CopyAction | Qt.DropAction.LinkAction, Qt.DropAction.CopyAction)

@@ -133,7 +133,7 @@ def token_create(
         _fail(exc)
         return
     expires = None if expires_days is None else expires_days * 86400.0
-    typer.echo(issue_token(secret, user_id, device_id, scope=scope, expires_in_s=expires))  # type: ignore[arg-type]
+    typer.echo(issue_token(secret, user_id, device_id, scope=scope, expires_in_s=expires))  # type: ignore[arg-type]  # scope: one of the Scope literals, checked above
 
 
 @token_app.command("revoke")

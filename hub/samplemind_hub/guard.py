@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg
@@ -202,7 +203,7 @@ class _CappedGunzip:
                 return {"type": "http.request", "body": out, "more_body": True}
 
 
-async def _answer(send: Send, status: int, detail: object, headers: dict[str, str] | None = None) -> None:
+async def _answer(send: Send, status: int, detail: object, headers: Mapping[str, str] | None = None) -> None:
     """Send a JSON ``{"detail": ...}`` answer and close the connection (the body stays unread)."""
     body = json.dumps({"detail": detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),

@@ -15,11 +15,14 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
 from samplemind_hub import HubError
+
+if TYPE_CHECKING:
+    from samplemind_hub.auth import Scope
 
 
 def free_port() -> int:
@@ -76,7 +79,7 @@ class HubProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> HubProcess:
+    def start(self, *, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> Self:
         """Start the hub (with ``env`` replacing the extra environment) and wait until healthy.
 
         Raises:
@@ -140,7 +143,7 @@ class HubProcess:
         self.stop()
 
 
-def make_token(database_url: str, user: str, device: str, *, scope: str = "device") -> str:
+def make_token(database_url: str, user: str, device: str, *, scope: Scope = "device") -> str:
     """Create the user and device if needed and sign a token (as ``samplemind-hub token create``)."""
     from samplemind_hub import db
     from samplemind_hub.auth import create_device, issue_token, signing_secret
@@ -149,7 +152,7 @@ def make_token(database_url: str, user: str, device: str, *, scope: str = "devic
     with db.connect(database_url) as conn:
         secret = signing_secret(conn)
         user_id, device_id = create_device(conn, user, device)
-    return issue_token(secret, user_id, device_id, scope=scope)  # type: ignore[arg-type]
+    return issue_token(secret, user_id, device_id, scope=scope)
 
 
 def register_space(database_url: str, name: str, dim: int) -> None:

@@ -40,7 +40,7 @@ MAX_NORM = 1e15
 MAX_JSON_BYTES = 16 * 1024
 
 
-def to_float32(values: list[float]) -> array:
+def to_float32(values: list[float]) -> array[float]:
     """Convert a JSON vector as PostgreSQL's ``vector`` type will store it, and check it.
 
     Args:
@@ -146,7 +146,7 @@ class EmbeddingItem(BaseModel):
         description=f"(dim,) values, stored as float32: finite as float32, L2 norm in [{MIN_NORM:g}, {MAX_NORM:g}].",
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="duration_s, kind, bpm, key, mode.")
-    _vector32: array = PrivateAttr()
+    _vector32: array[float] = PrivateAttr()
 
     @field_validator("metadata")
     @classmethod
@@ -167,7 +167,7 @@ class EmbeddingItem(BaseModel):
         return self
 
     @property
-    def vector32(self) -> array:
+    def vector32(self) -> array[float]:
         """The vector as stored: (dim,) ``array('f')``, checked by :func:`to_float32`."""
         return self._vector32
 

@@ -75,13 +75,13 @@ def embed_cmd(
     if backfill:
         _backfill(embedder, library_db, json_out)
         return
-    results: dict[int, object] = {}
+    results: dict[int, np.ndarray | Exception] = {}
     with _progress_bar(json_out or len(files) < 2) as bar:
         task = bar.add_task("Embedding", total=len(files))
         for i, res in embedder.embed_files(files, progress=lambda done, _total: bar.update(task, completed=done)):
             results[i] = res
     failed = 0
-    docs = []
+    docs: list[dict[str, str | list[float]]] = []
     for i, path in enumerate(files):
         res = results[i]
         if isinstance(res, Exception):

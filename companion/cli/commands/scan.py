@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from companion.cli.options import JsonOption, LibraryDbOption, open_catalog, resolve_db
 from companion.cli.output import err_console, fail, print_json
@@ -29,7 +37,7 @@ def scan_cmd(
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
     )
     with catalog, Progress(*columns, console=err_console, transient=False, disable=json_out) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(p: ScanProgress) -> None:
             if p.phase not in tasks:

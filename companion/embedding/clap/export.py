@@ -303,7 +303,7 @@ def export_clap(
     out.mkdir(parents=True, exist_ok=True)
     log(f"loading {checkpoint} …")
     try:
-        model = transformers.ClapModel.from_pretrained(checkpoint, revision=revision).eval().float()
+        model = transformers.ClapModel.from_pretrained(checkpoint, revision=revision).eval().float()  # type: ignore[arg-type]  # transformers types revision as str; None means its default, "main"
         tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint, revision=revision)
         fe_dict = transformers.AutoFeatureExtractor.from_pretrained(checkpoint, revision=revision).to_dict()
     except (OSError, ValueError) as exc:

@@ -173,7 +173,7 @@ def embed_files(
                             report()
                             yield index, vec
         finally:
-            for _, fut in queue:
-                fut.cancel()
-            for _, fut in inflight:
-                fut.cancel()
+            for _, prep_fut in queue:
+                prep_fut.cancel()
+            for _, infer_fut in inflight:
+                infer_fut.cancel()
