@@ -42,13 +42,30 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "datasets"))
 
-from companion.music.keys import Key, mirex_score  # noqa: E402
+from companion.music.keys import Key, mirex_score
 
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 ESSENTIA_KEY_PROFILES = ("edma", "bgate", "krumhansl")
-PITCH = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
-         "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
+PITCH = {
+    "C": 0,
+    "C#": 1,
+    "Db": 1,
+    "D": 2,
+    "D#": 3,
+    "Eb": 3,
+    "E": 4,
+    "F": 5,
+    "F#": 6,
+    "Gb": 6,
+    "G": 7,
+    "G#": 8,
+    "Ab": 8,
+    "A": 9,
+    "A#": 10,
+    "Bb": 10,
+    "B": 11,
+}
 
 
 def ensure_set(name: str, folder: Path, seed: int) -> list[dict]:
@@ -63,6 +80,7 @@ def ensure_set(name: str, folder: Path, seed: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------- systems
+
 
 def _project_one(path: str) -> dict:
     from companion.analysis.pipeline import analyse_file
@@ -134,7 +152,7 @@ def _essentia_one(path: str) -> dict:
 
 def run_essentia(paths: list[Path], workers: int = 2) -> tuple[list[dict], float] | None:
     try:
-        import essentia.standard  # noqa: F401
+        import essentia.standard  # noqa: F401 - only asks whether essentia is installed
     except ImportError:
         print("essentia is not installed (pip install essentia): skipping it")
         return None
@@ -150,6 +168,7 @@ def snap_to_loop_length(bpm: float, duration_s: float) -> float:
 
 
 # ---------------------------------------------------------------- metrics
+
 
 def tempo_hits(est: float | None, true: float) -> tuple[bool, bool]:
     """(Acc1, Acc2) of one tempo estimate."""
@@ -187,7 +206,10 @@ def summarise(rows: list[dict], results: dict[str, list[dict]]) -> dict[str, dic
                     acc[group]["nokey"].append(pred.get("key") is None or pred["key"][0] is None)
                 if "kind" in pred:
                     acc[group]["kind"].append(pred["kind"] == row["kind"])
-        table[system] = {g: {k: float(np.mean(v)) for k, v in m.items()} | {"n": float(len(m.get("acc1", m.get("nokey", []))))} for g, m in acc.items()}
+        table[system] = {
+            g: {k: float(np.mean(v)) for k, v in m.items()} | {"n": float(len(m.get("acc1", m.get("nokey", []))))}
+            for g, m in acc.items()
+        }
     return table
 
 
@@ -208,7 +230,10 @@ def evaluate(name: str, folder: Path, seed: int, use_essentia: bool) -> dict[str
     results: dict[str, list[dict]] = {}
     speed: dict[str, float] = {}
     proj, secs = run_project(paths)
-    results["project"] = [{"bpm": p["bpm"], "key": (p["key_pc"], p["mode"]) if p["key_pc"] is not None else None, "kind": p["kind"]} for p in proj]
+    results["project"] = [
+        {"bpm": p["bpm"], "key": (p["key_pc"], p["mode"]) if p["key_pc"] is not None else None, "kind": p["kind"]}
+        for p in proj
+    ]
     speed["project"] = len(paths) / secs
     base, secs = run_librosa(paths)
     results["librosa"] = [{"bpm": b["bpm"], "key": (b["key_pc"], b["mode"])} for b in base]
@@ -219,13 +244,20 @@ def evaluate(name: str, folder: Path, seed: int, use_essentia: bool) -> dict[str
         speed["essentia"] = len(paths) / secs
         for profile in ESSENTIA_KEY_PROFILES:
             results[f"essentia-{profile}"] = [{"bpm": e["bpm"], "key": e[f"key_{profile}"]} for e in preds]
-        results["essentia-snapped"] = [{"bpm": snap_to_loop_length(e["bpm"], e["duration_s"]), "key": e["key_edma"]} for e in preds]
+        results["essentia-snapped"] = [
+            {"bpm": snap_to_loop_length(e["bpm"], e["duration_s"]), "key": e["key_edma"]} for e in preds
+        ]
     table = summarise(rows, results)
     print_table(f"{name} set ({len(rows)} files, {folder})", table)
     print("files/s (2 workers): " + ", ".join(f"{k} {v:.1f}" for k, v in speed.items()))
     allp = table["project"]["all"]
-    figures = {f"{name}_acc1": allp["acc1"], f"{name}_acc2": allp["acc2"], f"{name}_mirex": allp["mirex"],
-               f"{name}_exact": allp["exact"], f"{name}_files_per_s": speed["project"]}
+    figures = {
+        f"{name}_acc1": allp["acc1"],
+        f"{name}_acc2": allp["acc2"],
+        f"{name}_mirex": allp["mirex"],
+        f"{name}_exact": allp["exact"],
+        f"{name}_files_per_s": speed["project"],
+    }
     if "nokey" in allp:
         figures[f"{name}_nokey_unpitched"] = allp["nokey"]
     figures[f"{name}_key_pitched"] = allp["keyed"]
@@ -260,7 +292,13 @@ def _pipeline_one(path: str) -> bool:
 
 def library_throughput(workers: int = 2) -> dict[str, float]:
     """files/s of the whole per-file pipeline over the Debian sample libraries."""
-    paths = [str(p) for root in LIBRARIES if root.is_dir() for p in sorted(root.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES]
+    paths = [
+        str(p)
+        for root in LIBRARIES
+        if root.is_dir()
+        for p in sorted(root.rglob("*"))
+        if p.suffix.lower() in AUDIO_SUFFIXES
+    ]
     if not paths:
         print("no Debian sample library installed: skipping throughput")
         return {}
@@ -270,13 +308,15 @@ def library_throughput(workers: int = 2) -> dict[str, float]:
         ok = list(pool.map(_pipeline_one, paths, chunksize=8))
         seconds = time.perf_counter() - start
     try:
-        import companion.embedding.fingerprint  # noqa: F401
+        import companion.embedding.fingerprint  # noqa: F401 - only asks whether it imports
 
         what = "decode + analysis + fingerprint"
     except ImportError:
         what = "decode + analysis"
-    print(f"\n== throughput ({what}), Debian libraries: {len(paths)} files ({sum(ok)} decoded) "
-          f"in {seconds:.1f} s = {len(paths) / seconds:.1f} files/s on {workers} workers")
+    print(
+        f"\n== throughput ({what}), Debian libraries: {len(paths)} files ({sum(ok)} decoded) "
+        f"in {seconds:.1f} s = {len(paths) / seconds:.1f} files/s on {workers} workers"
+    )
     return {"library_files_per_s": len(paths) / seconds}
 
 

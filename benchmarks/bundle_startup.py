@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packaging"))
-from smoke import Xvfb, time_to_window  # noqa: E402
+from smoke import Xvfb, time_to_window
 
 TITLE = "SampleMind Companion"
 
@@ -48,8 +48,11 @@ def environment(tmp: Path) -> dict[str, str]:
     """User folders under ``tmp``; ALSA's null PCM when no sound card; OSC on any free port."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM", "RECS_CLAP_MODEL_DIR")}
     env.update(
-        XDG_DATA_HOME=str(tmp / "data"), XDG_STATE_HOME=str(tmp / "state"),
-        XDG_CACHE_HOME=str(tmp / "cache"), XDG_CONFIG_HOME=str(tmp / "config"), RECS_OSC_PORT="0",
+        XDG_DATA_HOME=str(tmp / "data"),
+        XDG_STATE_HOME=str(tmp / "state"),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        RECS_OSC_PORT="0",
     )
     cards = Path("/proc/asound/cards")
     has_card = cards.is_file() and any(line[:3].strip().isdigit() for line in cards.read_text().splitlines())
@@ -70,8 +73,15 @@ def timed(command: list[str | Path], env: dict[str, str]) -> tuple[float, subpro
 def window_time(bundle: Path, env: dict[str, str], tmp: Path, run: int) -> float:
     """Seconds from starting ``companion gui`` to its window on Xvfb (the app then quits)."""
     command = [
-        bundle / "companion", "gui", "--no-osc", "--library-db", tmp / "library.db",
-        "--settings-file", tmp / "gui.json", "--quit-after", "2",
+        bundle / "companion",
+        "gui",
+        "--no-osc",
+        "--library-db",
+        tmp / "library.db",
+        "--settings-file",
+        tmp / "gui.json",
+        "--quit-after",
+        "2",
     ]
     with Xvfb() as display:
         seconds, proc = time_to_window(command, display, TITLE, env=env, timeout_s=300, log_file=tmp / f"gui-{run}.log")
@@ -94,8 +104,16 @@ def main() -> int:
         print(f"building {bundle} with packaging/build.sh …", flush=True)
         start = time.perf_counter()
         subprocess.run(
-            ["bash", str(ROOT / "packaging" / "build.sh"), "--python", sys.executable,
-             "--dist", str(bundle.parent), "--no-self-test"], check=True,
+            [
+                "bash",
+                str(ROOT / "packaging" / "build.sh"),
+                "--python",
+                sys.executable,
+                "--dist",
+                str(bundle.parent),
+                "--no-self-test",
+            ],
+            check=True,
         )
         print(f"built in {time.perf_counter() - start:.0f} s")
 
@@ -125,8 +143,10 @@ def main() -> int:
         window_cold = window_time(bundle, environment(fresh), fresh, 0)
         warm_windows = [window_time(bundle, env, tmp, i + 1) for i in range(args.runs)]
         window_warm = statistics.median(warm_windows)
-        print(f"time to window under Xvfb: cold {window_cold:.2f} s; warm {window_warm:.2f} s "
-              f"(median of {', '.join(f'{w:.2f}' for w in warm_windows)})")
+        print(
+            f"time to window under Xvfb: cold {window_cold:.2f} s; warm {window_warm:.2f} s "
+            f"(median of {', '.join(f'{w:.2f}' for w in warm_windows)})"
+        )
 
     print(
         f"bundle_size_mib={size_mib:.0f} bundle_files={n_files} bundle_targz_mib={tar_mib:.0f} "

@@ -92,7 +92,16 @@ def ensure_long_files(workdir: Path) -> list[Path]:
     return out
 
 
-def child(model: Path, precision: str, threads: int, streams: int, batch: int, files: list[Path], long_files: list[Path], vec_out: Path) -> dict:
+def child(
+    model: Path,
+    precision: str,
+    threads: int,
+    streams: int,
+    batch: int,
+    files: list[Path],
+    long_files: list[Path],
+    vec_out: Path,
+) -> dict:
     """Measure one precision in this (fresh) process."""
     from companion.embedding.clap.audio_io import load_audio_48k
     from companion.embedding.clap.pooling import split_windows
@@ -157,7 +166,11 @@ def child(model: Path, precision: str, threads: int, streams: int, batch: int, f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench" / "clap-htsat")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench" / "clap-htsat",
+    )
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="onnxruntime intra-op threads")
     ap.add_argument("--batch", type=int, default=8, help="windows per encoder call")
     ap.add_argument("--streams", type=int, default=1, help="encoder calls in flight (threads are shared among them)")
@@ -171,7 +184,16 @@ def main() -> None:
 
     if args.child:
         long_files = sorted((args.workdir / "long").glob("long_*.flac"))
-        doc = child(args.workdir / "model", args.child, args.threads, args.streams, args.batch, files, long_files, args.workdir / f"vecs_{args.child}.npy")
+        doc = child(
+            args.workdir / "model",
+            args.child,
+            args.threads,
+            args.streams,
+            args.batch,
+            files,
+            long_files,
+            args.workdir / f"vecs_{args.child}.npy",
+        )
         print(json.dumps(doc))
         return
 
@@ -182,8 +204,22 @@ def main() -> None:
     man = Manifest.read(model)
     results = {}
     for precision in ("fp32", "int8"):
-        cmd = [sys.executable, __file__, "--child", precision, "--workdir", str(args.workdir),
-               "--threads", str(args.threads), "--streams", str(args.streams), "--batch", str(args.batch), "--limit", str(args.limit)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            precision,
+            "--workdir",
+            str(args.workdir),
+            "--threads",
+            str(args.threads),
+            "--streams",
+            str(args.streams),
+            "--batch",
+            str(args.batch),
+            "--limit",
+            str(args.limit),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             sys.exit(f"{precision} run failed:\n{proc.stderr}")
@@ -193,23 +229,37 @@ def main() -> None:
     cos = np.sum(a * b, axis=1)
     load = os.getloadavg()[0]
 
-    print(f"model: {man.name} (random weights, real HTSAT architecture), {os.cpu_count()} CPUs, "
-          f"{args.threads} threads in {args.streams} stream(s), batch {args.batch}, load average {load:.2f}")
-    print(f"export parity vs PyTorch: audio max|Δ| {man.parity['audio_max_abs']:.2e}, min cos {man.parity['audio_min_cosine']:.6f}")
-    header = (f"{'':6} {'file MB':>8} {'sess MB':>8} {'warm MB':>8} {'enc w/s':>8} {'enc cpu ms/w':>12} {'fe ms':>6} "
-              f"{'short f/s':>10} {'short cpu ms/w':>14} {'long w/s':>9} {'long f/s':>9} {'long cpu ms/w':>13}")
+    print(
+        f"model: {man.name} (random weights, real HTSAT architecture), {os.cpu_count()} CPUs, "
+        f"{args.threads} threads in {args.streams} stream(s), batch {args.batch}, load average {load:.2f}"
+    )
+    print(
+        f"export parity vs PyTorch: audio max|Δ| {man.parity['audio_max_abs']:.2e}, min cos {man.parity['audio_min_cosine']:.6f}"
+    )
+    header = (
+        f"{'':6} {'file MB':>8} {'sess MB':>8} {'warm MB':>8} {'enc w/s':>8} {'enc cpu ms/w':>12} {'fe ms':>6} "
+        f"{'short f/s':>10} {'short cpu ms/w':>14} {'long w/s':>9} {'long f/s':>9} {'long cpu ms/w':>13}"
+    )
     print(header)
     for p, r in results.items():
-        print(f"{p:6} {r['model_mb']:8.1f} {r['session_mb_loaded']:8.1f} {r['session_mb_warm']:8.1f} {r['encoder_wps']:8.2f} "
-              f"{r['encoder_cpu_ms']:12.1f} {r['frontend_ms']:6.2f} {r['short_fps']:10.2f} {r['short_cpu_ms']:14.1f} "
-              f"{r['long_wps']:9.2f} {r['long_fps']:9.3f} {r['long_cpu_ms']:13.1f}")
+        print(
+            f"{p:6} {r['model_mb']:8.1f} {r['session_mb_loaded']:8.1f} {r['session_mb_warm']:8.1f} {r['encoder_wps']:8.2f} "
+            f"{r['encoder_cpu_ms']:12.1f} {r['frontend_ms']:6.2f} {r['short_fps']:10.2f} {r['short_cpu_ms']:14.1f} "
+            f"{r['long_wps']:9.2f} {r['long_fps']:9.3f} {r['long_cpu_ms']:13.1f}"
+        )
         for e in r["errors"]:
             print(f"  error ({p}): {e}")
-    print("cpu ms/w = CPU time of all the process's threads per window; with the machine to itself, "
-          f"{os.cpu_count()} cores give at most {os.cpu_count()}000 / (cpu ms/w) windows/s")
-    print(f"short set: {results['fp32']['short_files']} Sonic Pi files, {results['fp32']['short_windows']} windows; "
-          f"long set: {results['fp32']['long_files']} × {LONG_S} s, {results['fp32']['long_windows']} windows")
-    print(f"int8 vs fp32 file vectors on real audio: min cos {cos.min():.4f}, mean {cos.mean():.4f} over {len(cos)} files")
+    print(
+        "cpu ms/w = CPU time of all the process's threads per window; with the machine to itself, "
+        f"{os.cpu_count()} cores give at most {os.cpu_count()}000 / (cpu ms/w) windows/s"
+    )
+    print(
+        f"short set: {results['fp32']['short_files']} Sonic Pi files, {results['fp32']['short_windows']} windows; "
+        f"long set: {results['fp32']['long_files']} × {LONG_S} s, {results['fp32']['long_windows']} windows"
+    )
+    print(
+        f"int8 vs fp32 file vectors on real audio: min cos {cos.min():.4f}, mean {cos.mean():.4f} over {len(cos)} files"
+    )
     f, i = results["fp32"], results["int8"]
     print(
         f"fp32_encoder_wps={f['encoder_wps']} int8_encoder_wps={i['encoder_wps']} "

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             audio.append(load(it.path))
             kept.append(it)
-        except Exception as exc:  # report and skip undecodable files; the benchmark goes on
+        except Exception as exc:  # noqa: BLE001 - report and skip undecodable files; the benchmark goes on
             print(f"skipped {it.path}: {exc}", file=sys.stderr)
     items = kept
     if not items:

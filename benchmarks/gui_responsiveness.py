@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -125,21 +126,51 @@ def synthesise(n: int, cache: Path) -> Path:
                 key_pc = int(cands.key_pc[i]) if cands.key_pc[i] >= 0 else None
                 mode = None if key_pc is None else ("minor" if cands.mode[i] == 1 else "major")
                 tags = sorted(cands.tags[i])
-                a = Analysis(duration_s=float(cands.duration_s[i]), sample_rate=44100, channels=2,
-                             kind="loop" if cands.is_loop[i] else "one-shot", bpm=bpm, key_pc=key_pc, mode=mode,
-                             pitched=bool(cands.pitched[i]), tags=tags, loudness_lufs=-14.0)
+                a = Analysis(
+                    duration_s=float(cands.duration_s[i]),
+                    sample_rate=44100,
+                    channels=2,
+                    kind="loop" if cands.is_loop[i] else "one-shot",
+                    bpm=bpm,
+                    key_pc=key_pc,
+                    mode=mode,
+                    pitched=bool(cands.pitched[i]),
+                    tags=tags,
+                    loudness_lufs=-14.0,
+                )
                 h = cands.content_hash[i]
                 conn.execute(
                     "INSERT INTO samples (id, path, root, folder, name, size, mtime_ns, content_hash, status,"
                     " name_tags, added_at, seen_at, analysed_at) VALUES (?,?,?,?,?,0,0,?,'analysed',?,?,?,?)",
-                    (int(cands.ids[i]), str(path), str(folder / "files"), str(link_dir), path.name, h,
-                     " ".join([pack, *tags, path.stem]), float(cands.added_at[i]), now, now),
+                    (
+                        int(cands.ids[i]),
+                        str(path),
+                        str(folder / "files"),
+                        str(link_dir),
+                        path.name,
+                        h,
+                        " ".join([pack, *tags, path.stem]),
+                        float(cands.added_at[i]),
+                        now,
+                        now,
+                    ),
                 )
                 conn.execute(
                     "INSERT OR IGNORE INTO analyses (content_hash, analyser_version, duration_s, kind, bpm,"
                     " key_pc, mode, pitched, loudness_lufs, analysis_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (h, ANALYSER_VERSION, a.duration_s, a.kind, bpm, key_pc, mode, int(a.pitched), -14.0,
-                     json.dumps(a.to_dict()), now),
+                    (
+                        h,
+                        ANALYSER_VERSION,
+                        a.duration_s,
+                        a.kind,
+                        bpm,
+                        key_pc,
+                        mode,
+                        int(a.pitched),
+                        -14.0,
+                        json.dumps(a.to_dict()),
+                        now,
+                    ),
                 )
             vectors.space_id(conn, FINGERPRINT_SPACE, 512)
             first = {}
@@ -188,10 +219,10 @@ def main() -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from pythonosc.udp_client import SimpleUDPClient
 
+    from companion.settings import SettingsStore
     from companion.ui.app import application
     from companion.ui.controller import AppController
     from companion.ui.main_window import MainWindow
-    from companion.settings import SettingsStore
     from companion.ui.stall import StallMonitor
 
     work = Path(tempfile.mkdtemp(prefix="gui-bench-"))
@@ -232,8 +263,11 @@ def main() -> None:
             wait(2)
         return True
 
-    store = SettingsStore(work / "settings.json", environment=False, file_values=dict(
-        library_db=str(db), first_run_done=True, osc_port=0, watch_folders=False, auto_preview=False))
+    store = SettingsStore(
+        work / "settings.json",
+        environment=False,
+        file_values=dict(library_db=str(db), first_run_done=True, osc_port=0, watch_folders=False, auto_preview=False),
+    )
     controller = AppController(store)
     window = MainWindow(controller)
     # GUI-thread CPU time per new list (its handler + the next paint): what our code costs the
@@ -255,7 +289,11 @@ def main() -> None:
     paint_started = [0.0]
     window._on_suggestions = timed_on_suggestions
     original_paint = window.view.paintEvent
-    window.view.paintEvent = lambda e: (paint_started.__setitem__(0, time.thread_time()), original_paint(e), timed_paint())
+    window.view.paintEvent = lambda e: (
+        paint_started.__setitem__(0, time.thread_time()),
+        original_paint(e),
+        timed_paint(),
+    )
     window.resize(1280, 800)
     window.show()
     stall.start()
@@ -269,15 +307,44 @@ def main() -> None:
     open_s = time.perf_counter() - t0
     open_stall = stall.max_stall_ms
     open_busy = stall.max_busy_ms
-    print(f"library of {args.n}: window up, first list painted after {open_s:.2f} s "
-          f"(max GUI stall while opening {open_stall:.1f} ms, GUI-thread CPU run ≤ {open_busy:.1f} ms)", file=sys.stderr)
+    gc_objects = len(gc.get_objects())  # what a full collection traverses
+    print(
+        f"library of {args.n}: window up, first list painted after {open_s:.2f} s "
+        f"(max GUI stall while opening {open_stall:.1f} ms, GUI-thread CPU run ≤ {open_busy:.1f} ms); "
+        f"{gc_objects} GC-tracked objects: {Counter(type(o).__name__ for o in gc.get_objects()).most_common(6)}",
+        file=sys.stderr,
+    )
     wait(1500)
 
     # ---------------------------------------------------------------- phase 2: context changes
     rng = np.random.default_rng(args.seed)
     osc = Sender(SimpleUDPClient("127.0.0.1", controller.listener.port))
-    keys = ["C", "Cm", "Db", "C#m", "D", "Dm", "Eb", "Ebm", "E", "Em", "F", "Fm", "F#", "F#m", "G", "Gm",
-            "Ab", "G#m", "A", "Am", "Bb", "Bbm", "B", "Bm"]
+    keys = [
+        "C",
+        "Cm",
+        "Db",
+        "C#m",
+        "D",
+        "Dm",
+        "Eb",
+        "Ebm",
+        "E",
+        "Em",
+        "F",
+        "Fm",
+        "F#",
+        "F#m",
+        "G",
+        "Gm",
+        "Ab",
+        "G#m",
+        "A",
+        "Am",
+        "Bb",
+        "Bbm",
+        "B",
+        "Bm",
+    ]
     window.repaint_ms.clear()
     rank_ms: list[float] = []
     ranked_ms: list[float] = []  # packet arrival → ranked list (the follower's latency)
@@ -309,17 +376,25 @@ def main() -> None:
     changes_stall_p99 = stall.percentile_stall_ms(99)
     changes_stall_p999 = stall.percentile_stall_ms(99.9)
     over_50 = sum(1 for g in stall.gaps_ms if g - stall.interval_ms > 50)
-    print(f"context → repaint over {len(repaint)} paints ({args.changes} changes, {missed} unanswered): "
-          f"p50 {pct(repaint, 50):.1f} ms, p95 {pct(repaint, 95):.1f} ms, max {max(repaint):.1f} ms; "
-          f"ranking p50 {pct(rank_ms, 50):.1f} ms, max {max(rank_ms):.1f} ms; packet → ranked list p50 "
-          f"{pct(ranked_ms, 50):.1f} ms, max {max(ranked_ms):.1f} ms", file=sys.stderr)
-    print(f"GUI-thread CPU per new list (handler + paint): p50 {pct(update_cpu, 50):.1f} ms, "
-          f"p95 {pct(update_cpu, 95):.1f} ms, max {max(update_cpu, default=float('nan')):.1f} ms "
-          f"over {len(update_cpu)} lists; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-          file=sys.stderr)
-    print(f"GUI stalls during changes: max {changes_stall:.1f} ms, p99 {changes_stall_p99:.1f} ms, "
-          f"p99.9 {changes_stall_p999:.1f} ms, ticks late by > 50 ms: {over_50} of {stall.ticks}; "
-          f"longest GUI-thread CPU run between ticks {changes_busy:.1f} ms", file=sys.stderr)
+    print(
+        f"context → repaint over {len(repaint)} paints ({args.changes} changes, {missed} unanswered): "
+        f"p50 {pct(repaint, 50):.1f} ms, p95 {pct(repaint, 95):.1f} ms, max {max(repaint):.1f} ms; "
+        f"ranking p50 {pct(rank_ms, 50):.1f} ms, max {max(rank_ms):.1f} ms; packet → ranked list p50 "
+        f"{pct(ranked_ms, 50):.1f} ms, max {max(ranked_ms):.1f} ms",
+        file=sys.stderr,
+    )
+    print(
+        f"GUI-thread CPU per new list (handler + paint): p50 {pct(update_cpu, 50):.1f} ms, "
+        f"p95 {pct(update_cpu, 95):.1f} ms, max {max(update_cpu, default=float('nan')):.1f} ms "
+        f"over {len(update_cpu)} lists; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        file=sys.stderr,
+    )
+    print(
+        f"GUI stalls during changes: max {changes_stall:.1f} ms, p99 {changes_stall_p99:.1f} ms, "
+        f"p99.9 {changes_stall_p999:.1f} ms, ticks late by > 50 ms: {over_50} of {stall.ticks}; "
+        f"longest GUI-thread CPU run between ticks {changes_busy:.1f} ms",
+        file=sys.stderr,
+    )
 
     # ---------------------------------------------------------------- flood
     wait(500)
@@ -339,8 +414,11 @@ def main() -> None:
     flood_stall = stall.max_stall_ms
     flood_busy = stall.max_busy_ms
     flood_lists = len(rank_ms) - lists_before
-    print(f"flood: {args.flood} packets from another process in {send_s * 1000:.0f} ms (with its start) → {flood_lists} rankings (coalesced); "
-          f"max GUI stall {flood_stall:.1f} ms (GUI-thread CPU run ≤ {flood_busy:.1f} ms)", file=sys.stderr)
+    print(
+        f"flood: {args.flood} packets from another process in {send_s * 1000:.0f} ms (with its start) → {flood_lists} rankings (coalesced); "
+        f"max GUI stall {flood_stall:.1f} ms (GUI-thread CPU run ≤ {flood_busy:.1f} ms)",
+        file=sys.stderr,
+    )
 
     # ---------------------------------------------------------------- during a scan
     window.repaint_ms.clear()
@@ -357,30 +435,48 @@ def main() -> None:
     scan_stall = stall.max_stall_ms
     scan_busy = stall.max_busy_ms
     scan_repaint = list(window.repaint_ms)
-    print(f"during a scan of {len(list(scan_src.iterdir()))} files ({scan_s:.1f} s, then the engine reloads "
-          f"{args.n} samples): max GUI stall {scan_stall:.1f} ms (GUI-thread CPU run ≤ {scan_busy:.1f} ms); context → repaint p50 "
-          f"{pct(scan_repaint, 50):.1f} ms, max {max(scan_repaint, default=float('nan')):.1f} ms "
-          f"over {len(scan_repaint)} paints", file=sys.stderr)
+    print(
+        f"during a scan of {len(list(scan_src.iterdir()))} files ({scan_s:.1f} s, then the engine reloads "
+        f"{args.n} samples): max GUI stall {scan_stall:.1f} ms (GUI-thread CPU run ≤ {scan_busy:.1f} ms); context → repaint p50 "
+        f"{pct(scan_repaint, 50):.1f} ms, max {max(scan_repaint, default=float('nan')):.1f} ms "
+        f"over {len(scan_repaint)} paints",
+        file=sys.stderr,
+    )
 
-    print(f"full garbage collections on the GUI thread: {len(gc_pauses)}, longest "
-          f"{max(gc_pauses, default=0.0):.1f} ms", file=sys.stderr)
+    print(
+        f"full garbage collections on the GUI thread: {len(gc_pauses)}, longest {max(gc_pauses, default=0.0):.1f} ms",
+        file=sys.stderr,
+    )
     stall.stop()
     window.close()
     shutil.rmtree(work, ignore_errors=True)
     figures = {
-        "n_samples": args.n, "open_s": round(open_s, 2), "open_stall_max_ms": round(open_stall, 1),
-        "repaint_p50_ms": round(pct(repaint, 50), 1), "repaint_p95_ms": round(pct(repaint, 95), 1),
-        "repaint_max_ms": round(max(repaint), 1), "rank_p50_ms": round(pct(rank_ms, 50), 2),
-        "update_cpu_p50_ms": round(pct(update_cpu, 50), 1), "update_cpu_max_ms": round(max(update_cpu, default=float("nan")), 1),
+        "n_samples": args.n,
+        "open_s": round(open_s, 2),
+        "open_stall_max_ms": round(open_stall, 1),
+        "repaint_p50_ms": round(pct(repaint, 50), 1),
+        "repaint_p95_ms": round(pct(repaint, 95), 1),
+        "repaint_max_ms": round(max(repaint), 1),
+        "rank_p50_ms": round(pct(rank_ms, 50), 2),
+        "update_cpu_p50_ms": round(pct(update_cpu, 50), 1),
+        "update_cpu_max_ms": round(max(update_cpu, default=float("nan")), 1),
         "load_avg": round(os.getloadavg()[0], 1),
-        "stall_max_ms": round(changes_stall, 1), "stall_p99_ms": round(changes_stall_p99, 1),
-        "busy_max_ms": round(changes_busy, 1), "open_busy_max_ms": round(open_busy, 1),
-        "flood_busy_max_ms": round(flood_busy, 1), "scan_busy_max_ms": round(scan_busy, 1),
-        "stall_over_50ms": over_50, "flood_packets": args.flood, "flood_rankings": flood_lists,
-        "flood_stall_max_ms": round(flood_stall, 1), "scan_s": round(scan_s, 1),
+        "stall_max_ms": round(changes_stall, 1),
+        "stall_p99_ms": round(changes_stall_p99, 1),
+        "busy_max_ms": round(changes_busy, 1),
+        "open_busy_max_ms": round(open_busy, 1),
+        "flood_busy_max_ms": round(flood_busy, 1),
+        "scan_busy_max_ms": round(scan_busy, 1),
+        "stall_over_50ms": over_50,
+        "flood_packets": args.flood,
+        "flood_rankings": flood_lists,
+        "flood_stall_max_ms": round(flood_stall, 1),
+        "scan_s": round(scan_s, 1),
         "scan_stall_max_ms": round(scan_stall, 1),
         "scan_repaint_max_ms": round(max(scan_repaint, default=float("nan")), 1),
-        "gc_full_on_gui": len(gc_pauses), "gc_max_ms": round(max(gc_pauses, default=0.0), 1),
+        "gc_full_on_gui": len(gc_pauses),
+        "gc_max_ms": round(max(gc_pauses, default=0.0), 1),
+        "gc_objects": gc_objects,
     }
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
 

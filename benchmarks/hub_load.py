@@ -65,8 +65,17 @@ def unit(rng: np.random.Generator, n: int) -> np.ndarray:
 class Companion(threading.Thread):
     """One desktop: records events and embeddings, pushes its outbox about once a second."""
 
-    def __init__(self, i: int, folder: Path, url: str, token: str, log: list, stop: threading.Event,
-                 events_per_s: float, embeddings_per_s: float) -> None:
+    def __init__(
+        self,
+        i: int,
+        folder: Path,
+        url: str,
+        token: str,
+        log: list,
+        stop: threading.Event,
+        events_per_s: float,
+        embeddings_per_s: float,
+    ) -> None:
         super().__init__(name=f"companion-{i}", daemon=True)
         self.i, self.url, self.token, self.log, self.stop_event = i, url, token, log, stop
         self.db = folder / f"companion-{i}.db"
@@ -88,15 +97,28 @@ class Companion(threading.Thread):
     def add_events(self, n: int) -> None:
         conn = connect(self.db)
         for _ in range(n):
-            self.event_ids.append(record_event(
-                conn, random.choice(("view", "preview", "accept", "skip")), session_id=f"s{self.i}",
-                content_hash=random.choice(list(self.vectors)), context={"bpm": 124, "key": "A minor"},
-                metadata={"rank": 1, "score": 0.5, "source": "fingerprint"}))
+            self.event_ids.append(
+                record_event(
+                    conn,
+                    random.choice(("view", "preview", "accept", "skip")),
+                    session_id=f"s{self.i}",
+                    content_hash=random.choice(list(self.vectors)),
+                    context={"bpm": 124, "key": "A minor"},
+                    metadata={"rank": 1, "score": 0.5, "source": "fingerprint"},
+                )
+            )
         conn.close()
 
     def client(self) -> SyncClient:
-        return SyncClient(self.db, self.url, self.token, backoff=Backoff(0.2, 2.0), timeout_s=30.0,
-                          transport=Timings(self.log), seed=self.i)
+        return SyncClient(
+            self.db,
+            self.url,
+            self.token,
+            backoff=Backoff(0.2, 2.0),
+            timeout_s=30.0,
+            transport=Timings(self.log),
+            seed=self.i,
+        )
 
     def run(self) -> None:
         with self.client() as client:
@@ -145,8 +167,16 @@ def main() -> None:
         stop = threading.Event()
         companions = []
         for i in range(args.companions):
-            c = Companion(i, folder, hub.base_url, make_token(url, f"load-{i}", "laptop"), log, stop,
-                          args.events_per_s, args.embeddings_per_s)
+            c = Companion(
+                i,
+                folder,
+                hub.base_url,
+                make_token(url, f"load-{i}", "laptop"),
+                log,
+                stop,
+                args.events_per_s,
+                args.embeddings_per_s,
+            )
             c.add_embeddings(args.initial_embeddings)
             c.add_events(5)
             companions.append(c)
@@ -154,15 +184,24 @@ def main() -> None:
         for c in companions:  # initial upload, not timed
             with c.client() as client:
                 client.push_once()
-        print(f"{args.companions} companions, {args.companions * args.initial_embeddings} initial vectors uploaded "
-              f"in {time.perf_counter() - t:.1f} s; load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"{args.companions} companions, {args.companions * args.initial_embeddings} initial vectors uploaded "
+            f"in {time.perf_counter() - t:.1f} s; load average {os.getloadavg()[0]:.2f}"
+        )
         log.clear()
 
         searches: list[tuple[str, str, int, float]] = []
 
         def search_loop() -> None:
-            clients = {c.i: httpx.Client(base_url=hub.base_url, headers={"Authorization": f"Bearer {c.token}"},
-                                         transport=Timings(searches), timeout=30.0) for c in companions}
+            clients = {
+                c.i: httpx.Client(
+                    base_url=hub.base_url,
+                    headers={"Authorization": f"Bearer {c.token}"},
+                    transport=Timings(searches),
+                    timeout=30.0,
+                )
+                for c in companions
+            }
             rng = np.random.default_rng(99)
             period, next_at = 1.0 / args.search_rate, time.monotonic()
             while not stop.is_set():
@@ -197,8 +236,10 @@ def main() -> None:
         for method, path, status, seconds in timed:
             by_route[f"{method} {path}"].append(seconds)
             statuses[status] += 1
-        print(f"\n{elapsed:.1f} s, {len(timed)} requests ({len(timed) / elapsed:.0f}/s), statuses {dict(statuses)}, "
-              f"load average {load:.2f} (2-core box)")
+        print(
+            f"\n{elapsed:.1f} s, {len(timed)} requests ({len(timed) / elapsed:.0f}/s), statuses {dict(statuses)}, "
+            f"load average {load:.2f} (2-core box)"
+        )
         figures: dict[str, float] = {}
         for route, values in sorted(by_route.items()):
             p50, p99, worst = percentiles_ms(values)
@@ -211,8 +252,11 @@ def main() -> None:
             stored = conn.execute(
                 "SELECT u.name, t.event_id, t.deliveries FROM telemetry_events t JOIN users u ON u.id = t.user_id"
             ).fetchall()
-            vectors = dict(conn.execute(
-                "SELECT u.name, count(*) FROM embeddings e JOIN users u ON u.id = e.user_id GROUP BY u.name").fetchall())
+            vectors = dict(
+                conn.execute(
+                    "SELECT u.name, count(*) FROM embeddings e JOIN users u ON u.id = e.user_id GROUP BY u.name"
+                ).fetchall()
+            )
         per_user: dict[str, list[str]] = defaultdict(list)
         redelivered = 0
         for name, event_id, deliveries in stored:
@@ -224,9 +268,11 @@ def main() -> None:
         recorded = sum(len(c.event_ids) for c in companions)
         missing_vectors = sum(len(c.vectors) - vectors.get(f"load-{c.i}", 0) for c in companions)
         pass_errors = sum(len(c.errors) for c in companions)
-        print(f"events recorded {recorded}, stored {len(stored)}: lost {lost}, stored twice {twice}, unknown {extra}, "
-              f"re-delivered (deliveries > 1) {redelivered}; embeddings stored {sum(vectors.values())} "
-              f"(missing {missing_vectors}); sync passes with an error {pass_errors}")
+        print(
+            f"events recorded {recorded}, stored {len(stored)}: lost {lost}, stored twice {twice}, unknown {extra}, "
+            f"re-delivered (deliveries > 1) {redelivered}; embeddings stored {sum(vectors.values())} "
+            f"(missing {missing_vectors}); sync passes with an error {pass_errors}"
+        )
         figures.update(lost=lost, stored_twice=twice, events=recorded, pass_errors=pass_errors)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
     finally:

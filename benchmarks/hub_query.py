@@ -89,8 +89,10 @@ def main() -> None:
             registry = db.SpaceRegistry()
             space = registry.register(conn, SPACE, DIM)
             conn.commit()
-            print(f"pgvector {db.pgvector_version(conn)}, dim {DIM}, ef_search {args.ef_search}, "
-                  f"HNSW m=16 ef_construction=64")
+            print(
+                f"pgvector {db.pgvector_version(conn)}, dim {DIM}, ef_search {args.ef_search}, "
+                f"HNSW m=16 ef_construction=64"
+            )
             principal = Principal(user_id, device_id, "device")
             library = np.zeros((0, DIM), dtype=np.float32)
             hub = HubProcess(url, folder / "hub.log", env={"HUB_HNSW_EF_SEARCH": str(args.ef_search)})
@@ -127,8 +129,10 @@ def main() -> None:
                     truth = {f"{i:032x}" for i in np.argsort(-(library @ q))[:10]}
                     recall.append(len(truth & {h for h, _, _ in hits}) / 10)
                 p50, p99 = percentile_ms(times, 50), percentile_ms(times, 99)
-                print(f"  sql  top-10: p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {np.mean(times) * 1000:.2f} ms, "
-                      f"recall@10 {np.mean(recall):.3f}, exact fallbacks {exact_answers}/{len(queries)}")
+                print(
+                    f"  sql  top-10: p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {np.mean(times) * 1000:.2f} ms, "
+                    f"recall@10 {np.mean(recall):.3f}, exact fallbacks {exact_answers}/{len(queries)}"
+                )
                 figures[f"sql_p50_ms_{label}"] = p50
                 figures[f"sql_p99_ms_{label}"] = p99
                 figures[f"recall10_{label}"] = float(np.mean(recall))

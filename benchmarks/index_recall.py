@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suggest_latency import library, rss_mb  # noqa: E402
-from synthetic_library import fresh_points  # noqa: E402
+from suggest_latency import library, rss_mb
+from synthetic_library import fresh_points
 
-from companion.embedding.index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M  # noqa: E402
+from companion.embedding.index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M
 
 
 def main() -> None:

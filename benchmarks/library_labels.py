@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "datasets"))
-import labelled_sets as L  # noqa: E402  (a sibling script, not a package)
+import labelled_sets as L
 
-from companion.analysis.instruments import DRUM_HITS  # noqa: E402
+from companion.analysis.instruments import DRUM_HITS
 
 
 def _pin_blas() -> None:
@@ -45,10 +45,16 @@ def _one(path: str) -> dict | None:
 
     try:
         a, _ = analyse_file(Path(path))
-    except Exception:  # an unreadable file is counted, not fatal
+    except Exception:  # noqa: BLE001 - an unreadable file is counted, not fatal
         return None
-    return {"kind": a.kind, "instrument": a.instrument, "instrument_source": a.instrument_source,
-            "key_pc": a.key_pc, "bpm": a.bpm, "bpm_source": a.bpm_source}
+    return {
+        "kind": a.kind,
+        "instrument": a.instrument,
+        "instrument_source": a.instrument_source,
+        "key_pc": a.key_pc,
+        "bpm": a.bpm,
+        "bpm_source": a.bpm_source,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         out = list(pool.map(_one, [r["file"] for r in rows], chunksize=4))
     wall = time.perf_counter() - start
     ok = [(r, a) for r, a in zip(rows, out) if a is not None]
-    print(f"Debian libraries: {len(rows)} files, {len(ok)} decoded, {len(rows) / wall:.1f} files/s (2 workers, whole pipeline)")
+    print(
+        f"Debian libraries: {len(rows)} files, {len(ok)} decoded, {len(rows) / wall:.1f} files/s (2 workers, whole pipeline)"
+    )
     for pack in ("sonic-pi", "lmms", None):
         sel = [(r, a) for r, a in ok if pack is None or r["source"] == pack]
         kind = np.mean([a["kind"] == r["kind"] for r, a in sel])
@@ -69,15 +77,21 @@ def main(argv: list[str] | None = None) -> None:
         inst = np.mean([a["instrument"] == r["instrument"] for r, a in named])
         drums = [(r, a) for r, a in sel if r["instrument"] in DRUM_HITS]
         nokey = np.mean([a["key_pc"] is None for r, a in drums]) if drums else float("nan")
-        print(f"  {pack or 'both':9s} kind right {kind:.3f} (n={len(sel)}); instrument right {inst:.3f} (n={len(named)}); "
-              f"drum hits with no key {nokey:.3f} (n={len(drums)})")
+        print(
+            f"  {pack or 'both':9s} kind right {kind:.3f} (n={len(sel)}); instrument right {inst:.3f} (n={len(named)}); "
+            f"drum hits with no key {nokey:.3f} (n={len(drums)})"
+        )
     wrong = [(Path(r["file"]).name, r["kind"], a["kind"]) for r, a in ok if a["kind"] != r["kind"]]
     print("  kind wrong: " + ", ".join(f"{n} ({t}→{p})" for n, t, p in wrong))
     loops = [(r, a) for r, a in ok if a["kind"] == "loop"]
-    print(f"  loops with no tempo: {sum(a['bpm'] is None for _, a in loops)} of {len(loops)} "
-          f"({Counter(a['bpm_source'] for _, a in loops if a['bpm'] is None)})")
-    print(f"  instrument sources: {Counter(a['instrument_source'] for _, a in ok)}; "
-          f"estimated classes: {Counter(a['instrument'] for _, a in ok if a['instrument_source'] == 'estimate')}")
+    print(
+        f"  loops with no tempo: {sum(a['bpm'] is None for _, a in loops)} of {len(loops)} "
+        f"({Counter(a['bpm_source'] for _, a in loops if a['bpm'] is None)})"
+    )
+    print(
+        f"  instrument sources: {Counter(a['instrument_source'] for _, a in ok)}; "
+        f"estimated classes: {Counter(a['instrument'] for _, a in ok if a['instrument_source'] == 'estimate')}"
+    )
     if args.oneshots is None:
         return
     for folder in sorted(p for p in args.oneshots.iterdir() if (p / "labels.json").exists()):
@@ -88,9 +102,11 @@ def main(argv: list[str] | None = None) -> None:
         oneshots = [(r, a) for r, a in pairs if r["kind"] == "one-shot"]
         held = [(r, a) for r, a in oneshots if r["style"] == "held"]
         hits = [(r, a) for r, a in pairs if r["instrument"] in DRUM_HITS]
-        print(f"{folder.name} (in distribution): one-shots called one-shot {np.mean([a['kind'] == 'one-shot' for _, a in oneshots]):.3f}, "
-              f"held notes cut at bars {np.mean([a['kind'] == 'one-shot' for _, a in held]) if held else float('nan'):.3f}, "
-              f"drum hits with no key {np.mean([a['key_pc'] is None for _, a in hits]) if hits else float('nan'):.3f}")
+        print(
+            f"{folder.name} (in distribution): one-shots called one-shot {np.mean([a['kind'] == 'one-shot' for _, a in oneshots]):.3f}, "
+            f"held notes cut at bars {np.mean([a['kind'] == 'one-shot' for _, a in held]) if held else float('nan'):.3f}, "
+            f"drum hits with no key {np.mean([a['key_pc'] is None for _, a in hits]) if hits else float('nan'):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,17 +43,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_library import NOW, candidates, clustered_vectors  # noqa: E402
+from synthetic_library import NOW, candidates, clustered_vectors
 
-from companion.embedding.index import VectorIndex  # noqa: E402
-from companion.errors import VectorIndexError  # noqa: E402
-from companion.music.keys import Key  # noqa: E402
-from companion.ranking.context import ContextStore  # noqa: E402
-from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState  # noqa: E402
-from companion.ranking.rules import load_default_rules  # noqa: E402
-from companion.bridge.follower import ContextFollower, FollowResult  # noqa: E402
-from companion.bridge.listener import OscListener  # noqa: E402
-from companion.bridge.sender import context_messages, decode, encode  # noqa: E402
+from companion.bridge.follower import ContextFollower, FollowResult
+from companion.bridge.listener import OscListener
+from companion.bridge.sender import context_messages, decode, encode
+from companion.embedding.index import VectorIndex
+from companion.errors import VectorIndexError
+from companion.music.keys import Key
+from companion.ranking.context import ContextStore
+from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState
+from companion.ranking.rules import load_default_rules
 
 SPACE = "bench/v1"
 KEYS = [Key(pc, mode).short for pc in range(12) for mode in ("major", "minor")]
@@ -162,15 +162,22 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=200, help="paced context changes")
     parser.add_argument("--flood", type=int, default=5000, help="packets in the flood")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--no-gc-freeze", action="store_true",
-                        help="leave the library's objects to the cyclic GC (shows its full-collection pauses)")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the library's objects to the cyclic GC (shows its full-collection pauses)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/companion-bench-osc"))
     args = parser.parse_args()
 
     t = time.perf_counter()
     cands, vectors, labels, index = library(args.n, args.dim, args.cache)
-    ranker = Ranker(cands, [EmbeddingSpaceData(SPACE, "fingerprint", cands.ids, vectors, index)],
-                    load_default_rules(), now=lambda: NOW)
+    ranker = Ranker(
+        cands,
+        [EmbeddingSpaceData(SPACE, "fingerprint", cands.ids, vectors, index)],
+        load_default_rules(),
+        now=lambda: NOW,
+    )
     pack = np.flatnonzero(labels == labels[0])[:3]
     state = SessionState(accepted=[int(cands.ids[r]) for r in pack])
     print(f"library n={args.n:,} dim={args.dim} ready in {time.perf_counter() - t:.1f} s", flush=True)
@@ -206,21 +213,33 @@ def main() -> None:
         rank = [r.rank_ms for r in closed]
         assert all(r.coalesced == 1 for r in closed), "closed loop: one list per change"
         rtt = report["rtt_ms"]
-        print(f"closed loop: {len(closed)} changes → {len(closed)} lists, lost {report['lost']}; "
-              f"latency p50 {pct(lat, 50):.2f} p90 {pct(lat, 90):.2f} p99 {pct(lat, 99):.2f} max {max(lat):.2f} ms; "
-              f"rank p50 {pct(rank, 50):.2f} p99 {pct(rank, 99):.2f} ms; "
-              f"client rtt p50 {pct(rtt, 50):.2f} p99 {pct(rtt, 99):.2f} ms", flush=True)
-        figures.update(latency_p50_ms=pct(lat, 50), latency_p99_ms=pct(lat, 99), latency_max_ms=max(lat),
-                       rank_p50_ms=pct(rank, 50), rank_p99_ms=pct(rank, 99),
-                       rtt_p50_ms=pct(rtt, 50), rtt_p99_ms=pct(rtt, 99))
+        print(
+            f"closed loop: {len(closed)} changes → {len(closed)} lists, lost {report['lost']}; "
+            f"latency p50 {pct(lat, 50):.2f} p90 {pct(lat, 90):.2f} p99 {pct(lat, 99):.2f} max {max(lat):.2f} ms; "
+            f"rank p50 {pct(rank, 50):.2f} p99 {pct(rank, 99):.2f} ms; "
+            f"client rtt p50 {pct(rtt, 50):.2f} p99 {pct(rtt, 99):.2f} ms",
+            flush=True,
+        )
+        figures.update(
+            latency_p50_ms=pct(lat, 50),
+            latency_p99_ms=pct(lat, 99),
+            latency_max_ms=max(lat),
+            rank_p50_ms=pct(rank, 50),
+            rank_p99_ms=pct(rank, 99),
+            rtt_p50_ms=pct(rtt, 50),
+            rtt_p99_ms=pct(rtt, 99),
+        )
 
         paced, _ = run(listener, "paced", args.paced, args.rate, 2, results)
         lat = [r.latency_ms for r in paced]
         rank = [r.rank_ms for r in paced]
-        print(f"paced {args.rate:g} Hz: {args.paced} changes → {len(paced)} lists "
-              f"({sum(r.coalesced for r in paced)} changes answered); "
-              f"latency p50 {pct(lat, 50):.2f} p99 {pct(lat, 99):.2f} max {max(lat):.2f} ms; "
-              f"rank p50 {pct(rank, 50):.2f} p99 {pct(rank, 99):.2f} ms", flush=True)
+        print(
+            f"paced {args.rate:g} Hz: {args.paced} changes → {len(paced)} lists "
+            f"({sum(r.coalesced for r in paced)} changes answered); "
+            f"latency p50 {pct(lat, 50):.2f} p99 {pct(lat, 99):.2f} max {max(lat):.2f} ms; "
+            f"rank p50 {pct(rank, 50):.2f} p99 {pct(rank, 99):.2f} ms",
+            flush=True,
+        )
         figures.update(paced_p50_ms=pct(lat, 50), paced_p99_ms=pct(lat, 99))
 
         packets_before = listener.stats().packets
@@ -229,17 +248,24 @@ def main() -> None:
         received = listener.stats().packets - packets_before
         lat = [r.latency_ms for r in flood]
         last_ok = flood and flood[-1].context.bpm == store.snapshot().bpm
-        print(f"flood: {args.flood} packets sent, {received} received by the listener, "
-              f"{len(flood)} rankings (coalesced {sum(r.coalesced for r in flood)} changes), "
-              f"last list answers the last change: {bool(last_ok)}; latency p50 {pct(lat, 50):.2f} "
-              f"max {max(lat) if lat else float('nan'):.2f} ms; flood counted {listener.counter.counts()['flood']}×",
-              flush=True)
-        figures.update(flood_rankings=float(len(flood)), flood_received=float(received),
-                       flood_max_ms=max(lat) if lat else float("nan"))
+        print(
+            f"flood: {args.flood} packets sent, {received} received by the listener, "
+            f"{len(flood)} rankings (coalesced {sum(r.coalesced for r in flood)} changes), "
+            f"last list answers the last change: {bool(last_ok)}; latency p50 {pct(lat, 50):.2f} "
+            f"max {max(lat) if lat else float('nan'):.2f} ms; flood counted {listener.counter.counts()['flood']}×",
+            flush=True,
+        )
+        figures.update(
+            flood_rankings=float(len(flood)),
+            flood_received=float(received),
+            flood_max_ms=max(lat) if lat else float("nan"),
+        )
         bad = listener.counter.counts()
         figures["bad_input_other_than_flood"] = float(sum(v for k, v in bad.items() if k != "flood"))
-    print(f"full (generation 2) GC collections during the run: {len(gc_pauses)}, longest "
-          f"{max(gc_pauses, default=0.0):.1f} ms (gc.freeze {'off' if args.no_gc_freeze else 'on'})")
+    print(
+        f"full (generation 2) GC collections during the run: {len(gc_pauses)}, longest "
+        f"{max(gc_pauses, default=0.0):.1f} ms (gc.freeze {'off' if args.no_gc_freeze else 'on'})"
+    )
     figures["gc2_max_ms"] = max(gc_pauses, default=0.0)
     print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))
 

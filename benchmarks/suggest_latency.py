@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_library import (  # noqa: E402
+from synthetic_library import (
     GENERATOR_VERSION,
     NOW,
     TAG_WORDS,
@@ -39,12 +39,12 @@ from synthetic_library import (  # noqa: E402
     clustered_vectors,
 )
 
-from companion.embedding.index import VectorIndex  # noqa: E402
-from companion.errors import VectorIndexError  # noqa: E402
-from companion.music.keys import Key  # noqa: E402
-from companion.ranking.context import SessionContext  # noqa: E402
-from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState  # noqa: E402
-from companion.ranking.rules import load_default_rules, parse_rules  # noqa: E402
+from companion.embedding.index import VectorIndex
+from companion.errors import VectorIndexError
+from companion.music.keys import Key
+from companion.ranking.context import SessionContext
+from companion.ranking.ranker import EmbeddingSpaceData, Ranker, SessionState
+from companion.ranking.rules import load_default_rules, parse_rules
 
 SPACE = "bench/v1"
 
@@ -57,9 +57,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def library(
-    n: int, dim: int, cache: Path
-) -> tuple[np.ndarray, np.ndarray, VectorIndex, float, float]:
+def library(n: int, dim: int, cache: Path) -> tuple[np.ndarray, np.ndarray, VectorIndex, float, float]:
     """Vectors, labels and index of size ``n``, build seconds (nan if loaded) and index MB."""
     cache.mkdir(parents=True, exist_ok=True)
     tag = f"{n}_{dim}_g{GENERATOR_VERSION}"
@@ -97,9 +95,7 @@ def contexts(cands, labels: np.ndarray, count: int, seed: int = 7):
         members = by_pack[starts[pack] : starts[pack + 1]]
         if len(members) == 0:
             continue
-        accepted_rows = rng.choice(
-            members, size=min(len(members), int(rng.integers(1, 6))), replace=False
-        )
+        accepted_rows = rng.choice(members, size=min(len(members), int(rng.integers(1, 6))), replace=False)
         loops = [r for r in accepted_rows if not np.isnan(cands.bpm[r])]
         bpm = float(cands.bpm[loops[0]]) if loops else float(rng.integers(70, 175))
         pitched = [r for r in accepted_rows if cands.key_codes[r] >= 0]
@@ -109,9 +105,7 @@ def contexts(cands, labels: np.ndarray, count: int, seed: int = 7):
         state = SessionState(
             accepted=[int(cands.ids[r]) for r in accepted_rows],
             dismissed={int(x) for x in rng.choice(cands.ids, 20)},
-            banned_folders={folders[int(rng.integers(0, len(folders)))]}
-            if rng.random() < 1 / 3
-            else set(),
+            banned_folders={folders[int(rng.integers(0, len(folders)))]} if rng.random() < 1 / 3 else set(),
         )
         yield ctx, state
 

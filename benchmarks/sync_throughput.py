@@ -65,36 +65,55 @@ def main() -> None:
 
         t = time.perf_counter()
         for i in range(args.events):
-            record_event(conn, ("view", "preview", "accept", "skip")[i % 4], session_id="bench",
-                         content_hash=f"{i % 997:032x}", context={"bpm": 124.0, "key": "A minor", "mode": "minor"},
-                         metadata={"rank": i % 10, "score": 0.61, "source": "fingerprint", "time_to_preview_ms": 840})
+            record_event(
+                conn,
+                ("view", "preview", "accept", "skip")[i % 4],
+                session_id="bench",
+                content_hash=f"{i % 997:032x}",
+                context={"bpm": 124.0, "key": "A minor", "mode": "minor"},
+                metadata={"rank": i % 10, "score": 0.61, "source": "fingerprint", "time_to_preview_ms": 840},
+            )
         print(f"recorded {args.events} events in {time.perf_counter() - t:.1f} s (one transaction each)")
 
         transport = CountingTransport()
-        with SyncClient(catalog, hub.base_url, token, batch_size=args.batch_size,
-                        embedding_batch_size=args.embedding_batch_size, transport=transport) as client:
+        with SyncClient(
+            catalog,
+            hub.base_url,
+            token,
+            batch_size=args.batch_size,
+            embedding_batch_size=args.embedding_batch_size,
+            transport=transport,
+        ) as client:
             t = time.perf_counter()
             result = client.push_once()
             events_s = time.perf_counter() - t
             assert result.error is None and result.sent_events == args.events, result
-            print(f"events:     {args.events} in {events_s:.2f} s = {args.events / events_s:,.0f}/s, "
-                  f"{transport.requests} requests of {args.batch_size}, {transport.bytes / args.events:.0f} B/event gzip")
+            print(
+                f"events:     {args.events} in {events_s:.2f} s = {args.events / events_s:,.0f}/s, "
+                f"{transport.requests} requests of {args.batch_size}, {transport.bytes / args.events:.0f} B/event gzip"
+            )
             figures["events_per_s"] = args.events / events_s
 
             rng = np.random.default_rng(0)
             vectors = rng.standard_normal((args.embeddings, args.dim)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             with transaction(conn):
-                put_vectors(conn, "bench/v1", ((f"{i:032x}", v) for i, v in enumerate(vectors)),
-                            metadata={f"{i:032x}": {"kind": "loop", "bpm": 120.0} for i in range(args.embeddings)})
+                put_vectors(
+                    conn,
+                    "bench/v1",
+                    ((f"{i:032x}", v) for i, v in enumerate(vectors)),
+                    metadata={f"{i:032x}": {"kind": "loop", "bpm": 120.0} for i in range(args.embeddings)},
+                )
             transport.requests = transport.bytes = 0
             t = time.perf_counter()
             result = client.push_once()
             emb_s = time.perf_counter() - t
             assert result.error is None and result.sent_embeddings == args.embeddings, result
-            print(f"embeddings: {args.embeddings} x {args.dim}-d in {emb_s:.2f} s = {args.embeddings / emb_s:,.0f}/s, "
-                  f"{transport.requests} requests of {args.embedding_batch_size}, "
-                  f"{transport.bytes / args.embeddings / 1024:.1f} KiB/embedding gzip")
+            print(
+                f"embeddings: {args.embeddings} x {args.dim}-d in {emb_s:.2f} s = {args.embeddings / emb_s:,.0f}/s, "
+                f"{transport.requests} requests of {args.embedding_batch_size}, "
+                f"{transport.bytes / args.embeddings / 1024:.1f} KiB/embedding gzip"
+            )
             figures["embeddings_per_s"] = args.embeddings / emb_s
         conn.close()
         with psycopg.connect(url) as pgc:

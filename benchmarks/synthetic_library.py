@@ -32,9 +32,9 @@ def _model(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     packs = genres * 20
     g = rng.normal(size=(genres, dim)).astype(np.float32)
     g /= np.linalg.norm(g, axis=1, keepdims=True)
-    centres = g[rng.integers(0, genres, packs)] + rng.normal(
-        scale=0.8 / np.sqrt(dim), size=(packs, dim)
-    ).astype(np.float32)
+    centres = g[rng.integers(0, genres, packs)] + rng.normal(scale=0.8 / np.sqrt(dim), size=(packs, dim)).astype(
+        np.float32
+    )
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     spread = rng.uniform(0.5, 1.2, packs).astype(np.float32) / np.sqrt(dim)
     return centres, spread
@@ -79,29 +79,18 @@ def candidates(n: int, seed: int = 0) -> Candidates:
     rng = np.random.default_rng(seed + 1)
     ids = np.arange(1, n + 1, dtype=np.int64)
     is_loop = rng.random(n) < 0.5
-    bpm = np.where(is_loop & (rng.random(n) < 0.9), rng.integers(60, 181, n), np.nan).astype(
-        np.float32
-    )
+    bpm = np.where(is_loop & (rng.random(n) < 0.9), rng.integers(60, 181, n), np.nan).astype(np.float32)
     pitched = rng.random(n) < 0.6
     key_pc = np.where(pitched, rng.integers(0, 12, n), -1).astype(np.int8)
     mode = np.where(pitched, rng.integers(0, 2, n), -1).astype(np.int8)
     folder_of = rng.integers(0, 50, n)
     folders = [f"/library/pack{f:02d}" for f in range(50)]
-    paths = [
-        f"{folders[f]}/sample_{i:07d}.wav"
-        for i, f in zip(ids.tolist(), folder_of.tolist(), strict=False)
-    ]
+    paths = [f"{folders[f]}/sample_{i:07d}.wav" for i, f in zip(ids.tolist(), folder_of.tolist(), strict=False)]
     dup = rng.random(n) < 0.01
-    hashes = [
-        f"h{(i - 1 if d and i > 1 else i):08x}"
-        for i, d in zip(ids.tolist(), dup.tolist(), strict=False)
-    ]
+    hashes = [f"h{(i - 1 if d and i > 1 else i):08x}" for i, d in zip(ids.tolist(), dup.tolist(), strict=False)]
     n_tags = rng.integers(0, 4, n)
     words = rng.integers(0, len(TAG_WORDS), (n, 3))
-    tags = [
-        frozenset(TAG_WORDS[w] for w in row[:k])
-        for row, k in zip(words.tolist(), n_tags.tolist(), strict=False)
-    ]
+    tags = [frozenset(TAG_WORDS[w] for w in row[:k]) for row, k in zip(words.tolist(), n_tags.tolist(), strict=False)]
     return Candidates(
         ids=ids,
         paths=paths,

@@ -82,9 +82,7 @@ class Engine:
         self.reload()
 
     @classmethod
-    def open(
-        cls, db_path: Path | str, *, default_mode: Mode | None = None, text_embedder: Any | None = None
-    ) -> Engine:
+    def open(cls, db_path: Path | str, *, default_mode: Mode | None = None, text_embedder: Any | None = None) -> Engine:
         """Open the catalog at ``db_path`` and build the engine (no CLAP: a session loads it,
         :class:`companion.app.session.Session`).
 
@@ -120,13 +118,14 @@ class Engine:
             cands = Candidates.from_columns(self.catalog.candidate_columns())
             previous = {s.space: s for s in getattr(self, "spaces", ())}
             spaces = []
-            for space, _dim in sorted(
-                vectors.spaces(self.catalog.conn), key=lambda s: s[0].startswith("fingerprint")
-            ):
+            for space, _dim in sorted(vectors.spaces(self.catalog.conn), key=lambda s: s[0].startswith("fingerprint")):
                 ids, vecs = vectors.load_space(self.catalog.conn, space)
                 before = previous.get(space)
-                if before is not None and before.index is not None and len(ids) and update_in_place(
-                    before.index, before.ids, before.vectors, ids, vecs
+                if (
+                    before is not None
+                    and before.index is not None
+                    and len(ids)
+                    and update_in_place(before.index, before.ids, before.vectors, ids, vecs)
                 ):
                     index = before.index  # a few files changed: no GIL-holding index read
                 else:
@@ -176,7 +175,11 @@ class Engine:
         with self._lock:
             prompts = self._prompt_vectors(ctx)
             return self.ranker.suggest(
-                ctx, self.state, mode=mode or self.default_mode, top_k=top_k, prompt_vectors=prompts,
+                ctx,
+                self.state,
+                mode=mode or self.default_mode,
+                top_k=top_k,
+                prompt_vectors=prompts,
                 instrument=instrument,
             )
 
@@ -200,8 +203,12 @@ class Engine:
                 result = self.ranker.similar([row.id], top_k=top_k)[0]
                 rows = self.candidates.rows_of([i for i, _ in result]).tolist()
                 out[row.path] = [
-                    {"id": int(i), "path": self.candidates.paths[r] if r >= 0 else "", "score": round(float(s), 6),
-                     "instrument": self.candidates.instrument_of(r) if r >= 0 else None}
+                    {
+                        "id": int(i),
+                        "path": self.candidates.paths[r] if r >= 0 else "",
+                        "score": round(float(s), 6),
+                        "instrument": self.candidates.instrument_of(r) if r >= 0 else None,
+                    }
                     for (i, s), r in zip(result, rows, strict=True)
                 ]
         return out
@@ -226,14 +233,21 @@ class Engine:
         with self._lock:
             return self._record(event_type, sample_id, metadata, in_transaction=False)
 
-    def _record(self, event_type: str, sample_id: int | None, metadata: Mapping[str, Any], *, in_transaction: bool) -> str:
+    def _record(
+        self, event_type: str, sample_id: int | None, metadata: Mapping[str, Any], *, in_transaction: bool
+    ) -> str:
         chash = None
         if sample_id is not None:
             row = self.catalog.conn.execute("SELECT content_hash FROM samples WHERE id = ?", (sample_id,)).fetchone()
             chash = None if row is None else row[0]
         return record_event(
-            self.catalog.conn, event_type, session_id=self.session_id, sample_id=sample_id,
-            content_hash=chash, context=self.context.snapshot().to_json(), metadata=dict(metadata),
+            self.catalog.conn,
+            event_type,
+            session_id=self.session_id,
+            sample_id=sample_id,
+            content_hash=chash,
+            context=self.context.snapshot().to_json(),
+            metadata=dict(metadata),
             in_transaction=in_transaction,
         )
 

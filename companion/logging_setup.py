@@ -174,7 +174,10 @@ def setup_logging(
             _enable_faulthandler(folder / FAULT_FILE_NAME)
     log.info(
         "SampleMind Companion %s starting (python %s, %s, %s)",
-        __version__, platform.python_version(), platform.platform(), "frozen" if is_frozen() else "source",
+        __version__,
+        platform.python_version(),
+        platform.platform(),
+        "frozen" if is_frozen() else "source",
     )
     return path
 
@@ -306,7 +309,7 @@ def _remove_handler() -> None:
 
 def _enable_faulthandler(path: Path) -> None:
     try:
-        stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - must stay open for faulthandler
+        stream = open(path, "a", encoding="utf-8")
     except OSError as exc:
         log.warning("cannot open %s for native crash dumps: %s", path, exc)
         return

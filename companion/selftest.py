@@ -166,7 +166,7 @@ def _test_loop(sr: int = TEST_SR) -> np.ndarray:
     t = np.arange(beat) / sr
     stab = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 261.63, 329.63)) * np.exp(-6.0 * t) / 4.0
     for i in range(8):
-        y[i * beat:(i + 1) * beat] += stab.astype(np.float32)
+        y[i * beat : (i + 1) * beat] += stab.astype(np.float32)
     return y
 
 
@@ -280,7 +280,9 @@ def check_embedder(settings: Settings, workdir: Path) -> str:
     other = fingerprint(noise * np.exp(-4.0 * np.arange(TEST_SR) / TEST_SR).astype(np.float32), TEST_SR)
     norm = float(np.linalg.norm(tone))
     if tone.shape != (FINGERPRINT_DIM,) or tone.dtype != np.float32 or abs(norm - 1.0) > 1e-4:
-        raise CompanionError(f"fingerprint gave shape {tone.shape} {tone.dtype}, norm {norm:.4f} — expected a unit vector")
+        raise CompanionError(
+            f"fingerprint gave shape {tone.shape} {tone.dtype}, norm {norm:.4f} — expected a unit vector"
+        )
     cosine = float(tone @ other)
     if cosine > 0.99:
         raise CompanionError(f"fingerprints of a tone and of noise are identical (cosine {cosine:.3f})")
@@ -335,8 +337,8 @@ def check_clap(settings: Settings, workdir: Path) -> str:
         ort = import_ort()
     except (ImportError, CompanionError) as exc:
         raise SkipCheck(f"onnxruntime is not available ({exc}) — the fingerprint embedding is used") from exc
-    from companion.embedding.clap.runtime import load_clap
     from companion.embedding.clap.audio_io import to_mono_48k
+    from companion.embedding.clap.runtime import load_clap
 
     runtime = f"onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})"
     embedder = load_clap(settings=settings, workers=1)

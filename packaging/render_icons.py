@@ -32,7 +32,7 @@ def png_path(size: int, assets: Path = ASSETS) -> Path:
     return assets / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
 
 
-def _app():  # noqa: ANN202 - a QApplication; Qt is imported only here
+def _app():
     # A QApplication, not a bare QGuiApplication: the process may later build widgets (the
     # test suite does), and Qt aborts on a QWidget in a process whose app has no widgets.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -41,7 +41,7 @@ def _app():  # noqa: ANN202 - a QApplication; Qt is imported only here
     return QApplication.instance() or QApplication([sys.argv[0]])
 
 
-def render(size: int, svg: Path = SVG):  # noqa: ANN201 - a QImage
+def render(size: int, svg: Path = SVG):
     """Render the SVG at ``size``×``size`` pixels: ARGB32 premultiplied, transparent background."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QPainter
@@ -60,7 +60,7 @@ def render(size: int, svg: Path = SVG):  # noqa: ANN201 - a QImage
     return image
 
 
-def _png_bytes(image) -> bytes:  # noqa: ANN001
+def _png_bytes(image) -> bytes:
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
     data = QByteArray()

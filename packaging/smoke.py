@@ -48,7 +48,9 @@ class Xvfb:
             # -noreset: without it the server resets whenever its last client leaves (each
             # xwininfo poll), and an app connecting during the reset fails to open the display.
             ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", self.screen, "-nolisten", "tcp", "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(write_fd)
         with os.fdopen(read_fd) as pipe:
@@ -109,7 +111,7 @@ def time_to_window(
     """
     full_env = dict(env if env is not None else os.environ)
     full_env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
-    out = open(log_file, "wb") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log_file, "wb") if log_file is not None else subprocess.DEVNULL
     try:
         start = time.perf_counter()
         proc = subprocess.Popen([str(c) for c in command], env=full_env, stdout=out, stderr=subprocess.STDOUT)

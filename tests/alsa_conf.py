@@ -19,12 +19,12 @@ def without_hooks(text: str) -> str:
     start = text.find("\n@hooks")
     if start < 0:
         return text
-    depth, i = 0, text.index("[", start)
-    for i in range(i, len(text)):
-        depth += {"[": 1, "]": -1}.get(text[i], 0)
+    depth, end = 0, text.index("[", start)
+    for end in range(end, len(text)):  # noqa: B020 - scans on from the opening bracket
+        depth += {"[": 1, "]": -1}.get(text[end], 0)
         if depth == 0:
             break
-    return text[: start + 1] + text[i + 1 :]
+    return text[: start + 1] + text[end + 1 :]
 
 
 def hermetic_alsa_config(folder: Path, pcm: str = "type null") -> str:

@@ -27,7 +27,10 @@ def sonic_db(tmp_path_factory: pytest.TempPathFactory, sonic_pi: Path) -> Path:
 def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "companion.cli", *args, "--library-db", str(db)],
-        capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "RECS_USE_CLAP": "false"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "RECS_USE_CLAP": "false"},
     )
 
 
@@ -76,9 +79,21 @@ def test_list_json_has_documented_fields(sonic_db: Path):
     proc = run_cli("list", "--json", db=sonic_db)
     rows = json.loads(proc.stdout)
     assert len(rows) > 150
-    assert set(rows[0]) >= {"path", "duration_s", "kind", "bpm", "bpm_source", "key", "mode",
-                            "key_source", "loudness_lufs", "tags", "instrument", "instrument_source",
-                            "instrument_confidence"}
+    assert set(rows[0]) >= {
+        "path",
+        "duration_s",
+        "kind",
+        "bpm",
+        "bpm_source",
+        "key",
+        "mode",
+        "key_source",
+        "loudness_lufs",
+        "tags",
+        "instrument",
+        "instrument_source",
+        "instrument_confidence",
+    }
     drums = [r for r in rows if Path(r["path"]).name.startswith(("bd_", "sn_", "drum_"))]
     assert drums and all(r["bpm"] is None for r in drums if r["kind"] == "one-shot")
 

@@ -169,7 +169,9 @@ def test_no_import_cycle_between_units() -> None:
         report.append(" ↔ ".join(sorted(cycle)) + ":")
         report += [
             f"  {imp.where()}: {imp.module} imports {imp.target}"
-            for a in sorted(cycle) for b, imp in sorted(edges.get(a, {}).items()) if b in cycle
+            for a in sorted(cycle)
+            for b, imp in sorted(edges.get(a, {}).items())
+            if b in cycle
         ]
     assert not cycles, "import cycles between units of companion/:\n" + "\n".join(report)
 
@@ -192,9 +194,7 @@ def test_hub_and_protocol_never_import_the_desktop() -> None:
         for path in python_files(ROOT / folder) if (ROOT / folder).is_dir() else []:
             checked += 1
             problems += [
-                f"{imp.where()}: imports {imp.target}"
-                for imp in imports_of(path)
-                if imp.target.split(".")[0] in names
+                f"{imp.where()}: imports {imp.target}" for imp in imports_of(path) if imp.target.split(".")[0] in names
             ]
     assert checked, "found no hub or protocol sources to check"
     assert not problems, "the hub or the protocol imports the desktop:\n" + "\n".join(problems)

@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import labelled_sets as L  # noqa: E402  (a sibling script, not a package)
+import labelled_sets as L
 
-from companion.analysis.descriptors import NAMES  # noqa: E402
-from companion.analysis.fitted import MODEL_DIR, FittedModel  # noqa: E402
-from companion.analysis.instruments import DRUM_HITS  # noqa: E402
+from companion.analysis.descriptors import NAMES
+from companion.analysis.fitted import MODEL_DIR, FittedModel
+from companion.analysis.instruments import DRUM_HITS
 
 FAMILIES = ("fluidr3", "csound", "avl", "synth")
 KIND_COLUMNS = np.asarray([i for i, n in enumerate(NAMES) if not n.startswith(("mel", "mfcc"))])
@@ -75,12 +75,20 @@ def _fit(X: np.ndarray, y: np.ndarray, C: float):
 
 
 def _to_model(scaler, lr, columns: np.ndarray, min_conf: float) -> FittedModel:
-    return FittedModel(classes=tuple(str(c) for c in lr.classes_), columns=columns, mean=scaler.mean_,
-                       scale=scaler.scale_, weights=lr.coef_.astype(np.float64), bias=lr.intercept_.astype(np.float64),
-                       min_confidence=min_conf)
+    return FittedModel(
+        classes=tuple(str(c) for c in lr.classes_),
+        columns=columns,
+        mean=scaler.mean_,
+        scale=scaler.scale_,
+        weights=lr.coef_.astype(np.float64),
+        bias=lr.intercept_.astype(np.float64),
+        min_confidence=min_conf,
+    )
 
 
-def out_of_family(X: np.ndarray, y: np.ndarray, fam: np.ndarray, columns: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
+def out_of_family(
+    X: np.ndarray, y: np.ndarray, fam: np.ndarray, columns: np.ndarray, C: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-family-out predictions and their probabilities."""
     pred = np.empty(len(y), dtype=object)
     conf = np.zeros(len(y))
@@ -117,7 +125,12 @@ def reliability(name: str, correct: np.ndarray, conf: np.ndarray) -> None:
 
 
 def per_group(title: str, groups: np.ndarray, correct: np.ndarray) -> None:
-    print(f"  {title}: " + ", ".join(f"{g} {correct[groups == g].mean():.3f} (n={int((groups == g).sum())})" for g in sorted(set(groups))))
+    print(
+        f"  {title}: "
+        + ", ".join(
+            f"{g} {correct[groups == g].mean():.3f} (n={int((groups == g).sum())})" for g in sorted(set(groups))
+        )
+    )
 
 
 def run(task: str, X: np.ndarray, rows: list[dict], Xd: np.ndarray, rows_d: list[dict], write: bool) -> None:
@@ -135,12 +148,19 @@ def run(task: str, X: np.ndarray, rows: list[dict], Xd: np.ndarray, rows_d: list
         columns = ALL_COLUMNS
     fam = np.asarray([r["family"] for r in rows])
     Xk, yk, fk = X[keep], y[keep], fam[keep]
-    print(f"\n== {task}: {len(yk)} fitting files in families " + ", ".join(f"{f} {int((fk == f).sum())}" for f in FAMILIES))
+    print(
+        f"\n== {task}: {len(yk)} fitting files in families "
+        + ", ".join(f"{f} {int((fk == f).sum())}" for f in FAMILIES)
+    )
     best = None
     for C in C_GRID:
         pred, conf = out_of_family(Xk, yk, fk, columns, C)
         accs = [float((pred[fk == f] == yk[fk == f]).mean()) for f in FAMILIES if (fk == f).any()]
-        print(f"  C={C}: held-out family accuracy " + ", ".join(f"{a:.3f}" for a in accs) + f"  (mean {np.mean(accs):.3f})")
+        print(
+            f"  C={C}: held-out family accuracy "
+            + ", ".join(f"{a:.3f}" for a in accs)
+            + f"  (mean {np.mean(accs):.3f})"
+        )
         if best is None or np.mean(accs) > best[0]:
             best = (float(np.mean(accs)), C, pred, conf)
     _, C, pred, conf = best
@@ -152,7 +172,9 @@ def run(task: str, X: np.ndarray, rows: list[dict], Xd: np.ndarray, rows_d: list
     per_group("per style", styles, correct)
     if task == "instrument":
         drums = np.isin(yk, list(DRUM_HITS))
-        print(f"  drum hits across kits {correct[drums].mean():.3f}, pitched families {correct[~drums & (yk != 'drums') & (yk != 'fx')].mean():.3f}")
+        print(
+            f"  drum hits across kits {correct[drums].mean():.3f}, pitched families {correct[~drums & (yk != 'drums') & (yk != 'fx')].mean():.3f}"
+        )
         per_group("per class", yk, correct)
     reliability("held-out families", correct, conf)
     scaler, lr = _fit(Xk[:, columns], yk, C)
@@ -162,12 +184,16 @@ def run(task: str, X: np.ndarray, rows: list[dict], Xd: np.ndarray, rows_d: list
     cd = p.max(axis=1)
     ok = pd_ == yd[keep_d]
     src = np.asarray([r["source"] for r in rows_d])[keep_d]
-    print(f"  Debian libraries (never fitted on): accuracy {ok.mean():.3f} on {ok.size} files; "
-          f"trusted (p ≥ {t}) {np.mean(cd >= t):.0%} of them, {ok[cd >= t].mean() if (cd >= t).any() else float('nan'):.3f} right")
+    print(
+        f"  Debian libraries (never fitted on): accuracy {ok.mean():.3f} on {ok.size} files; "
+        f"trusted (p ≥ {t}) {np.mean(cd >= t):.0%} of them, {ok[cd >= t].mean() if (cd >= t).any() else float('nan'):.3f} right"
+    )
     per_group("per pack", src, ok)
     if task == "instrument":
         drums = np.isin(yd[keep_d], list(DRUM_HITS))
-        print(f"  Debian drum hits {ok[drums].mean():.3f} (n={drums.sum()}), other {ok[~drums].mean():.3f} (n={(~drums).sum()})")
+        print(
+            f"  Debian drum hits {ok[drums].mean():.3f} (n={drums.sum()}), other {ok[~drums].mean():.3f} (n={(~drums).sum()})"
+        )
     reliability("Debian", ok, cd)
     if write:
         MODEL_DIR.mkdir(exist_ok=True)

@@ -36,7 +36,11 @@ def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
     feat = compute_features(audio.y, audio.sr)
     cands = tempo.loop_length_candidates(audio.duration_s)
     ac = tempo.onset_autocorrelation(feat.onset)
-    X = np.stack([tempo.candidate_features(feat, bpm, ac) for bpm, _ in cands]) if cands else np.zeros((0, len(tempo.FEATURE_NAMES)))
+    X = (
+        np.stack([tempo.candidate_features(feat, bpm, ac) for bpm, _ in cands])
+        if cands
+        else np.zeros((0, len(tempo.FEATURE_NAMES)))
+    )
     free_bpm, strength = tempo.free_tempo(feat)
     return [bpm for bpm, _ in cands], X, free_bpm, strength
 
@@ -48,7 +52,7 @@ def load(folders: list[Path]) -> list[dict]:
         rows = [r for r in json.loads((folder / "labels.json").read_text()) if r["kind"] == "loop"]
         with ProcessPoolExecutor(2) as pool:
             feats = list(pool.map(_loop_features, [str(folder / r["file"]) for r in rows], chunksize=4))
-        for row, (cands, X, free_bpm, strength) in zip(rows, feats):
+        for row, (cands, X, _free_bpm, _strength) in zip(rows, feats):
             truth = [i for i, c in enumerate(cands) if abs(c - row["bpm"]) <= 0.04 * row["bpm"]]
             items.append({"row": row, "cands": cands, "X": X, "truth": truth[0] if truth else None})
     return items
@@ -82,9 +86,11 @@ def write_weights(w: np.ndarray) -> Path:
     """Replace the ``WEIGHTS = np.array([...])`` literal in tempo.py with ``w``."""
     path = Path(tempo.__file__)
     text = path.read_text()
-    body = "WEIGHTS = np.array([\n" + "".join(
-        f"    {v:.3f},  # {name}\n" for v, name in zip(w, tempo.FEATURE_NAMES)
-    ) + "])"
+    body = (
+        "WEIGHTS = np.array([\n"
+        + "".join(f"    {v:.3f},  # {name}\n" for v, name in zip(w, tempo.FEATURE_NAMES))
+        + "])"
+    )
     new, count = re.subn(r"WEIGHTS = np\.array\(\[.*?\]\)", lambda _: body, text, count=1, flags=re.S)
     if count != 1:
         raise RuntimeError(f"no WEIGHTS literal found in {path}")

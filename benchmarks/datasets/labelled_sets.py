@@ -33,7 +33,7 @@ def _describe_one(path: str) -> tuple[list[float] | None, str | None]:
 
     try:
         audio = decode(Path(path))
-    except Exception as exc:  # a labelled set keeps going past an unreadable file
+    except Exception as exc:  # noqa: BLE001 - a labelled set keeps going past an unreadable file
         return None, str(exc)
     feat = compute_features(audio.y, audio.sr)
     return describe(audio.y, audio.sr, feat, audio.duration_s).tolist(), None
@@ -94,17 +94,29 @@ def debian_sets() -> tuple[np.ndarray, list[dict]]:
     if SONIC_PI.exists():
         for p in sorted(SONIC_PI.glob("*.flac")):
             paths.append(p)
-            rows.append({"file": str(p), "source": "sonic-pi", "family": "sonic-pi",
-                         "kind": "loop" if p.stem.startswith("loop_") else "one-shot",
-                         "instrument": instrument_from_words(words_of(p.stem))})
+            rows.append(
+                {
+                    "file": str(p),
+                    "source": "sonic-pi",
+                    "family": "sonic-pi",
+                    "kind": "loop" if p.stem.startswith("loop_") else "one-shot",
+                    "instrument": instrument_from_words(words_of(p.stem)),
+                }
+            )
     for folder in LMMS_FOLDERS:
         for p in sorted((LMMS / folder).glob("*")):
             if p.suffix.lower() not in SUPPORTED_EXTENSIONS:
                 continue
             paths.append(p)
-            rows.append({"file": str(p), "source": "lmms", "family": "lmms",
-                         "kind": "loop" if folder in LMMS_LOOP_FOLDERS else "one-shot",
-                         "instrument": instrument_from_words(words_of(f"{folder} {p.stem}"))})
+            rows.append(
+                {
+                    "file": str(p),
+                    "source": "lmms",
+                    "family": "lmms",
+                    "kind": "loop" if folder in LMMS_LOOP_FOLDERS else "one-shot",
+                    "instrument": instrument_from_words(words_of(f"{folder} {p.stem}")),
+                }
+            )
     cache = Path("/tmp/samplemind-debian-descriptors.npz")
     X = describe_files(paths, cache)
     return X, rows

@@ -31,7 +31,16 @@ HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11)
 #: harmonic-minor progression gets a major V. Many do not start on the tonic, but every one
 #: sounds the tonic chord (a loop that never does has no defensible key label).
 PROGRESSIONS = {
-    "major": [(0, 4, 5, 3), (3, 0, 4, 0), (3, 0, 4, 5), (1, 4, 0, 0), (0, 5, 3, 4), (4, 0, 3, 0), (4, 5, 3, 0), (3, 4, 0, 0)],
+    "major": [
+        (0, 4, 5, 3),
+        (3, 0, 4, 0),
+        (3, 0, 4, 5),
+        (1, 4, 0, 0),
+        (0, 5, 3, 4),
+        (4, 0, 3, 0),
+        (4, 5, 3, 0),
+        (3, 4, 0, 0),
+    ],
     "natural": [(0, 5, 2, 6), (5, 6, 0, 0), (0, 6, 5, 6), (3, 0, 4, 0), (5, 2, 6, 0), (0, 3, 6, 2), (3, 5, 0, 6)],
     "harmonic": [(0, 3, 4, 0), (0, 5, 3, 4), (3, 4, 0, 0), (5, 3, 4, 0), (0, 6, 5, 4), (1, 4, 0, 0)],
 }
@@ -100,6 +109,7 @@ def bass_note(pc: int, low: int = 36) -> int:
 
 
 # ---------------------------------------------------------------- drums
+
 
 def _hit(notes: list[Note], pitch: int, step: float, vel: int, length: float = 1.0) -> None:
     notes.append(Note(9, pitch, step, length, max(1, min(127, vel))))
@@ -189,6 +199,7 @@ def apply_swing(notes: list[Note], swing: float) -> list[Note]:
 
 # ---------------------------------------------------------------- pitched parts
 
+
 def chord_slots(bars: int, progression: tuple[int, ...], per_bar: int | None = None) -> list[tuple[float, float, int]]:
     """(start step, length in steps, degree) of each chord.
 
@@ -202,13 +213,17 @@ def chord_slots(bars: int, progression: tuple[int, ...], per_bar: int | None = N
     length = 16.0 / per_bar
     chords = [progression[k % len(progression)] for k in range(max(count, len(progression)))]
     if count < len(progression):
-        starts = [s for s in range(len(progression)) if 0 in [progression[(s + k) % len(progression)] for k in range(count)]]
+        starts = [
+            s for s in range(len(progression)) if 0 in [progression[(s + k) % len(progression)] for k in range(count)]
+        ]
         best = max(starts, key=lambda s: [progression[(s + k) % len(progression)] for k in range(count)].index(0))
         chords = [progression[(best + k) % len(progression)] for k in range(count)]
     return [(k * length, length, chords[k]) for k in range(count)]
 
 
-def pad_part(spec: LoopSpec, rng: random.Random, channel: int = 0, stab: bool = False, per_bar: int | None = None) -> list[Note]:
+def pad_part(
+    spec: LoopSpec, rng: random.Random, channel: int = 0, stab: bool = False, per_bar: int | None = None
+) -> list[Note]:
     """Sustained chords (or stabs on the off-beats) following the progression."""
     out = []
     for start, length, degree in chord_slots(spec.bars, spec.progression, per_bar):

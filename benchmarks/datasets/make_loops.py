@@ -43,7 +43,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import loop_styles as ls  # noqa: E402
+import loop_styles as ls
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SR = 44100
@@ -65,7 +65,13 @@ HARD_PLAN = (
     ("oneshot", 16, (120, 120)),
 )
 DRUM_STYLES = ("four_on_floor", "halftime", "breakbeat", "dnb", "swing")
-DRUM_TEMPO = {"four_on_floor": (110, 150), "halftime": (125, 185), "breakbeat": (85, 150), "dnb": (160, 178), "swing": (70, 110)}
+DRUM_TEMPO = {
+    "four_on_floor": (110, 150),
+    "halftime": (125, 185),
+    "breakbeat": (85, 150),
+    "dnb": (160, 178),
+    "swing": (70, 110),
+}
 
 
 @dataclass
@@ -129,7 +135,13 @@ def _pitched_parts(spec: ls.LoopSpec, rng: random.Random, style: str) -> None:
         spec.notes += ls.pad_part(spec, rng, per_bar=1)
         return
     spec.programs[1] = rng.choice(ls.BASS_PROGRAMS)
-    rhythm = {"four_on_floor": "offbeat", "halftime": "long", "dnb": "long", "breakbeat": "syncopated", "swing": "quarters"}[style]
+    rhythm = {
+        "four_on_floor": "offbeat",
+        "halftime": "long",
+        "dnb": "long",
+        "breakbeat": "syncopated",
+        "swing": "quarters",
+    }[style]
     spec.notes += ls.bass_part(spec, rng, rhythm)
     if style == "swing":
         spec.programs[0] = rng.choice(ls.KEYS_PROGRAMS)
@@ -145,7 +157,21 @@ def _pitched_parts(spec: ls.LoopSpec, rng: random.Random, style: str) -> None:
 def _oneshot_item(name: str, rng: random.Random, k: int) -> Item:
     spec = ls.LoopSpec(style="oneshot_drum" if k < 12 else "oneshot_fx", bpm=120.0, bars=1)
     if k < 12:
-        pitch = rng.choice((ls.KICK, ls.KICK2, ls.SNARE, ls.SNARE2, ls.CLAP, ls.HAT_CLOSED, ls.HAT_OPEN, ls.CRASH, ls.RIDE, ls.RIM, *ls.TOMS[:2]))
+        pitch = rng.choice(
+            (
+                ls.KICK,
+                ls.KICK2,
+                ls.SNARE,
+                ls.SNARE2,
+                ls.CLAP,
+                ls.HAT_CLOSED,
+                ls.HAT_OPEN,
+                ls.CRASH,
+                ls.RIDE,
+                ls.RIM,
+                *ls.TOMS[:2],
+            )
+        )
         spec.notes.append(ls.Note(9, pitch, 0.0, 2.0, rng.randint(90, 127)))
         length = rng.uniform(0.3, 1.2)
     else:
@@ -160,7 +186,9 @@ def easy_items(seed: int) -> list[Item]:
     items = []
     for index in range(72):
         rng = random.Random(f"easy:{seed}:{index}")
-        spec = ls.LoopSpec(style="easy_drums" if index < 60 else "easy_nodrums", bpm=float(rng.randint(70, 170)), bars=4)
+        spec = ls.LoopSpec(
+            style="easy_drums" if index < 60 else "easy_nodrums", bpm=float(rng.randint(70, 170)), bars=4
+        )
         spec.tonic, spec.scale = _key_and_scale(rng)
         spec.progression = rng.choice(ls.EASY_PROGRESSIONS[spec.scale])
         if index < 60:
@@ -172,6 +200,7 @@ def easy_items(seed: int) -> list[Item]:
 
 
 # ---------------------------------------------------------------- rendering
+
 
 def _loop_steps(item: Item) -> int:
     return 16 * item.spec.bars
@@ -203,7 +232,9 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[tuple[float, floa
                 on = base + int(round(n.start * step))
                 off = base + int(round((n.start + n.length) * step))
                 events.append((on, 4, mido.Message("note_on", channel=n.channel, note=n.pitch, velocity=n.velocity)))
-                events.append((max(off, on + 1), 3, mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0)))
+                events.append(
+                    (max(off, on + 1), 3, mido.Message("note_off", channel=n.channel, note=n.pitch, velocity=0))
+                )
         if item.kind == "loop":
             cut_start = seconds + (lead + loop_ticks) * sec_per_tick
             cut_len = spec.bars * 4 * 60.0 / spec.bpm
@@ -220,7 +251,9 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[tuple[float, floa
     return midi_from_events(events, TPB), cuts
 
 
-def midi_from_events(events: list[tuple[int, int, mido.Message | mido.MetaMessage]], ticks_per_beat: int) -> mido.MidiFile:
+def midi_from_events(
+    events: list[tuple[int, int, mido.Message | mido.MetaMessage]], ticks_per_beat: int
+) -> mido.MidiFile:
     """A type-0 MIDI file of ``(absolute tick, order, message)`` events, sorted by tick and then
     by order (so that a note-off sorts before a note-on at the same tick)."""
     mid = mido.MidiFile(ticks_per_beat=ticks_per_beat, type=0)
@@ -239,8 +272,27 @@ def render(items: list[Item], workdir: Path, tag: str, soundfont: Path = SOUNDFO
     mid_path = workdir / f"{tag}.mid"
     wav_path = workdir / f"{tag}.wav"
     mid.save(mid_path)
-    cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(SR),
-           "-O", "float", "-T", "wav", "-F", str(wav_path), str(soundfont), str(mid_path)]
+    cmd = [
+        "fluidsynth",
+        "-ni",
+        "-q",
+        "-R",
+        "0",
+        "-C",
+        "0",
+        "-g",
+        "0.5",
+        "-r",
+        str(SR),
+        "-O",
+        "float",
+        "-T",
+        "wav",
+        "-F",
+        str(wav_path),
+        str(soundfont),
+        str(mid_path),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=1800)
     audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
     assert sr == SR
@@ -270,8 +322,15 @@ def _label(item: Item, duration_s: float, set_name: str) -> dict:
     }
 
 
-def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, styles: set[str] | None = None, jobs: int = 2,
-             soundfont: Path = SOUNDFONT) -> list[dict]:
+def generate(
+    set_name: str,
+    out: Path,
+    seed: int = 0,
+    limit: int | None = None,
+    styles: set[str] | None = None,
+    jobs: int = 2,
+    soundfont: Path = SOUNDFONT,
+) -> list[dict]:
     """Generate a labelled set.
 
     Args:
@@ -288,7 +347,9 @@ def generate(set_name: str, out: Path, seed: int = 0, limit: int | None = None, 
         The label rows, also written to ``labels.csv`` and ``labels.json``.
     """
     if shutil.which("fluidsynth") is None or not soundfont.exists():
-        raise RuntimeError("needs the fluidsynth binary and fluid-soundfont-gm (apt install fluidsynth fluid-soundfont-gm)")
+        raise RuntimeError(
+            "needs the fluidsynth binary and fluid-soundfont-gm (apt install fluidsynth fluid-soundfont-gm)"
+        )
     items = hard_items(seed) if set_name == "hard" else easy_items(seed)
     if styles:
         items = [it for it in items if any(it.spec.style.startswith(s) for s in styles)]

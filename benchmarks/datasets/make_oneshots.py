@@ -46,7 +46,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_loops import midi_from_events  # noqa: E402  (a sibling script, not a package)
+from make_loops import midi_from_events
 
 SR = 44100
 TPB = 480
@@ -59,7 +59,10 @@ SOUNDFONTS: dict[str, list[tuple[Path, str]]] = {
     "fluidr3": [(Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), "gm")],
     "fluidr3mono": [(Path("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3"), "gm")],
     "csound": [(Path("/usr/share/sounds/sf2/sf_GMbank.sf2"), "gm")],
-    "avl": [(Path("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2"), "kit0"), (Path("/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2"), "kit0")],
+    "avl": [
+        (Path("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2"), "kit0"),
+        (Path("/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2"), "kit0"),
+    ],
 }
 FAMILY = {"fluidr3": "fluidr3", "fluidr3mono": "fluidr3", "csound": "csound", "avl": "avl", "synth": "synth"}
 GM_KITS = (0, 8, 16, 24, 25, 32, 40)
@@ -138,8 +141,20 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
                 channel, bank, program = (9, 128, kit) if kit is not None else (0, 0, 0)
                 length = rng.uniform(0.25, 2.0) if instrument != "cymbal" else rng.uniform(1.0, 4.0)
                 vel = rng.randint(70, 127)
-                items.append(Item(name(), instrument, "one-shot", "hit", length, bank, program, channel,
-                                  [Hit(channel, key, 0.0, 0.2, vel)], pitched=False))
+                items.append(
+                    Item(
+                        name(),
+                        instrument,
+                        "one-shot",
+                        "hit",
+                        length,
+                        bank,
+                        program,
+                        channel,
+                        [Hit(channel, key, 0.0, 0.2, vel)],
+                        pitched=False,
+                    )
+                )
         if kit in (0, 24, 25, None):
             for instrument in ("kick", "snare", "hihat", "percussion" if kit is not None else "tom"):
                 bpm = float(rng.randint(80, 160))
@@ -148,8 +163,16 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
                 n = int(round(4 * beat / step))
                 key = rng.choice(DRUM_KEYS[instrument])
                 channel, bank, program = (9, 128, kit) if kit is not None else (0, 0, 0)
-                hits = [Hit(channel, key, i * step, 0.1, rng.randint(80, 127)) for i in range(n) if rng.random() < 0.85 or i == 0]
-                items.append(Item(name(), "drums", "loop", "roll", 4 * beat, bank, program, channel, hits, bpm=bpm, pitched=False))
+                hits = [
+                    Hit(channel, key, i * step, 0.1, rng.randint(80, 127))
+                    for i in range(n)
+                    if rng.random() < 0.85 or i == 0
+                ]
+                items.append(
+                    Item(
+                        name(), "drums", "loop", "roll", 4 * beat, bank, program, channel, hits, bpm=bpm, pitched=False
+                    )
+                )
     if holds != "gm":
         return items
     for instrument, programs in PROGRAMS.items():
@@ -160,7 +183,9 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
                 styles.append("repeat")
             for style in styles:
                 root = rng.randint(lo, hi)
-                chord = style == "chord" or (style == "held" and rng.random() < 0.5 and instrument not in ("bass", "lead"))
+                chord = style == "chord" or (
+                    style == "held" and rng.random() < 0.5 and instrument not in ("bass", "lead")
+                )
                 pitches = [root, root + rng.choice((3, 4)), root + 7] if chord else [root]
                 vel = rng.randint(70, 120)
                 if style == "held":
@@ -187,7 +212,9 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
 
 def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[float]]:
     """One MIDI file playing every item in turn; returns it and each item's start (s)."""
-    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [(0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(BPM)))]
+    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
+        (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(BPM)))
+    ]
     starts: list[float] = []
     t = 0.5
     for item in items:
@@ -216,8 +243,27 @@ def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
     mid, _ = build_midi(items)
     mid_path, wav_path = workdir / "items.mid", workdir / "items.wav"
     mid.save(mid_path)
-    cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6", "-r", str(SR),
-           "-O", "float", "-T", "wav", "-F", str(wav_path), str(soundfont), str(mid_path)]
+    cmd = [
+        "fluidsynth",
+        "-ni",
+        "-q",
+        "-R",
+        "0",
+        "-C",
+        "0",
+        "-g",
+        "0.6",
+        "-r",
+        str(SR),
+        "-O",
+        "float",
+        "-T",
+        "wav",
+        "-F",
+        str(wav_path),
+        str(soundfont),
+        str(mid_path),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
     audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
     assert sr == SR
@@ -225,6 +271,7 @@ def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- own synthesis
+
 
 def _env(n: int, attack_s: float, decay_s: float) -> np.ndarray:
     t = np.arange(n) / SR
@@ -277,7 +324,9 @@ def synth_one(instrument: str, style: str, rng: np.random.Generator) -> tuple[np
         y = np.tanh(y * rng.uniform(1, 3))
     elif instrument == "snare":
         tone = np.sin(2 * np.pi * rng.uniform(150, 250) * t) * _env(n, 0.001, 0.05)
-        y = tone + rng.uniform(0.5, 1.5) * _one_pole(_noise(rng, n), rng.uniform(800, 2000), high=True) * _env(n, 0.001, rng.uniform(0.08, 0.25))
+        y = tone + rng.uniform(0.5, 1.5) * _one_pole(_noise(rng, n), rng.uniform(800, 2000), high=True) * _env(
+            n, 0.001, rng.uniform(0.08, 0.25)
+        )
     elif instrument == "clap":
         env = np.zeros(n)
         for k in range(int(rng.integers(3, 5))):
@@ -294,19 +343,29 @@ def synth_one(instrument: str, style: str, rng: np.random.Generator) -> tuple[np
         y = np.sin(2 * np.pi * np.cumsum(f) / SR) * _env(n, 0.001, rng.uniform(0.15, 0.5))
     elif instrument == "percussion":
         f = rng.uniform(500, 2500)
-        y = (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * f * 1.48 * t)) * _env(n, 0.0005, rng.uniform(0.02, 0.12))
+        y = (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(2 * np.pi * f * 1.48 * t)) * _env(
+            n, 0.0005, rng.uniform(0.02, 0.12)
+        )
         y += 0.2 * _one_pole(_noise(rng, n), 2000, high=True) * _env(n, 0.0005, 0.01)
     elif instrument == "bass":
         f0 = 440.0 * 2 ** ((rng.integers(28, 50) - 69) / 12)
         y = _saw(f0, n, rng) + (_saw(f0 * 1.005, n, rng) if rng.random() < 0.5 else 0)
-        y = _one_pole(y, rng.uniform(200, 1200)) * (_env(n, 0.003, rng.uniform(0.3, 2.0)) if style != "held" else _env(n, 0.003, 1e3))
+        y = _one_pole(y, rng.uniform(200, 1200)) * (
+            _env(n, 0.003, rng.uniform(0.3, 2.0)) if style != "held" else _env(n, 0.003, 1e3)
+        )
     elif instrument == "pad":
         y = sum(_saw(f0 * r * (1 + rng.uniform(-0.004, 0.004)), n, rng) for r in (1, 1.26, 1.5, 2) for _ in range(2))
         y = _one_pole(y, rng.uniform(600, 2500)) * np.clip(t / rng.uniform(0.2, 1.0), 0, 1)
     elif instrument == "lead":
         vib = 1 + 0.004 * np.sin(2 * np.pi * 5.5 * t)
-        wave = _saw(f0 * 2 * vib, n, rng) if rng.random() < 0.5 else np.sign(np.sin(2 * np.pi * np.cumsum(f0 * 2 * vib) / SR))
-        y = _one_pole(wave, rng.uniform(1500, 5000)) * (_env(n, 0.01, 1e3) if style == "held" else _env(n, 0.005, rng.uniform(0.3, 1.5)))
+        wave = (
+            _saw(f0 * 2 * vib, n, rng)
+            if rng.random() < 0.5
+            else np.sign(np.sin(2 * np.pi * np.cumsum(f0 * 2 * vib) / SR))
+        )
+        y = _one_pole(wave, rng.uniform(1500, 5000)) * (
+            _env(n, 0.01, 1e3) if style == "held" else _env(n, 0.005, rng.uniform(0.3, 1.5))
+        )
     elif instrument == "pluck":
         period = int(SR / (f0 * 2))
         buf = rng.uniform(-1, 1, period)
@@ -316,7 +375,9 @@ def synth_one(instrument: str, style: str, rng: np.random.Generator) -> tuple[np
             y[i] = buf[i % period]
             buf[i % period] = decay * 0.5 * (buf[i % period] + buf[(i + 1) % period])
     elif instrument == "keys":
-        y = sum(np.sin(2 * np.pi * f0 * 2 * h * t) / h**1.5 * np.exp(-t * h / rng.uniform(0.5, 2.0)) for h in range(1, 8))
+        y = sum(
+            np.sin(2 * np.pi * f0 * 2 * h * t) / h**1.5 * np.exp(-t * h / rng.uniform(0.5, 2.0)) for h in range(1, 8)
+        )
         y *= _env(n, 0.002, 1e3)
     elif instrument == "organ":
         y = sum(rng.uniform(0.2, 1) * np.sin(2 * np.pi * f0 * h * t) for h in (0.5, 1, 2, 3, 4, 6, 8))
@@ -341,24 +402,41 @@ def synth_items(rng: random.Random, seed: int) -> list[tuple[Item, np.ndarray]]:
     g = np.random.default_rng(seed + 1000)
     out = []
     plan = {
-        "kick": ("hit",) * 24 + ("roll",) * 4, "snare": ("hit",) * 24 + ("roll",) * 3,
-        "clap": ("hit",) * 20, "hihat": ("hit",) * 24 + ("roll",) * 4, "cymbal": ("hit",) * 16,
-        "tom": ("hit",) * 16, "percussion": ("hit",) * 16, "bass": ("note",) * 16 + ("held",) * 8,
-        "pad": ("held",) * 20, "lead": ("note",) * 10 + ("held",) * 10, "pluck": ("note",) * 16,
-        "keys": ("note",) * 16, "organ": ("held",) * 10 + ("note",) * 6, "fx": ("note",) * 24,
+        "kick": ("hit",) * 24 + ("roll",) * 4,
+        "snare": ("hit",) * 24 + ("roll",) * 3,
+        "clap": ("hit",) * 20,
+        "hihat": ("hit",) * 24 + ("roll",) * 4,
+        "cymbal": ("hit",) * 16,
+        "tom": ("hit",) * 16,
+        "percussion": ("hit",) * 16,
+        "bass": ("note",) * 16 + ("held",) * 8,
+        "pad": ("held",) * 20,
+        "lead": ("note",) * 10 + ("held",) * 10,
+        "pluck": ("note",) * 16,
+        "keys": ("note",) * 16,
+        "organ": ("held",) * 10 + ("note",) * 6,
+        "fx": ("note",) * 24,
     }
     for instrument, styles in plan.items():
         for style in styles:
             y, bpm = synth_one(instrument, style, g)
             kind = "loop" if style == "roll" else "one-shot"
             label = "drums" if style == "roll" else instrument
-            item = Item(f"os_{len(out) + 1:04d}", label, kind, style, y.size / SR, bpm=bpm,
-                        pitched=label in ("bass", "pad", "lead", "pluck", "keys", "organ"))
+            item = Item(
+                f"os_{len(out) + 1:04d}",
+                label,
+                kind,
+                style,
+                y.size / SR,
+                bpm=bpm,
+                pitched=label in ("bass", "pad", "lead", "pluck", "keys", "organ"),
+            )
             out.append((item, y))
     return out
 
 
 # ---------------------------------------------------------------- effects, writing
+
 
 def _augment(y: np.ndarray, rng: random.Random) -> tuple[np.ndarray, list[str]]:
     """A random effect on about a quarter of the items: reverb, low-pass, drive or chorus."""
@@ -398,11 +476,18 @@ def write(out: Path, item: Item, y: np.ndarray, rng: random.Random, source: str)
     path = out / f"{item.name}.{ext}"
     sf.write(path, y, SR, **({"subtype": "PCM_16"} if ext == "wav" else {}))
     return {
-        "file": path.name, "source": source, "family": FAMILY[source], "instrument": item.instrument,
-        "kind": item.kind, "style": item.style, "pitched": item.pitched, "bpm": item.bpm if item.kind == "loop" else None,
+        "file": path.name,
+        "source": source,
+        "family": FAMILY[source],
+        "instrument": item.instrument,
+        "kind": item.kind,
+        "style": item.style,
+        "pitched": item.pitched,
+        "bpm": item.bpm if item.kind == "loop" else None,
         "program": item.program if item.channel != 9 else None,
         "drum_key": item.hits[0].pitch if item.channel == 9 or source == "avl" else None,
-        "duration_s": round(y.shape[0] / SR, 4), "effects": effects,
+        "duration_s": round(y.shape[0] / SR, 4),
+        "effects": effects,
     }
 
 
@@ -423,8 +508,12 @@ def generate(source: str, out: Path, seed: int = 0) -> list[dict]:
     else:
         for soundfont, holds in SOUNDFONTS[source]:
             if not soundfont.exists():
-                raise RuntimeError(f"missing soundfont {soundfont}: see this script's docstring for the Debian packages")
-            items = soundfont_items(source, holds, rng, start=len(rows) + 10_000 * SOUNDFONTS[source].index((soundfont, holds)))
+                raise RuntimeError(
+                    f"missing soundfont {soundfont}: see this script's docstring for the Debian packages"
+                )
+            items = soundfont_items(
+                source, holds, rng, start=len(rows) + 10_000 * SOUNDFONTS[source].index((soundfont, holds))
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 audio = render(items, soundfont, Path(tmp))
             _, starts = build_midi(items)

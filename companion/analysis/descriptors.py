@@ -36,13 +36,39 @@ NAMES: tuple[str, ...] = (
     *(f"mel{i}" for i in range(N_MELS)),
     *(f"mfcc{i}" for i in range(1, N_MFCC + 1)),
     *(f"mfcc_sd{i}" for i in range(1, N_MFCC + 1)),
-    "centroid", "centroid_sd", "bandwidth", "rolloff", "flatness_sd", "zcr",
-    "log_duration", "attack_s", "peak_pos", "decay_s", "tail_db", "level25", "level50", "level75",
-    "front_share", "active_share",
-    "onsets_per_s", "strong_onsets_per_s", "late_onsets", "onset_regularity", "onset_lag_s",
-    "low_onset_share", "high_onset_share",
-    "tonalness", "high_share", "harmonic_ratio", "flatness", "low_share", "sub_share",
-    "register", "pitch_peak", "chroma_peak", "chroma_flux",
+    "centroid",
+    "centroid_sd",
+    "bandwidth",
+    "rolloff",
+    "flatness_sd",
+    "zcr",
+    "log_duration",
+    "attack_s",
+    "peak_pos",
+    "decay_s",
+    "tail_db",
+    "level25",
+    "level50",
+    "level75",
+    "front_share",
+    "active_share",
+    "onsets_per_s",
+    "strong_onsets_per_s",
+    "late_onsets",
+    "onset_regularity",
+    "onset_lag_s",
+    "low_onset_share",
+    "high_onset_share",
+    "tonalness",
+    "high_share",
+    "harmonic_ratio",
+    "flatness",
+    "low_share",
+    "sub_share",
+    "register",
+    "pitch_peak",
+    "chroma_peak",
+    "chroma_flux",
 )
 N_DESCRIPTORS = len(NAMES)
 
@@ -85,14 +111,25 @@ def describe(y: np.ndarray, sr: int, feat: Features, duration_s: float) -> np.nd
     env = _envelope(feat, duration_s)
     rhythm = _rhythm(feat)
     pitch = _pitch(feat)
-    vec = np.concatenate([
-        shape, mfcc.mean(axis=1), mfcc.std(axis=1),
-        [np.log(np.mean(centroid) + 1.0), np.std(np.log(centroid + 1.0)), np.log(np.mean(bandwidth) + 1.0),
-         np.log(np.mean(rolloff) + 1.0), float(np.std(flat)), np.log(zcr + 1.0)],
-        env, rhythm,
-        [feat.tonalness, feat.high_share, feat.harmonic_ratio, feat.flatness, low_share, sub_share],
-        pitch,
-    ]).astype(np.float32)
+    vec = np.concatenate(
+        [
+            shape,
+            mfcc.mean(axis=1),
+            mfcc.std(axis=1),
+            [
+                np.log(np.mean(centroid) + 1.0),
+                np.std(np.log(centroid + 1.0)),
+                np.log(np.mean(bandwidth) + 1.0),
+                np.log(np.mean(rolloff) + 1.0),
+                float(np.std(flat)),
+                np.log(zcr + 1.0),
+            ],
+            env,
+            rhythm,
+            [feat.tonalness, feat.high_share, feat.harmonic_ratio, feat.flatness, low_share, sub_share],
+            pitch,
+        ]
+    ).astype(np.float32)
     return np.nan_to_num(vec, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -115,8 +152,16 @@ def _envelope(feat: Features, duration_s: float) -> list[float]:
     levels = [float(np.clip(db[min(n - 1, int(q * n))], -120, 0)) for q in (0.25, 0.5, 0.75)]
     energy = rms**2
     front = float(energy[: max(1, n // 4)].sum() / energy.sum())
-    return [np.log(duration_s + 1e-3), np.log(attack + 1e-3), ipk / n, np.log(decay + 1e-3),
-            tail_level_db(feat.rms), *levels, front, float(np.mean(db > -30))]
+    return [
+        np.log(duration_s + 1e-3),
+        np.log(attack + 1e-3),
+        ipk / n,
+        np.log(decay + 1e-3),
+        tail_level_db(feat.rms),
+        *levels,
+        front,
+        float(np.mean(db > -30)),
+    ]
 
 
 def _rhythm(feat: Features) -> list[float]:

@@ -158,7 +158,9 @@ def compute_features(y: np.ndarray, sr: int) -> Features:
     )
 
 
-def spectral_peaks(mag: np.ndarray, freqs: np.ndarray, lo_hz: float = 100.0, hi_hz: float = 4000.0) -> tuple[np.ndarray, np.ndarray]:
+def spectral_peaks(
+    mag: np.ndarray, freqs: np.ndarray, lo_hz: float = 100.0, hi_hz: float = 4000.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Prominent narrow peaks of each frame.
 
     A bin is a peak when it is a local maximum standing at least 12 dB above the mean
@@ -180,7 +182,9 @@ def spectral_peaks(mag: np.ndarray, freqs: np.ndarray, lo_hz: float = 100.0, hi_
     log = np.log(x + 1e-9 * x.max())
     baseline = uniform_filter1d(log, size=41, axis=0, mode="nearest")
     mask = np.zeros_like(power, dtype=bool)
-    mask[1:-1] = (log[1:-1] > log[:-2]) & (log[1:-1] >= log[2:]) & (log[1:-1] - baseline[1:-1] > np.log(10 ** (12 / 20)))
+    mask[1:-1] = (
+        (log[1:-1] > log[:-2]) & (log[1:-1] >= log[2:]) & (log[1:-1] - baseline[1:-1] > np.log(10 ** (12 / 20)))
+    )
     return power, mask
 
 

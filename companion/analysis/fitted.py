@@ -67,8 +67,16 @@ class FittedModel:
 
     def save(self, path: Path) -> None:
         """Write the model as an ``.npz`` file."""
-        np.savez(path, classes=np.asarray(self.classes), columns=self.columns, mean=self.mean, scale=self.scale,
-                 weights=self.weights, bias=self.bias, min_confidence=np.float64(self.min_confidence))
+        np.savez(
+            path,
+            classes=np.asarray(self.classes),
+            columns=self.columns,
+            mean=self.mean,
+            scale=self.scale,
+            weights=self.weights,
+            bias=self.bias,
+            min_confidence=np.float64(self.min_confidence),
+        )
 
 
 @cache
@@ -80,7 +88,11 @@ def load_model(name: str) -> FittedModel:
     """
     with np.load(MODEL_DIR / f"{name}.npz", allow_pickle=False) as data:
         return FittedModel(
-            classes=tuple(str(c) for c in data["classes"]), columns=data["columns"].astype(int),
-            mean=data["mean"], scale=data["scale"], weights=data["weights"], bias=data["bias"],
+            classes=tuple(str(c) for c in data["classes"]),
+            columns=data["columns"].astype(int),
+            mean=data["mean"],
+            scale=data["scale"],
+            weights=data["weights"],
+            bias=data["bias"],
             min_confidence=float(data["min_confidence"]),
         )

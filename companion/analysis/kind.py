@@ -114,7 +114,9 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
     pitched = tonal_margin >= 0 and high_margin > 0
     margin = min(tonal_margin, high_margin) if pitched else (-tonal_margin if tonal_margin < 0 else -high_margin)
     pconf = float(np.clip(0.5 + 2.0 * margin, 0.5, 0.95))
-    return KindEstimate(kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=late)
+    return KindEstimate(
+        kind=kind, kind_confidence=conf, pitched=pitched, pitched_confidence=pconf, tail_db=tail_db, n_onsets=late
+    )
 
 
 def harmonic_change(feat: Features) -> float:

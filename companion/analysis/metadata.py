@@ -82,7 +82,7 @@ def read_tags(path: Path) -> EmbeddedTags:
     tags = EmbeddedTags()
     try:
         _read_mutagen(path, tags)
-    except Exception as exc:  # mutagen raises many types on odd files; metadata is optional
+    except Exception as exc:  # noqa: BLE001 - mutagen raises many types on odd files; metadata is optional
         log.info("ignoring unreadable metadata in %s: %s", path.name, exc)
     if path.suffix.lower() in (".wav", ".wave"):
         try:

@@ -10,6 +10,7 @@ tempo that the caller checks against the loop length.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,55 +30,248 @@ _SEP_RE = re.compile(r"[\s_\-.,()\[\]{}+&=~!@$%^'\"/\\]+")
 _BPM_AFTER_RE = re.compile(r"(?<![\d.])(\d{2,3}(?:[.,]\d{1,2})?)\s*[-_ ]?\s*bpm(?![a-z])", re.IGNORECASE)
 _BPM_BEFORE_RE = re.compile(r"(?<![a-z])bpm\s*[-_ ]?\s*(\d{2,3}(?:[.,]\d{1,2})?)(?![\d])", re.IGNORECASE)
 _NOTE_RE = re.compile(r"^([A-Ga-g])(#|♯|b|♭|s(?:harp)?|flat)?$")
-_KEY_TOKEN_RE = re.compile(
-    r"^([A-Ga-g])(#|♯|b|♭|sharp|flat)?(m|min|minor|maj|major|mi|ma|dur|moll)?$"
-)
+_KEY_TOKEN_RE = re.compile(r"^([A-Ga-g])(#|♯|b|♭|sharp|flat)?(m|min|minor|maj|major|mi|ma|dur|moll)?$")
 _CAMELOT_RE = re.compile(r"^(1[0-2]|[1-9])([AB])$")
 _MODE_WORDS = {
-    "m": "minor", "min": "minor", "minor": "minor", "moll": "minor",
-    "maj": "major", "major": "major", "dur": "major",
+    "m": "minor",
+    "min": "minor",
+    "minor": "minor",
+    "moll": "minor",
+    "maj": "major",
+    "major": "major",
+    "dur": "major",
 }
 _DIGIT_SPLIT_RE = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 _CAMEL_SPLIT_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 #: Words that make a sample a loop, whatever else the name says.
-LOOP_WORDS = frozenset({
-    "loop", "loops", "groove", "grooves", "beat", "beats", "break", "breaks", "breakbeat",
-    "riff", "riffs", "arp", "arps", "pattern", "patterns", "phrase", "phrases", "bassloops",
-    "drumloop", "drumloops", "toploop", "toploops", "fill", "fills", "progression",
-})
+LOOP_WORDS = frozenset(
+    {
+        "loop",
+        "loops",
+        "groove",
+        "grooves",
+        "beat",
+        "beats",
+        "break",
+        "breaks",
+        "breakbeat",
+        "riff",
+        "riffs",
+        "arp",
+        "arps",
+        "pattern",
+        "patterns",
+        "phrase",
+        "phrases",
+        "bassloops",
+        "drumloop",
+        "drumloops",
+        "toploop",
+        "toploops",
+        "fill",
+        "fills",
+        "progression",
+    }
+)
 #: Words that make a sample a one-shot (drum hits, stabs, single notes, impacts).
-ONE_SHOT_WORDS = frozenset({
-    "oneshot", "oneshots", "shot", "shots", "hit", "hits", "kick", "kicks", "bd", "bassdrum",
-    "snare", "snares", "sn", "sd", "clap", "claps", "hat", "hats", "hh", "hihat", "hihats",
-    "openhat", "closedhat", "cymbal", "cymbals", "crash", "ride", "tom", "toms", "rim",
-    "rimshot", "shaker", "stab", "stabs", "impact", "impacts", "riser", "risers", "downlifter",
-    "uplifter", "sweep", "zap", "blip", "click", "snap", "note", "notes", "pluck", "drum",
-    "drums", "perc", "percussion", "cowbell", "clave", "conga", "bongo", "tambourine", "ding",
-})
+ONE_SHOT_WORDS = frozenset(
+    {
+        "oneshot",
+        "oneshots",
+        "shot",
+        "shots",
+        "hit",
+        "hits",
+        "kick",
+        "kicks",
+        "bd",
+        "bassdrum",
+        "snare",
+        "snares",
+        "sn",
+        "sd",
+        "clap",
+        "claps",
+        "hat",
+        "hats",
+        "hh",
+        "hihat",
+        "hihats",
+        "openhat",
+        "closedhat",
+        "cymbal",
+        "cymbals",
+        "crash",
+        "ride",
+        "tom",
+        "toms",
+        "rim",
+        "rimshot",
+        "shaker",
+        "stab",
+        "stabs",
+        "impact",
+        "impacts",
+        "riser",
+        "risers",
+        "downlifter",
+        "uplifter",
+        "sweep",
+        "zap",
+        "blip",
+        "click",
+        "snap",
+        "note",
+        "notes",
+        "pluck",
+        "drum",
+        "drums",
+        "perc",
+        "percussion",
+        "cowbell",
+        "clave",
+        "conga",
+        "bongo",
+        "tambourine",
+        "ding",
+    }
+)
 #: Words that mark unpitched material (drums, noise, FX) for the key estimate.
-UNPITCHED_WORDS = frozenset({
-    "kick", "kicks", "bd", "bassdrum", "snare", "snares", "sn", "sd", "clap", "claps", "hat",
-    "hats", "hh", "hihat", "hihats", "openhat", "closedhat", "cymbal", "cymbals", "crash",
-    "ride", "tom", "toms", "rim", "rimshot", "shaker", "drum", "drums", "drumloop", "drumloops",
-    "perc", "percussion", "break", "breaks", "breakbeat", "beat", "beats", "top", "toploop",
-    "toploops", "noise", "vinyl", "foley", "clave", "conga", "bongo", "tambourine", "cowbell",
-    "amen", "snap", "click", "fill", "fills",
-})
+UNPITCHED_WORDS = frozenset(
+    {
+        "kick",
+        "kicks",
+        "bd",
+        "bassdrum",
+        "snare",
+        "snares",
+        "sn",
+        "sd",
+        "clap",
+        "claps",
+        "hat",
+        "hats",
+        "hh",
+        "hihat",
+        "hihats",
+        "openhat",
+        "closedhat",
+        "cymbal",
+        "cymbals",
+        "crash",
+        "ride",
+        "tom",
+        "toms",
+        "rim",
+        "rimshot",
+        "shaker",
+        "drum",
+        "drums",
+        "drumloop",
+        "drumloops",
+        "perc",
+        "percussion",
+        "break",
+        "breaks",
+        "breakbeat",
+        "beat",
+        "beats",
+        "top",
+        "toploop",
+        "toploops",
+        "noise",
+        "vinyl",
+        "foley",
+        "clave",
+        "conga",
+        "bongo",
+        "tambourine",
+        "cowbell",
+        "amen",
+        "snap",
+        "click",
+        "fill",
+        "fills",
+    }
+)
 #: Genre / feel words that say the tempo is written at double the felt pulse or at half it.
-FAST_WORDS = frozenset({"dnb", "drumandbass", "drumnbass", "jungle", "neurofunk", "footwork", "juke", "hardcore", "gabber", "breakcore"})
+FAST_WORDS = frozenset(
+    {"dnb", "drumandbass", "drumnbass", "jungle", "neurofunk", "footwork", "juke", "hardcore", "gabber", "breakcore"}
+)
 HALF_TIME_WORDS = frozenset({"halftime", "half", "trap", "dubstep", "drill"})
 #: Folder names that carry no meaning as tags.
-_GENERIC_FOLDERS = frozenset({
-    "", "samples", "sample", "sounds", "sound", "audio", "usr", "share", "home", "users",
-    "music", "library", "libraries", "lib", "data", "files", "desktop", "downloads", "documents",
-    "media", "mnt", "volumes", "tmp", "var", "opt", "local", "packs", "pack", "wav", "wavs",
-})
-_STOPWORDS = frozenset({
-    "the", "and", "of", "a", "an", "in", "on", "at", "to", "for", "with", "by", "from", "or",
-    "wav", "wave", "aif", "aiff", "flac", "ogg", "mp3", "bpm", "key", "copy", "final", "new",
-    "version", "v", "x", "st", "nd", "rd", "th",
-})
+_GENERIC_FOLDERS = frozenset(
+    {
+        "",
+        "samples",
+        "sample",
+        "sounds",
+        "sound",
+        "audio",
+        "usr",
+        "share",
+        "home",
+        "users",
+        "music",
+        "library",
+        "libraries",
+        "lib",
+        "data",
+        "files",
+        "desktop",
+        "downloads",
+        "documents",
+        "media",
+        "mnt",
+        "volumes",
+        "tmp",
+        "var",
+        "opt",
+        "local",
+        "packs",
+        "pack",
+        "wav",
+        "wavs",
+    }
+)
+_STOPWORDS = frozenset(
+    {
+        "the",
+        "and",
+        "of",
+        "a",
+        "an",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "or",
+        "wav",
+        "wave",
+        "aif",
+        "aiff",
+        "flac",
+        "ogg",
+        "mp3",
+        "bpm",
+        "key",
+        "copy",
+        "final",
+        "new",
+        "version",
+        "v",
+        "x",
+        "st",
+        "nd",
+        "rd",
+        "th",
+    }
+)
 
 
 @dataclass
@@ -280,7 +474,7 @@ def _kind_from_words(words: set[str], part_tokens: list[str]) -> Literal["loop",
     ``"one-shot"`` for hit words, else None."""
     if words & LOOP_WORDS or any("loop" in t for t in part_tokens):
         return "loop"
-    if words & ONE_SHOT_WORDS or any(t in ("one", "1") and n == "shot" for t, n in zip(part_tokens, part_tokens[1:])):
+    if words & ONE_SHOT_WORDS or any(t in ("one", "1") and n == "shot" for t, n in itertools.pairwise(part_tokens)):
         return "one-shot"
     return None
 

@@ -21,7 +21,15 @@ from companion.analysis.features import Features, compute_features
 from companion.analysis.fitted import load_model
 from companion.analysis.instruments import DRUM_HITS, Instrument
 from companion.analysis.key_detection import estimate_key
-from companion.analysis.kind import HARMONIC_CHANGE, MIN_LOOP_S, SUSTAIN_TAIL_DB, KindEstimate, estimate_kind, harmonic_change, strong_onsets
+from companion.analysis.kind import (
+    HARMONIC_CHANGE,
+    MIN_LOOP_S,
+    SUSTAIN_TAIL_DB,
+    KindEstimate,
+    estimate_kind,
+    harmonic_change,
+    strong_onsets,
+)
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
 from companion.analysis.result import Analysis, Kind, Source
@@ -151,7 +159,11 @@ def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> flo
     proba = model.proba(desc)
     drum_p = float(sum(q for c, q in zip(model.classes, proba) if c in DRUM_HITS))
     if hints.instrument is not None:
-        result.instrument, result.instrument_source, result.instrument_confidence = hints.instrument, "name", NAME_CONFIDENCE
+        result.instrument, result.instrument_source, result.instrument_confidence = (
+            hints.instrument,
+            "name",
+            NAME_CONFIDENCE,
+        )
         return drum_p
     best = int(np.argmax(proba))
     instrument, p = model.classes[best], float(proba[best])
@@ -160,7 +172,11 @@ def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> flo
     elif result.kind == "one-shot" and instrument == "drums":
         return drum_p  # the two models disagree: say nothing
     if p >= model.min_confidence:
-        result.instrument, result.instrument_source, result.instrument_confidence = cast(Instrument, instrument), "estimate", round(p, 3)  # a class of the shipped model
+        result.instrument, result.instrument_source, result.instrument_confidence = (
+            cast(Instrument, instrument),
+            "estimate",
+            round(p, 3),
+        )  # a class of the shipped model
     return drum_p
 
 
@@ -180,7 +196,9 @@ def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[Kind
     return est.kind, "estimate"
 
 
-def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, pulse: bool) -> None:
+def _set_tempo(
+    result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, pulse: bool
+) -> None:
     if tags.bpm is not None:
         result.bpm, result.bpm_source, result.bpm_confidence = round(tags.bpm, 2), "tag", TAG_CONFIDENCE
         return
@@ -199,7 +217,9 @@ def _set_tempo(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Fea
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
 
 
-def _set_key(result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate, drum_p: float) -> None:
+def _set_key(
+    result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate, drum_p: float
+) -> None:
     named: tuple[Key, Source, float] | None = None
     if tags.key is not None:
         named = (tags.key, "tag", TAG_CONFIDENCE)

@@ -49,43 +49,61 @@ STRONG_PERIODICITY = 0.35
 NAME_HINT_BONUS = 3.0
 
 FEATURE_NAMES = (
-    "prior_z", "prior_z2", "prior_above_175", "prior_below_70",
-    "full_beat_vs_eighth", "full_eighth_vs_sixteenth",
-    "low_beat_vs_eighth", "low_13_vs_24",
-    "high_beat_vs_eighth", "high_eighth_vs_sixteenth", "high_24_vs_13",
-    "ac_beat", "ac_half", "ac_low_beat",
-    "harm_bar_vs_beats", "harm_3_vs_24", "harm_beat_vs_offbeat", "harm_bar_level",
-    "swing_sixteenth", "swing_eighth", "harm_bar_unrhythmic", "harm_level_unrhythmic",
-    "low_onsets_per_beat", "onsets_per_sixteenth",
+    "prior_z",
+    "prior_z2",
+    "prior_above_175",
+    "prior_below_70",
+    "full_beat_vs_eighth",
+    "full_eighth_vs_sixteenth",
+    "low_beat_vs_eighth",
+    "low_13_vs_24",
+    "high_beat_vs_eighth",
+    "high_eighth_vs_sixteenth",
+    "high_24_vs_13",
+    "ac_beat",
+    "ac_half",
+    "ac_low_beat",
+    "harm_bar_vs_beats",
+    "harm_3_vs_24",
+    "harm_beat_vs_offbeat",
+    "harm_bar_level",
+    "swing_sixteenth",
+    "swing_eighth",
+    "harm_bar_unrhythmic",
+    "harm_level_unrhythmic",
+    "low_onsets_per_beat",
+    "onsets_per_sixteenth",
 )
 #: Weights fitted by ``benchmarks/datasets/fit_tempo_model.py`` (L2 = 1) on the hard set
 #: seeds 1–8 and the easy set seeds 1–2; the benchmark uses seed 0.
-WEIGHTS = np.array([
-    -0.486,  # prior_z
-    -2.888,  # prior_z2
-    -1.322,  # prior_above_175
-    -0.072,  # prior_below_70
-    1.434,  # full_beat_vs_eighth
-    0.164,  # full_eighth_vs_sixteenth
-    -1.840,  # low_beat_vs_eighth
-    0.421,  # low_13_vs_24
-    1.332,  # high_beat_vs_eighth
-    0.628,  # high_eighth_vs_sixteenth
-    0.917,  # high_24_vs_13
-    -0.489,  # ac_beat
-    0.992,  # ac_half
-    1.518,  # ac_low_beat
-    2.871,  # harm_bar_vs_beats
-    -0.316,  # harm_3_vs_24
-    -0.295,  # harm_beat_vs_offbeat
-    1.206,  # harm_bar_level
-    -0.670,  # swing_sixteenth
-    -2.402,  # swing_eighth
-    1.185,  # harm_bar_unrhythmic
-    0.876,  # harm_level_unrhythmic
-    -1.168,  # low_onsets_per_beat
-    -0.042,  # onsets_per_sixteenth
-])
+WEIGHTS = np.array(
+    [
+        -0.486,  # prior_z
+        -2.888,  # prior_z2
+        -1.322,  # prior_above_175
+        -0.072,  # prior_below_70
+        1.434,  # full_beat_vs_eighth
+        0.164,  # full_eighth_vs_sixteenth
+        -1.840,  # low_beat_vs_eighth
+        0.421,  # low_13_vs_24
+        1.332,  # high_beat_vs_eighth
+        0.628,  # high_eighth_vs_sixteenth
+        0.917,  # high_24_vs_13
+        -0.489,  # ac_beat
+        0.992,  # ac_half
+        1.518,  # ac_low_beat
+        2.871,  # harm_bar_vs_beats
+        -0.316,  # harm_3_vs_24
+        -0.295,  # harm_beat_vs_offbeat
+        1.206,  # harm_bar_level
+        -0.670,  # swing_sixteenth
+        -2.402,  # swing_eighth
+        1.185,  # harm_bar_unrhythmic
+        0.876,  # harm_level_unrhythmic
+        -1.168,  # low_onsets_per_beat
+        -0.042,  # onsets_per_sixteenth
+    ]
+)
 
 
 @dataclass
@@ -352,31 +370,33 @@ def candidate_features(feat: Features, bpm: float, ac: np.ndarray | None = None)
     third = change[2::4].mean() if change.size >= 4 else 0.0
     even = np.concatenate([change[1::4], change[3::4]]).mean() if change.size >= 4 else 0.0
     on, off = (half[0::2].mean(), half[1::2].mean()) if half.size >= 2 else (0.0, 0.0)
-    return np.array([
-        z,
-        z * z,
-        max(0.0, float(np.log2(bpm / 175.0))),
-        max(0.0, float(np.log2(70.0 / bpm))),
-        _nd(fb, fe, eps),
-        _nd(fe, fs, eps),
-        _nd(lb, le, eps),
-        _nd(float(low[[0, 8]].mean()), float(low[[4, 12]].mean()), eps),
-        _nd(hb, he, eps),
-        _nd(he, hs, eps),
-        _nd(float(high[[4, 12]].mean()), float(high[[0, 8]].mean()), eps),
-        _ac_at(ac, lag),
-        _ac_at(ac, lag / 2),
-        _ac_at(ac_low, lag),
-        _nd(bar, other, ceps),
-        _nd(third, even, ceps),
-        _nd(on, off, ceps),
-        float(bar / (change.max() + ceps)),
-        *swing_levels(feat.onset, feat.fps, bpm),
-        _nd(bar, other, ceps) * (1.0 - rhythm),
-        float(bar / (change.max() + ceps)) * (1.0 - rhythm),
-        max(0.0, float(np.log2(max(n_low, 1e-9) / n_beats))),
-        max(0.0, float(np.log2(max(n_all, 1e-9) / (4 * n_beats)))),
-    ])
+    return np.array(
+        [
+            z,
+            z * z,
+            max(0.0, float(np.log2(bpm / 175.0))),
+            max(0.0, float(np.log2(70.0 / bpm))),
+            _nd(fb, fe, eps),
+            _nd(fe, fs, eps),
+            _nd(lb, le, eps),
+            _nd(float(low[[0, 8]].mean()), float(low[[4, 12]].mean()), eps),
+            _nd(hb, he, eps),
+            _nd(he, hs, eps),
+            _nd(float(high[[4, 12]].mean()), float(high[[0, 8]].mean()), eps),
+            _ac_at(ac, lag),
+            _ac_at(ac, lag / 2),
+            _ac_at(ac_low, lag),
+            _nd(bar, other, ceps),
+            _nd(third, even, ceps),
+            _nd(on, off, ceps),
+            float(bar / (change.max() + ceps)),
+            *swing_levels(feat.onset, feat.fps, bpm),
+            _nd(bar, other, ceps) * (1.0 - rhythm),
+            float(bar / (change.max() + ceps)) * (1.0 - rhythm),
+            max(0.0, float(np.log2(max(n_low, 1e-9) / n_beats))),
+            max(0.0, float(np.log2(max(n_all, 1e-9) / (4 * n_beats)))),
+        ]
+    )
 
 
 def estimate_tempo(
@@ -452,7 +472,9 @@ def _three_four(
             bar3 = _ac_at(ac, 3 * lag) + _ac_at(ac_low, 3 * lag)
             bar4 = _ac_at(ac, 4 * lag) + _ac_at(ac_low, 4 * lag)
             if bar3 > bar4 + 0.05:
-                return TempoEstimate(bpm=round(bpm, 2), confidence=0.5, bars=bars, candidates=[(bpm, 1.0)], beats_per_bar=3)
+                return TempoEstimate(
+                    bpm=round(bpm, 2), confidence=0.5, bars=bars, candidates=[(bpm, 1.0)], beats_per_bar=3
+                )
     return None
 
 

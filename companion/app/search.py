@@ -97,8 +97,13 @@ def search_library(engine: Any, catalog: Catalog, text: str, limit: int = DEFAUL
 
 
 def _nearest_by_prompt(
-    catalog: Catalog, index: Any, query: np.ndarray, prompt: str, top_k: int,
-    allowed: np.ndarray | None, ids: np.ndarray,
+    catalog: Catalog,
+    index: Any,
+    query: np.ndarray,
+    prompt: str,
+    top_k: int,
+    allowed: np.ndarray | None,
+    ids: np.ndarray,
 ) -> list[tuple[int, float]]:
     """``(sample_id, cosine)`` best first; for a prompt naming instruments, samples of those
     instruments first, then the rest."""

@@ -127,7 +127,8 @@ class Session:
                 self.follower = ContextFollower(engine.context, self.rank, self._ranked, accept=engine.accept_path)
                 self.follower.start()
                 self.sources = ContextSources(
-                    self.follower.apply, snapshot=lambda: engine.context.snapshot().to_json(),
+                    self.follower.apply,
+                    snapshot=lambda: engine.context.snapshot().to_json(),
                     on_state=self._on_source_state,
                 )
             assert self.sources is not None
@@ -214,9 +215,7 @@ class Session:
             self._on_result(result)
         listener = self.sources.osc if self.sources is not None else None
         if listener is not None and listener.clients():
-            listener.push_suggestions(
-                result.seq, result.latency_ms, [(s.path, s.score) for s in result.suggestions]
-            )
+            listener.push_suggestions(result.seq, result.latency_ms, [(s.path, s.score) for s in result.suggestions])
 
     def refresh(self) -> None:
         """Re-rank now (after a decision, a scan, a mode change)."""
@@ -267,7 +266,12 @@ class Session:
         """
         engine = self._engine()
         ids, allowed = allowed_ids(engine)
-        hits = next(iter(engine.similar([path], top_k=top_k + (len(ids) - len(allowed) if allowed is not None else 0)).values()), [])
+        hits = next(
+            iter(
+                engine.similar([path], top_k=top_k + (len(ids) - len(allowed) if allowed is not None else 0)).values()
+            ),
+            [],
+        )
         if allowed is not None:
             ok = set(allowed.tolist())
             hits = [h for h in hits if h["id"] in ok]

@@ -134,7 +134,7 @@ class ContextSources:
         self._config.pop(name, None)
         try:
             source.stop()
-        except Exception:  # noqa: BLE001 - stopping must go on to the other sources; logged
+        except Exception:
             log.exception("stopping %s failed", name)
         self._set(SourceState(name, "off"))
 

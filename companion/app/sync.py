@@ -60,7 +60,7 @@ class SyncRunner:
                     client.run(stop, on_status=lambda st: self._on_status(f"sync: {st.summary()}"))
             except CompanionError as exc:
                 self._on_status(f"sync off: {exc}")
-            except Exception as exc:  # noqa: BLE001 - a sync bug must not take the app down; logged
+            except Exception as exc:
                 log.exception("sync stopped")
                 self._on_status(f"sync stopped: {exc}")
 

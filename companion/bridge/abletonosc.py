@@ -29,8 +29,6 @@ from typing import Any, Final
 
 from pythonosc.osc_message_builder import build_msg
 
-from companion.errors import CompanionError
-from companion.music.keys import Key, Mode
 from companion.bridge.address_space import (
     AddressSpec,
     number_arg,
@@ -41,6 +39,8 @@ from companion.bridge.bad_input import BadInputCounter, BadInputError
 from companion.bridge.dispatcher import BridgeDispatcher
 from companion.bridge.listener import BridgeUDPServer
 from companion.bridge.updates import Parsed, UpdateSink
+from companion.errors import CompanionError
+from companion.music.keys import Key, Mode
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,39 @@ SUBSCRIPTIONS: Final = ("tempo", "root_note", "scale_name", "is_playing")
 _MINOR_SCALES: Final = frozenset(
     name.lower()
     for name in (
-        "Minor", "Dorian", "Phrygian", "Locrian", "Minor Blues", "Minor Pentatonic",
-        "Harmonic Minor", "Melodic Minor", "Dorian #4", "Super Locrian", "Hungarian Minor",
-        "Hirajoshi", "Kumoi", "Pelog Selisir", "Pelog Tembung", "Aeolian", "Natural Minor",
+        "Minor",
+        "Dorian",
+        "Phrygian",
+        "Locrian",
+        "Minor Blues",
+        "Minor Pentatonic",
+        "Harmonic Minor",
+        "Melodic Minor",
+        "Dorian #4",
+        "Super Locrian",
+        "Hungarian Minor",
+        "Hirajoshi",
+        "Kumoi",
+        "Pelog Selisir",
+        "Pelog Tembung",
+        "Aeolian",
+        "Natural Minor",
     )
 )
 _MAJOR_SCALES: Final = frozenset(
     name.lower()
     for name in (
-        "Major", "Ionian", "Mixolydian", "Lydian", "Major Pentatonic", "Harmonic Major",
-        "Phrygian Dominant", "Lydian Augmented", "Lydian Dominant", "Bhairav", "Major Blues",
+        "Major",
+        "Ionian",
+        "Mixolydian",
+        "Lydian",
+        "Major Pentatonic",
+        "Harmonic Major",
+        "Phrygian Dominant",
+        "Lydian Augmented",
+        "Lydian Dominant",
+        "Bhairav",
+        "Major Blues",
         "8-Tone Spanish",
     )
 )
@@ -116,9 +139,7 @@ class AbletonOscClient:
         self._warned_scales: set[str] = set()
         self.subscriptions_sent = 0
         self.startups_seen = 0
-        self.dispatcher = BridgeDispatcher(
-            on_update, source="ableton", specs=self._specs(), counter=counter
-        )
+        self.dispatcher = BridgeDispatcher(on_update, source="ableton", specs=self._specs(), counter=counter)
         self._server: BridgeUDPServer | None = None
         self._thread: threading.Thread | None = None
 

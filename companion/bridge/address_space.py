@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from companion.errors import CompanionError
-from companion.music.keys import parse_key, parse_mode
 from companion.bridge.bad_input import BadInputError
 from companion.bridge.updates import Parsed, QueryKind
+from companion.errors import CompanionError
+from companion.music.keys import parse_key, parse_mode
 
 #: Default UDP port of the companion's OSC listener.
 DEFAULT_PORT: Final = 9137
@@ -61,8 +61,6 @@ MAX_WORD_CHARS: Final = 64
 MAX_TEXT_CHARS: Final = 4096
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------------------------
@@ -74,9 +72,7 @@ def _is_number(value: Any) -> bool:
 
 def _one_arg(address: str, args: Sequence[Any], what: str) -> Any:
     if len(args) != 1:
-        raise BadInputError(
-            "wrong_type", f"{address} takes one {what}, got {len(args)} arguments", address
-        )
+        raise BadInputError("wrong_type", f"{address} takes one {what}, got {len(args)} arguments", address)
     return args[0]
 
 
@@ -89,26 +85,21 @@ def number_arg(address: str, args: Sequence[Any], low: float, high: float, unit:
     value = _one_arg(address, args, "number")
     if not _is_number(value):
         raise BadInputError(
-            "wrong_type", f"{address} takes a number ({unit}), got {type(value).__name__} {value!r}",
+            "wrong_type",
+            f"{address} takes a number ({unit}), got {type(value).__name__} {value!r}",
             address,
         )
     number = float(value)
     if not math.isfinite(number) or not low <= number <= high:
-        raise BadInputError(
-            "out_of_range", f"{address} {value!r} is outside {low:g}–{high:g} {unit}", address
-        )
+        raise BadInputError("out_of_range", f"{address} {value!r} is outside {low:g}–{high:g} {unit}", address)
     return number
 
 
 def _text(address: str, value: Any, *, limit: int = MAX_TEXT_CHARS) -> str:
     if not isinstance(value, str):
-        raise BadInputError(
-            "wrong_type", f"{address} takes a string, got {type(value).__name__} {value!r}", address
-        )
+        raise BadInputError("wrong_type", f"{address} takes a string, got {type(value).__name__} {value!r}", address)
     if len(value) > limit:
-        raise BadInputError(
-            "out_of_range", f"{address} string of {len(value)} characters exceeds {limit}", address
-        )
+        raise BadInputError("out_of_range", f"{address} string of {len(value)} characters exceeds {limit}", address)
     return value.strip()
 
 
@@ -123,7 +114,8 @@ def flag_arg(address: str, args: Sequence[Any]) -> bool:
         return value
     if not _is_number(value):
         raise BadInputError(
-            "wrong_type", f"{address} takes 0/1 or T/F, got {type(value).__name__} {value!r}",
+            "wrong_type",
+            f"{address} takes 0/1 or T/F, got {type(value).__name__} {value!r}",
             address,
         )
     if value in (0, 1):
@@ -145,7 +137,8 @@ def parse_key_message(address: str, *args: Any) -> Parsed:
     """``/context/key s [s]``: a key name, optionally followed by a mode word."""
     if len(args) not in (1, 2):
         raise BadInputError(
-            "wrong_type", f"{address} takes a key name and an optional mode, got {len(args)} arguments",
+            "wrong_type",
+            f"{address} takes a key name and an optional mode, got {len(args)} arguments",
             address,
         )
     name = _text(address, args[0], limit=MAX_WORD_CHARS)
@@ -175,15 +168,14 @@ def parse_mood(address: str, *args: Any) -> Parsed:
             word = part.strip().lower()
             if len(word) > MAX_WORD_CHARS:
                 raise BadInputError(
-                    "out_of_range", f"{address} word of {len(word)} characters exceeds {MAX_WORD_CHARS}",
+                    "out_of_range",
+                    f"{address} word of {len(word)} characters exceeds {MAX_WORD_CHARS}",
                     address,
                 )
             if word and word not in words:
                 words.append(word)
     if len(words) > MAX_MOOD_TAGS:
-        raise BadInputError(
-            "out_of_range", f"{address} holds {len(words)} words; at most {MAX_MOOD_TAGS}", address
-        )
+        raise BadInputError("out_of_range", f"{address} holds {len(words)} words; at most {MAX_MOOD_TAGS}", address)
     return Parsed(fields={"mood_tags": tuple(words)})
 
 
@@ -281,36 +273,49 @@ class AddressSpec:
 ADDRESS_SPACE: Final[tuple[AddressSpec, ...]] = (
     AddressSpec("/context/bpm", "f|i", "BPM, 20–999", "session tempo", "companion", parse_bpm),
     AddressSpec(
-        "/context/key", "s [s]", "key name", "session key; optional second arg is the mode",
-        "companion", parse_key_message,
+        "/context/key",
+        "s [s]",
+        "key name",
+        "session key; optional second arg is the mode",
+        "companion",
+        parse_key_message,
     ),
-    AddressSpec("/context/mode", "s", "major|minor", "mode of the current key", "companion",
-                parse_mode_message),
+    AddressSpec("/context/mode", "s", "major|minor", "mode of the current key", "companion", parse_mode_message),
     AddressSpec("/context/mood", "s...", "words", "mood words; none clears", "companion", parse_mood),
     AddressSpec("/context/genre", "s", "word", "genre; empty clears", "companion", parse_genre),
-    AddressSpec("/context/prompt", "s", "text", "free-text prompt; empty clears", "companion",
-                parse_prompt),
-    AddressSpec("/context/time_remaining", "f|i", "s, 0–604800", "time left in the session",
-                "companion", parse_time_remaining),
-    AddressSpec("/context/playing", "i|f|T|F", "0|1", "transport playing", "companion",
-                parse_playing),
-    AddressSpec("/context/accepted", "s", "path", "a sample the producer used", "companion",
-                parse_accepted),
+    AddressSpec("/context/prompt", "s", "text", "free-text prompt; empty clears", "companion", parse_prompt),
+    AddressSpec(
+        "/context/time_remaining", "f|i", "s, 0–604800", "time left in the session", "companion", parse_time_remaining
+    ),
+    AddressSpec("/context/playing", "i|f|T|F", "0|1", "transport playing", "companion", parse_playing),
+    AddressSpec("/context/accepted", "s", "path", "a sample the producer used", "companion", parse_accepted),
     AddressSpec("/context/reset", "", "", "clear every field", "companion", parse_reset),
     AddressSpec("/tempo/raw", "f|i", "BPM, 20–999", "tempo", "REAPER, DrivenByMoss", parse_bpm),
-    AddressSpec("/play", "i|f|T|F", "0|1", "transport playing", "REAPER, DrivenByMoss",
-                parse_playing),
-    AddressSpec("/time/signature", "s", "n/d", "time signature", "DrivenByMoss",
-                parse_time_signature),
+    AddressSpec("/play", "i|f|T|F", "0|1", "transport playing", "REAPER, DrivenByMoss", parse_playing),
+    AddressSpec("/time/signature", "s", "n/d", "time signature", "DrivenByMoss", parse_time_signature),
     AddressSpec("/companion/ping", "", "", "reply /companion/pong", "companion", _query("ping")),
-    AddressSpec("/companion/register", "[i]", "UDP port", "push suggestions to the sender",
-                "companion", _query("register", with_port=True)),
-    AddressSpec("/companion/unregister", "[i]", "UDP port", "stop pushing to the sender",
-                "companion", _query("unregister", with_port=True)),
-    AddressSpec("/context/get", "", "", "reply /companion/context with the context as JSON",
-                "companion", _query("get")),
-    AddressSpec("/companion/stats", "", "", "reply /companion/stats with counters as JSON",
-                "companion", _query("stats")),
+    AddressSpec(
+        "/companion/register",
+        "[i]",
+        "UDP port",
+        "push suggestions to the sender",
+        "companion",
+        _query("register", with_port=True),
+    ),
+    AddressSpec(
+        "/companion/unregister",
+        "[i]",
+        "UDP port",
+        "stop pushing to the sender",
+        "companion",
+        _query("unregister", with_port=True),
+    ),
+    AddressSpec(
+        "/context/get", "", "", "reply /companion/context with the context as JSON", "companion", _query("get")
+    ),
+    AddressSpec(
+        "/companion/stats", "", "", "reply /companion/stats with counters as JSON", "companion", _query("stats")
+    ),
 )
 
 #: Addresses the companion sends (replies and pushes), with their argument types.
@@ -326,9 +331,7 @@ OUTGOING: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-SPEC_BY_ADDRESS: Final[Mapping[str, AddressSpec]] = MappingProxyType(
-    {spec.address: spec for spec in ADDRESS_SPACE}
-)
+SPEC_BY_ADDRESS: Final[Mapping[str, AddressSpec]] = MappingProxyType({spec.address: spec for spec in ADDRESS_SPACE})
 
 __all__ = [
     "ADDRESS_SPACE",

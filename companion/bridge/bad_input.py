@@ -65,7 +65,9 @@ class BadInputCounter:
         if first:
             self._log.warning(
                 "OSC bad input (%s): %s — ignored; further %s inputs are counted, not logged",
-                kind, detail, kind,
+                kind,
+                detail,
+                kind,
             )
         else:
             self._log.debug("OSC bad input (%s): %s", kind, detail)

@@ -21,10 +21,10 @@ from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
 
 from companion import __version__
-from companion.errors import CompanionError
 from companion.bridge.address_space import ADDRESS_SPACE, AddressSpec
 from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter, BadInputError, FloodMeter
 from companion.bridge.updates import Parsed, UpdateSink, fold
+from companion.errors import CompanionError
 
 if TYPE_CHECKING:
     from companion.ranking.context import ContextSource
@@ -103,9 +103,7 @@ class BridgeDispatcher(Dispatcher):
         for spec in specs:
             self.map(spec.address, spec.parse)
 
-    def call_handlers_for_packet(
-        self, data: bytes, client_address: tuple[str, int]
-    ) -> list[tuple[Any, ...]]:
+    def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list[tuple[Any, ...]]:
         """Parse one datagram, apply it as one update, and return the replies for the sender.
 
         Args:
@@ -136,7 +134,7 @@ class BridgeDispatcher(Dispatcher):
         except osc_packet.ParseError as exc:
             self.counter.record("malformed", f"{len(data)}-byte packet from {client_address}: {exc}")
             return []
-        except Exception as exc:  # python-osc may raise others on hostile input (e.g. IndexError)
+        except Exception as exc:  # noqa: BLE001 - python-osc may raise others on hostile input (e.g. IndexError)
             self.counter.record(
                 "malformed", f"{len(data)}-byte packet from {client_address}: {type(exc).__name__}: {exc}"
             )

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from companion.bridge.updates import ContextUpdate
 from companion.errors import CompanionError
 from companion.ranking.context import CONTEXT_FIELDS, ContextStore, SessionContext
-from companion.bridge.updates import ContextUpdate
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from companion.errors import CompanionError
 from companion.bridge.address_space import BPM_RANGE
 from companion.bridge.updates import ContextUpdate, UpdateSink
+from companion.errors import CompanionError
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class LinkAdapter:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._open(aalink))
-        except Exception as exc:  # reported to start() by _error
+        except Exception as exc:  # noqa: BLE001 - reported to start() by _error
             self._error = exc
             self._ready.set()
             loop.close()
@@ -218,8 +218,12 @@ class LinkAdapter:
         async def read() -> LinkState:
             link = self._link
             return LinkState(
-                tempo=float(link.tempo), beat=float(link.beat), phase=float(link.phase),
-                quantum=float(link.quantum), playing=bool(link.playing), peers=int(link.num_peers),
+                tempo=float(link.tempo),
+                beat=float(link.beat),
+                phase=float(link.phase),
+                quantum=float(link.quantum),
+                playing=bool(link.playing),
+                peers=int(link.num_peers),
             )
 
         return asyncio.run_coroutine_threadsafe(read(), loop).result(timeout)

@@ -13,6 +13,7 @@ Transport is python-osc's ``BlockingOSCUDPServer``; parsing and folding are the
 * **Replies** go to the sender's address; **pushes** (``/companion/suggestions``) go to clients
   registered with ``/companion/register`` (at most :data:`MAX_CLIENTS`).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,11 @@ from pythonosc.osc_message_builder import build_msg
 from pythonosc.osc_server import BlockingOSCUDPServer
 
 from companion import __version__
-from companion.errors import CompanionError
 from companion.bridge.address_space import DEFAULT_PORT
 from companion.bridge.bad_input import DEFAULT_FLOOD_LIMIT, BadInputCounter
 from companion.bridge.dispatcher import BridgeDispatcher, ListenerStats
 from companion.bridge.updates import UpdateSink
+from companion.errors import CompanionError
 
 if TYPE_CHECKING:
     from companion.ranking.context import ContextSource
@@ -55,10 +56,10 @@ class BridgeUDPServer(BlockingOSCUDPServer):
     max_packet_size = MAX_DATAGRAM
     allow_reuse_address = False
 
-    def verify_request(self, request: Any, client_address: Any) -> bool:  # noqa: D102
+    def verify_request(self, request: Any, client_address: Any) -> bool:
         return True
 
-    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: D102
+    def handle_error(self, request: Any, client_address: Any) -> None:
         log.exception("OSC packet from %s could not be handled; the listener goes on", client_address)
 
 

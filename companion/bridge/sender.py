@@ -17,8 +17,8 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import build_msg
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from companion.errors import CompanionError
 from companion.bridge.address_space import DEFAULT_PORT
+from companion.errors import CompanionError
 
 Message = tuple[str, Sequence[Any]]
 
@@ -143,7 +143,7 @@ def send(
         while len(replies) < expect:
             try:
                 data, _ = sock.recvfrom(65535)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 break
             except ConnectionRefusedError:  # an ICMP "port unreachable" from a previous send
                 break

@@ -44,7 +44,10 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     self_test: bool = typer.Option(
-        False, "--self-test", callback=_self_test, is_eager=True,
+        False,
+        "--self-test",
+        callback=_self_test,
+        is_eager=True,
         help="Check the catalog, rules, embedder, audio output and OSC port; exit 0 if all pass.",
     ),
 ) -> None:

@@ -29,7 +29,7 @@ def resolve_db(library_db: Path | None) -> Path:
     return library_db if library_db is not None else get_settings().catalog_path()
 
 
-def open_catalog(library_db: Path | None, *, must_exist: bool = True):  # noqa: ANN201
+def open_catalog(library_db: Path | None, *, must_exist: bool = True):
     """Open the catalog for a command, or exit with a clear message.
 
     Args:

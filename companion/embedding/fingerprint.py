@@ -79,6 +79,7 @@ vector is rounded to 6 decimals before the final normalisation, so last-bit diff
 between machines do not reach the stored float32 values. Any change to this computation must
 bump :data:`FINGERPRINT_SPACE`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -196,4 +197,3 @@ def _silence_vector() -> np.ndarray:
     out = np.zeros(FINGERPRINT_DIM, dtype=np.float32)
     out[_SILENCE_DIM] = 1.0
     return out
-

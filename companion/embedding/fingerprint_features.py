@@ -8,6 +8,8 @@ which assembles the vector. All maths is float64 numpy with no BLAS matrix produ
 
 from __future__ import annotations
 
+import itertools
+
 import librosa
 import numpy as np
 import soxr
@@ -58,23 +60,18 @@ _FREQS = np.fft.rfftfreq(N_WIN, 1.0 / SR)
 _FREQS_LONG = np.fft.rfftfreq(N_LONG, 1.0 / SR)
 _WINDOW = np.hanning(N_WIN + 1)[:-1]  # periodic Hann (scipy.signal.get_window("hann"))
 _WINDOW_LONG = np.hanning(N_LONG + 1)[:-1]
-_MEL = librosa.filters.mel(
-    sr=SR, n_fft=N_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64
-)
+_MEL = librosa.filters.mel(sr=SR, n_fft=N_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64)
 _RHY_WIN = 512
 _RHY_WINDOW = np.hanning(_RHY_WIN + 1)[:-1]
-_RHY_MEL = librosa.filters.mel(
-    sr=SR, n_fft=_RHY_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64
-)
+_RHY_MEL = librosa.filters.mel(sr=SR, n_fft=_RHY_WIN, n_mels=_N_MELS, fmin=30.0, fmax=SR / 2, dtype=np.float64)
 #: Rhythm lag bins as [first frame, end frame), at least one frame each.
 _RHY_LAG_BINS = [
     (int(round(lo)), max(int(round(hi)), int(round(lo)) + 1))
-    for lo, hi in zip(
-        _RHYTHM_LAG_EDGES_S[:-1] * SR / _RHY_WIN, _RHYTHM_LAG_EDGES_S[1:] * SR / _RHY_WIN
-    )
+    for lo, hi in zip(_RHYTHM_LAG_EDGES_S[:-1] * SR / _RHY_WIN, _RHYTHM_LAG_EDGES_S[1:] * SR / _RHY_WIN)
 ]
 _CHROMA = librosa.filters.chroma(sr=SR, n_fft=N_WIN, n_chroma=12, dtype=np.float64)
 _EPS = 1e-12
+
 
 def prepare(y: np.ndarray, sr: int) -> np.ndarray | None:
     """The analysed form of a signal, or None for silence.
@@ -127,7 +124,6 @@ def raw_features(x: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-
 def _onset_sample(x: np.ndarray, block: int = 64) -> int:
     """Index of the first sample of the first ``block``-sample block within ONSET_DB of the peak."""
     n = x.size // block * block
@@ -138,9 +134,7 @@ def _onset_sample(x: np.ndarray, block: int = 64) -> int:
     return int(above[0]) * block if above.size else 0
 
 
-def _frames(
-    x: np.ndarray, n_win: int, window: np.ndarray, max_frames: int | None, hop: int
-) -> np.ndarray:
+def _frames(x: np.ndarray, n_win: int, window: np.ndarray, max_frames: int | None, hop: int) -> np.ndarray:
     """Windowed frames (n_frames, n_win) every ``hop`` samples, frame 0 centred on sample 0."""
     pad = n_win // 2
     n_frames = 1 + x.size // hop
@@ -161,7 +155,7 @@ def _power(frames: np.ndarray, n_fft: int) -> np.ndarray:
 def _segment_means(a: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
     """Mean of the rows of ``a`` (n_frames, d) within each segment; 0 for segments past the end."""
     out = np.zeros((len(edges) - 1, a.shape[1]))
-    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+    for i, (lo, hi) in enumerate(itertools.pairwise(edges)):
         part = a[lo:hi]
         if part.shape[0]:
             out[i] = part.mean(axis=0)
@@ -191,7 +185,7 @@ def _project(p: np.ndarray, bands: list[tuple[int, int, np.ndarray]]) -> np.ndar
 def _band_sums(p: np.ndarray, freqs: np.ndarray, edges_hz: np.ndarray) -> np.ndarray:
     """Sum of power per band [edges[i], edges[i+1]) -> (rows, n_bands)."""
     idx = np.searchsorted(freqs, edges_hz)
-    return np.stack([p[:, lo:hi].sum(axis=1) for lo, hi in zip(idx[:-1], idx[1:])], axis=1)
+    return np.stack([p[:, lo:hi].sum(axis=1) for lo, hi in itertools.pairwise(idx)], axis=1)
 
 
 # --- blocks ----------------------------------------------------------------------------------
@@ -214,7 +208,7 @@ def _band_flatness(seg_power: np.ndarray) -> np.ndarray:
         if p.sum() <= _EPS:
             out[i] = FLATNESS_NEUTRAL_DB
             continue
-        for j, (lo, hi) in enumerate(zip(idx[:-1], idx[1:])):
+        for j, (lo, hi) in enumerate(itertools.pairwise(idx)):
             q = np.maximum(p[lo:hi], _EPS)
             out[i, j] = 10.0 * (np.mean(np.log10(q)) - np.log10(np.mean(q)))
     return out.reshape(-1)
@@ -275,7 +269,7 @@ def _segment_periodicity(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n_frames = 1 + max(x.size - 1, 0) // HOP
     starts: list[int] = []
     owner: list[int] = []
-    for i, (lo, hi) in enumerate(zip(SEGMENT_EDGES[:-1], SEGMENT_EDGES[1:])):
+    for i, (lo, hi) in enumerate(itertools.pairwise(SEGMENT_EDGES)):
         hi = min(hi, n_frames)
         if hi > lo:
             idx = np.unique(np.linspace(lo, hi - 1, min(hi - lo, 4)).astype(int))

@@ -53,9 +53,7 @@ ADD_CHUNK = 65_536  # vectors normalised and inserted per hnswlib call
 
 def ids_fingerprint(ids: Iterable[int] | np.ndarray) -> str:
     """SHA-256 (hex) of the sorted unique int64 ids: equal id sets give equal fingerprints."""
-    arr = np.unique(
-        np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
-    )
+    arr = np.unique(np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64))
     return hashlib.sha256(arr.astype("<i8").tobytes()).hexdigest()
 
 
@@ -150,9 +148,7 @@ class VectorIndex:
         index.add(ids, vectors, num_threads=num_threads)
         return index
 
-    def add(
-        self, ids: np.ndarray | Iterable[int], vectors: np.ndarray, *, num_threads: int = -1
-    ) -> None:
+    def add(self, ids: np.ndarray | Iterable[int], vectors: np.ndarray, *, num_threads: int = -1) -> None:
         """Add vectors, or replace the vectors of ids already present (also deleted ones).
 
         Args:
@@ -168,8 +164,7 @@ class VectorIndex:
             vecs = vecs[None, :]
         if vecs.shape != (len(ids_arr), self.dim):
             raise VectorIndexError(
-                f"expected vectors of shape ({len(ids_arr)}, {self.dim}) for space "
-                f"{self.space!r}, got {vecs.shape}"
+                f"expected vectors of shape ({len(ids_arr)}, {self.dim}) for space {self.space!r}, got {vecs.shape}"
             )
         if len(np.unique(ids_arr)) != len(ids_arr):
             raise VectorIndexError("duplicate ids in one add() call; pass each sample once")
@@ -273,9 +268,7 @@ class VectorIndex:
                         dtype=np.int64,
                     )
                 )
-                allowed = allowed[
-                    np.fromiter((int(i) in self._ids for i in allowed), bool, len(allowed))
-                ]
+                allowed = allowed[np.fromiter((int(i) in self._ids for i in allowed), bool, len(allowed))]
                 if len(allowed) <= EXACT_FILTER_LIMIT:
                     return self._exact(q, k, allowed, out_ids, out_sims)
                 allowed_set = set(allowed.tolist())
@@ -303,9 +296,7 @@ class VectorIndex:
         except RuntimeError:
             # hnswlib cannot fill k results (many deletions, tiny graph): answer exactly.
             allowed = (
-                self.ids()
-                if filt is None
-                else np.array([i for i in sorted(self._ids) if filt(i)], dtype=np.int64)
+                self.ids() if filt is None else np.array([i for i in sorted(self._ids) if filt(i)], dtype=np.int64)
             )
             return self._exact(q, kk, allowed, out_ids, out_sims)
         out_ids[:, :kk] = labels.astype(np.int64)
@@ -391,8 +382,7 @@ class VectorIndex:
         meta = cls.read_sidecar(path)
         if meta.get("format") != FORMAT_VERSION:
             raise VectorIndexError(
-                f"vector index {path} has format {meta.get('format')}, "
-                f"expected {FORMAT_VERSION}; rebuild it"
+                f"vector index {path} has format {meta.get('format')}, expected {FORMAT_VERSION}; rebuild it"
             )
         if meta.get("space") != space or meta.get("dim") != dim:
             raise VectorIndexError(
@@ -402,13 +392,10 @@ class VectorIndex:
         try:
             ids = np.load(_ids_file(path))
         except (OSError, ValueError) as exc:
-            raise VectorIndexError(
-                f"id list of vector index {path} is unreadable: {exc}; rebuild it"
-            ) from exc
+            raise VectorIndexError(f"id list of vector index {path} is unreadable: {exc}; rebuild it") from exc
         if len(ids) != meta.get("count") or ids_fingerprint(ids) != meta.get("fingerprint"):
             raise VectorIndexError(
-                f"vector index {path}: id list disagrees with its sidecar "
-                "(interrupted save?); rebuild it"
+                f"vector index {path}: id list disagrees with its sidecar (interrupted save?); rebuild it"
             )
         index = cls.__new__(cls)
         index._setup(
@@ -421,15 +408,9 @@ class VectorIndex:
         try:
             index._index.load_index(str(path), max_elements=0, allow_replace_deleted=True)
         except RuntimeError as exc:
-            raise VectorIndexError(
-                f"vector index graph {path} is unreadable: {exc}; rebuild it"
-            ) from exc
-        if index._index.get_current_count() != meta.get(
-            "elements", index._index.get_current_count()
-        ):
-            raise VectorIndexError(
-                f"vector index graph {path} disagrees with its sidecar; rebuild it"
-            )
+            raise VectorIndexError(f"vector index graph {path} is unreadable: {exc}; rebuild it") from exc
+        if index._index.get_current_count() != meta.get("elements", index._index.get_current_count()):
+            raise VectorIndexError(f"vector index graph {path} disagrees with its sidecar; rebuild it")
         index._index.set_ef(index.ef)
         index._ids = set(ids.tolist())
         index._deleted = set(index._index.get_ids_list()) - index._ids

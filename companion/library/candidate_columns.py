@@ -60,12 +60,24 @@ JOIN analyses a ON a.content_hash = s.content_hash, json_each(a.analysis_json, '
 WHERE s.status = 'analysed'
 """
 
-_ROW_DTYPE = np.dtype([
-    ("id", np.int64), ("path", object), ("name", object), ("folder", object),
-    ("content_hash", object), ("name_tags", object), ("added_at", np.float64),
-    ("kind", object), ("bpm", np.float64), ("key_pc", np.int8), ("mode", np.int8),
-    ("pitched", np.bool_), ("duration_s", np.float64), ("instrument", object),
-])
+_ROW_DTYPE = np.dtype(
+    [
+        ("id", np.int64),
+        ("path", object),
+        ("name", object),
+        ("folder", object),
+        ("content_hash", object),
+        ("name_tags", object),
+        ("added_at", np.float64),
+        ("kind", object),
+        ("bpm", np.float64),
+        ("key_pc", np.int8),
+        ("mode", np.int8),
+        ("pitched", np.bool_),
+        ("duration_s", np.float64),
+        ("instrument", object),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +147,8 @@ def read_candidate_columns(conn: Connection) -> CandidateColumns:
     name_counts = np.fromiter(map(len, split), dtype=np.int64, count=n)
     name_codes = np.fromiter(
         (words.setdefault(w, len(words)) for row_words in split for w in row_words),
-        dtype=np.int32, count=int(name_counts.sum()),
+        dtype=np.int32,
+        count=int(name_counts.sum()),
     )
     del split
     tag_ids, tag_values = [], []

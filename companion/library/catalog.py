@@ -77,11 +77,19 @@ class SampleRow:
     def to_json(self) -> dict[str, Any]:
         """The fields of ``companion list --json``."""
         return {
-            "id": self.id, "path": self.path, "status": self.status,
-            "duration_s": self.duration_s, "kind": self.kind, "bpm": self.bpm,
-            "bpm_source": self.bpm_source, "key": self.key, "mode": self.mode,
-            "key_source": self.key_source, "loudness_lufs": self.loudness_lufs,
-            "tags": self.tags, "instrument": self.instrument,
+            "id": self.id,
+            "path": self.path,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "kind": self.kind,
+            "bpm": self.bpm,
+            "bpm_source": self.bpm_source,
+            "key": self.key,
+            "mode": self.mode,
+            "key_source": self.key_source,
+            "loudness_lufs": self.loudness_lufs,
+            "tags": self.tags,
+            "instrument": self.instrument,
             "instrument_source": self.instrument_source,
             "instrument_confidence": self.instrument_confidence,
         }
@@ -134,9 +142,7 @@ class Catalog:
         if status is None:
             n = self.conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
             return n
-        n = self.conn.execute(
-            "SELECT COUNT(*) FROM samples WHERE status = ?", (status,)
-        ).fetchone()[0]
+        n = self.conn.execute("SELECT COUNT(*) FROM samples WHERE status = ?", (status,)).fetchone()[0]
         return n
 
     def rows(
@@ -183,9 +189,7 @@ class Catalog:
         """Files that could not be read or analysed: path, stage, reason, when (unix s)."""
         return [
             {"path": r[0], "stage": r[1], "reason": r[2], "at": r[3]}
-            for r in self.conn.execute(
-                "SELECT path, stage, reason, at FROM problems ORDER BY path"
-            )
+            for r in self.conn.execute("SELECT path, stage, reason, at FROM problems ORDER BY path")
         ]
 
     def stats(self) -> dict[str, Any]:
@@ -262,8 +266,15 @@ class Catalog:
                 "mode = COALESCE(excluded.mode, mode), kind = COALESCE(excluded.kind, kind), "
                 "instrument = COALESCE(excluded.instrument, instrument), "
                 "updated_at = excluded.updated_at",
-                (row.content_hash, bpm, None if key is None else key.pitch_class,
-                 None if key is None else key.mode, kind, instrument_class, time.time()),
+                (
+                    row.content_hash,
+                    bpm,
+                    None if key is None else key.pitch_class,
+                    None if key is None else key.mode,
+                    kind,
+                    instrument_class,
+                    time.time(),
+                ),
             )
         updated = self.get(row.id)
         assert updated is not None
@@ -285,17 +296,19 @@ class Catalog:
             :func:`companion.library.indexes.refresh_indexes` (the scanner and backfill call it).
         """
         pairs = list(items)
-        hashes = dict(
-            self.conn.execute(
-                f"SELECT id, content_hash FROM samples WHERE id IN ({','.join('?' * len(pairs))})",
-                [sid for sid, _ in pairs],
-            ).fetchall()
-        ) if pairs else {}
+        hashes = (
+            dict(
+                self.conn.execute(
+                    f"SELECT id, content_hash FROM samples WHERE id IN ({','.join('?' * len(pairs))})",
+                    [sid for sid, _ in pairs],
+                ).fetchall()
+            )
+            if pairs
+            else {}
+        )
         with transaction(self.conn):
             vectors.space_id(self.conn, space, dim)
-            return vectors.put_vectors(
-                self.conn, space, ((hashes[sid], vec) for sid, vec in pairs if hashes.get(sid))
-            )
+            return vectors.put_vectors(self.conn, space, ((hashes[sid], vec) for sid, vec in pairs if hashes.get(sid)))
 
     def embedding_coverage(self) -> dict[str, tuple[int, int]]:
         """``space -> (analysed samples with a vector, analysed samples)``."""
@@ -314,8 +327,22 @@ class Catalog:
 
 
 def _to_row(r: tuple[Any, ...]) -> SampleRow:
-    (sid, path, name, folder, status, chash, name_tags, added_at,
-     analysis_json, o_bpm, o_key_pc, o_mode, o_kind, o_instrument) = r
+    (
+        sid,
+        path,
+        name,
+        folder,
+        status,
+        chash,
+        name_tags,
+        added_at,
+        analysis_json,
+        o_bpm,
+        o_key_pc,
+        o_mode,
+        o_kind,
+        o_instrument,
+    ) = r
     a: dict[str, Any] = json.loads(analysis_json) if analysis_json else {}
     key_pc: Any  # from JSON or the overrides table: an int or None
     bpm, bpm_source = a.get("bpm"), a.get("bpm_source")
@@ -336,21 +363,44 @@ def _to_row(r: tuple[Any, ...]) -> SampleRow:
     tags = list(dict.fromkeys([*name_tags.split(), *a.get("tags", [])]))
     key = Key(int(key_pc), mode).name if key_pc is not None and mode in ("major", "minor") else None
     return SampleRow(
-        id=sid, path=path, name=name, folder=folder, status=status, content_hash=chash,
-        duration_s=a.get("duration_s"), kind=kind, bpm=bpm, bpm_source=bpm_source,
-        key=key, key_pc=int(key_pc) if key else None, mode=mode if key else None, key_source=key_source if key else None,
-        loudness_lufs=a.get("loudness_lufs"), tags=tags, added_at=added_at,
-        pitched=bool(a.get("pitched", False)), instrument=instrument,
-        instrument_source=instrument_source, instrument_confidence=instrument_confidence,
+        id=sid,
+        path=path,
+        name=name,
+        folder=folder,
+        status=status,
+        content_hash=chash,
+        duration_s=a.get("duration_s"),
+        kind=kind,
+        bpm=bpm,
+        bpm_source=bpm_source,
+        key=key,
+        key_pc=int(key_pc) if key else None,
+        mode=mode if key else None,
+        key_source=key_source if key else None,
+        loudness_lufs=a.get("loudness_lufs"),
+        tags=tags,
+        added_at=added_at,
+        pitched=bool(a.get("pitched", False)),
+        instrument=instrument,
+        instrument_source=instrument_source,
+        instrument_confidence=instrument_confidence,
     )
 
 
 def analysis_row(content_hash: str, analysis: Analysis) -> tuple[Any, ...]:
     """Values of one ``analyses`` row (see the schema in ``db.py``)."""
     return (
-        content_hash, ANALYSER_VERSION, analysis.duration_s, analysis.kind, analysis.bpm,
-        analysis.key_pc, analysis.mode, int(analysis.pitched), analysis.loudness_lufs,
-        json.dumps(analysis.to_dict()), time.time(),
+        content_hash,
+        ANALYSER_VERSION,
+        analysis.duration_s,
+        analysis.kind,
+        analysis.bpm,
+        analysis.key_pc,
+        analysis.mode,
+        int(analysis.pitched),
+        analysis.loudness_lufs,
+        json.dumps(analysis.to_dict()),
+        time.time(),
     )
 
 

@@ -173,15 +173,16 @@ def connect(path: Path | str, *, readonly: bool = False, timeout_s: float = 30.0
     try:
         if readonly:
             conn = sqlean.connect(
-                f"file:{target}?mode=ro", uri=True, timeout=timeout_s, isolation_level=None,
+                f"file:{target}?mode=ro",
+                uri=True,
+                timeout=timeout_s,
+                isolation_level=None,
                 check_same_thread=False,
             )
         else:
             if target != ":memory:":
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlean.connect(
-                target, timeout=timeout_s, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlean.connect(target, timeout=timeout_s, isolation_level=None, check_same_thread=False)
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)
@@ -195,8 +196,7 @@ def connect(path: Path | str, *, readonly: bool = False, timeout_s: float = 30.0
         return conn
     except sqlean.DatabaseError as exc:
         raise CatalogError(
-            f"cannot open the catalog {target}: {exc} — check the path, or move the file "
-            "aside and rescan"
+            f"cannot open the catalog {target}: {exc} — check the path, or move the file aside and rescan"
         ) from exc
 
 
@@ -229,7 +229,7 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-class transaction:  # noqa: N801 - used as a context manager, reads like a keyword
+class transaction:
     """``with transaction(conn):`` runs the block in ``BEGIN IMMEDIATE`` … ``COMMIT``.
 
     Rolls back on any exception (including KeyboardInterrupt), so a killed or interrupted

@@ -30,9 +30,7 @@ import numpy as np
 
 from companion.library.db import Connection, transaction
 
-EVENT_TYPES = frozenset(
-    {"view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo"}
-)
+EVENT_TYPES = frozenset({"view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo"})
 
 
 def record_event(
@@ -86,8 +84,7 @@ def record_event(
         conn.execute(
             "INSERT INTO events (event_id, type, sample_id, content_hash, session_id,"
             " context_json, metadata_json, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (event_id, event_type, sample_id, content_hash, session_id,
-             json.dumps(ctx), json.dumps(meta), created),
+            (event_id, event_type, sample_id, content_hash, session_id, json.dumps(ctx), json.dumps(meta), created),
         )
         enqueue(conn, "event", event_id, payload, at=created)
 
@@ -119,15 +116,18 @@ def embedding_payload(
 
 
 def enqueue(
-    conn: Connection, kind: str, idempotency_key: str, payload: Mapping[str, Any],
-    *, at: float | None = None,
+    conn: Connection,
+    kind: str,
+    idempotency_key: str,
+    payload: Mapping[str, Any],
+    *,
+    at: float | None = None,
 ) -> None:
     """Add one outbox row (ignored if the idempotency key is already queued).
 
     Call inside the transaction of the action that caused it.
     """
     conn.execute(
-        "INSERT OR IGNORE INTO outbox (kind, idempotency_key, payload_json, created_at)"
-        " VALUES (?,?,?,?)",
+        "INSERT OR IGNORE INTO outbox (kind, idempotency_key, payload_json, created_at) VALUES (?,?,?,?)",
         (kind, idempotency_key, json.dumps(payload), time.time() if at is None else at),
     )

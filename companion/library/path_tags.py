@@ -18,10 +18,49 @@ _TRAILING_DIGITS = re.compile(r"(?<=[a-z])\d+$")
 # Key tokens such as "am", "f#m" (after splitting: "f", "m"), "cmaj" are not descriptive tags.
 _KEY_TOKEN = re.compile(r"^[a-g](m|b|s|maj|min|mi)?$")
 STOPWORDS = frozenset(
-    {"the", "and", "of", "a", "an", "in", "on", "for", "with", "by", "to", "at", "from",
-     "wav", "wave", "aif", "aiff", "flac", "ogg", "mp3", "samples", "sample", "sounds",
-     "sound", "audio", "files", "file", "bpm", "usr", "share", "home", "users", "music",
-     "maj", "min", "major", "minor", "copy", "final", "new", "untitled"}
+    {
+        "the",
+        "and",
+        "of",
+        "a",
+        "an",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "to",
+        "at",
+        "from",
+        "wav",
+        "wave",
+        "aif",
+        "aiff",
+        "flac",
+        "ogg",
+        "mp3",
+        "samples",
+        "sample",
+        "sounds",
+        "sound",
+        "audio",
+        "files",
+        "file",
+        "bpm",
+        "usr",
+        "share",
+        "home",
+        "users",
+        "music",
+        "maj",
+        "min",
+        "major",
+        "minor",
+        "copy",
+        "final",
+        "new",
+        "untitled",
+    }
 )
 
 
@@ -31,12 +70,7 @@ def words(text: str) -> list[str]:
     for chunk in _SPLIT.split(text):
         for part in _CAMEL.split(chunk):
             word = _TRAILING_DIGITS.sub("", part.lower())
-            if (
-                len(word) >= 2
-                and _ALPHA.match(word)
-                and word not in STOPWORDS
-                and not _KEY_TOKEN.match(word)
-            ):
+            if len(word) >= 2 and _ALPHA.match(word) and word not in STOPWORDS and not _KEY_TOKEN.match(word):
                 out.append(word)
     return out
 

@@ -94,8 +94,8 @@ def _already_done(chash: str) -> bool:
 
 def process_file(sample_id: int, path: str) -> FileResult:
     """Hash, and unless already known, decode + analyse + fingerprint one file."""
-    from companion.analysis.pipeline import analyse
     from companion.analysis.audio import decode
+    from companion.analysis.pipeline import analyse
     from companion.embedding.fingerprint import fingerprint
 
     result = FileResult(sample_id=sample_id, path=path)

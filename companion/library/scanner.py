@@ -131,8 +131,17 @@ def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: Progr
                     conn.execute(
                         "INSERT INTO samples (path, root, folder, name, size, mtime_ns, status,"
                         " name_tags, added_at, seen_at) VALUES (?,?,?,?,?,?,'pending',?,?,?)",
-                        (path, root_s, os.path.dirname(path), os.path.basename(path), size,
-                         mtime_ns, sample_tags(path, root_s), now, now),
+                        (
+                            path,
+                            root_s,
+                            os.path.dirname(path),
+                            os.path.basename(path),
+                            size,
+                            mtime_ns,
+                            sample_tags(path, root_s),
+                            now,
+                            now,
+                        ),
                     )
                     report.new += 1
                 elif old[1] == size and old[2] == mtime_ns and old[3] != "missing":
@@ -140,8 +149,7 @@ def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: Progr
                     report.unchanged += 1
                 else:
                     conn.execute(
-                        "UPDATE samples SET size = ?, mtime_ns = ?, status = 'pending', seen_at = ?"
-                        " WHERE id = ?",
+                        "UPDATE samples SET size = ?, mtime_ns = ?, status = 'pending', seen_at = ? WHERE id = ?",
                         (size, mtime_ns, now, old[0]),
                     )
                     report.changed += 1
@@ -216,12 +224,21 @@ def write_results(catalog: Catalog, results: Sequence[FileResult]) -> None:
                 )
             if r.fingerprint is not None:
                 a = r.analysis
-                meta = {} if a is None else {
-                    "duration_s": a.duration_s, "kind": a.kind, "bpm": a.bpm,
-                    "key_pc": a.key_pc, "mode": a.mode,
-                }
+                meta = (
+                    {}
+                    if a is None
+                    else {
+                        "duration_s": a.duration_s,
+                        "kind": a.kind,
+                        "bpm": a.bpm,
+                        "key_pc": a.key_pc,
+                        "mode": a.mode,
+                    }
+                )
                 vectors.put_vectors(
-                    conn, FINGERPRINT_SPACE, [(r.content_hash, r.fingerprint)],
+                    conn,
+                    FINGERPRINT_SPACE,
+                    [(r.content_hash, r.fingerprint)],
                     metadata={r.content_hash: meta},
                 )
             conn.execute(
@@ -301,6 +318,7 @@ def _run_pool(
     in_flight: set[cf.Future[FileResult]] = set()
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker, initargs=initargs)
     try:
+
         def refill() -> None:
             while len(in_flight) < workers * 4:
                 nxt = next(queue, None)
@@ -372,13 +390,12 @@ def scan(
     todo = pending_files(catalog, [str(r) for r in valid])
     t1 = time.perf_counter()
     try:
-        analyse_pending(
-            catalog, todo, report, workers=workers or os.cpu_count() or 1, progress=progress, stop=stop
-        )
+        analyse_pending(catalog, todo, report, workers=workers or os.cpu_count() or 1, progress=progress, stop=stop)
     finally:
         report.analyse_s = time.perf_counter() - t1
         report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
     if embedder is not None and not report.interrupted:
+
         def on_embed(done: int, total: int) -> None:
             if progress:
                 progress(ScanProgress("embed", done, total))
@@ -386,9 +403,7 @@ def scan(
         filled = backfill(catalog, embedder, on_embed, stop=stop, refresh_index=False)
         report.embedded = filled.embedded
         report.errors += [f"cannot embed {p}: {why}" for p, why in filled.failed]
-    if refresh_index and (
-        report.analysed or report.reused or report.missing or report.changed or report.embedded
-    ):
+    if refresh_index and (report.analysed or report.reused or report.missing or report.changed or report.embedded):
         from companion.library.indexes import refresh_indexes
 
         if progress:

@@ -41,8 +41,7 @@ def parse_instrument(word: str) -> Instrument:
     found = normalise_instrument(word)
     if found is None:
         raise UnknownInstrumentError(
-            f"unknown instrument {word!r}: use one of {', '.join(INSTRUMENTS)} "
-            "(or a synonym such as bd, hh, vox)"
+            f"unknown instrument {word!r}: use one of {', '.join(INSTRUMENTS)} (or a synonym such as bd, hh, vox)"
         )
     return found
 

@@ -102,9 +102,7 @@ def put_vectors(
             conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (emb_id,))
         conn.execute(f"INSERT INTO {table} (rowid, embedding) VALUES (?, ?)", (emb_id, vec.tobytes()))
         if enqueue_sync:
-            key, payload = embedding_payload(
-                content_hash, space, vec, (metadata or {}).get(content_hash)
-            )
+            key, payload = embedding_payload(content_hash, space, vec, (metadata or {}).get(content_hash))
             enqueue(conn, "embedding", key, payload, at=now)
         count += 1
     return count

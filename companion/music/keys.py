@@ -146,9 +146,7 @@ def parse_key(text: str, mode: str | None = None) -> Key:
     else:
         match = _KEY_RE.match(raw)
         if not match:
-            raise KeyParseError(
-                f"unknown key {text!r}: use e.g. 'A minor', 'Am', 'A min', 'F#', or Camelot '8A'"
-            )
+            raise KeyParseError(f"unknown key {text!r}: use e.g. 'A minor', 'Am', 'A min', 'F#', or Camelot '8A'")
         letter, accidental, mode_word = match.group(1), match.group(2) or "", match.group(3)
         pc = (_LETTER_PC[letter.lower()] + _ACCIDENTAL[accidental.lower()]) % 12
         key = Key(pc, parse_mode(mode_word) if mode_word else "major")

@@ -114,8 +114,13 @@ class Auditioner:
     def plan(self, item: AuditionItem, context_bpm: float | None, context_key: Key | None) -> PreviewPlan:
         """The :class:`PreviewPlan` of ``item`` for a context (pure, cheap)."""
         return plan_preview(
-            kind=item.kind, bpm=item.bpm, key=item.parsed_key(), context_bpm=context_bpm,
-            context_key=context_key, follow_tempo=self.follow_tempo, follow_key=self.follow_key,
+            kind=item.kind,
+            bpm=item.bpm,
+            key=item.parsed_key(),
+            context_bpm=context_bpm,
+            context_key=context_key,
+            follow_tempo=self.follow_tempo,
+            follow_key=self.follow_key,
         )
 
     # ------------------------------------------------------------------ blocking work
@@ -177,9 +182,7 @@ class Auditioner:
             bits.append(context_key.short)
         if start_s > 0 or end_s is not None:
             bits.append(f"{start_s:.2f}-{(end_s or prepared.rendered.duration_s):.2f}s")
-        digest = hashlib.blake2b(
-            f"{item.path}|{plan}|{start_s}|{end_s}".encode(), digest_size=4
-        ).hexdigest()
+        digest = hashlib.blake2b(f"{item.path}|{plan}|{start_s}|{end_s}".encode(), digest_size=4).hexdigest()
         dest = self.export_dir / digest / (" ".join(bits) + ".wav")
         if not dest.exists():
             write_wav(prepared.rendered, dest, start_s=start_s, end_s=end_s)

@@ -48,8 +48,14 @@ class RenderKey:
         """
         st = os.stat(path)
         return cls(
-            str(path), int(st.st_size), int(st.st_mtime_ns), round(float(plan.speed), 5),
-            int(plan.semitones), int(sample_rate), bool(high_quality), bool(plan.loop),
+            str(path),
+            int(st.st_size),
+            int(st.st_mtime_ns),
+            round(float(plan.speed), 5),
+            int(plan.semitones),
+            int(sample_rate),
+            bool(high_quality),
+            bool(plan.loop),
         )
 
 

@@ -119,6 +119,10 @@ def plan_preview(
         if semitones:
             parts.append(f"{semitones:+d} st")
     return PreviewPlan(
-        speed=speed, semitones=semitones, loop=loop, source_bpm=source_bpm, target_bpm=target_bpm,
+        speed=speed,
+        semitones=semitones,
+        loop=loop,
+        source_bpm=source_bpm,
+        target_bpm=target_bpm,
         note=", ".join(parts) or "as recorded",
     )

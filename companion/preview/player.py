@@ -94,8 +94,11 @@ def output_devices() -> list[OutputDevice]:
             continue
         out.append(
             OutputDevice(
-                index=i, name=d["name"], hostapi=hostapis[d["hostapi"]]["name"],
-                channels=int(d["max_output_channels"]), default_samplerate=float(d["default_samplerate"]),
+                index=i,
+                name=d["name"],
+                hostapi=hostapis[d["hostapi"]]["name"],
+                channels=int(d["max_output_channels"]),
+                default_samplerate=float(d["default_samplerate"]),
                 is_default=i == default_out,
             )
         )
@@ -317,8 +320,12 @@ class Player:
                 self._generation += 1
                 generation = self._generation
             stream = sd.OutputStream(
-                samplerate=rate, channels=channels, dtype="float32", device=self._device,
-                latency=self._latency, callback=functools.partial(self._callback, generation),
+                samplerate=rate,
+                channels=channels,
+                dtype="float32",
+                device=self._device,
+                latency=self._latency,
+                callback=functools.partial(self._callback, generation),
                 finished_callback=functools.partial(self._finished, generation),
             )
             with self._lock:

@@ -68,7 +68,9 @@ class Rendered:
         return int(self.frames.nbytes)
 
 
-def load_audio(path: Path | str, sample_rate: int | None = None, max_s: float = MAX_PREVIEW_S) -> tuple[np.ndarray, int]:
+def load_audio(
+    path: Path | str, sample_rate: int | None = None, max_s: float = MAX_PREVIEW_S
+) -> tuple[np.ndarray, int]:
     """Decode a file for playback (all channels, native resolution).
 
     Args:
@@ -89,9 +91,7 @@ def load_audio(path: Path | str, sample_rate: int | None = None, max_s: float = 
             native_sr = int(f.samplerate)
             frames = f.read(frames=int(max_s * native_sr), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise AudioDecodeError(
-            f"cannot play {p.name}: {exc} — check that the file still exists and is audio"
-        ) from exc
+        raise AudioDecodeError(f"cannot play {p.name}: {exc} — check that the file still exists and is audio") from exc
     if frames.shape[0] == 0:
         raise AudioDecodeError(f"cannot play {p.name}: it holds no audio frames")
     if frames.shape[1] > 2:
@@ -125,25 +125,28 @@ def stretch(frames: np.ndarray, sample_rate: int, plan: PreviewPlan, *, high_qua
     target_len = max(1, int(round(n / plan.speed)))
     if plan.loop:
         pad = min(n, int(LOOP_PAD_S * sample_rate))
-        source = np.concatenate([frames[n - pad:], frames, frames[:pad]]) if pad else frames
+        source = np.concatenate([frames[n - pad :], frames, frames[:pad]]) if pad else frames
     else:
         pad = 0
         source = frames
     out = time_stretch(
-        np.ascontiguousarray(source.T), float(sample_rate), stretch_factor=float(plan.speed),
-        pitch_shift_in_semitones=float(plan.semitones), high_quality=high_quality,
+        np.ascontiguousarray(source.T),
+        float(sample_rate),
+        stretch_factor=float(plan.speed),
+        pitch_shift_in_semitones=float(plan.semitones),
+        high_quality=high_quality,
         preserve_formants=True,
     ).T
     if plan.loop:
         start = int(round(pad / plan.speed))
-        body = out[start:start + target_len].copy()
+        body = out[start : start + target_len].copy()
         if body.shape[0] < target_len:  # the stretcher fell a few frames short: wrap the head
             body = np.concatenate([body, body[: target_len - body.shape[0]]])
         # The wrap: the frames that follow the loop's end in the padded render *are* the head
         # as it continues the tail. Cross-fade from them into the true head, so the jump from
         # the last frame to the first is continuous (a stretched tone has a non-integer number
         # of cycles per loop, so the raw cut would click).
-        follow = out[start + target_len:start + target_len + int(SEAM_XFADE_S * sample_rate)]
+        follow = out[start + target_len : start + target_len + int(SEAM_XFADE_S * sample_rate)]
         xf = min(follow.shape[0], body.shape[0] // 4)
         if xf > 1:
             w = (np.sin(0.5 * np.pi * (np.arange(xf) + 0.5) / xf) ** 2)[:, None].astype(np.float32)

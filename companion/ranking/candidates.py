@@ -263,9 +263,7 @@ class Candidates:
             cols["ids"].append(int(sid))
             cols["paths"].append(path)
             cols["names"].append(str(rec.get("name") or rec.get("names") or os.path.basename(path)))
-            cols["folders"].append(
-                str(rec.get("folder") or rec.get("folders") or os.path.dirname(path))
-            )
+            cols["folders"].append(str(rec.get("folder") or rec.get("folders") or os.path.dirname(path)))
             cols["content_hash"].append(str(rec.get("content_hash") or ""))
             cols["is_loop"].append(bool(rec.get("is_loop", kind == "loop")))
             cols["bpm"].append(math.nan if bpm is None else float(bpm))

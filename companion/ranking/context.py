@@ -107,9 +107,7 @@ class SessionContext:
             "playing": self.playing,
             "prompt": self.prompt,
             "preferences": dict(self.preferences),
-            "updated": {
-                name: {"source": src, "at": at} for name, (src, at) in self.updated.items()
-            },
+            "updated": {name: {"source": src, "at": at} for name, (src, at) in self.updated.items()},
         }
 
     @classmethod
@@ -145,9 +143,7 @@ def _is_unset(name: str, value: Any) -> bool:
 
 def _check_source(source: str) -> ContextSource:
     if source not in CONTEXT_SOURCES:
-        raise ContextError(
-            f"unknown context source {source!r}: use one of {', '.join(sorted(CONTEXT_SOURCES))}"
-        )
+        raise ContextError(f"unknown context source {source!r}: use one of {', '.join(sorted(CONTEXT_SOURCES))}")
     return cast(ContextSource, source)  # one of CONTEXT_SOURCES, checked above
 
 
@@ -178,13 +174,9 @@ def _normalise_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in CONTEXT_FIELDS:
-            raise ContextError(
-                f"unknown context field {name!r}: use one of {', '.join(CONTEXT_FIELDS)} or mode"
-            )
+            raise ContextError(f"unknown context field {name!r}: use one of {', '.join(CONTEXT_FIELDS)} or mode")
         if value is None:
-            out[name] = (
-                () if name == "mood_tags" else (_empty_mapping() if name == "preferences" else None)
-            )
+            out[name] = () if name == "mood_tags" else (_empty_mapping() if name == "preferences" else None)
             continue
         if name == "bpm":
             out[name] = _as_float("bpm", value, *_BPM_RANGE)
@@ -321,9 +313,7 @@ class ContextStore:
             try:
                 callback(ctx)
             except Exception:  # one broken listener must not starve the others
-                log.exception(
-                    "context subscriber %r failed; other subscribers still notified", callback
-                )
+                log.exception("context subscriber %r failed; other subscribers still notified", callback)
 
 
 __all__ = [

@@ -122,9 +122,7 @@ class HardFilter:
             if context.bpm is not None
             else []
         )
-        self._key_table = (
-            key_compatibility_table(context.key, rules) if context.key is not None else None
-        )
+        self._key_table = key_compatibility_table(context.key, rules) if context.key is not None else None
         excluded: list[np.ndarray] = []
         for ids in (state.banned_ids, state.dismissed, state.accepted):
             if ids:
@@ -136,9 +134,7 @@ class HardFilter:
             if len(accepted_rows):
                 excluded.append(candidates.rows_with_hash_of(accepted_rows))
         #: sorted rows excluded one by one (bans, dismissals, accepted and their copies)
-        self.excluded_rows = (
-            sorted_unique(np.concatenate(excluded)) if excluded else np.empty(0, dtype=np.int64)
-        )
+        self.excluded_rows = sorted_unique(np.concatenate(excluded)) if excluded else np.empty(0, dtype=np.int64)
         #: banned folders as ranges of :attr:`Candidates.path_order`
         self.folder_ranges = [candidates.path_range(f) for f in sorted(state.banned_folders)]
         self.folder_ranges = [(lo, hi) for lo, hi in self.folder_ranges if hi > lo]

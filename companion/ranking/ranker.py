@@ -221,9 +221,7 @@ class Ranker:
         hard = HardFilter(c, context, state, self.rules, instrument=instrument)
         target = self._target(state, prompt_vectors or {}) if mode == "fusion" else None
         cold = target is None and not state.accepted and self.rules.cold_start is not None
-        scorer = Scorer(
-            c, context, self.rules, now, instrument=self._query_instrument(state), cold_start=cold
-        )
+        scorer = Scorer(c, context, self.rules, now, instrument=self._query_instrument(state), cold_start=cold)
         spread = self.rules.cold_start if cold else None
         pinned_rows = c.rows_of(sorted(state.pinned)) if state.pinned else np.empty(0, np.int64)
         pinned_rows = pinned_rows[pinned_rows >= 0]
@@ -233,8 +231,7 @@ class Ranker:
         pins = self._pins(pinned_rows, scorer, target, dedupe_space, top_k)
         seed_rows = pins.rows
         out = [
-            self._suggestion(pins, i, target, context, now, pinned=True, cold_start=cold)
-            for i in range(len(pins.rows))
+            self._suggestion(pins, i, target, context, now, pinned=True, cold_start=cold) for i in range(len(pins.rows))
         ]
         remaining = top_k - len(out)
         if remaining <= 0:
@@ -255,17 +252,13 @@ class Ranker:
                 extra_rows=scorer.top_boost_group(self.exact_group),
             )
             table = scorer.table(rows, sims)
-            chosen = choose(
-                c, self.rules, table, remaining, target.space, seed_rows, self.rules.mmr.lambda_
-            )
+            chosen = choose(c, self.rules, table, remaining, target.space, seed_rows, self.rules.mmr.lambda_)
             out += [self._suggestion(table, int(i), target, context, now) for i in chosen]
             seed_rows = np.concatenate([seed_rows, table.rows[chosen]])
             remaining = top_k - len(out)
             if remaining <= 0:
                 return out
-        table, chosen = rank_by_boosts(
-            c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space, spread
-        )
+        table, chosen = rank_by_boosts(c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space, spread)
         out += [self._suggestion(table, int(i), None, context, now, cold_start=cold) for i in chosen]
         return out
 
@@ -306,8 +299,7 @@ class Ranker:
         chosen = [s for s in self.spaces if space is None or s.data.space == space]
         if space is not None and not chosen:
             raise CompanionError(
-                f"no embedding space named {space!r}; known: "
-                f"{', '.join(s.data.space for s in self.spaces) or 'none'}"
+                f"no embedding space named {space!r}; known: {', '.join(s.data.space for s in self.spaces) or 'none'}"
             )
         if vectors is not None:
             q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
@@ -335,9 +327,7 @@ class Ranker:
                 results.append([])
         return results
 
-    def _neighbours(
-        self, sp: PreparedSpace, vector: np.ndarray, me: int | None, top_k: int
-    ) -> list[tuple[int, float]]:
+    def _neighbours(self, sp: PreparedSpace, vector: np.ndarray, me: int | None, top_k: int) -> list[tuple[int, float]]:
         k = top_k + (1 if me is not None else 0)
         if sp.data.index is not None and len(sp.data.index):
             ids, sims = sp.data.index.query(vector[None, :], k)
@@ -392,8 +382,7 @@ class Ranker:
                 p = np.atleast_2d(np.asarray(prompt, dtype=np.float64))
                 if p.shape[1] != sp.dim:
                     raise CompanionError(
-                        f"prompt vectors for {sp.data.space!r} have dimension {p.shape[1]}, "
-                        f"the space has {sp.dim}"
+                        f"prompt vectors for {sp.data.space!r} have dimension {p.shape[1]}, the space has {sp.dim}"
                     )
                 p /= np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
                 total += spec.prompt_weight / len(p) * p.sum(axis=0)
@@ -415,9 +404,7 @@ class Ranker:
         if target is not None and len(rows):
             sims = target.space.vectors_of_rows(rows) @ target.vector
         table = scorer.table(rows, sims)
-        chosen = choose(
-            self.candidates, self.rules, table, top_k, dedupe_space, np.empty(0, np.int64), None
-        )
+        chosen = choose(self.candidates, self.rules, table, top_k, dedupe_space, np.empty(0, np.int64), None)
         return table.take(chosen)
 
     def _suggestion(
@@ -447,9 +434,7 @@ class Ranker:
             sim = float(vec @ target.vector)
             reasons.append(why.similarity_reason(near_name, near_sim, context.prompt_words(), sim))
         if context.bpm is not None and bpm is not None and c.is_loop[row]:
-            reasons.append(
-                why.tempo_reason(bpm, context.bpm, self.rules.filters.tempo.tempo_multiples)
-            )
+            reasons.append(why.tempo_reason(bpm, context.bpm, self.rules.filters.tempo.tempo_multiples))
         if context.key is not None and key is not None and c.pitched[row]:
             reasons.append(why.key_reason(key, context.key))
         if table.tags[i] > 0:

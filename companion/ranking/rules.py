@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from companion.errors import RulesError
 from samplemind_protocol import rules as _protocol
 from samplemind_protocol.errors import RulesError as ProtocolRulesError
 from samplemind_protocol.rules import (
@@ -38,13 +39,27 @@ from samplemind_protocol.rules import (
     TempoScore,
 )
 
-from companion.errors import RulesError
-
 __all__ = [
-    "DEFAULT_RULES_RESOURCE", "PACKAGED_RULES", "SUPPORTED_VERSIONS",
-    "ColdStart", "DuplicateFilter", "Filters", "FreshnessScore", "FusionRules", "InstrumentScore",
-    "KeyFilter", "KeyScore", "Mmr", "Score", "TagScore", "Target", "TempoFilter", "TempoScore",
-    "load_default_rules", "load_packaged_rules", "parse_rules",
+    "DEFAULT_RULES_RESOURCE",
+    "PACKAGED_RULES",
+    "SUPPORTED_VERSIONS",
+    "ColdStart",
+    "DuplicateFilter",
+    "Filters",
+    "FreshnessScore",
+    "FusionRules",
+    "InstrumentScore",
+    "KeyFilter",
+    "KeyScore",
+    "Mmr",
+    "Score",
+    "TagScore",
+    "Target",
+    "TempoFilter",
+    "TempoScore",
+    "load_default_rules",
+    "load_packaged_rules",
+    "parse_rules",
 ]
 
 

@@ -101,9 +101,7 @@ class ScoreTable:
         rows, similarity, tempo, key, freshness, tags, instrument = (
             getattr(self, f)[idx] for f in ("rows", *COMPONENTS, INSTRUMENT)
         )
-        return ScoreTable(
-            rows, similarity, tempo, key, freshness, tags, instrument, has_instrument=self.has_instrument
-        )
+        return ScoreTable(rows, similarity, tempo, key, freshness, tags, instrument, has_instrument=self.has_instrument)
 
 
 def context_tags(context: SessionContext) -> list[str]:

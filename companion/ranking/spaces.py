@@ -155,14 +155,10 @@ def retrieve(
             passing = int(ok.sum())
             exhausted = k >= len(index)
             if passing >= pool or exhausted:
-                return _merge(
-                    space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows
-                )
+                return _merge(space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows)
             if k * 4 > max_fanout:
                 if passing >= minimum:
-                    return _merge(
-                        space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows
-                    )
+                    return _merge(space, target, hard_filter, rows[ok], sims[ok], extra_rows, exclude_rows)
                 break
             k = min(k * 4, len(index))
     return _exact(space, target, hard_filter, pool, exclude_rows, fused)

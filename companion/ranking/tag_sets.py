@@ -97,8 +97,9 @@ class TagSets(Sequence[frozenset[str]]):
             for tag in tags:
                 rows.append(row)
                 words.append(index.setdefault(tag, len(index)))
-        return cls.from_pairs(n, np.asarray(rows, dtype=np.int64), np.asarray(words, dtype=np.int64),
-                              list(index), normalise=normalise)
+        return cls.from_pairs(
+            n, np.asarray(rows, dtype=np.int64), np.asarray(words, dtype=np.int64), list(index), normalise=normalise
+        )
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -120,7 +121,7 @@ class TagSets(Sequence[frozenset[str]]):
         if not 0 <= r < n:
             raise IndexError(f"row {row} outside 0…{n - 1}")
         vocab = self.vocabulary
-        return frozenset(vocab[c] for c in self.codes[self.indptr[r]:self.indptr[r + 1]].tolist())
+        return frozenset(vocab[c] for c in self.codes[self.indptr[r] : self.indptr[r + 1]].tolist())
 
     def __iter__(self) -> Iterator[frozenset[str]]:
         for r in range(len(self)):
@@ -157,4 +158,4 @@ class TagSets(Sequence[frozenset[str]]):
         if code is None:
             return np.empty(0, dtype=np.int64)
         rows, starts = self._by_code
-        return rows[starts[code]:starts[code + 1]]
+        return rows[starts[code] : starts[code + 1]]

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import httpx
-from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, RULES_PATH
 
 from companion import __version__
 from companion.errors import CompanionError, RulesError
@@ -45,6 +44,7 @@ from companion.library.vectors import get_vector
 from companion.sync import outbox, rules_cache
 from companion.sync.backoff import Backoff, RetryBudget
 from companion.sync.status import SyncStatus, record_pass, sync_status
+from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, RULES_PATH
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,9 @@ class SyncClient:
                 counts = outbox.counts(self._conn)
             if error:
                 log.warning("sync pass stopped: %s", error)
-            return PushResult(self._sent["event"], self._sent["embedding"], counts.events + counts.embeddings,
-                              error, self._parked)
+            return PushResult(
+                self._sent["event"], self._sent["embedding"], counts.events + counts.embeddings, error, self._parked
+            )
 
     def _push_rows(
         self, kind: str, rows: list[outbox.OutboxRow], budget: RetryBudget, tries: int = 0
@@ -222,9 +223,7 @@ class SyncClient:
         Args:
             tries: how often these very rows were answered 500 before in this pass.
         """
-        path, method, field = (
-            (EVENTS_PATH, "POST", "events") if kind == "event" else (EMBEDDINGS_PATH, "PUT", "items")
-        )
+        path, method, field = (EVENTS_PATH, "POST", "events") if kind == "event" else (EMBEDDINGS_PATH, "PUT", "items")
         if kind == "embedding":
             rows, payloads = self._with_vectors(rows)
             if not rows:
@@ -233,10 +232,13 @@ class SyncClient:
             payloads = [r.payload_json for r in rows]
         body = f'{{"{field}":[{",".join(payloads)}]}}'.encode()
         response = self._request(
-            method, path, budget,
+            method,
+            path,
+            budget,
             content=gzip.compress(body, compresslevel=6),
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            rows=rows, narrow_500=True,
+            rows=rows,
+            narrow_500=True,
         )
         code = response.status_code
         if code == 200:
@@ -254,12 +256,16 @@ class SyncClient:
             self._sent[kind] += len(rows)
             return len(rows), 0
         if code == 500:
-            return self._narrow(kind, rows, budget, tries, f"hub answered HTTP 500 to {method} {path}: {_detail(response)}")
+            return self._narrow(
+                kind, rows, budget, tries, f"hub answered HTTP 500 to {method} {path}: {_detail(response)}"
+            )
         if code in (413, 422):
             refused = _refused_items(response, field, len(rows)) if code == 422 else {}
             if refused:
                 with self._db:
-                    outbox.park(self._conn, [(rows[i].id, f"hub refused it (422): {msg}") for i, msg in refused.items()])
+                    outbox.park(
+                        self._conn, [(rows[i].id, f"hub refused it (422): {msg}") for i, msg in refused.items()]
+                    )
                 self._parked += len(refused)
                 return 0, len(refused)
             if len(rows) > 1:
@@ -272,9 +278,7 @@ class SyncClient:
             self._parked += 1
             return 0, 1
         if code in (401, 403):
-            raise _PassStopped(
-                f"the hub refused the token ({code}): {_detail(response)} — check RECS_SYNC_TOKEN"
-            )
+            raise _PassStopped(f"the hub refused the token ({code}): {_detail(response)} — check RECS_SYNC_TOKEN")
         message = f"hub answered HTTP {code} to {method} {path}: {_detail(response)}"
         self._fail_rows(rows, message)
         raise _PassStopped(message)
@@ -309,8 +313,9 @@ class SyncClient:
 
     def _park_poison(self, rows: list[tuple[outbox.OutboxRow, str]]) -> None:
         with self._db:
-            outbox.park(self._conn, [(row.id, f"the hub fails on it while it takes other rows: {why}")
-                                     for row, why in rows])
+            outbox.park(
+                self._conn, [(row.id, f"the hub fails on it while it takes other rows: {why}") for row, why in rows]
+            )
         self._parked += len(rows)
 
     def _with_vectors(self, rows: list[outbox.OutboxRow]) -> tuple[list[outbox.OutboxRow], list[str]]:
@@ -351,9 +356,15 @@ class SyncClient:
             outbox.record_failure(self._conn, [r.id for r in rows], error, retry_at)
 
     def _request(
-        self, method: str, path: str, budget: RetryBudget, *,
-        content: bytes | None = None, headers: dict[str, str] | None = None,
-        rows: list[outbox.OutboxRow] | None = None, narrow_500: bool = False,
+        self,
+        method: str,
+        path: str,
+        budget: RetryBudget,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        rows: list[outbox.OutboxRow] | None = None,
+        narrow_500: bool = False,
     ) -> httpx.Response:
         """One request, retried on timeouts, transport errors and 408/425/429/5xx answers.
 
@@ -421,8 +432,12 @@ class SyncClient:
         log.info("fusion rules version %d pulled from the hub", new_version)
         return self._rules_result("updated", new_version)
 
-    def _rules_result(self, status: Literal["updated", "unchanged", "refused", "offline"],
-                      version: int | None, error: str | None = None) -> RulesPullResult:
+    def _rules_result(
+        self,
+        status: Literal["updated", "unchanged", "refused", "offline"],
+        version: int | None,
+        error: str | None = None,
+    ) -> RulesPullResult:
         with self._db:
             outbox.kv_set(self._conn, {"sync.rules_error": error, "sync.rules_checked_at": time.time()})
         return RulesPullResult(status, version, error)
@@ -440,8 +455,11 @@ class SyncClient:
             return sync_status(self._conn)
 
     def run(
-        self, stop_event: threading.Event, *,
-        on_status: Callable[[SyncStatus], Any] | None = None, poll_s: float = 2.0,
+        self,
+        stop_event: threading.Event,
+        *,
+        on_status: Callable[[SyncStatus], Any] | None = None,
+        poll_s: float = 2.0,
     ) -> None:
         """Sync until ``stop_event`` is set: rules on start and every ``rules_interval_s``,
         the outbox whenever it holds rows and the between-pass backoff allows.

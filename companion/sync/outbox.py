@@ -86,9 +86,7 @@ def acknowledge(conn: Connection, ids: Iterable[int]) -> int:
     with transaction(conn):
         deleted = 0
         for chunk in _chunks(id_list, 500):
-            cur = conn.execute(
-                f"DELETE FROM outbox WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
+            cur = conn.execute(f"DELETE FROM outbox WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             deleted += cur.rowcount
     return deleted
 
@@ -113,8 +111,7 @@ def park(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
         for row_id, error in rows:
             log.warning("outbox row %d parked: %s", row_id, error)
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-                " WHERE id = ?",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
                 (error[:1000], PARKED_AT, row_id),
             )
 
@@ -122,9 +119,7 @@ def park(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
 def unpark(conn: Connection) -> int:
     """Queue every parked row again (after a hub or client fix); returns how many."""
     with transaction(conn):
-        cur = conn.execute(
-            "UPDATE outbox SET next_attempt_at = 0 WHERE next_attempt_at >= ?", (PARKED_AT,)
-        )
+        cur = conn.execute("UPDATE outbox SET next_attempt_at = 0 WHERE next_attempt_at >= ?", (PARKED_AT,))
         return int(cur.rowcount)
 
 
@@ -181,12 +176,11 @@ def kv_set(conn: Connection, values: dict[str, Any]) -> None:
                 conn.execute("DELETE FROM kv WHERE key = ?", (key,))
             else:
                 conn.execute(
-                    "INSERT INTO kv (key, value) VALUES (?, ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (key, json.dumps(value)),
                 )
 
 
 def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

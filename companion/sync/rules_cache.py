@@ -71,13 +71,16 @@ def store_rules(conn: Connection, document: dict[str, Any], *, version: int, eta
     except RulesError as exc:
         kv_set(conn, {KEY_REFUSED: {"version": version, "error": str(exc), "at": time.time()}})
         raise
-    kv_set(conn, {
-        KEY_DOCUMENT: document,
-        KEY_VERSION: int(version),
-        KEY_ETAG: etag,
-        KEY_PULLED_AT: time.time(),
-        KEY_REFUSED: None,
-    })
+    kv_set(
+        conn,
+        {
+            KEY_DOCUMENT: document,
+            KEY_VERSION: int(version),
+            KEY_ETAG: etag,
+            KEY_PULLED_AT: time.time(),
+            KEY_REFUSED: None,
+        },
+    )
     return rules
 
 

@@ -103,12 +103,15 @@ def record_pass(conn: Connection, error: str | None, backoff: Backoff, rng: rand
         outbox.kv_set(conn, {"sync.last_success_at": now, "sync.failures": 0, "sync.next_attempt_at": None})
         return
     failures = int(outbox.kv_get_json(conn, "sync.failures", 0) or 0) + 1
-    outbox.kv_set(conn, {
-        "sync.failures": failures,
-        "sync.last_error": error,
-        "sync.last_error_at": now,
-        "sync.next_attempt_at": now + backoff.delay(failures, rng),
-    })
+    outbox.kv_set(
+        conn,
+        {
+            "sync.failures": failures,
+            "sync.last_error": error,
+            "sync.last_error_at": now,
+            "sync.next_attempt_at": now + backoff.delay(failures, rng),
+        },
+    )
 
 
 def _ago(seconds: float) -> str:

@@ -11,10 +11,10 @@ from typing import cast
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from companion.settings import Settings, SettingsStore
 from companion.ui.controller import AppController
 from companion.ui.dialogs import KNOWN_LIBRARIES, FirstRunDialog
 from companion.ui.main_window import MainWindow
-from companion.settings import Settings, SettingsStore
 from companion.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,14 @@ class _CrashRelay(QObject):
         QMessageBox.warning(None, title, text)
 
 
-def run(library_db: Path | None = None, *, osc_port: int | None = None, no_osc: bool = False,
-        prefs_file: Path | None = None, quit_after_ms: int | None = None) -> int:
+def run(
+    library_db: Path | None = None,
+    *,
+    osc_port: int | None = None,
+    no_osc: bool = False,
+    prefs_file: Path | None = None,
+    quit_after_ms: int | None = None,
+) -> int:
     """Open the window and run the event loop. Returns the exit code.
 
     Args:
@@ -101,9 +107,14 @@ def run(library_db: Path | None = None, *, osc_port: int | None = None, no_osc: 
     app = application()
     relay = _CrashRelay(app)
     set_crash_notifier(lambda report: relay.show.emit(report))
-    store = SettingsStore(prefs_file, flags={
-        "library_db": library_db, "osc_port": osc_port, "osc_enabled": False if no_osc else None,
-    })
+    store = SettingsStore(
+        prefs_file,
+        flags={
+            "library_db": library_db,
+            "osc_port": osc_port,
+            "osc_enabled": False if no_osc else None,
+        },
+    )
     controller = AppController(store)
     window = MainWindow(controller)
     window.show()

@@ -40,9 +40,7 @@ class AuditionAdapter(QObject):
     def __init__(self, controller: AppController, *, audio: bool = True) -> None:
         super().__init__(controller)
         self._c = controller
-        self.auditioner, problem = controller.session.open_audition(
-            audio=audio, on_state=self._player_state.emit
-        )
+        self.auditioner, problem = controller.session.open_audition(audio=audio, on_state=self._player_state.emit)
         if problem:
             QTimer.singleShot(0, lambda: controller.message.emit(problem))
         self._player_state.connect(self._on_player_state)
@@ -73,8 +71,9 @@ class AuditionAdapter(QObject):
         self._token += 1
         self.auditioner.stop()
 
-    def preview(self, item: SuggestionItem, *, start: float | None = None,
-                region: tuple[float, float] | None = None) -> None:
+    def preview(
+        self, item: SuggestionItem, *, start: float | None = None, region: tuple[float, float] | None = None
+    ) -> None:
         """Render (cached) and play ``item`` in the session's tempo and key.
 
         Args:
@@ -153,6 +152,7 @@ class AuditionAdapter(QObject):
 
     def output_devices(self, done: Any) -> None:
         """List output devices on a worker, then ``done(devices)`` on the GUI thread."""
+
         def work() -> list[Any]:
             from companion.preview.player import output_devices
 
@@ -208,8 +208,9 @@ class AuditionAdapter(QObject):
 
         self._c.tasks.run(work, done, pool="audio", priority=5)
 
-    def mime_for(self, item: SuggestionItem, *, rendered: bool = False,
-                 region: tuple[float, float] | None = None) -> QMimeData:
+    def mime_for(
+        self, item: SuggestionItem, *, rendered: bool = False, region: tuple[float, float] | None = None
+    ) -> QMimeData:
         """Drag data: a file URL (the original, or its prepared render/region), plus JSON."""
         path = item.path
         if rendered or region is not None:
@@ -223,9 +224,16 @@ class AuditionAdapter(QObject):
         mime.setUrls([QUrl.fromLocalFile(path)])
         mime.setText(path)
         ctx = self._c.context()
-        payload = {"sample_id": item.sample_id, "path": item.path, "file": path, "kind": item.kind,
-                   "bpm": item.bpm, "key": item.key, "context_bpm": ctx.bpm,
-                   "context_key": ctx.key.name if ctx.key else None,
-                   "region": list(region) if region else None}
+        payload = {
+            "sample_id": item.sample_id,
+            "path": item.path,
+            "file": path,
+            "kind": item.kind,
+            "bpm": item.bpm,
+            "key": item.key,
+            "context_bpm": ctx.bpm,
+            "context_key": ctx.key.name if ctx.key else None,
+            "region": list(region) if region else None,
+        }
         mime.setData(MIME_SAMPLE, json.dumps(payload).encode("utf-8"))
         return mime

@@ -10,7 +10,7 @@ producer is typing in.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -59,7 +59,12 @@ def _field(label: str, widget: QWidget) -> QWidget:
 class ConnectionIndicator(QWidget):
     """A coloured dot and a short text: ``OSC :9137 · listening`` / ``connected`` / error."""
 
-    COLOURS = {"connected": theme.OK, "listening": theme.TEXT_FAINT, "off": theme.TEXT_FAINT, "error": theme.ERROR}
+    COLOURS: ClassVar[dict[str, str]] = {
+        "connected": theme.OK,
+        "listening": theme.TEXT_FAINT,
+        "off": theme.TEXT_FAINT,
+        "error": theme.ERROR,
+    }
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -178,8 +183,11 @@ class ContextBar(QFrame):
     # ------------------------------------------------------------------ showing
     def show_context(self, ctx: SessionContext) -> None:
         """Show a context snapshot; a field the producer is typing in keeps their text."""
-        typing_bpm = self.bpm.hasFocus() and self.bpm.lineEdit().text() != self.bpm.textFromValue(self.bpm.value()) + self.bpm.suffix() \
+        typing_bpm = (
+            self.bpm.hasFocus()
+            and self.bpm.lineEdit().text() != self.bpm.textFromValue(self.bpm.value()) + self.bpm.suffix()
             and self.bpm.lineEdit().text() != self.bpm.specialValueText()
+        )
         if not typing_bpm:
             self.bpm.blockSignals(True)
             self.bpm.setValue(ctx.bpm if ctx.bpm is not None else NO_BPM)
@@ -201,12 +209,15 @@ class ContextBar(QFrame):
             self.source.setToolTip("")
             return
         now = time.time() if now is None else now
-        name, (src, at) = max(self._updated.items(), key=lambda kv: kv[1][1])
+        _name, (src, at) = max(self._updated.items(), key=lambda kv: kv[1][1])
         age = max(0.0, now - at)
         when = "now" if age < 2 else f"{age:.0f} s ago" if age < 60 else f"{age / 60:.0f} min ago"
         self.source.setText(f"{SOURCE_NAMES.get(src, src)} · {when}")
         self.source.setToolTip(
-            "\n".join(f"{n}: {SOURCE_NAMES.get(s, s)}, {max(0, now - t):.0f} s ago" for n, (s, t) in sorted(self._updated.items()))
+            "\n".join(
+                f"{n}: {SOURCE_NAMES.get(s, s)}, {max(0, now - t):.0f} s ago"
+                for n, (s, t) in sorted(self._updated.items())
+            )
         )
 
     def set_mode(self, mode: str) -> None:

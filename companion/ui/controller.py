@@ -21,13 +21,14 @@ packet to a repainted list.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from pydantic import ValidationError
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from companion.app import Session
 from companion.app.sources import SourceState
@@ -103,8 +104,10 @@ class AppController(QObject):
         # watchers and sync (one thread, so they never overlap).
         self.tasks = TaskRunner(self, sizes={"db": 1, "audio": 1, "prefetch": 1, "io": 2, "scan": 1, "control": 1})
         self.session = Session(
-            store.settings, on_result=self._on_ranked,
-            on_source_state=self._source_state.emit, on_sync_status=self.sync_state.emit,
+            store.settings,
+            on_result=self._on_ranked,
+            on_source_state=self._source_state.emit,
+            on_sync_status=self.sync_state.emit,
         )
         self.db: Any | None = None  # the UI's own Catalog connection (db pool only)
         self.latest: SuggestionBatch | None = None
@@ -178,6 +181,7 @@ class AppController(QObject):
         if self.session.clap is not None and self.session.clap.problem:
             self.message.emit(self.session.clap.problem)
         engine.context.subscribe(self.context_changed.emit)
+        freeze_startup_heap()
         self.session.refresh()
         self.engine_ready.emit()
         self._show_bridge()
@@ -220,9 +224,9 @@ class AppController(QObject):
                 for i, (s, r) in enumerate(zip(suggestions, rows))
             ]
         changed_at = time.perf_counter() - result.latency_ms / 1000.0
-        self.suggestions_ready.emit(SuggestionBatch(
-            items, result.context, result.seq, result.latency_ms, result.rank_ms, changed_at, self.mode
-        ))
+        self.suggestions_ready.emit(
+            SuggestionBatch(items, result.context, result.seq, result.latency_ms, result.rank_ms, changed_at, self.mode)
+        )
 
     def refresh(self) -> None:
         """Re-rank now (after a decision, a scan, a mode change)."""
@@ -262,7 +266,8 @@ class AppController(QObject):
         osc = self._sources.get("osc", SourceState("osc", "off"))
         extra = [
             f"{'Link' if s.name == 'link' else 'AbletonOSC'}: {s.state}" + (f" ({s.detail})" if s.detail else "")
-            for s in self._sources.values() if s.name != "osc" and s.state != "off"
+            for s in self._sources.values()
+            if s.name != "osc" and s.state != "off"
         ]
         tail = ("\n" + "\n".join(extra)) if extra else ""
         if osc.state == "error":
@@ -271,8 +276,11 @@ class AppController(QObject):
         elif osc.state == "off":
             following = [s.name for s in self._sources.values() if s.state == "running"]
             if following:
-                self.bridge_state.emit("listening", "following " + " + ".join(
-                    "Link" if n == "link" else "AbletonOSC" for n in following), tail.strip())
+                self.bridge_state.emit(
+                    "listening",
+                    "following " + " + ".join("Link" if n == "link" else "AbletonOSC" for n in following),
+                    tail.strip(),
+                )
             else:
                 self.bridge_state.emit("off", "OSC off", "Enable the DAW connection in Settings")
         else:
@@ -289,10 +297,15 @@ class AppController(QObject):
             self._last_packets = packets
             self._last_packet_at = now
         connected = self._last_packet_at is not None and now - self._last_packet_at < CONNECTED_WINDOW_S
-        extra = [f"{'Link' if s.name == 'link' else 'AbletonOSC'}: {s.state}"
-                 for s in self._sources.values() if s.name != "osc" and s.state != "off"]
-        tip = (f"Listening on {listener.address[0]}:{listener.port} (UDP) · {packets} packets · "
-               f"{listener.counter.total} ignored" + "".join("\n" + e for e in extra))
+        extra = [
+            f"{'Link' if s.name == 'link' else 'AbletonOSC'}: {s.state}"
+            for s in self._sources.values()
+            if s.name != "osc" and s.state != "off"
+        ]
+        tip = (
+            f"Listening on {listener.address[0]}:{listener.port} (UDP) · {packets} packets · "
+            f"{listener.counter.total} ignored" + "".join("\n" + e for e in extra)
+        )
         if connected:
             self.bridge_state.emit("connected", f"OSC :{listener.port} · DAW connected", tip)
         elif self._last_packet_at is not None:
@@ -342,3 +355,23 @@ class AppController(QObject):
             self.message.emit(f"cannot save settings to {self.store.path}: {exc}")
         except ValidationError as exc:
             self.message.emit(f"setting not applied: {exc.errors()[0].get('msg', exc)}")
+
+
+def freeze_startup_heap() -> None:
+    """Move the objects alive at start-up into the collector's permanent generation, once.
+
+    What is alive once the window is up and the library open — imported modules (Qt, numpy,
+    scipy, librosa, numba …), Qt wrappers, the engine — lives as long as the process: about
+    190k GC-tracked objects, which a full collection would otherwise traverse on whichever
+    thread triggers it, the GUI thread included (≈120 ms each, benchmarks/gui_responsiveness.py
+    ``gc_max_ms``). The library itself is numpy columns, not Python objects, so nothing is
+    frozen per sample and an :meth:`Engine.reload` freezes nothing. Objects created later are
+    collected as usual. See :func:`gc.freeze` (Python ≥ 3.7).
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.freeze()
+
+
+_heap_frozen = False

@@ -57,9 +57,16 @@ class DecisionsAdapter(QObject):
         shown = self._impressions.shown_at.get(item.sample_id)
         rendered = prepared.rendered
         self.record(
-            "preview", item.sample_id, rank=item.rank, score=item.score, source=item.source,
-            mode=self._c.mode, start_latency_ms=round(start_ms, 1), cache_hit=prepared.cache_hit,
-            render_ms=0.0 if prepared.cache_hit else round(rendered.render_ms, 1), plan=rendered.plan.note,
+            "preview",
+            item.sample_id,
+            rank=item.rank,
+            score=item.score,
+            source=item.source,
+            mode=self._c.mode,
+            start_latency_ms=round(start_ms, 1),
+            cache_hit=prepared.cache_hit,
+            render_ms=0.0 if prepared.cache_hit else round(rendered.render_ms, 1),
+            plan=rendered.plan.note,
             time_to_preview_ms=None if shown is None else round((requested - shown) * 1000.0, 1),
         )
 
@@ -91,8 +98,9 @@ class DecisionsAdapter(QObject):
 
         def work() -> int:
             for it, kind in todo:
-                engine.record("view", it.sample_id, rank=it.rank, score=it.score, source=it.source,
-                              mode=mode, list=kind)
+                engine.record(
+                    "view", it.sample_id, rank=it.rank, score=it.score, source=it.source, mode=mode, list=kind
+                )
             return len(todo)
 
         self._c.tasks.run(work, pool="db")
@@ -114,8 +122,10 @@ class DecisionsAdapter(QObject):
         """The producer used it: recorded, joins the similarity target, not suggested again."""
         engine = self._c.engine
         if engine is not None:
-            self._decide(lambda: engine.accept(item.sample_id, rank=item.rank, score=item.score,
-                                               source=item.source, via=via), f"Used {item.name}")
+            self._decide(
+                lambda: engine.accept(item.sample_id, rank=item.rank, score=item.score, source=item.source, via=via),
+                f"Used {item.name}",
+            )
 
     def dismiss(self, item: SuggestionItem, on: bool = True) -> None:
         """Skip for this session (or undo it)."""

@@ -138,9 +138,13 @@ class FirstRunDialog(QDialog):
 
     def result_settings(self) -> Settings:
         """The settings with the chosen folders; ``first_run_done`` set."""
-        return self._prefs.model_copy(update={
-            "folders": self.folder_list.folders(), "watch_folders": self.watch.isChecked(), "first_run_done": True,
-        })
+        return self._prefs.model_copy(
+            update={
+                "folders": self.folder_list.folders(),
+                "watch_folders": self.watch.isChecked(),
+                "first_run_done": True,
+            }
+        )
 
 
 class SettingsDialog(QDialog):
@@ -153,8 +157,14 @@ class SettingsDialog(QDialog):
             "environment"``); their rows say so, as an edit there replaces that value for good.
     """
 
-    def __init__(self, prefs: Settings, devices: list[OutputDevice], parent: QWidget | None = None,
-                 *, overridden: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        prefs: Settings,
+        devices: list[OutputDevice],
+        parent: QWidget | None = None,
+        *,
+        overridden: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -196,8 +206,13 @@ class SettingsDialog(QDialog):
         form.addRow("", self.link)
         form.addRow("", self.abletonosc)
         over = overridden or {}
-        for name, widget in (("osc_enabled", self.osc_enabled), ("osc_port", self.osc_port),
-                             ("osc_host", self.osc_host), ("link", self.link), ("abletonosc", self.abletonosc)):
+        for name, widget in (
+            ("osc_enabled", self.osc_enabled),
+            ("osc_port", self.osc_port),
+            ("osc_host", self.osc_host),
+            ("link", self.link),
+            ("abletonosc", self.abletonosc),
+        ):
             if name in over:
                 source = "flag" if over[name] == "flag" else "environment variable"
                 widget.setToolTip(f"Set by a {source} for this run only; a change here is saved")
@@ -263,21 +278,23 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         """The edited settings (a validated copy)."""
         model_dir = self.model_dir.text().strip()
-        return self._prefs.model_copy(update={
-            "folders": self.folder_list.folders(),
-            "watch_folders": self.watch.isChecked(),
-            "osc_enabled": self.osc_enabled.isChecked(),
-            "osc_port": self.osc_port.value(),
-            "osc_host": self.osc_host.currentText(),
-            "link": self.link.isChecked(),
-            "abletonosc": self.abletonosc.isChecked(),
-            "audio_device": self.device.currentData(),
-            "follow_tempo": self.follow_tempo.isChecked(),
-            "follow_key": self.follow_key.isChecked(),
-            "auto_preview": self.auto_preview.isChecked(),
-            "clap_model_dir": Path(model_dir) if model_dir else None,
-            "sync_url": self.sync_url.text().strip() or None,
-            "sync_token": self.sync_token.text().strip() or None,
-            "recommendation_mode": self.mode.currentData(),
-            "top_k": self.top_k.value(),
-        })
+        return self._prefs.model_copy(
+            update={
+                "folders": self.folder_list.folders(),
+                "watch_folders": self.watch.isChecked(),
+                "osc_enabled": self.osc_enabled.isChecked(),
+                "osc_port": self.osc_port.value(),
+                "osc_host": self.osc_host.currentText(),
+                "link": self.link.isChecked(),
+                "abletonosc": self.abletonosc.isChecked(),
+                "audio_device": self.device.currentData(),
+                "follow_tempo": self.follow_tempo.isChecked(),
+                "follow_key": self.follow_key.isChecked(),
+                "auto_preview": self.auto_preview.isChecked(),
+                "clap_model_dir": Path(model_dir) if model_dir else None,
+                "sync_url": self.sync_url.text().strip() or None,
+                "sync_token": self.sync_token.text().strip() or None,
+                "recommendation_mode": self.mode.currentData(),
+                "top_k": self.top_k.value(),
+            }
+        )

@@ -219,9 +219,11 @@ class Inspector(QFrame):
         buttons.setSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
         specs = (
-            ("play", "Play  ␣", "Play / stop (Space)"), ("accept", "Use  ↵", "I used it (Enter)"),
+            ("play", "Play  ␣", "Play / stop (Space)"),
+            ("accept", "Use  ↵", "I used it (Enter)"),
             ("more", "More like this  M", "Samples that sound like this one (M)"),
-            ("pin", "Pin  P", "Keep it at the top (P)"), ("dismiss", "Skip  Del", "Hide for this session (Delete)"),
+            ("pin", "Pin  P", "Keep it at the top (P)"),
+            ("dismiss", "Skip  Del", "Hide for this session (Delete)"),
             ("ban", "Ban  B", "Never suggest this sample (B)"),
             ("ban_folder", "Ban folder  ⇧B", "Never suggest anything from its folder (Shift+B)"),
         )
@@ -279,6 +281,9 @@ class Inspector(QFrame):
         bpm = self.bpm.value()
         self.correction.emit(
             self.item,
-            {"bpm": None if bpm <= 19.0 + 1e-6 else bpm, "key": self._keys[self.key.currentIndex()][1],
-             "kind": self.kind.currentText()},
+            {
+                "bpm": None if bpm <= 19.0 + 1e-6 else bpm,
+                "key": self._keys[self.key.currentIndex()][1],
+                "kind": self.kind.currentText(),
+            },
         )

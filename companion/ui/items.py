@@ -17,8 +17,11 @@ from companion.preview.audition import AuditionItem
 
 #: Order and labels of score components in the rationale tooltip.
 COMPONENT_LABELS = (
-    ("similarity", "similarity"), ("tempo", "tempo"), ("key", "key"),
-    ("freshness", "freshness"), ("tags", "tags"),
+    ("similarity", "similarity"),
+    ("tempo", "tempo"),
+    ("key", "key"),
+    ("freshness", "freshness"),
+    ("tags", "tags"),
 )
 
 
@@ -59,20 +62,42 @@ class SuggestionItem:
         """From a ranker ``Suggestion``."""
         bpm = None if s.bpm is None or not np.isfinite(s.bpm) else float(s.bpm)
         return cls(
-            sample_id=int(s.sample_id), path=s.path, name=s.name, kind=s.kind, bpm=bpm, key=s.key,
-            duration_s=duration_s, score=float(s.score), components=dict(s.score_components),
-            source=s.source, rationale=tuple(s.rationale), pinned=bool(s.pinned), rank=rank,
+            sample_id=int(s.sample_id),
+            path=s.path,
+            name=s.name,
+            kind=s.kind,
+            bpm=bpm,
+            key=s.key,
+            duration_s=duration_s,
+            score=float(s.score),
+            components=dict(s.score_components),
+            source=s.source,
+            rationale=tuple(s.rationale),
+            pinned=bool(s.pinned),
+            rank=rank,
             folder=os.path.dirname(s.path),
         )
 
     @classmethod
-    def from_row(cls, row: Any, rank: int, *, score: float | None = None, source: str = "search",
-                 rationale: tuple[str, ...] = ()) -> SuggestionItem:
+    def from_row(
+        cls, row: Any, rank: int, *, score: float | None = None, source: str = "search", rationale: tuple[str, ...] = ()
+    ) -> SuggestionItem:
         """From a catalog ``SampleRow`` (search hits, similar samples)."""
         return cls(
-            sample_id=int(row.id), path=row.path, name=row.name, kind=row.kind or "one-shot",
-            bpm=row.bpm, key=row.key, duration_s=row.duration_s, score=score, components={},
-            source=source, rationale=rationale, pinned=False, rank=rank, folder=row.folder,
+            sample_id=int(row.id),
+            path=row.path,
+            name=row.name,
+            kind=row.kind or "one-shot",
+            bpm=row.bpm,
+            key=row.key,
+            duration_s=row.duration_s,
+            score=score,
+            components={},
+            source=source,
+            rationale=rationale,
+            pinned=False,
+            rank=rank,
+            folder=row.folder,
         )
 
     def audition(self) -> AuditionItem:
@@ -83,7 +108,13 @@ class SuggestionItem:
     @property
     def bpm_text(self) -> str:
         """``"124 BPM"`` or ``""``."""
-        return "" if self.bpm is None else f"{self.bpm:.0f} BPM" if abs(self.bpm - round(self.bpm)) < 0.05 else f"{self.bpm:.1f} BPM"
+        return (
+            ""
+            if self.bpm is None
+            else f"{self.bpm:.0f} BPM"
+            if abs(self.bpm - round(self.bpm)) < 0.05
+            else f"{self.bpm:.1f} BPM"
+        )
 
     @property
     def key_text(self) -> str:
@@ -109,7 +140,8 @@ class SuggestionItem:
         if self.score is not None:
             rows = "".join(
                 f"<tr><td>{label}</td><td align='right'>{self.components[name]:+.3f}</td></tr>"
-                for name, label in COMPONENT_LABELS if name in self.components
+                for name, label in COMPONENT_LABELS
+                if name in self.components
             )
             lines.append(
                 f"<table cellspacing='0' cellpadding='1'>{rows}"

@@ -86,7 +86,7 @@ class LibraryAdapter(QObject):
             return self.watcher.set_roots(roots)
 
         def done(errors: Any, error: BaseException | None) -> None:
-            for text in ([str(error)] if error is not None else errors):
+            for text in [str(error)] if error is not None else errors:
                 self._c.message.emit(text)
 
         self._c.tasks.run(work, done, pool="control")
@@ -158,8 +158,11 @@ class LibraryAdapter(QObject):
         db = c.db
         if db is None:
             return
-        c.tasks.run(lambda: (db.stats(), db.problems()),
-                    lambda r, e: c.library_info.emit(*r) if e is None else c.message.emit(str(e)), pool="db")
+        c.tasks.run(
+            lambda: (db.stats(), db.problems()),
+            lambda r, e: c.library_info.emit(*r) if e is None else c.message.emit(str(e)),
+            pool="db",
+        )
 
     def shutdown(self) -> None:
         """Stop the scan (it resumes next time) and the watcher."""
@@ -198,6 +201,9 @@ class LibraryAdapter(QObject):
             return out
 
         for i in range(0, len(paths), PEAKS_PER_TASK):
-            chunk = paths[i:i + PEAKS_PER_TASK]
-            c.tasks.run(functools.partial(compute, chunk),
-                        lambda r, e: c.peaks_ready.emit(r) if e is None else c.message.emit(str(e)), pool="io")
+            chunk = paths[i : i + PEAKS_PER_TASK]
+            c.tasks.run(
+                functools.partial(compute, chunk),
+                lambda r, e: c.peaks_ready.emit(r) if e is None else c.message.emit(str(e)),
+                pool="io",
+            )

@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
 
 from companion.ui.context_bar import ContextBar
 from companion.ui.controller import AppController, SuggestionBatch
-from companion.ui.search_adapter import ResultList
 from companion.ui.dialogs import FirstRunDialog, SettingsDialog
 from companion.ui.inspector import Inspector
 from companion.ui.items import SuggestionItem
 from companion.ui.library_panel import LibraryPanel
+from companion.ui.search_adapter import ResultList
 from companion.ui.suggestions import SuggestionModel, SuggestionView
 from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
 
@@ -241,8 +241,18 @@ class MainWindow(QMainWindow):
 
         self.shortcut_actions: dict[str, QAction] = {}
         add("Play / stop", Qt.Key.Key_Space, self.toggle_play)
-        add("Use it", [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)], self.accept_current, on_list=True)
-        add("Skip", [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)], self.dismiss_current, on_list=True)
+        add(
+            "Use it",
+            [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)],
+            self.accept_current,
+            on_list=True,
+        )
+        add(
+            "Skip",
+            [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)],
+            self.dismiss_current,
+            on_list=True,
+        )
         add("Ban sample", Qt.Key.Key_B, self.ban_current)
         add("Ban folder", QKeySequence("Shift+B"), self.ban_folder_current)
         add("Pin", Qt.Key.Key_P, self.pin_current)
@@ -300,12 +310,16 @@ class MainWindow(QMainWindow):
             bits.append(", ".join([*ctx.mood_tags, *([ctx.genre] if ctx.genre else [])]))
         where = " · ".join(b for b in bits if b) or "no tempo or key yet"
         src = batch.items[0].source if batch.items else "—"
-        self._set_header(f"Suggestions for {where}   —   {len(batch.items)} · {batch.mode} · {src} · ranked in {batch.rank_ms:.0f} ms")
+        self._set_header(
+            f"Suggestions for {where}   —   {len(batch.items)} · {batch.mode} · {src} · ranked in {batch.rank_ms:.0f} ms"
+        )
         if not batch.items:
             has_folders = bool(self.controller.settings.folders)
             self.view.show_empty(
-                "Nothing in your library fits this tempo and key yet." if has_folders and not self.controller.library.scanning
-                else "Your library is being analysed — suggestions appear as files are done." if self.controller.library.scanning
+                "Nothing in your library fits this tempo and key yet."
+                if has_folders and not self.controller.library.scanning
+                else "Your library is being analysed — suggestions appear as files are done."
+                if self.controller.library.scanning
                 else "No samples yet.\nAdd a sample folder on the left, then Scan now."
             )
 
@@ -337,7 +351,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().repaint()
         self._inspect(self.view.current_item())
         self.controller.decisions.shown(items, kind)
-        nxt = [it for it in ([self.view.current_item()] + items[:2]) if it is not None]
+        nxt = [it for it in ([self.view.current_item(), *items[:2]]) if it is not None]
         self.controller.audition.schedule_prefetch(nxt)
 
     def back_to_suggestions(self) -> None:
@@ -399,7 +413,11 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         c = self.controller
-        playing_this = c.audition.playing and c.audition.preview_item is not None and c.audition.preview_item.sample_id == item.sample_id
+        playing_this = (
+            c.audition.playing
+            and c.audition.preview_item is not None
+            and c.audition.preview_item.sample_id == item.sample_id
+        )
         if playing_this:
             c.audition.stop()
         else:
@@ -445,8 +463,13 @@ class MainWindow(QMainWindow):
 
     def _region_mime(self, region: tuple[float, float]) -> QMimeData | None:
         item = self.selected()
-        return None if item is None else self.controller.audition.mime_for(
-            item, rendered=self.inspector.drag_rendered.isChecked(), region=region)
+        return (
+            None
+            if item is None
+            else self.controller.audition.mime_for(
+                item, rendered=self.inspector.drag_rendered.isChecked(), region=region
+            )
+        )
 
     def _dropped(self, item: SuggestionItem, _action: Any) -> None:
         self.controller.decisions.accept(item, via="drag")
@@ -454,13 +477,21 @@ class MainWindow(QMainWindow):
     def _prepare_drag(self) -> None:
         item = self.selected()
         if item is not None and (self.inspector.drag_rendered.isChecked() or self.region is not None):
-            self.controller.audition.prepare_drag(item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region)
+            self.controller.audition.prepare_drag(
+                item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region
+            )
 
     # ================================================================== actions
     def _inspector_action(self, name: str) -> None:
-        {"play": self.toggle_play, "accept": self.accept_current, "more": self.more_like_current,
-         "pin": self.pin_current, "dismiss": self.dismiss_current, "ban": self.ban_current,
-         "ban_folder": self.ban_folder_current}[name]()
+        {
+            "play": self.toggle_play,
+            "accept": self.accept_current,
+            "more": self.more_like_current,
+            "pin": self.pin_current,
+            "dismiss": self.dismiss_current,
+            "ban": self.ban_current,
+            "ban_folder": self.ban_folder_current,
+        }[name]()
 
     def accept_current(self) -> None:
         """Enter: the producer used the selected sample."""
@@ -541,6 +572,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         """The settings dialog (device list fetched on a worker first)."""
+
         def show(devices: list[Any]) -> None:
             dlg = SettingsDialog(self.controller.settings, devices, self, overridden=self.controller.store.overridden)
             self.settings_dialog = dlg

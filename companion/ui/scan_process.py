@@ -103,8 +103,10 @@ class ScanProcess:
 
         out = self._ctx.Queue()
         proc = self._ctx.Process(
-            target=_child, args=(self.db_path, self.roots, self.workers, out, self._stop),
-            name="companion-scan", daemon=False,
+            target=_child,
+            args=(self.db_path, self.roots, self.workers, out, self._stop),
+            name="companion-scan",
+            daemon=False,
         )
         proc.start()
         try:

@@ -61,8 +61,13 @@ class SearchAdapter(QObject):
         def work() -> ResultList:
             result = session.search(text, catalog=db)
             items = [
-                SuggestionItem.from_row(h.row, rank, score=h.score, source="search" if h.source == "names" else h.source,
-                                        rationale=(h.rationale,) if h.rationale else ())
+                SuggestionItem.from_row(
+                    h.row,
+                    rank,
+                    score=h.score,
+                    source="search" if h.source == "names" else h.source,
+                    rationale=(h.rationale,) if h.rationale else (),
+                )
                 for rank, h in enumerate(result.hits, 1)
             ]
             return ResultList(f"“{text}”", items, "search", note=result.note)
@@ -88,8 +93,15 @@ class SearchAdapter(QObject):
             for h in session.similar(item.path, top_k=top_k):
                 row = db.get(h["id"])
                 if row is not None:
-                    items.append(SuggestionItem.from_row(row, len(items) + 1, score=h["score"], source="similar",
-                                                         rationale=(f"similarity {h['score']:.2f}",)))
+                    items.append(
+                        SuggestionItem.from_row(
+                            row,
+                            len(items) + 1,
+                            score=h["score"],
+                            source="similar",
+                            rationale=(f"similarity {h['score']:.2f}",),
+                        )
+                    )
             return ResultList(f"More like {item.name}", items, "similar")
 
         c.tasks.run(work, lambda r, e: self._done(token, r, e, ""), pool="db")

@@ -220,15 +220,32 @@ class CardDelegate(QStyledItemDelegate):
             painter.setPen(QColor(theme.TEXT_FAINT))
             painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank))
         content = QRect(slot.right() + 6, r.top(), r.right() - slot.right() - 6, r.height())
-        painter.drawPixmap(content.topLeft(), self._content_pixmap(item, content.size(), selected, option.font,
-                                                                 painter.device().devicePixelRatioF()))
+        painter.drawPixmap(
+            content.topLeft(),
+            self._content_pixmap(item, content.size(), selected, option.font, painter.device().devicePixelRatioF()),
+        )
         painter.restore()
 
     def _content_pixmap(self, item: SuggestionItem, size: QSize, selected: bool, font: QFont, dpr: float) -> QPixmap:
         peaks = self._model.want_peaks(item.path)
-        key = (item.sample_id, item.name, item.kind, item.bpm, item.key, item.duration_s, item.source,
-               item.rationale, item.pinned, item.folder, size.width(), size.height(), selected,
-               peaks is not None, dpr, font.key())
+        key = (
+            item.sample_id,
+            item.name,
+            item.kind,
+            item.bpm,
+            item.key,
+            item.duration_s,
+            item.source,
+            item.rationale,
+            item.pinned,
+            item.folder,
+            size.width(),
+            size.height(),
+            selected,
+            peaks is not None,
+            dpr,
+            font.key(),
+        )
         hit = self._content.get(key)
         if hit is not None:
             self._content.move_to_end(key)
@@ -246,13 +263,16 @@ class CardDelegate(QStyledItemDelegate):
         return pm
 
 
-def _paint_content(painter: QPainter, item: SuggestionItem, r: QRect, selected: bool, base: QFont,
-                   peaks: np.ndarray | None) -> None:
+def _paint_content(
+    painter: QPainter, item: SuggestionItem, r: QRect, selected: bool, base: QFont, peaks: np.ndarray | None
+) -> None:
     """Waveform, name, rationale and chips of one card into ``r`` (card coordinates)."""
     wave = QRect(r.left(), r.top() + 8, WAVE_WIDTH, r.height() - 16)
     if peaks is not None:
         colour = QColor(theme.WAVE_SELECTED if selected else theme.WAVE)
-        painter.drawPixmap(wave.topLeft(), waveform_pixmap(peaks, wave.size(), colour, dpr=painter.device().devicePixelRatioF()))
+        painter.drawPixmap(
+            wave.topLeft(), waveform_pixmap(peaks, wave.size(), colour, dpr=painter.device().devicePixelRatioF())
+        )
     else:
         painter.setPen(QPen(QColor(theme.BORDER), 1))
         mid = wave.center().y()
@@ -264,13 +284,28 @@ def _paint_content(painter: QPainter, item: SuggestionItem, r: QRect, selected: 
     painter.setFont(chip_font)
     x = r.right() - 10
     y_mid = r.center().y()
-    x = _chip(painter, fm_chip, x, y_mid, item.source, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True)
+    x = _chip(
+        painter, fm_chip, x, y_mid, item.source, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True
+    )
     x -= 10
-    for text, chip_colour in ((item.duration_text, theme.TEXT_DIM), (item.key_text, theme.TEXT), (item.bpm_text, theme.TEXT)):
+    for text, chip_colour in (
+        (item.duration_text, theme.TEXT_DIM),
+        (item.key_text, theme.TEXT),
+        (item.bpm_text, theme.TEXT),
+    ):
         if text:
             x = _chip(painter, fm_chip, x, y_mid, text, chip_colour, filled=False)
             x -= 6
-    x = _chip(painter, fm_chip, x, y_mid, item.kind, theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM), filled=False, outline=True)
+    x = _chip(
+        painter,
+        fm_chip,
+        x,
+        y_mid,
+        item.kind,
+        theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM),
+        filled=False,
+        outline=True,
+    )
 
     left = wave.right() + 14
     text_w = max(20, x - 12 - left)
@@ -281,21 +316,27 @@ def _paint_content(painter: QPainter, item: SuggestionItem, r: QRect, selected: 
     fm = QFontMetrics(name_font)
     name = ("● " if item.pinned else "") + item.name
     painter.setPen(QColor(theme.TEXT))
-    painter.drawText(QRect(left, r.top() + 9, text_w, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                     fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w))
+    painter.drawText(
+        QRect(left, r.top() + 9, text_w, fm.height()),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w),
+    )
     why_font = QFont(base)
     why_font.setPointSizeF(base.pointSizeF() * 0.88)
     painter.setFont(why_font)
     fm2 = QFontMetrics(why_font)
     why = " · ".join(item.rationale) if item.rationale else item.folder
     painter.setPen(QColor(theme.TEXT_DIM))
-    painter.drawText(QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
-                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                     fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w))
+    painter.drawText(
+        QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+        fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w),
+    )
 
 
-def waveform_pixmap(peaks: np.ndarray, size: QSize, colour: QColor, background: QColor | None = None,
-                    dpr: float = 1.0) -> QPixmap:
+def waveform_pixmap(
+    peaks: np.ndarray, size: QSize, colour: QColor, background: QColor | None = None, dpr: float = 1.0
+) -> QPixmap:
     """A filled min/max envelope of ``peaks`` ((bins, 2) float32) drawn into a pixmap."""
     pm = QPixmap(QSize(int(size.width() * dpr), int(size.height() * dpr)))
     pm.setDevicePixelRatio(dpr)
@@ -324,8 +365,17 @@ def waveform_pixmap(peaks: np.ndarray, size: QSize, colour: QColor, background: 
     return pm
 
 
-def _chip(painter: QPainter, fm: QFontMetrics, right: int, y_mid: int, text: str, colour: str,
-          *, filled: bool, outline: bool = False) -> int:
+def _chip(
+    painter: QPainter,
+    fm: QFontMetrics,
+    right: int,
+    y_mid: int,
+    text: str,
+    colour: str,
+    *,
+    filled: bool,
+    outline: bool = False,
+) -> int:
     """Draw a chip ending at ``right``; returns its left edge."""
     w = fm.horizontalAdvance(text) + (14 if (filled or outline) else 4)
     h = fm.height() + 4
@@ -431,7 +481,9 @@ class SuggestionView(QListView):
         model = self.model()
         peaks = model.peaks.get(item.path) if isinstance(model, SuggestionModel) else None
         if peaks is not None:
-            drag.setPixmap(waveform_pixmap(peaks, QSize(160, 36), QColor(theme.WAVE_SELECTED), QColor(theme.CARD_SELECTED)))
+            drag.setPixmap(
+                waveform_pixmap(peaks, QSize(160, 36), QColor(theme.WAVE_SELECTED), QColor(theme.CARD_SELECTED))
+            )
         action = drag.exec(Qt.DropAction.CopyAction | Qt.DropAction.LinkAction, Qt.DropAction.CopyAction)
         if action != Qt.DropAction.IgnoreAction and self.on_dropped is not None:
             self.on_dropped(item, action)

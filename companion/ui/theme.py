@@ -99,12 +99,18 @@ def palette() -> QPalette:
     """The dark palette (for widgets the style sheet does not reach)."""
     p = QPalette()
     roles = {
-        QPalette.ColorRole.Window: BG, QPalette.ColorRole.WindowText: TEXT,
-        QPalette.ColorRole.Base: BG, QPalette.ColorRole.AlternateBase: PANEL,
-        QPalette.ColorRole.Text: TEXT, QPalette.ColorRole.Button: CARD,
-        QPalette.ColorRole.ButtonText: TEXT, QPalette.ColorRole.Highlight: CARD_SELECTED,
-        QPalette.ColorRole.HighlightedText: TEXT, QPalette.ColorRole.ToolTipBase: PANEL,
-        QPalette.ColorRole.ToolTipText: TEXT, QPalette.ColorRole.PlaceholderText: TEXT_FAINT,
+        QPalette.ColorRole.Window: BG,
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: BG,
+        QPalette.ColorRole.AlternateBase: PANEL,
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: CARD,
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.Highlight: CARD_SELECTED,
+        QPalette.ColorRole.HighlightedText: TEXT,
+        QPalette.ColorRole.ToolTipBase: PANEL,
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.PlaceholderText: TEXT_FAINT,
         QPalette.ColorRole.Link: ACCENT,
     }
     for role, colour in roles.items():

@@ -64,8 +64,14 @@ def main() -> None:
     ScanProcess(db, [str(samples)]).run()
 
     app = application()  # noqa: F841 - keeps the QApplication alive
-    prefs = Preferences(folders=[str(samples)], library_db=str(db), first_run_done=True, osc_port=0,
-                        watch_folders=True, auto_preview=False)
+    prefs = Preferences(
+        folders=[str(samples)],
+        library_db=str(db),
+        first_run_done=True,
+        osc_port=0,
+        watch_folders=True,
+        auto_preview=False,
+    )
     controller = AppController(prefs, prefs_file=work / "gui.json")
     window = MainWindow(controller)
     window.resize(1280, 800)
@@ -100,8 +106,13 @@ def main() -> None:
     window.grab().save(str(OUT / "similar.png"))
     window.back_to_suggestions()
 
-    first = FirstRunDialog(Preferences(), controller.catalog_path, controller.prefs_file,
-                           [("Sonic Pi samples", str(SONIC_PI)), ("LMMS samples", "/usr/share/lmms/samples")], window)
+    first = FirstRunDialog(
+        Preferences(),
+        controller.catalog_path,
+        controller.prefs_file,
+        [("Sonic Pi samples", str(SONIC_PI)), ("LMMS samples", "/usr/share/lmms/samples")],
+        window,
+    )
     first.folder_list.add_folder(str(SONIC_PI))
     first.show()
     wait(300)

@@ -20,7 +20,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from samplemind_protocol.paths import METRICS_PATH
 
 from samplemind_hub import __version__, db
 from samplemind_hub.auth import Principal, require_metrics, signing_secret
@@ -34,6 +33,7 @@ from samplemind_hub.rules import router as rules_router
 from samplemind_hub.rules import seed_default_rules
 from samplemind_hub.telemetry import router as telemetry_router
 from samplemind_hub.vectors import router as vectors_router
+from samplemind_protocol.paths import METRICS_PATH
 
 log = logging.getLogger("hub")
 
@@ -58,7 +58,9 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
             if seeded:
                 log.info("published the packaged fusion rules as version %d", seeded)
         app.state.pool = db.open_pool(
-            database_url, min_size=settings.pool_min, max_size=settings.pool_max,
+            database_url,
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
             hnsw_ef_search=settings.hnsw_ef_search,
         )
         app.state.auth_pool = await db.open_auth_pool(database_url)
@@ -102,11 +104,18 @@ def create_app(settings: HubSettings, database_url: str) -> FastAPI:
     for router in (health_router, rules_router, vectors_router):
         app.include_router(router, max_body_size=limits.other)
 
-    @app.get(METRICS_PATH, tags=["metrics"], summary="Prometheus metrics (metrics-scope token)",
-             response_class=Response, max_body_size=limits.other,
-             responses={401: {"description": "Missing or invalid token."},
-                        403: {"description": "A device token, unless HUB_METRICS_DEVICE_TOKENS is set."}})
-    def metrics(request: Request, principal: Principal = Depends(require_metrics)) -> Response:  # noqa: B008
+    @app.get(
+        METRICS_PATH,
+        tags=["metrics"],
+        summary="Prometheus metrics (metrics-scope token)",
+        response_class=Response,
+        max_body_size=limits.other,
+        responses={
+            401: {"description": "Missing or invalid token."},
+            403: {"description": "A device token, unless HUB_METRICS_DEVICE_TOKENS is set."},
+        },
+    )
+    def metrics(request: Request, principal: Principal = Depends(require_metrics)) -> Response:
         """Counters and latency histograms in the Prometheus text format."""
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -41,7 +41,11 @@ class Principal:
 
 
 def issue_token(
-    secret: str, user_id: uuid.UUID, device_id: uuid.UUID, *, scope: Scope = "device",
+    secret: str,
+    user_id: uuid.UUID,
+    device_id: uuid.UUID,
+    *,
+    scope: Scope = "device",
     expires_in_s: float | None = None,
 ) -> str:
     """Sign a bearer token for one device of one user.
@@ -52,7 +56,11 @@ def issue_token(
     """
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "sub": str(user_id), "dev": str(device_id), "scope": scope, "iat": now,
+        "iss": ISSUER,
+        "sub": str(user_id),
+        "dev": str(device_id),
+        "scope": scope,
+        "iat": now,
     }
     if expires_in_s is not None:
         claims["exp"] = now + int(expires_in_s)
@@ -66,7 +74,10 @@ def decode_token(secret: str, token: str) -> Principal:
         jwt.InvalidTokenError: bad signature, wrong issuer, expired, or missing claims.
     """
     claims = jwt.decode(
-        token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        issuer=ISSUER,
         options={"require": ["iss", "sub", "dev", "scope", "iat"]},
     )
     scope = claims["scope"]
@@ -88,8 +99,7 @@ def signing_secret(conn: psycopg.Connection[Any], override: str | None = None) -
         return override
     with conn.transaction():
         conn.execute(
-            "INSERT INTO hub_secrets (name, value) VALUES ('jwt_hs256', %s)"
-            " ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO hub_secrets (name, value) VALUES ('jwt_hs256', %s) ON CONFLICT (name) DO NOTHING",
             (secrets.token_urlsafe(32),),
         )
         row = conn.execute("SELECT value FROM hub_secrets WHERE name = 'jwt_hs256'").fetchone()
@@ -146,7 +156,8 @@ def revoke_device(conn: psycopg.Connection[Any], user_name: str, device_name: st
 
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED, detail=detail,
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -207,7 +218,7 @@ async def check_authorization_async(state: Any, authorization: str | None) -> Pr
 
 async def authenticate(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008  (OpenAPI)
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> Principal:
     """FastAPI dependency: the principal :class:`samplemind_hub.guard.RequestGuard` authenticated.
 
@@ -223,7 +234,7 @@ async def authenticate(
     return principal
 
 
-async def require_device(principal: Principal = Depends(authenticate)) -> Principal:  # noqa: B008
+async def require_device(principal: Principal = Depends(authenticate)) -> Principal:
     """FastAPI dependency: a ``device``-scope principal (the data endpoints).
 
     Raises:
@@ -237,7 +248,7 @@ async def require_device(principal: Principal = Depends(authenticate)) -> Princi
     return principal
 
 
-async def require_metrics(request: Request, principal: Principal = Depends(authenticate)) -> Principal:  # noqa: B008
+async def require_metrics(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
     """FastAPI dependency: a ``metrics``-scope principal, or any device token when
     ``HUB_METRICS_DEVICE_TOKENS`` opens ``/metrics`` to them.
 

@@ -19,23 +19,32 @@ from samplemind_hub import HubError, __version__
 from samplemind_hub.config import HubSettings
 
 app = typer.Typer(
-    name="samplemind-hub", help="The SampleMind hub: the central service the companions sync with.",
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    name="samplemind-hub",
+    help="The SampleMind hub: the central service the companions sync with.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 token_app = typer.Typer(help="Create and revoke bearer tokens (one per user and device).", no_args_is_help=True)
 rules_app = typer.Typer(help="Publish and show shared fusion rules versions.", no_args_is_help=True)
-spaces_app = typer.Typer(help="Register and list embedding spaces (uploads to unknown spaces are refused).",
-                         no_args_is_help=True)
+spaces_app = typer.Typer(
+    help="Register and list embedding spaces (uploads to unknown spaces are refused).", no_args_is_help=True
+)
 app.add_typer(token_app, name="token")
 app.add_typer(rules_app, name="rules")
 app.add_typer(spaces_app, name="spaces")
 
 DatabaseUrlOption = typer.Option(
-    None, "--database-url", envvar="HUB_DATABASE_URL",
+    None,
+    "--database-url",
+    envvar="HUB_DATABASE_URL",
     help="PostgreSQL URL with pgvector; default: the embedded server in --data-dir.",
 )
 DataDirOption = typer.Option(
-    None, "--data-dir", envvar="HUB_DATA_DIR", file_okay=False,
+    None,
+    "--data-dir",
+    envvar="HUB_DATA_DIR",
+    file_okay=False,
     help="Data folder of the embedded PostgreSQL (default: the user's data dir).",
 )
 
@@ -160,7 +169,7 @@ def token_revoke(
 
 @rules_app.command("publish")
 def rules_publish(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Fusion rules JSON document."),  # noqa: B008
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Fusion rules JSON document."),
     database_url: str | None = DatabaseUrlOption,
     data_dir: Path | None = DataDirOption,
 ) -> None:
@@ -202,7 +211,9 @@ def rules_show(database_url: str | None = DatabaseUrlOption, data_dir: Path | No
         _fail(HubError("no rules published yet"))
         return
     version, etag, published_at, document = current
-    typer.echo(json.dumps({"version": version, "etag": etag, "published_at": published_at, "rules": document}, indent=2))
+    typer.echo(
+        json.dumps({"version": version, "etag": etag, "published_at": published_at, "rules": document}, indent=2)
+    )
 
 
 @spaces_app.command("add")
@@ -246,8 +257,9 @@ def spaces_list(
         _fail(exc)
         return
     if json_out:
-        typer.echo(json.dumps([{"space": s.name, "dim": s.dim, "vectors": n, "indexed": indexed}
-                               for s, n, indexed in spaces]))
+        typer.echo(
+            json.dumps([{"space": s.name, "dim": s.dim, "vectors": n, "indexed": indexed} for s, n, indexed in spaces])
+        )
         return
     for space, n, indexed in spaces:
         typer.echo(f"{space.name}\t{space.dim}\t{n} vectors\t{'indexed' if indexed else 'NO INDEX'}")

@@ -112,9 +112,7 @@ def migrate(database_url: str) -> int:
     return applied_now
 
 
-def open_pool(
-    database_url: str, *, min_size: int = 1, max_size: int = 10, hnsw_ef_search: int = 40
-) -> ConnectionPool:
+def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 10, hnsw_ef_search: int = 40) -> ConnectionPool:
     """Open the request connection pool.
 
     Every connection gets the pgvector types registered and ``hnsw.ef_search`` set (the HNSW
@@ -146,8 +144,13 @@ async def open_auth_pool(database_url: str, *, max_size: int = 4) -> AsyncConnec
     """Open the small asyncio pool the request guard checks devices with (autocommit reads
     on the event loop, so authenticating a request costs no worker thread)."""
     pool = AsyncConnectionPool(
-        database_url, min_size=1, max_size=max_size, kwargs={"autocommit": True},
-        open=False, timeout=10.0, name="hub-auth",
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        open=False,
+        timeout=10.0,
+        name="hub-auth",
     )
     await pool.open(wait=True, timeout=30.0)
     return pool
@@ -186,9 +189,7 @@ class SpaceRegistry:
             cached = self._cache.get(name)
         if cached is not None:
             return cached
-        row = conn.execute(
-            "SELECT id, name, dim FROM embedding_spaces WHERE name = %s", (name,)
-        ).fetchone()
+        row = conn.execute("SELECT id, name, dim FROM embedding_spaces WHERE name = %s", (name,)).fetchone()
         if row is None:
             return None
         space = Space(*row)
@@ -247,9 +248,7 @@ def space_index_name(space: Space) -> str:
     return f"embeddings_hnsw_space_{space.id}"
 
 
-def create_space_index(
-    conn: psycopg.Connection[Any], space: Space, *, m: int = 16, ef_construction: int = 64
-) -> None:
+def create_space_index(conn: psycopg.Connection[Any], space: Space, *, m: int = 16, ef_construction: int = 64) -> None:
     """Create the space's partial HNSW index on ``embedding::vector(dim)`` (cosine distance).
 
     ``CREATE INDEX … USING hnsw (… vector_cosine_ops)`` exists since pgvector 0.5.0; ``m`` and
@@ -272,9 +271,7 @@ def create_space_index(
 
 def drop_space_index(conn: psycopg.Connection[Any], space: Space) -> None:
     """Drop the space's HNSW index (before a bulk load; recreate it with :func:`create_space_index`)."""
-    conn.execute(
-        sql.SQL("DROP INDEX IF EXISTS {index}").format(index=sql.Identifier(space_index_name(space)))
-    )
+    conn.execute(sql.SQL("DROP INDEX IF EXISTS {index}").format(index=sql.Identifier(space_index_name(space))))
 
 
 def pgvector_version(conn: psycopg.Connection[Any]) -> str | None:

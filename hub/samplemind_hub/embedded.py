@@ -44,8 +44,7 @@ def start_embedded(data_dir: Path, *, stop_on_exit: bool = True) -> tuple[str, A
         server = pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop" if stop_on_exit else None)
     except Exception as exc:  # pgserver raises CalledProcessError/TimeoutExpired/AssertionError
         raise HubError(
-            f"the embedded PostgreSQL in {data_dir / 'pgdata'} did not start: {exc} — see "
-            f"{data_dir / 'pgdata' / 'log'}"
+            f"the embedded PostgreSQL in {data_dir / 'pgdata'} did not start: {exc} — see {data_dir / 'pgdata' / 'log'}"
         ) from exc
     url = server.get_uri()
     log.info("embedded PostgreSQL running at %s", url)

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
-from samplemind_protocol.paths import EMBEDDINGS_PATH
 
 from samplemind_hub.auth import Principal, require_device
 from samplemind_hub.db import Space, SpaceRegistry
 from samplemind_hub.faults import stall_in_transaction
 from samplemind_hub.metrics import HubMetrics
 from samplemind_hub.schemas import EmbeddingAck, EmbeddingBatch, EmbeddingItem
+from samplemind_protocol.paths import EMBEDDINGS_PATH
 
 router = APIRouter(tags=["embeddings"])
 
@@ -61,26 +61,34 @@ def _check_spaces(
             spaces[item.space] = registry.get(conn, item.space)
         space = spaces[item.space]
         if space is None:
-            errors.append({
-                "type": "unknown_space",
-                "loc": ["body", "items", i, "space"],
-                "msg": f"unknown embedding space {item.space!r}: the hub's operator registers spaces "
-                       "('samplemind-hub spaces add NAME --dim N')",
-                "input": item.space,
-            })
+            errors.append(
+                {
+                    "type": "unknown_space",
+                    "loc": ["body", "items", i, "space"],
+                    "msg": f"unknown embedding space {item.space!r}: the hub's operator registers spaces "
+                    "('samplemind-hub spaces add NAME --dim N')",
+                    "input": item.space,
+                }
+            )
         elif item.dim != space.dim:
-            errors.append({
-                "type": "dimension_mismatch",
-                "loc": ["body", "items", i, "dim"],
-                "msg": f"space {item.space!r} is registered with {space.dim} dimensions; this vector has {item.dim}",
-                "input": item.dim,
-            })
+            errors.append(
+                {
+                    "type": "dimension_mismatch",
+                    "loc": ["body", "items", i, "dim"],
+                    "msg": f"space {item.space!r} is registered with {space.dim} dimensions; this vector has {item.dim}",
+                    "input": item.dim,
+                }
+            )
     return {name: space for name, space in spaces.items() if space is not None}, errors
 
 
 def store_embeddings(
-    conn: Any, registry: SpaceRegistry, principal: Principal, items: list[EmbeddingItem],
-    *, request: Request | None = None,
+    conn: Any,
+    registry: SpaceRegistry,
+    principal: Principal,
+    items: list[EmbeddingItem],
+    *,
+    request: Request | None = None,
 ) -> EmbeddingAck:
     """Upsert a batch for the principal's user in one transaction (all or nothing).
 
@@ -106,8 +114,16 @@ def store_embeddings(
             rows = []
             for item in batch:
                 vec = np.frombuffer(item.vector32, dtype=np.float32)  # checked float32, (dim,)
-                rows.append((principal.user_id, resolved[item.space].id, item.content_hash, vec,
-                             vector_sha(vec), principal.device_id))
+                rows.append(
+                    (
+                        principal.user_id,
+                        resolved[item.space].id,
+                        item.content_hash,
+                        vec,
+                        vector_sha(vec),
+                        principal.device_id,
+                    )
+                )
             cur.executemany(_UPSERT_EMBEDDING, rows, returning=True)
             upserted = 0
             while True:
@@ -126,13 +142,15 @@ def store_embeddings(
     responses={
         401: {"description": "Missing, invalid or revoked bearer token."},
         413: {"description": "Too many items in one batch, or body too large."},
-        422: {"description": "Unknown space, wrong dimension for the space, a value infinite as float32, "
-                             "NaN, or a zero or near-zero vector; "
-                             "`detail[].loc` names the item (`body.items.<i>`)."},
+        422: {
+            "description": "Unknown space, wrong dimension for the space, a value infinite as float32, "
+            "NaN, or a zero or near-zero vector; "
+            "`detail[].loc` names the item (`body.items.<i>`)."
+        },
     },
 )
 def put_embeddings(
-    batch: EmbeddingBatch, request: Request, principal: Principal = Depends(require_device)  # noqa: B008
+    batch: EmbeddingBatch, request: Request, principal: Principal = Depends(require_device)
 ) -> EmbeddingAck:
     """Store the vectors of the token's user's samples, one per (sample, space); idempotent."""
     max_batch: int = request.app.state.settings.max_batch

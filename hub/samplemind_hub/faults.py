@@ -21,11 +21,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from samplemind_protocol.paths import API_PREFIX, HEALTH_PATH
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from samplemind_hub import HubError
+from samplemind_protocol.paths import API_PREFIX, HEALTH_PATH
 
 KINDS = ("500", "500-after", "timeout", "timeout-after", "stall-in-tx")
 
@@ -99,9 +99,7 @@ def stall_in_transaction(request: Request) -> None:
         time.sleep(request.app.state.faults.delay_s)
 
 
-async def fault_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def fault_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """HTTP middleware applying the app's :class:`FaultPlan` (``app.state.faults``)."""
     plan: FaultPlan | None = getattr(request.app.state, "faults", None)
     if plan is None or not applies_to(request.url.path):

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import psycopg
 from fastapi import HTTPException
 from psycopg_pool import PoolTimeout
-from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, HEALTH_PATH
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from samplemind_hub.auth import check_authorization_async
+from samplemind_protocol.paths import EMBEDDINGS_PATH, EVENTS_PATH, HEALTH_PATH
 
 log = logging.getLogger("hub")
 
@@ -206,8 +206,11 @@ class _CappedGunzip:
 async def _answer(send: Send, status: int, detail: object, headers: Mapping[str, str] | None = None) -> None:
     """Send a JSON ``{"detail": ...}`` answer and close the connection (the body stays unread)."""
     body = json.dumps({"detail": detail}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-           (b"connection", b"close")]
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

@@ -6,11 +6,11 @@ import psycopg
 import psycopg_pool
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from samplemind_protocol.paths import HEALTH_PATH
 
 from samplemind_hub import __version__
 from samplemind_hub.db import pgvector_version
 from samplemind_hub.schemas import Health
+from samplemind_protocol.paths import HEALTH_PATH
 
 router = APIRouter(tags=["health"])
 
@@ -33,6 +33,10 @@ def health(request: Request) -> Health | JSONResponse:
         body = Health(status="unavailable", database=f"error: {type(exc).__name__}", version=__version__)
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     return Health(
-        status="ok", database="ok", pgvector=vector, schema_version=schema, rules_version=rules,
+        status="ok",
+        database="ok",
+        pgvector=vector,
+        schema_version=schema,
+        rules_version=rules,
         version=__version__,
     )

@@ -36,29 +36,41 @@ def create_metrics() -> HubMetrics:
     return HubMetrics(
         registry=registry,
         requests=Counter(
-            "hub_http_requests", "HTTP requests by route template, method and status.",
-            ["route", "method", "status"], registry=registry,
+            "hub_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
         ),
         latency=Histogram(
-            "hub_http_request_duration_seconds", "Request latency by route template (s).",
-            ["route"], registry=registry,
+            "hub_http_request_duration_seconds",
+            "Request latency by route template (s).",
+            ["route"],
+            registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         ),
         events=Counter(
-            "hub_telemetry_events", "Telemetry events received, by outcome (accepted, duplicate).",
-            ["outcome"], registry=registry,
+            "hub_telemetry_events",
+            "Telemetry events received, by outcome (accepted, duplicate).",
+            ["outcome"],
+            registry=registry,
         ),
         embeddings=Counter(
-            "hub_embeddings", "Embeddings received, by outcome (upserted, unchanged).",
-            ["outcome"], registry=registry,
+            "hub_embeddings",
+            "Embeddings received, by outcome (upserted, unchanged).",
+            ["outcome"],
+            registry=registry,
         ),
         faults=Counter(
-            "hub_injected_faults", "TEST ONLY: faults injected by HUB_FAULTS, by kind.",
-            ["kind"], registry=registry,
+            "hub_injected_faults",
+            "TEST ONLY: faults injected by HUB_FAULTS, by kind.",
+            ["kind"],
+            registry=registry,
         ),
         searches=Counter(
-            "hub_vector_searches", "Top-k cosine searches, by method (hnsw, exact).",
-            ["method"], registry=registry,
+            "hub_vector_searches",
+            "Top-k cosine searches, by method (hnsw, exact).",
+            ["method"],
+            registry=registry,
         ),
     )
 
@@ -104,9 +116,16 @@ class MetricsMiddleware:
                 raise
             log.exception("unhandled error during %s %s", scope["method"], scope["path"])
             status = 500
-            body = json.dumps({"detail": f"internal error ({type(exc).__name__}) — the hub's log has the details"}).encode()
-            await send({"type": "http.response.start", "status": 500, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            body = json.dumps(
+                {"detail": f"internal error ({type(exc).__name__}) — the hub's log has the details"}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         finally:
             template = getattr(scope.get("route"), "path", "unmatched")

@@ -20,13 +20,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
-from samplemind_protocol.errors import RulesError
-from samplemind_protocol.paths import RULES_PATH
-from samplemind_protocol.rules import DEFAULT_RULES_RESOURCE, parse_rules, read_packaged_rules
 
 from samplemind_hub import HubError
 from samplemind_hub.auth import Principal, require_device
 from samplemind_hub.schemas import RulesResponse
+from samplemind_protocol.errors import RulesError
+from samplemind_protocol.paths import RULES_PATH
+from samplemind_protocol.rules import DEFAULT_RULES_RESOURCE, parse_rules, read_packaged_rules
 
 router = APIRouter(tags=["rules"])
 
@@ -58,9 +58,7 @@ def validate_rules(document: dict[str, Any]) -> None:
         raise HubError(f"refusing to publish these fusion rules: {exc}") from exc
 
 
-def publish_rules(
-    conn: Any, document: dict[str, Any], *, source: str, validate: bool = True
-) -> tuple[int, str]:
+def publish_rules(conn: Any, document: dict[str, Any], *, source: str, validate: bool = True) -> tuple[int, str]:
     """Store ``document`` as the next rules version; returns ``(version, etag)``.
 
     Args:
@@ -115,8 +113,7 @@ def seed_default_rules(conn: Any) -> int | None:
 def current_rules(conn: Any) -> tuple[int, str, str, dict[str, Any]] | None:
     """``(version, etag, published_at ISO 8601, document)`` of the newest version, or None."""
     row = conn.execute(
-        "SELECT version, etag, published_at, document FROM rules_versions"
-        " ORDER BY version DESC LIMIT 1"
+        "SELECT version, etag, published_at, document FROM rules_versions ORDER BY version DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return None
@@ -148,14 +145,16 @@ def get_rules(
     request: Request,
     response: Response,
     if_none_match: str | None = Header(default=None),
-    principal: Principal = Depends(require_device),  # noqa: B008
+    principal: Principal = Depends(require_device),
 ) -> RulesResponse | Response:
     """The newest rules version with its ETag; ``If-None-Match`` with that ETag answers 304."""
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
         current = current_rules(conn)
     if current is None:
-        raise HTTPException(status_code=404, detail="no fusion rules published — run 'samplemind-hub rules publish FILE'")
+        raise HTTPException(
+            status_code=404, detail="no fusion rules published — run 'samplemind-hub rules publish FILE'"
+        )
     version, etag, published_at, document = current
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(if_none_match, etag):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
 from samplemind_protocol import payloads
 from samplemind_protocol.payloads import (
     CONTENT_HASH_PATTERN,
@@ -31,10 +32,28 @@ from samplemind_protocol.payloads import (
 )
 
 __all__ = [
-    "CONTENT_HASH_PATTERN", "EVENT_TYPES", "MAX_DIM", "MAX_JSON_BYTES", "MAX_NORM", "MIN_NORM",
-    "SPACE_PATTERN", "EmbeddingAck", "EmbeddingBatch", "EmbeddingItem", "EventType", "Health",
-    "RulesResponse", "SearchHit", "SearchRequest", "SearchResponse", "SpaceStatus",
-    "TelemetryAck", "TelemetryBatch", "TelemetryEvent", "VectorsStatus", "to_float32",
+    "CONTENT_HASH_PATTERN",
+    "EVENT_TYPES",
+    "MAX_DIM",
+    "MAX_JSON_BYTES",
+    "MAX_NORM",
+    "MIN_NORM",
+    "SPACE_PATTERN",
+    "EmbeddingAck",
+    "EmbeddingBatch",
+    "EmbeddingItem",
+    "EventType",
+    "Health",
+    "RulesResponse",
+    "SearchHit",
+    "SearchRequest",
+    "SearchResponse",
+    "SpaceStatus",
+    "TelemetryAck",
+    "TelemetryBatch",
+    "TelemetryEvent",
+    "VectorsStatus",
+    "to_float32",
 ]
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg_pool import ConnectionPool
-from samplemind_protocol.paths import EVENTS_PATH
 
 from samplemind_hub.auth import Principal, require_device
 from samplemind_hub.faults import stall_in_transaction
 from samplemind_hub.metrics import HubMetrics
 from samplemind_hub.schemas import TelemetryAck, TelemetryBatch, TelemetryEvent
+from samplemind_protocol.paths import EVENTS_PATH
 
 router = APIRouter(tags=["telemetry"])
 
@@ -87,7 +87,7 @@ def store_events(
     },
 )
 def post_recommendation_events(
-    batch: TelemetryBatch, request: Request, principal: Principal = Depends(require_device)  # noqa: B008
+    batch: TelemetryBatch, request: Request, principal: Principal = Depends(require_device)
 ) -> TelemetryAck:
     """Store the events of the token's user; idempotent by event id.
 

@@ -70,8 +70,9 @@ class HubProcess:
         port: listen port (default: a free one, kept across restarts).
     """
 
-    def __init__(self, database_url: str, log_path: Path, *, env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, *, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.database_url = database_url
         self.log_path = log_path
         self.env = dict(env or {})
@@ -93,9 +94,21 @@ class HubProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "samplemind_hub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env=full_env,
+            [
+                sys.executable,
+                "-m",
+                "samplemind_hub.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
         )
         log.close()
         deadline = time.monotonic() + timeout_s

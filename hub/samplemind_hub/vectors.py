@@ -15,7 +15,6 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from psycopg import sql
 from psycopg_pool import ConnectionPool
-from samplemind_protocol.paths import VECTORS_SEARCH_PATH, VECTORS_STATUS_PATH
 
 from samplemind_hub.auth import Principal, require_device
 from samplemind_hub.db import Space, SpaceRegistry, space_index_name
@@ -27,6 +26,7 @@ from samplemind_hub.schemas import (
     SpaceStatus,
     VectorsStatus,
 )
+from samplemind_protocol.paths import VECTORS_SEARCH_PATH, VECTORS_STATUS_PATH
 
 router = APIRouter(tags=["vectors"])
 
@@ -47,11 +47,16 @@ def coverage(conn: Any, principal: Principal) -> VectorsStatus:
     spaces = []
     for space_id, name, dim, n, indexed in conn.execute(_STATUS, (principal.user_id,)).fetchall():
         space = Space(space_id, name, dim)
-        spaces.append(SpaceStatus(
-            space=name, dim=dim, embeddings=int(n), samples=samples,
-            coverage=1.0 if samples == 0 else round(int(n) / samples, 6),
-            index=space_index_name(space) if indexed else "missing",
-        ))
+        spaces.append(
+            SpaceStatus(
+                space=name,
+                dim=dim,
+                embeddings=int(n),
+                samples=samples,
+                coverage=1.0 if samples == 0 else round(int(n) / samples, 6),
+                index=space_index_name(space) if indexed else "missing",
+            )
+        )
     return VectorsStatus(samples=samples, spaces=spaces)
 
 
@@ -71,8 +76,14 @@ def _nearest_sql(space: Space) -> sql.Composed:
 
 
 def nearest(
-    conn: Any, space: Space, principal: Principal, query: np.ndarray, k: int,
-    *, exclude: list[str] | None = None, ef_search: int = 64,
+    conn: Any,
+    space: Space,
+    principal: Principal,
+    query: np.ndarray,
+    k: int,
+    *,
+    exclude: list[str] | None = None,
+    ef_search: int = 64,
 ) -> tuple[list[tuple[str, float, dict[str, Any]]], bool]:
     """Top-``k`` by cosine similarity; returns ``(hits, exact)``.
 
@@ -100,8 +111,7 @@ def nearest(
             if len(rows) >= k:
                 return [(r[0], float(r[1]), dict(r[2])) for r in rows], False
         available = conn.execute(
-            "SELECT count(*) FROM embeddings WHERE space_id = %s AND user_id = %s"
-            " AND NOT (content_hash = ANY(%s))",
+            "SELECT count(*) FROM embeddings WHERE space_id = %s AND user_id = %s AND NOT (content_hash = ANY(%s))",
             (space.id, principal.user_id, params["exclude"]),
         ).fetchone()[0]
         if available <= len(rows):
@@ -112,10 +122,12 @@ def nearest(
 
 
 def _has_vectors(conn: Any, principal: Principal, space: Space) -> bool:
-    return bool(conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM embeddings WHERE user_id = %s AND space_id = %s)",
-        (principal.user_id, space.id),
-    ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM embeddings WHERE user_id = %s AND space_id = %s)",
+            (principal.user_id, space.id),
+        ).fetchone()[0]
+    )
 
 
 @router.get(
@@ -124,7 +136,7 @@ def _has_vectors(conn: Any, principal: Principal, space: Space) -> bool:
     summary="Embedding coverage per space",
     responses={401: {"description": "Missing, invalid or revoked bearer token."}},
 )
-def vectors_status(request: Request, principal: Principal = Depends(require_device)) -> VectorsStatus:  # noqa: B008
+def vectors_status(request: Request, principal: Principal = Depends(require_device)) -> VectorsStatus:
     """For each space the user has vectors in: how many of the user's samples have one."""
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
@@ -138,12 +150,14 @@ def vectors_status(request: Request, principal: Principal = Depends(require_devi
     responses={
         401: {"description": "Missing, invalid or revoked bearer token."},
         404: {"description": "The user has no vector in this space."},
-        422: {"description": "Query vector of the wrong dimension, infinite as float32, NaN, "
-                             "zero or near-zero; `detail[].loc` is `body.vector`."},
+        422: {
+            "description": "Query vector of the wrong dimension, infinite as float32, NaN, "
+            "zero or near-zero; `detail[].loc` is `body.vector`."
+        },
     },
 )
 def vectors_search(
-    body: SearchRequest, request: Request, principal: Principal = Depends(require_device)  # noqa: B008
+    body: SearchRequest, request: Request, principal: Principal = Depends(require_device)
 ) -> SearchResponse:
     """Nearest samples of the token's user by cosine similarity (HNSW index)."""
     pool: ConnectionPool = request.app.state.pool
@@ -155,20 +169,32 @@ def vectors_search(
         if space is None:
             raise missing
         if len(body.vector) != space.dim:  # the registry's dimension is the operator's, not a user's
-            raise HTTPException(status_code=422, detail=[{
-                "type": "dimension_mismatch", "loc": ["body", "vector"],
-                "msg": f"space {body.space!r} is registered with {space.dim} dimensions; the query has {len(body.vector)}",
-                "input": len(body.vector),
-            }])
+            raise HTTPException(
+                status_code=422,
+                detail=[
+                    {
+                        "type": "dimension_mismatch",
+                        "loc": ["body", "vector"],
+                        "msg": f"space {body.space!r} is registered with {space.dim} dimensions; the query has {len(body.vector)}",
+                        "input": len(body.vector),
+                    }
+                ],
+            )
         hits, exact = nearest(
-            conn, space, principal, body.vector32, body.k,
-            exclude=body.exclude, ef_search=request.app.state.settings.hnsw_ef_search,
+            conn,
+            space,
+            principal,
+            body.vector32,
+            body.k,
+            exclude=body.exclude,
+            ef_search=request.app.state.settings.hnsw_ef_search,
         )
         if not hits and not _has_vectors(conn, principal, space):
             raise missing
     metrics: HubMetrics = request.app.state.metrics
     metrics.searches.labels(method="exact" if exact else "hnsw").inc()
     return SearchResponse(
-        space=space.name, exact=exact,
+        space=space.name,
+        exact=exact,
         hits=[SearchHit(content_hash=h, similarity=s, metadata=m) for h, s, m in hits],
     )

@@ -10,8 +10,24 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Instrument = Literal[
-    "kick", "snare", "clap", "hihat", "cymbal", "tom", "percussion", "drums",
-    "bass", "keys", "organ", "strings", "pad", "lead", "brass", "pluck", "vocal", "fx",
+    "kick",
+    "snare",
+    "clap",
+    "hihat",
+    "cymbal",
+    "tom",
+    "percussion",
+    "drums",
+    "bass",
+    "keys",
+    "organ",
+    "strings",
+    "pad",
+    "lead",
+    "brass",
+    "pluck",
+    "vocal",
+    "fx",
 ]
 #: Every instrument class, in the order the vocabulary lists them.
 INSTRUMENTS: tuple[Instrument, ...] = get_args(Instrument)

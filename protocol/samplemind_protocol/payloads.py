@@ -21,7 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 #: Event types the desktop records (``companion.library.events.EVENT_TYPES``).
 EVENT_TYPES: tuple[str, ...] = (
-    "view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo",
+    "view",
+    "preview",
+    "accept",
+    "skip",
+    "pin",
+    "unpin",
+    "ban",
+    "unban",
+    "dismiss",
+    "undo",
 )
 EventType = Literal["view", "preview", "accept", "skip", "pin", "unpin", "ban", "unban", "dismiss", "undo"]
 
@@ -142,7 +151,8 @@ class EmbeddingItem(BaseModel):
     space: str = Field(pattern=SPACE_PATTERN, description="Model id and version, e.g. 'fingerprint/v1'.")
     dim: int = Field(ge=1, le=MAX_DIM)
     vector: list[float] = Field(
-        min_length=1, max_length=MAX_DIM,
+        min_length=1,
+        max_length=MAX_DIM,
         description=f"(dim,) values, stored as float32: finite as float32, L2 norm in [{MIN_NORM:g}, {MAX_NORM:g}].",
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="duration_s, kind, bpm, key, mode.")

@@ -227,8 +227,7 @@ def parse_rules(doc: dict[str, Any] | str) -> FusionRules:
         return FusionRules.model_validate(doc)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
         )
         name = doc.get("name", "<unnamed>")
         raise RulesError(f"invalid fusion rules document {name!r}: {problems}") from exc

@@ -29,18 +29,21 @@ def _need(folder: Path) -> None:
         pytest.fail(f"needs {folder} (apt install sonic-pi-samples lmms-common; ./dev setup does)")
 
 
-@pytest.mark.parametrize(("path", "root", "expected"), [
-    (SONIC_PI / "bd_808.flac", SONIC_PI, "kick"),
-    (SONIC_PI / "drum_cymbal_closed.flac", SONIC_PI, "hihat"),
-    (SONIC_PI / "bass_hit_c.flac", SONIC_PI, "bass"),
-    (SONIC_PI / "loop_amen.flac", SONIC_PI, "drums"),
-    (SONIC_PI / "ambi_drone.flac", SONIC_PI, "pad"),
-    (SONIC_PI / "guit_em9.flac", SONIC_PI, "pluck"),
-    (LMMS / "drums" / "hihat_closed01.ogg", LMMS, "hihat"),
-    (LMMS / "beats" / "rave_kick01.ogg", LMMS, "drums"),
-    (LMMS / "instruments" / "church_organ01.ogg", LMMS, "organ"),
-    (LMMS / "stringsnpads" / "juno_pad01.ogg", LMMS, "pad"),
-])
+@pytest.mark.parametrize(
+    ("path", "root", "expected"),
+    [
+        (SONIC_PI / "bd_808.flac", SONIC_PI, "kick"),
+        (SONIC_PI / "drum_cymbal_closed.flac", SONIC_PI, "hihat"),
+        (SONIC_PI / "bass_hit_c.flac", SONIC_PI, "bass"),
+        (SONIC_PI / "loop_amen.flac", SONIC_PI, "drums"),
+        (SONIC_PI / "ambi_drone.flac", SONIC_PI, "pad"),
+        (SONIC_PI / "guit_em9.flac", SONIC_PI, "pluck"),
+        (LMMS / "drums" / "hihat_closed01.ogg", LMMS, "hihat"),
+        (LMMS / "beats" / "rave_kick01.ogg", LMMS, "drums"),
+        (LMMS / "instruments" / "church_organ01.ogg", LMMS, "organ"),
+        (LMMS / "stringsnpads" / "juno_pad01.ogg", LMMS, "pad"),
+    ],
+)
 def test_names_give_the_instrument(path: Path, root: Path, expected: str) -> None:
     _need(path.parent)
     assert path.exists()
@@ -62,7 +65,11 @@ def hidden_drum_hits(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str
     _need(SONIC_PI)
     folder = tmp_path_factory.mktemp("hidden")
     out = []
-    files = [p for p in sorted(SONIC_PI.glob("*.flac")) if instrument_from_words(words_of(p.stem)) in DRUM_HITS and not p.stem.startswith("loop_")]
+    files = [
+        p
+        for p in sorted(SONIC_PI.glob("*.flac"))
+        if instrument_from_words(words_of(p.stem)) in DRUM_HITS and not p.stem.startswith("loop_")
+    ]
     for i, p in enumerate(files):
         q = folder / f"x_{i:03d}.flac"
         shutil.copy(p, q)

@@ -11,7 +11,9 @@ from companion.analysis.kind import estimate_kind
 SR = 22050
 
 
-def _hits(times: list[float], seconds: float, decay: float = 30.0, band: tuple[float, float] = (200, 6000)) -> np.ndarray:
+def _hits(
+    times: list[float], seconds: float, decay: float = 30.0, band: tuple[float, float] = (200, 6000)
+) -> np.ndarray:
     rng = np.random.default_rng(5)
     sos = butter(2, band, "bp", fs=SR, output="sos")
     y = np.zeros(int(seconds * SR))

@@ -95,8 +95,16 @@ def test_untagged_and_unreadable_files_give_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("Am", Key(9, "minor")), ("1d", Key(0, "major")), ("1m", Key(9, "minor")), ("2d", Key(7, "major")),
-     ("12m", Key(2, "minor")), ("A minor", Key(9, "minor")), ("", None), ("n/a", None)],
+    [
+        ("Am", Key(9, "minor")),
+        ("1d", Key(0, "major")),
+        ("1m", Key(9, "minor")),
+        ("2d", Key(7, "major")),
+        ("12m", Key(2, "minor")),
+        ("A minor", Key(9, "minor")),
+        ("", None),
+        ("n/a", None),
+    ],
 )
 def test_parse_tag_key(text: str, key: Key | None) -> None:
     assert parse_tag_key(text) == key

@@ -18,11 +18,11 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 
+from companion.bridge.abletonosc import SUBSCRIPTIONS, AbletonOscClient, scale_mode
+from companion.bridge.follower import ContextFollower
 from companion.errors import CompanionError
 from companion.music.keys import Key
 from companion.ranking.context import ContextStore
-from companion.bridge.abletonosc import SUBSCRIPTIONS, AbletonOscClient, scale_mode
-from companion.bridge.follower import ContextFollower
 
 from .conftest import Sink
 
@@ -53,7 +53,7 @@ class FakeLive:
             self.received.append(address)
             prefix = "/live/song/start_listen/"
             if address.startswith(prefix):
-                prop = address[len(prefix):]
+                prop = address[len(prefix) :]
                 self.listeners.add(prop)
                 self._emit(prop)
             elif address.startswith("/live/song/stop_listen/"):
@@ -113,7 +113,7 @@ def collect(sink: Sink, n: int) -> dict[str, Any]:
     return fields
 
 
-def wait_for(predicate, timeout: float = 3.0) -> None:  # noqa: ANN001
+def wait_for(predicate, timeout: float = 3.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -198,8 +198,16 @@ def test_reply_port_taken_is_a_clear_error(client: AbletonOscClient, sink: Sink)
 
 @pytest.mark.parametrize(
     ("scale", "mode"),
-    [("Major", "major"), ("Minor", "minor"), ("Dorian", "minor"), ("Phrygian Dominant", "major"),
-     ("Harmonic Minor", "minor"), ("Lydian", "major"), ("Whole Tone", None), ("Half-whole Dim.", None)],
+    [
+        ("Major", "major"),
+        ("Minor", "minor"),
+        ("Dorian", "minor"),
+        ("Phrygian Dominant", "major"),
+        ("Harmonic Minor", "minor"),
+        ("Lydian", "major"),
+        ("Whole Tone", None),
+        ("Half-whole Dim.", None),
+    ],
 )
 def test_scale_mode(scale: str, mode: str | None) -> None:
     assert scale_mode(scale) == mode

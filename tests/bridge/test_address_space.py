@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from companion.music.keys import Key
 from companion.bridge.address_space import ADDRESS_SPACE, OUTGOING, SPEC_BY_ADDRESS
 from companion.bridge.bad_input import BadInputError
 from companion.bridge.updates import Parsed, fold
+from companion.music.keys import Key
 
 README = Path(__file__).resolve().parents[2] / "plugin_bridge" / "README.md"
 
@@ -67,9 +67,7 @@ def test_mode_words() -> None:
 
 
 def test_mood_words_split_dedupe_and_clear() -> None:
-    assert parse("/context/mood", "Dark", "warm, dusty", "dark").fields == {
-        "mood_tags": ("dark", "warm", "dusty")
-    }
+    assert parse("/context/mood", "Dark", "warm, dusty", "dark").fields == {"mood_tags": ("dark", "warm", "dusty")}
     assert parse("/context/mood").fields == {"mood_tags": ()}
     assert kind_of("/context/mood", "dark", 3) == "wrong_type"
     assert kind_of("/context/mood", *[f"w{i}" for i in range(17)]) == "out_of_range"
@@ -116,8 +114,13 @@ def test_register_port_checks() -> None:
 
 def test_fold_is_atomic_reset_first_later_wins() -> None:
     update = fold(
-        [parse("/context/bpm", 120.0), parse("/context/reset"), parse("/context/bpm", 124.0),
-         parse("/context/accepted", "/a.wav"), parse("/time/signature", "3/4")],
+        [
+            parse("/context/bpm", 120.0),
+            parse("/context/reset"),
+            parse("/context/bpm", 124.0),
+            parse("/context/accepted", "/a.wav"),
+            parse("/time/signature", "3/4"),
+        ],
         source="osc",
         received_at=1.0,
     )

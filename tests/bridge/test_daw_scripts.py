@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from pythonosc.osc_message_builder import build_msg
 
-from companion.music.keys import Key
 from companion.bridge.address_space import SPEC_BY_ADDRESS
 from companion.bridge.dispatcher import BridgeDispatcher
 from companion.bridge.listener import OscListener
+from companion.music.keys import Key
 
 from .conftest import Sink
 
@@ -91,7 +91,7 @@ def test_lua_key_marker_convention() -> None:
         '  {pos = 0.0, name = "Intro"}, {pos = 8.0, name = "key:Am"}, {pos = 30.0, name = "Key = F# minor"},\n'
         '  {pos = 60.0, name = "key:"}, {pos = 90.0, name = "KEY: 8B"},\n'
         "}\n"
-        "for _, pos in ipairs({1.0, 8.0, 29.9, 45.0, 61.0, 120.0}) do print(osc.key_at(markers, pos) or \"-\") end\n"
+        'for _, pos in ipairs({1.0, 8.0, 29.9, 45.0, 61.0, 120.0}) do print(osc.key_at(markers, pos) or "-") end\n'
         'print(osc.key_at({}, 5.0, "Tempo map by ear\\nkey: Eb major\\n") or "-")\n'
         'print(osc.key_at({}, 5.0, nil) or "-")\n'
     )
@@ -170,7 +170,10 @@ def test_bitwig_script_sends_addresses_the_companion_reads(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     sent = json.loads(result.stdout)
     assert sent == [
-        ["/context/bpm", 123.46], ["/context/playing", 1], ["/time/signature", "7/8"], ["/context/playing", 0]
+        ["/context/bpm", 123.46],
+        ["/context/playing", 1],
+        ["/time/signature", "7/8"],
+        ["/context/playing", 0],
     ]
     updates: list = []
     dispatcher = BridgeDispatcher(updates.append)
@@ -178,14 +181,21 @@ def test_bitwig_script_sends_addresses_the_companion_reads(tmp_path: Path) -> No
         dispatcher.call_handlers_for_packet(build_msg(address, args).dgram, ("127.0.0.1", 1))
     assert dispatcher.counter.total == 0
     assert [dict(u.fields) or dict(u.extras) for u in updates] == [
-        {"bpm": pytest.approx(123.46, abs=1e-4)}, {"playing": True}, {"time_signature": "7/8"},
+        {"bpm": pytest.approx(123.46, abs=1e-4)},
+        {"playing": True},
+        {"time_signature": "7/8"},
         {"playing": False},
     ]
 
 
 def test_readme_gives_install_steps_for_each_script() -> None:
     readme = (DAW.parent / "README.md").read_text(encoding="utf-8")
-    for name in ("SampleMind_Companion_context.lua", "SampleMindCompanion.ReaperOSC",
-                 "SampleMindCompanion.control.js", "AbletonOSC", "aalink"):
+    for name in (
+        "SampleMind_Companion_context.lua",
+        "SampleMindCompanion.ReaperOSC",
+        "SampleMindCompanion.control.js",
+        "AbletonOSC",
+        "aalink",
+    ):
         assert name in readme
     assert re.search(r"GPLv2", readme) and re.search(r"GPLv3", readme)

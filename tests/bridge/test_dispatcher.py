@@ -10,12 +10,12 @@ import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import build_msg
 
-from companion.errors import ContextError
-from companion.music.keys import Key
 from companion.bridge.bad_input import BAD_INPUT_KINDS
 from companion.bridge.dispatcher import BridgeDispatcher
 from companion.bridge.sender import context_messages, encode
 from companion.bridge.updates import ContextUpdate
+from companion.errors import ContextError
+from companion.music.keys import Key
 
 PEER = ("127.0.0.1", 50000)
 
@@ -63,9 +63,7 @@ def test_bundle_is_one_atomic_update(dispatcher: BridgeDispatcher, updates: list
     dispatcher.call_handlers_for_packet(data, PEER)
     assert len(updates) == 1
     assert updates[0].reset is True
-    assert dict(updates[0].fields) == {
-        "bpm": 124.0, "key": Key(9, "minor"), "mood_tags": ("dark",), "playing": True
-    }
+    assert dict(updates[0].fields) == {"bpm": 124.0, "key": Key(9, "minor"), "mood_tags": ("dark",), "playing": True}
 
 
 def test_nested_bundles_fold_into_one_update(dispatcher: BridgeDispatcher, updates: list[ContextUpdate]) -> None:
@@ -201,9 +199,7 @@ def test_sink_crash_does_not_escape(updates: list[ContextUpdate]) -> None:
 def test_ping_reply_and_errors_replied_with_a_query(dispatcher: BridgeDispatcher) -> None:
     replies = dispatcher.call_handlers_for_packet(msg("/companion/ping"), PEER)
     assert replies[0][0] == "/companion/pong"
-    replies = dispatcher.call_handlers_for_packet(
-        encode(context_messages(key="Hm", ping=True)), PEER
-    )
+    replies = dispatcher.call_handlers_for_packet(encode(context_messages(key="Hm", ping=True)), PEER)
     assert [r[:2] for r in replies] == [("/companion/error", "unknown_key"), ("/companion/pong", replies[1][1])]
     # without a query nobody is answered
     assert dispatcher.call_handlers_for_packet(msg("/context/key", "Hm"), PEER) == []

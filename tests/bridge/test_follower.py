@@ -11,18 +11,28 @@ from typing import Any
 
 import pytest
 
+from companion.bridge.follower import ContextFollower, FollowResult
+from companion.bridge.updates import ContextUpdate
 from companion.errors import ContextError
 from companion.music.keys import Key
 from companion.ranking.context import ContextStore, SessionContext
-from companion.bridge.follower import ContextFollower, FollowResult
-from companion.bridge.updates import ContextUpdate
 
 
-def update(source: str = "osc", *, reset: bool = False, accepted: tuple[str, ...] = (),
-           extras: dict[str, Any] | None = None, **fields: Any) -> ContextUpdate:
+def update(
+    source: str = "osc",
+    *,
+    reset: bool = False,
+    accepted: tuple[str, ...] = (),
+    extras: dict[str, Any] | None = None,
+    **fields: Any,
+) -> ContextUpdate:
     return ContextUpdate(
-        fields=MappingProxyType(fields), source=source, received_at=time.perf_counter(),
-        reset=reset, accepted=accepted, extras=MappingProxyType(extras or {}),
+        fields=MappingProxyType(fields),
+        source=source,
+        received_at=time.perf_counter(),
+        reset=reset,
+        accepted=accepted,
+        extras=MappingProxyType(extras or {}),
         addresses=tuple(f"/context/{name}" for name in fields),
     )
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from companion.errors import CompanionError
 from companion.bridge.link import LinkAdapter
+from companion.errors import CompanionError
 
 from .conftest import Sink
 

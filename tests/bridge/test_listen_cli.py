@@ -38,8 +38,12 @@ def catalog(tmp_path_factory: pytest.TempPathFactory, sonic_pi: Path) -> Path:
     root = tmp_path_factory.mktemp("listen")
     copy_samples(sonic_pi, root / "samples", SAMPLES)
     db = root / "library.db"
-    subprocess.run(companion("scan", str(root / "samples"), "--library-db", str(db), "-j", "1"),
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        companion("scan", str(root / "samples"), "--library-db", str(db), "-j", "1"),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return db
 
 
@@ -51,7 +55,10 @@ class Listen:
         self.port = port
         self.proc = subprocess.Popen(
             companion("listen", "--port", str(port), "--top-k", "3", "--library-db", str(db)),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.err: list[str] = []
@@ -145,22 +152,44 @@ def test_listen_follows_oscsend_and_survives_bad_input(listen: Listen) -> None:
 
 def test_send_check_bundle_and_errors(listen: Listen) -> None:
     ok = subprocess.run(
-        companion("send", "--port", str(listen.port), "--reset", "--bpm", "128", "--key", "8A",
-                  "--mood", "dark", "--genre", "techno", "--playing", "--check"),
-        capture_output=True, text=True, timeout=60,
+        companion(
+            "send",
+            "--port",
+            str(listen.port),
+            "--reset",
+            "--bpm",
+            "128",
+            "--key",
+            "8A",
+            "--mood",
+            "dark",
+            "--genre",
+            "techno",
+            "--playing",
+            "--check",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
     line = listen.next()
     ctx = line["context"]
     assert (ctx["bpm"], ctx["key"], ctx["mood_tags"], ctx["genre"], ctx["playing"]) == (
-        128.0, "A minor", ["dark"], "techno", True
+        128.0,
+        "A minor",
+        ["dark"],
+        "techno",
+        True,
     )
     assert line["coalesced"] == 1  # one bundle, one update, one ranking
     assert listen.quiet(0.3)
 
     bad = subprocess.run(
         companion("send", "--port", str(listen.port), "--bpm", "128", "--key", "H minor", "--check"),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 1
     assert "unknown_key" in bad.stderr
@@ -181,7 +210,9 @@ def test_accepted_sample_is_not_suggested_again(listen: Listen) -> None:
 def test_send_check_without_listener_fails() -> None:
     result = subprocess.run(
         companion("send", "--port", str(free_port()), "--bpm", "120", "--check", "--timeout", "0.5"),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "no reply" in result.stderr
@@ -190,7 +221,9 @@ def test_send_check_without_listener_fails() -> None:
 def test_listen_without_catalog_fails_clearly(tmp_path: Path) -> None:
     result = subprocess.run(
         companion("listen", "--port", str(free_port()), "--library-db", str(tmp_path / "none.db")),
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "companion scan" in result.stderr

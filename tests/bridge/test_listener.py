@@ -12,10 +12,10 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient, UDPClient
 
-from companion.errors import CompanionError
-from companion.music.keys import Key
 from companion.bridge.listener import OscListener
 from companion.bridge.sender import context_messages, encode, send
+from companion.errors import CompanionError
+from companion.music.keys import Key
 
 from .conftest import Peer, Sink
 
@@ -112,8 +112,13 @@ def test_flood_does_not_stop_the_listener(sink: Sink, peer: Peer) -> None:
 def test_ping_get_stats_and_errors_via_sender(listener: OscListener) -> None:
     replies = send(encode(context_messages(ping=True)), port=listener.port, wait_s=3.0)
     assert replies[0].address == "/companion/pong"
-    replies = send(encode(context_messages(key="H minor", ping=True)), port=listener.port, wait_s=3.0,
-                   expect=5, until="/companion/pong")
+    replies = send(
+        encode(context_messages(key="H minor", ping=True)),
+        port=listener.port,
+        wait_s=3.0,
+        expect=5,
+        until="/companion/pong",
+    )
     assert [r.address for r in replies] == ["/companion/error", "/companion/pong"]
     assert replies[0].args[0] == "unknown_key"
     (context,) = send(encode([("/context/get", [])]), port=listener.port, wait_s=3.0)

@@ -16,18 +16,27 @@ import pytest
 from typer.testing import CliRunner
 
 from companion.cli.main import app
-from companion.library.backfill import backfill
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.runtime import ClapEmbedder
 from companion.library import vectors
+from companion.library.backfill import backfill
 from companion.library.catalog import Catalog
 from companion.library.indexes import index_path
 from companion.library.scanner import scan
 
 NAMES = [
-    "bd_haus.flac", "bd_boom.flac", "drum_snare_hard.flac", "drum_cymbal_closed.flac", "loop_amen.flac",
-    "loop_garzul.flac", "ambi_choir.flac", "ambi_drone.flac", "bass_hit_c.flac", "elec_blip.flac",
-    "perc_bell.flac", "guit_harmonics.flac",
+    "bd_haus.flac",
+    "bd_boom.flac",
+    "drum_snare_hard.flac",
+    "drum_cymbal_closed.flac",
+    "loop_amen.flac",
+    "loop_garzul.flac",
+    "ambi_choir.flac",
+    "ambi_drone.flac",
+    "bass_hit_c.flac",
+    "elec_blip.flac",
+    "perc_bell.flac",
+    "guit_harmonics.flac",
 ]
 
 
@@ -55,7 +64,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home: Path) -> None:
     space = Manifest.read(tiny_model).space
-    code, out, err = invoke("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db), "--json")
+    code, out, err = invoke(
+        "embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db), "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["space"] == space
@@ -76,8 +87,17 @@ def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home
     assert code == 0 and json.loads(out)["todo"] == 0
 
     # Text search ranks the library by cosine to the prompt's CLAP text vector.
-    code, out, err = invoke("search", "punchy kick drum", "--top-k", "5", "--model", str(tiny_model),
-                            "--library-db", str(library_db), "--json")
+    code, out, err = invoke(
+        "search",
+        "punchy kick drum",
+        "--top-k",
+        "5",
+        "--model",
+        str(tiny_model),
+        "--library-db",
+        str(library_db),
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["space"] == space and len(doc["results"]) == 5
@@ -95,7 +115,17 @@ def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home
 
 def test_search_leaves_out_banned_samples(library_db: Path, tiny_model: Path, data_home: Path) -> None:
     invoke("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db))
-    args = ("search", "ambient choir", "--top-k", "50", "--model", str(tiny_model), "--library-db", str(library_db), "--json")
+    args = (
+        "search",
+        "ambient choir",
+        "--top-k",
+        "50",
+        "--model",
+        str(tiny_model),
+        "--library-db",
+        str(library_db),
+        "--json",
+    )
     code, out, _ = invoke(*args)
     first = json.loads(out)["results"][0]
     assert len(json.loads(out)["results"]) == len(NAMES) + 1
@@ -156,7 +186,9 @@ def test_embed_files_and_text_print_vectors(tiny_model: Path, sonic_pi: Path, tm
     results = json.loads(out)["results"]
     assert "vector" in results[0] and "bad.wav" in results[1]["error"]
 
-    code, out, err = invoke("embed-text", "dark techno rumble", "warm analog bass", "--model", str(tiny_model), "--json")
+    code, out, err = invoke(
+        "embed-text", "dark techno rumble", "warm analog bass", "--model", str(tiny_model), "--json"
+    )
     assert code == 0, err
     rows = json.loads(out)["results"]
     assert [r["text"] for r in rows] == ["dark techno rumble", "warm analog bass"]
@@ -176,8 +208,9 @@ def test_commands_without_a_model_say_what_to_do(library_db: Path, sonic_pi: Pat
 
 def test_models_export_install_list_use(tiny_checkpoint: Path, tmp_path: Path, data_home: Path) -> None:
     out_dir = tmp_path / "exported"
-    code, out, err = invoke("models", "export", "--checkpoint", str(tiny_checkpoint), "--out", str(out_dir),
-                            "--install", "--json")
+    code, out, err = invoke(
+        "models", "export", "--checkpoint", str(tiny_checkpoint), "--out", str(out_dir), "--install", "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["manifest"]["parity"]["audio_min_cosine"] >= 0.9999

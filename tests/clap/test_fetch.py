@@ -137,7 +137,11 @@ def test_fetch_published_layout_without_manifest(hub: FakeHub, tiny_model: Path,
     }
     target = fetch(endpoint=hub.url, log_line=lambda _l: None)  # the default repository
     man = Manifest.read(target)
-    assert (man.name, man.space, man.checkpoint) == ("clap-htsat-unfused", "clap-htsat-unfused/v1", "laion/clap-htsat-unfused")
+    assert (man.name, man.space, man.checkpoint) == (
+        "clap-htsat-unfused",
+        "clap-htsat-unfused/v1",
+        "laion/clap-htsat-unfused",
+    )
     assert man.files["audio"].path == "onnx/audio_model.onnx"
     assert man.files["audio"].outputs[0].name == "audio_embeds"
     assert man.text["pad_token_id"] == 1
@@ -157,8 +161,10 @@ def test_corrupt_download_is_not_installed(hub: FakeHub, tiny_model: Path, setti
     assert installed() == []
     src = _files(tiny_model)
     hub.repos["Xenova/clap-htsat-unfused"] = {
-        "onnx/audio_model.onnx": src["audio_encoder.onnx"], "onnx/text_model.onnx": src["text_encoder.onnx"],
-        "tokenizer.json": src["tokenizer.json"], "preprocessor_config.json": src["preprocessor_config.json"],
+        "onnx/audio_model.onnx": src["audio_encoder.onnx"],
+        "onnx/text_model.onnx": src["text_encoder.onnx"],
+        "tokenizer.json": src["tokenizer.json"],
+        "preprocessor_config.json": src["preprocessor_config.json"],
     }
     hub.corrupt.add(("Xenova/clap-htsat-unfused", "tokenizer.json"))  # a small file: git sha1 check
     with pytest.raises(ModelError, match="checksum"):
@@ -181,7 +187,9 @@ def test_unknown_repo_missing_files_and_offline(hub: FakeHub, tiny_model: Path, 
     assert load_clap(settings=settings) is None
 
 
-def test_refetch_replaces_the_installed_copy(hub: FakeHub, tiny_model: Path, tmp_path: Path, settings: Settings) -> None:
+def test_refetch_replaces_the_installed_copy(
+    hub: FakeHub, tiny_model: Path, tmp_path: Path, settings: Settings
+) -> None:
     hub.repos["samplemind/clap-tiny-onnx"] = _files(tiny_model)
     first = fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
     (first / "stale.txt").write_text("left over")

@@ -12,14 +12,22 @@ import soundfile as sf
 
 from companion.embedding.clap.audio_io import CLAP_SR, load_audio_48k
 from companion.embedding.clap.frontend import ClapFrontend, FrontendConfig
-from companion.errors import ModelError
 from companion.embedding.clap.random_model import UNFUSED_PREPROCESSOR
+from companion.errors import ModelError
 
 # Real Sonic Pi files of different character, rates and lengths (all shorter than 10 s except
 # the loops, which are cut to one window before comparing).
 FILES = [
-    "bd_haus.flac", "drum_snare_hard.flac", "ambi_choir.flac", "bass_hit_c.flac", "elec_blip.flac",
-    "guit_harmonics.flac", "loop_amen.flac", "loop_garzul.flac", "perc_bell.flac", "vinyl_hiss.flac",
+    "bd_haus.flac",
+    "drum_snare_hard.flac",
+    "ambi_choir.flac",
+    "bass_hit_c.flac",
+    "elec_blip.flac",
+    "guit_harmonics.flac",
+    "loop_amen.flac",
+    "loop_garzul.flac",
+    "perc_bell.flac",
+    "vinyl_hiss.flac",
 ]
 
 
@@ -28,8 +36,9 @@ def reference() -> Any:
     """transformers' extractor configured as laion/clap-htsat-unfused's preprocessor_config.json."""
     pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    return transformers.ClapFeatureExtractor(**{k: v for k, v in UNFUSED_PREPROCESSOR.items() if k not in (
-        "feature_extractor_type", "processor_class")})
+    return transformers.ClapFeatureExtractor(
+        **{k: v for k, v in UNFUSED_PREPROCESSOR.items() if k not in ("feature_extractor_type", "processor_class")}
+    )
 
 
 def _window(path: Path) -> np.ndarray:
@@ -70,8 +79,9 @@ def test_fusion_front_end_matches_transformers(reference: Any, sonic_pi: Path) -
     """The fused checkpoints' variant: HTK filters, four identical channels for ≤ 10 s."""
     transformers = pytest.importorskip("transformers")
     cfg = {**UNFUSED_PREPROCESSOR, "truncation": "fusion"}
-    ref_fe = transformers.ClapFeatureExtractor(**{k: v for k, v in cfg.items() if k not in (
-        "feature_extractor_type", "processor_class")})
+    ref_fe = transformers.ClapFeatureExtractor(
+        **{k: v for k, v in cfg.items() if k not in ("feature_extractor_type", "processor_class")}
+    )
     fe = ClapFrontend(FrontendConfig.from_dict(cfg))
     y = _window(sonic_pi / "ambi_choir.flac")
     ref = ref_fe(y, sampling_rate=CLAP_SR, return_tensors="np")["input_features"]

@@ -74,7 +74,9 @@ def test_installed_default_model_is_found(tiny_model: Path, settings: Settings) 
     assert m.default and m.manifest is not None and m.problem is None
 
 
-def test_broken_installed_model_falls_back(tiny_model: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_broken_installed_model_falls_back(
+    tiny_model: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     target = install(tiny_model)
     audio = target / "audio_encoder.onnx"
     audio.write_bytes(audio.read_bytes()[:1000])  # a truncated copy
@@ -110,12 +112,19 @@ def test_precision_choice(tiny_model: Path, tmp_path: Path) -> None:
 def test_providers_and_threads() -> None:
     assert choose_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     assert choose_providers(["DmlExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]) == [
-        "CUDAExecutionProvider", "DmlExecutionProvider", "CPUExecutionProvider"]
-    assert choose_providers(["CUDAExecutionProvider", "CPUExecutionProvider"], accelerate=False) == ["CPUExecutionProvider"]
+        "CUDAExecutionProvider",
+        "DmlExecutionProvider",
+        "CPUExecutionProvider",
+    ]
+    assert choose_providers(["CUDAExecutionProvider", "CPUExecutionProvider"], accelerate=False) == [
+        "CPUExecutionProvider"
+    ]
     assert default_threads(1) == 1 and default_threads(2) == 1 and default_threads(8) == 7 and default_threads(64) == 8
 
 
-def test_embed_files_matches_embed_audio_and_reports_bad_files(tiny_model: Path, sonic_pi: Path, tmp_path: Path) -> None:
+def test_embed_files_matches_embed_audio_and_reports_bad_files(
+    tiny_model: Path, sonic_pi: Path, tmp_path: Path
+) -> None:
     emb = ClapEmbedder(tiny_model, precision="fp32", threads=2, batch_size=4, workers=2)
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
@@ -146,7 +155,9 @@ def test_embed_files_matches_embed_audio_and_reports_bad_files(tiny_model: Path,
 def test_long_file_is_pooled_over_windows(tiny_model: Path, sonic_pi: Path, tmp_path: Path) -> None:
     """A 25-s file = 3 windows; its vector is the normalised mean of the window vectors."""
     emb = ClapEmbedder(tiny_model, precision="fp32", threads=2)
-    parts = [load_audio_48k(sonic_pi / n)[: 48_000 * 8] for n in ("loop_amen.flac", "ambi_choir.flac", "loop_garzul.flac")]
+    parts = [
+        load_audio_48k(sonic_pi / n)[: 48_000 * 8] for n in ("loop_amen.flac", "ambi_choir.flac", "loop_garzul.flac")
+    ]
     y = np.concatenate([np.resize(p, 48_000 * 25 // 3 + 1) for p in parts])[: 48_000 * 25].astype(np.float32)
     sf.write(tmp_path / "long.wav", y, 48_000, subtype="FLOAT")
     [(_, v)] = list(emb.embed_files([tmp_path / "long.wav"]))

@@ -36,8 +36,17 @@ def test_instrument_prompts_list_that_instrument_first(library_db: Path, tiny_mo
     assert len(kicks) >= 3  # bd_haus, bd_boom and its copy kick_copy.flac, and any the audio named
     n = len(kicks)
     for prompt in ("kick", "bd", "Kicks"):
-        code, out, err = invoke("search", prompt, "--top-k", str(n + 3), "--model", str(tiny_model),
-                                "--library-db", str(library_db), "--json")
+        code, out, err = invoke(
+            "search",
+            prompt,
+            "--top-k",
+            str(n + 3),
+            "--model",
+            str(tiny_model),
+            "--library-db",
+            str(library_db),
+            "--json",
+        )
         assert code == 0, err
         results = json.loads(out)["results"]
         assert len(results) == n + 3

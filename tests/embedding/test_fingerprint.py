@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def test_block_layout_covers_the_documented_dims(tmp_path: Path) -> None:
     """Blocks are contiguous and disjoint, reserved dims stay 0, each block counts by its weight."""
     spans = sorted((sl.start, sl.stop) for sl, _ in BLOCKS.values())
     assert spans[0][0] == 0
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     end = spans[-1][1]
     assert end <= 511
     path = tmp_path / "tone.wav"

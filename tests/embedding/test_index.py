@@ -48,9 +48,7 @@ def test_recall_at_10_against_brute_force(data, built) -> None:
     assert np.all(np.diff(sims, axis=1) <= 1e-6)  # most similar first
     # similarities are cosines
     pos = {int(i): p for p, i in enumerate(ids)}
-    expected = np.einsum(
-        "qd,qkd->qk", queries, vectors[[[pos[int(i)] for i in row] for row in got]]
-    )
+    expected = np.einsum("qd,qkd->qk", queries, vectors[[[pos[int(i)] for i in row] for row in got]])
     np.testing.assert_allclose(sims, expected, atol=1e-4)
 
 
@@ -62,7 +60,7 @@ def test_add_replace_remove_and_revive(data) -> None:
     assert len(index) == 3000
     # replace the vector of an existing id
     index.add(ids[:1], vectors[2000:2001])
-    got, sims = index.query(vectors[2000], 2)
+    got, _sims = index.query(vectors[2000], 2)
     assert set(got[0].tolist()) == {int(ids[0]), int(ids[2000])}
     assert index.remove([ids[0], 999_999]) == 1
     assert int(ids[0]) not in index and len(index) == 2999
@@ -76,7 +74,7 @@ def test_filter_ids_small_and_large(data, built) -> None:
     ids, vectors = data
     q = vectors[10]
     small = ids[::97]
-    got, sims = built.query(q, 5, filter_ids=small)
+    got, _sims = built.query(q, 5, filter_ids=small)
     assert set(got[0].tolist()) <= set(small.tolist())
     assert got[0].tolist() == _brute(vectors[::97], small, q[None], 5)[0].tolist()
     large = ids[ids % 2 == 1]  # ~2000 ids, still under EXACT_FILTER_LIMIT: exact path

@@ -10,8 +10,16 @@ from samplemind_hub.testing import EmbeddedPostgres, HubProcess, make_token, reg
 
 #: Spaces the API tests upload to, registered by the operator before the hub starts.
 TEST_SPACES = {
-    "upsert-test/v1": 16, "dims/v1": 8, "bad/v1": 3, "fine/v1": 4, "cov-a/v1": 8, "cov-b/v1": 4,
-    "search/v1": 32, "authtest/v1": 8, "tenants/v1": 8, "fuzz/v1": 4,
+    "upsert-test/v1": 16,
+    "dims/v1": 8,
+    "bad/v1": 3,
+    "fine/v1": 4,
+    "cov-a/v1": 8,
+    "cov-b/v1": 4,
+    "search/v1": 32,
+    "authtest/v1": 8,
+    "tenants/v1": 8,
+    "fuzz/v1": 4,
 }
 
 
@@ -28,7 +36,8 @@ def hub_db(postgres: EmbeddedPostgres) -> str:
 def hub(hub_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     """The hub under test: one process for the API tests, small limits so they can be hit."""
     proc = HubProcess(
-        hub_db, tmp_path_factory.mktemp("hub") / "hub.log",
+        hub_db,
+        tmp_path_factory.mktemp("hub") / "hub.log",
         env={"HUB_MAX_BATCH": "1000", "HUB_MAX_BODY_BYTES": str(4 * 1024 * 1024)},
     )
     proc.start()

@@ -29,9 +29,13 @@ def _guarded_routes(hub: HubProcess) -> list[tuple[str, str]]:
 
 def test_every_endpoint_but_health_needs_a_token(hub: HubProcess) -> None:
     routes = _guarded_routes(hub)
-    assert {("POST", "/api/v1/telemetry/recommendations"), ("PUT", "/api/v1/embeddings"),
-            ("GET", "/api/v1/recommendations/rules"), ("GET", "/api/v1/vectors/status"),
-            ("GET", "/metrics")} <= set(routes)
+    assert {
+        ("POST", "/api/v1/telemetry/recommendations"),
+        ("PUT", "/api/v1/embeddings"),
+        ("GET", "/api/v1/recommendations/rules"),
+        ("GET", "/api/v1/vectors/status"),
+        ("GET", "/metrics"),
+    } <= set(routes)
     for method, path in routes:
         r = httpx.request(method, f"{hub.base_url}{path}", json={})
         assert r.status_code == 401, (method, path, r.status_code)
@@ -83,8 +87,9 @@ def test_metrics_token_reads_metrics_only(hub: HubProcess, users: Users) -> None
     token = users.token("ops", "prometheus", scope="metrics")
     r = httpx.get(f"{hub.base_url}/metrics", headers=auth(token))
     assert r.status_code == 200 and "hub_http_requests_total" in r.text
-    r = httpx.post(f"{hub.base_url}/api/v1/telemetry/recommendations", headers=auth(token),
-                   json={"events": [_event(0, "ops")]})
+    r = httpx.post(
+        f"{hub.base_url}/api/v1/telemetry/recommendations", headers=auth(token), json={"events": [_event(0, "ops")]}
+    )
     assert r.status_code == 403
 
 
@@ -97,8 +102,16 @@ def test_a_token_never_sees_another_users_data(hub: HubProcess, hub_db: str, use
         r = httpx.post(f"{base}/api/v1/telemetry/recommendations", headers=auth(token), json={"events": events})
         assert r.json() == {"received": 5, "accepted": 5, "duplicates": 0}
     rng = np.random.default_rng(0)
-    alice_items = [{"content_hash": hex_hash(i, "alice"), "space": "authtest/v1", "dim": 8,
-                    "vector": rng.standard_normal(8).tolist(), "metadata": {"kind": "loop"}} for i in range(6)]
+    alice_items = [
+        {
+            "content_hash": hex_hash(i, "alice"),
+            "space": "authtest/v1",
+            "dim": 8,
+            "vector": rng.standard_normal(8).tolist(),
+            "metadata": {"kind": "loop"},
+        }
+        for i in range(6)
+    ]
     assert httpx.put(f"{base}/api/v1/embeddings", headers=auth(alice), json={"items": alice_items}).status_code == 200
 
     status_bob = httpx.get(f"{base}/api/v1/vectors/status", headers=auth(bob)).json()
@@ -118,7 +131,11 @@ def test_a_token_never_sees_another_users_data(hub: HubProcess, hub_db: str, use
     hits = httpx.post(f"{base}/api/v1/vectors/search", headers=auth(alice), json=query).json()["hits"]
     assert hits[0]["similarity"] > 0.9999
     with psycopg.connect(hub_db) as conn:
-        per_user = dict(conn.execute(
-            "SELECT u.name, count(*) FROM telemetry_events t JOIN users u ON u.id = t.user_id"
-            " WHERE u.name LIKE %s GROUP BY u.name", (f"{users.prefix}-%",)).fetchall())
+        per_user = dict(
+            conn.execute(
+                "SELECT u.name, count(*) FROM telemetry_events t JOIN users u ON u.id = t.user_id"
+                " WHERE u.name LIKE %s GROUP BY u.name",
+                (f"{users.prefix}-%",),
+            ).fetchall()
+        )
     assert per_user == {f"{users.prefix}-alice": 5, f"{users.prefix}-bob": 5}

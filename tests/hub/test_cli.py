@@ -25,8 +25,14 @@ from tests.hub.conftest import auth
 
 def hub_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    return subprocess.run([sys.executable, "-m", "samplemind_hub.cli", *args], capture_output=True, text=True, check=False,
-                          env={**clean, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "samplemind_hub.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**clean, **(env or {})},
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +103,12 @@ def test_serve_with_the_embedded_postgres_as_in_the_readme(data_dir: Path) -> No
     assert token.count(".") == 2
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    proc = subprocess.Popen([sys.executable, "-m", "samplemind_hub.cli", "serve", "--port", str(port)],
-                            env={**clean, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "samplemind_hub.cli", "serve", "--port", str(port)],
+        env={**clean, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         health = None
@@ -138,7 +148,12 @@ def test_spaces_add_and_list(cli_db: str, tmp_path: Path) -> None:
     assert hub_cli("spaces", "add", "big/v1", "--dim", "4096", "--database-url", cli_db).returncode == 1
     after = {s["space"]: s for s in json.loads(hub_cli("spaces", "list", "--json", "--database-url", cli_db).stdout)}
     assert set(after) - set(before) == {"clap-htsat-unfused/v2"}
-    assert after["clap-htsat-unfused/v2"] == {"space": "clap-htsat-unfused/v2", "dim": 768, "vectors": 0, "indexed": True}
+    assert after["clap-htsat-unfused/v2"] == {
+        "space": "clap-htsat-unfused/v2",
+        "dim": 768,
+        "vectors": 0,
+        "indexed": True,
+    }
 
     token = hub_cli("token", "create", "--user", "sam", "--device", "laptop", "--database-url", cli_db).stdout.strip()
     item = {"content_hash": "ab" * 16, "space": "clap-htsat-unfused/v2", "dim": 768, "vector": [0.5] * 768}

@@ -22,9 +22,13 @@ DESKTOP_MODULES = ("companion", "librosa", "scipy", "PySide6")
 
 def _copy_project(name: str, dest: Path) -> Path:
     """Copy ``REPO/name`` to ``dest/name`` without build leftovers (the build writes in place)."""
-    return Path(shutil.copytree(
-        REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"),
-    ))
+    return Path(
+        shutil.copytree(
+            REPO / name,
+            dest / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"),
+        )
+    )
 
 
 def test_the_hub_wheel_requires_the_protocol_and_nothing_of_the_desktop(tmp_path: Path) -> None:
@@ -32,9 +36,22 @@ def test_the_hub_wheel_requires_the_protocol_and_nothing_of_the_desktop(tmp_path
     protocol = _copy_project("protocol", tmp_path)
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "--wheel-dir", str(wheels), str(hub)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "--wheel-dir",
+            str(wheels),
+            str(hub),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("samplemind_hub-*.whl")
@@ -44,8 +61,9 @@ def test_the_hub_wheel_requires_the_protocol_and_nothing_of_the_desktop(tmp_path
         metadata = HeaderParser().parsestr(zf.read(metadata_name).decode("utf-8"))
         entry_points = zf.read(metadata_name.replace("METADATA", "entry_points.txt")).decode("utf-8")
     requires = metadata.get_all("Requires-Dist") or []
-    names_required = {r.split(";")[0].split("[")[0].split("@")[0].split(">")[0].split("=")[0].strip().lower()
-                      for r in requires}
+    names_required = {
+        r.split(";")[0].split("[")[0].split("@")[0].split(">")[0].split("=")[0].strip().lower() for r in requires
+    }
     assert not names_required & set(DESKTOP_ONLY), requires
     assert {"fastapi", "psycopg", "pgvector", "pyjwt", "samplemind-protocol"} <= names_required, requires
     # The protocol (not on PyPI) comes as a direct reference to the sibling folder.
@@ -59,8 +77,9 @@ def test_the_hub_wheel_requires_the_protocol_and_nothing_of_the_desktop(tmp_path
 def _imported_after(code: str, tmp_path: Path) -> list[str]:
     """Top-level modules imported by ``code`` in a fresh interpreter, outside the repository."""
     probe = f"import json, sys\n{code}\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
-    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

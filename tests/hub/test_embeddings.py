@@ -22,9 +22,16 @@ def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
 
 
 def items(vectors: np.ndarray, space: str, salt: str) -> list[dict]:
-    return [{"content_hash": hex_hash(i, salt), "space": space, "dim": int(vectors.shape[1]),
-             "vector": [float(x) for x in v], "metadata": {"kind": "loop", "bpm": 120.0 + i}}
-            for i, v in enumerate(vectors)]
+    return [
+        {
+            "content_hash": hex_hash(i, salt),
+            "space": space,
+            "dim": int(vectors.shape[1]),
+            "vector": [float(x) for x in v],
+            "metadata": {"kind": "loop", "bpm": 120.0 + i},
+        }
+        for i, v in enumerate(vectors)
+    ]
 
 
 def test_upsert_is_idempotent_and_stores_exact_float32(hub: HubProcess, hub_db: str, users: Users) -> None:
@@ -41,11 +48,17 @@ def test_upsert_is_idempotent_and_stores_exact_float32(hub: HubProcess, hub_db: 
 
     with psycopg.connect(hub_db) as conn:
         from pgvector.psycopg import register_vector
+
         register_vector(conn)
-        rows = dict(conn.execute(
-            "SELECT e.content_hash, e.embedding FROM embeddings e JOIN embedding_spaces s ON s.id = e.space_id"
-            " WHERE s.name = 'upsert-test/v1'").fetchall())
-        meta = conn.execute("SELECT metadata FROM samples WHERE content_hash = %s", (batch[5]["content_hash"],)).fetchone()[0]
+        rows = dict(
+            conn.execute(
+                "SELECT e.content_hash, e.embedding FROM embeddings e JOIN embedding_spaces s ON s.id = e.space_id"
+                " WHERE s.name = 'upsert-test/v1'"
+            ).fetchall()
+        )
+        meta = conn.execute(
+            "SELECT metadata FROM samples WHERE content_hash = %s", (batch[5]["content_hash"],)
+        ).fetchone()[0]
     assert len(rows) == 40
     np.testing.assert_array_equal(rows[batch[0]["content_hash"]].to_numpy(), vectors[0])
     np.testing.assert_array_equal(rows[batch[3]["content_hash"]].to_numpy(), unit_vectors(1, 16, seed=9)[0])
@@ -55,15 +68,19 @@ def test_upsert_is_idempotent_and_stores_exact_float32(hub: HubProcess, hub_db: 
 def test_a_space_keeps_its_dimension(hub: HubProcess, hub_db: str, users: Users) -> None:
     token = users.token("bob")
     url = f"{hub.base_url}{PATH}"
-    assert httpx.put(url, headers=auth(token), json={"items": items(unit_vectors(2, 8, 2), "dims/v1", "b")}).status_code == 200
+    assert (
+        httpx.put(url, headers=auth(token), json={"items": items(unit_vectors(2, 8, 2), "dims/v1", "b")}).status_code
+        == 200
+    )
     good = items(unit_vectors(3, 8, 3), "dims/v1", "c")
     wrong = items(unit_vectors(1, 12, 4), "dims/v1", "d")
     r = httpx.put(url, headers=auth(token), json={"items": good[:2] + wrong + good[2:]})
     assert r.status_code == 422
     assert [e["loc"] for e in r.json()["detail"]] == [["body", "items", 2, "dim"]]
     with psycopg.connect(hub_db) as conn:  # all or nothing: the good items were not stored either
-        n = conn.execute("SELECT count(*) FROM embeddings e JOIN embedding_spaces s ON s.id = e.space_id"
-                         " WHERE s.name = 'dims/v1'").fetchone()[0]
+        n = conn.execute(
+            "SELECT count(*) FROM embeddings e JOIN embedding_spaces s ON s.id = e.space_id WHERE s.name = 'dims/v1'"
+        ).fetchone()[0]
     assert n == 2
     # Uploads never create spaces: an unknown one is refused, item by item, and stays unknown.
     unknown = items(unit_vectors(1, 4, 5), "newspace/v1", "e")
@@ -88,8 +105,9 @@ def test_non_finite_zero_and_mislabelled_vectors_get_422(
 ) -> None:
     token = users.token("carol")
     values = f"[{vector}, {vector}, {vector}]"
-    body = (f'{{"items": [{{"content_hash": "{hex_hash(1, "x")}", "space": "bad/v1", "dim": {dim},'
-            f' "vector": {values}}}]}}')
+    body = (
+        f'{{"items": [{{"content_hash": "{hex_hash(1, "x")}", "space": "bad/v1", "dim": {dim}, "vector": {values}}}]}}'
+    )
     r = httpx.put(f"{hub.base_url}{PATH}", headers={**auth(token), "Content-Type": "application/json"}, content=body)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
@@ -110,8 +128,16 @@ def test_coverage_per_space(hub: HubProcess, users: Users) -> None:
     url = f"{hub.base_url}{PATH}"
     httpx.put(url, headers=auth(token), json={"items": items(unit_vectors(6, 8, 8), "cov-a/v1", "cov")})
     httpx.put(url, headers=auth(token), json={"items": items(unit_vectors(3, 4, 9), "cov-b/v1", "cov")})
-    events = [{"event_id": f"{i:032x}", "type": "view", "session_id": "s", "created_at": 1.7e9,
-               "sample_content_hash": hex_hash(100 + i, "cov")} for i in range(2)]
+    events = [
+        {
+            "event_id": f"{i:032x}",
+            "type": "view",
+            "session_id": "s",
+            "created_at": 1.7e9,
+            "sample_content_hash": hex_hash(100 + i, "cov"),
+        }
+        for i in range(2)
+    ]
     httpx.post(f"{hub.base_url}/api/v1/telemetry/recommendations", headers=auth(token), json={"events": events})
     status = httpx.get(f"{hub.base_url}/api/v1/vectors/status", headers=auth(token)).json()
     assert status["samples"] == 8
@@ -128,7 +154,11 @@ def test_search_matches_brute_force_and_falls_back_to_exact(hub: HubProcess, hub
     url = f"{hub.base_url}{PATH}"
     crowd_vectors = unit_vectors(3000, 32, seed=10)
     for start in range(0, 3000, 1000):
-        r = httpx.put(url, headers=auth(crowd), json={"items": items(crowd_vectors[start:start + 1000], "search/v1", f"crowd{start}")})
+        r = httpx.put(
+            url,
+            headers=auth(crowd),
+            json={"items": items(crowd_vectors[start : start + 1000], "search/v1", f"crowd{start}")},
+        )
         assert r.status_code == 200
     my_vectors = unit_vectors(150, 32, seed=11)
     my_items = items(my_vectors, "search/v1", "mine")
@@ -138,8 +168,11 @@ def test_search_matches_brute_force_and_falls_back_to_exact(hub: HubProcess, hub
 
     query = unit_vectors(1, 32, seed=12)[0]
     expected = np.argsort(-(my_vectors @ query))[:10]
-    r = httpx.post(f"{hub.base_url}/api/v1/vectors/search", headers=auth(mine),
-                   json={"space": "search/v1", "vector": query.tolist(), "k": 10})
+    r = httpx.post(
+        f"{hub.base_url}/api/v1/vectors/search",
+        headers=auth(mine),
+        json={"space": "search/v1", "vector": query.tolist(), "k": 10},
+    )
     body = r.json()
     assert [h["content_hash"] for h in body["hits"]] == [my_items[i]["content_hash"] for i in expected]
     assert body["exact"] is True
@@ -147,9 +180,11 @@ def test_search_matches_brute_force_and_falls_back_to_exact(hub: HubProcess, hub
     assert body["hits"][0]["metadata"]["kind"] == "loop"
 
     # The crowd's own query is answered by the index (its rows fill the candidate list).
-    r = httpx.post(f"{hub.base_url}/api/v1/vectors/search", headers=auth(crowd),
-                   json={"space": "search/v1", "vector": crowd_vectors[5].tolist(), "k": 10,
-                         "exclude": [hex_hash(0, "crowd0")]})
+    r = httpx.post(
+        f"{hub.base_url}/api/v1/vectors/search",
+        headers=auth(crowd),
+        json={"space": "search/v1", "vector": crowd_vectors[5].tolist(), "k": 10, "exclude": [hex_hash(0, "crowd0")]},
+    )
     body = r.json()
     assert body["exact"] is False and len(body["hits"]) == 10
     assert body["hits"][0]["content_hash"] == hex_hash(5, "crowd0")
@@ -158,11 +193,18 @@ def test_search_matches_brute_force_and_falls_back_to_exact(hub: HubProcess, hub
     # The plan really uses the space's HNSW index.
     with psycopg.connect(hub_db) as conn:
         space_id = conn.execute("SELECT id FROM embedding_spaces WHERE name = 'search/v1'").fetchone()[0]
-        plan = "\n".join(r[0] for r in conn.execute(
-            f"EXPLAIN SELECT content_hash FROM embeddings WHERE space_id = {space_id}"
-            f" ORDER BY embedding::vector(32) <=> '{json.dumps(query.tolist())}' LIMIT 10").fetchall())
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                f"EXPLAIN SELECT content_hash FROM embeddings WHERE space_id = {space_id}"
+                f" ORDER BY embedding::vector(32) <=> '{json.dumps(query.tolist())}' LIMIT 10"
+            ).fetchall()
+        )
     assert f"embeddings_hnsw_space_{space_id}" in plan
 
-    r = httpx.post(f"{hub.base_url}/api/v1/vectors/search", headers=auth(mine),
-                   json={"space": "search/v1", "vector": [1.0, 0.0], "k": 10})
+    r = httpx.post(
+        f"{hub.base_url}/api/v1/vectors/search",
+        headers=auth(mine),
+        json={"space": "search/v1", "vector": [1.0, 0.0], "k": 10},
+    )
     assert r.status_code == 422

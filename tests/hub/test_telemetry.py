@@ -36,7 +36,9 @@ def stored(hub_db: str, user: str) -> dict[str, tuple[str, int]]:
     with psycopg.connect(hub_db) as conn:
         rows = conn.execute(
             "SELECT t.event_id, t.type, t.deliveries FROM telemetry_events t JOIN users u"
-            " ON u.id = t.user_id WHERE u.name = %s", (user,)).fetchall()
+            " ON u.id = t.user_id WHERE u.name = %s",
+            (user,),
+        ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
@@ -66,11 +68,19 @@ def test_stored_fields_match_what_was_sent(hub: HubProcess, hub_db: str, users: 
         row = conn.execute(
             "SELECT type, sample_content_hash, session_id, context, metadata,"
             " extract(epoch FROM created_at), device_id IS NOT NULL FROM telemetry_events"
-            " WHERE event_id = %s", (event["event_id"],)).fetchone()
-        sample = conn.execute("SELECT count(*) FROM samples WHERE content_hash = %s",
-                              (event["sample_content_hash"],)).fetchone()[0]
-    assert row[:5] == (event["type"], event["sample_content_hash"], event["session_id"],
-                       event["context"], event["metadata"])
+            " WHERE event_id = %s",
+            (event["event_id"],),
+        ).fetchone()
+        sample = conn.execute(
+            "SELECT count(*) FROM samples WHERE content_hash = %s", (event["sample_content_hash"],)
+        ).fetchone()[0]
+    assert row[:5] == (
+        event["type"],
+        event["sample_content_hash"],
+        event["session_id"],
+        event["context"],
+        event["metadata"],
+    )
     assert float(row[5]) == pytest.approx(event["created_at"])
     assert row[6] is True and sample >= 1
 
@@ -119,11 +129,15 @@ def test_bad_bodies(hub: HubProcess, users: Users) -> None:
     assert httpx.post(url, headers=auth(token), json={"nope": 1}).status_code == 422
     r = httpx.post(url, headers={**auth(token), "Content-Type": "application/json"}, content=b"{not json")
     assert r.status_code == 422
-    r = httpx.post(url, headers={**auth(token), "Content-Encoding": "gzip", "Content-Type": "application/json"},
-                   content=b"plainly not gzip")
+    r = httpx.post(
+        url,
+        headers={**auth(token), "Content-Encoding": "gzip", "Content-Type": "application/json"},
+        content=b"plainly not gzip",
+    )
     assert r.status_code == 400
-    r = httpx.post(url, headers={**auth(token), "Content-Encoding": "br", "Content-Type": "application/json"},
-                   content=b"{}")
+    r = httpx.post(
+        url, headers={**auth(token), "Content-Encoding": "br", "Content-Type": "application/json"}, content=b"{}"
+    )
     assert r.status_code == 415
 
 
@@ -134,8 +148,9 @@ def test_limits_batch_size_and_gzip_bomb(hub: HubProcess, users: Users) -> None:
     assert r.status_code == 413
     bomb = gzip.compress(b'{"events": [' + b" " * (5 * 1024 * 1024) + b"]}")  # 5 MiB > 4 MiB limit
     assert len(bomb) < 20_000
-    r = httpx.post(url, headers={**auth(token), "Content-Encoding": "gzip", "Content-Type": "application/json"},
-                   content=bomb)
+    r = httpx.post(
+        url, headers={**auth(token), "Content-Encoding": "gzip", "Content-Type": "application/json"}, content=bomb
+    )
     assert r.status_code == 413
 
 
@@ -145,8 +160,9 @@ def test_metrics_count_accepted_and_duplicate_events(hub: HubProcess, users: Use
 
     def counter(outcome: str) -> float:
         text = httpx.get(f"{hub.base_url}/metrics", headers=auth(metrics_token)).text
-        line = next(ln for ln in text.splitlines()
-                    if ln.startswith(f'hub_telemetry_events_total{{outcome="{outcome}"}}'))
+        line = next(
+            ln for ln in text.splitlines() if ln.startswith(f'hub_telemetry_events_total{{outcome="{outcome}"}}')
+        )
         return float(line.split()[-1])
 
     events = make_events(7)

@@ -24,8 +24,16 @@ from companion.music.keys import Key
 from companion.ranking.candidates import Candidates
 
 
-def _insert(cat: Catalog, sid: int, path: str, analysis: Analysis | None, *, status: str = "analysed",
-            content_hash: str | None = "auto", name_tags: str = "") -> None:
+def _insert(
+    cat: Catalog,
+    sid: int,
+    path: str,
+    analysis: Analysis | None,
+    *,
+    status: str = "analysed",
+    content_hash: str | None = "auto",
+    name_tags: str = "",
+) -> None:
     chash = f"h{sid:04d}" if content_hash == "auto" else content_hash
     folder, name = path.rsplit("/", 1)
     cat.conn.execute(
@@ -45,19 +53,36 @@ def _insert(cat: Catalog, sid: int, path: str, analysis: Analysis | None, *, sta
 def catalog(tmp_path: Path) -> Iterator[Catalog]:
     lib = str(tmp_path.resolve() / "lib")  # absolute, no symlinks: as the scanner stores paths
     cat = Catalog.open(tmp_path / "library.db")
-    loop = Analysis(duration_s=4.0, sample_rate=44100, channels=2, kind="loop", bpm=124.0, key_pc=9,
-                    mode="minor", pitched=True, tags=["Dark", "house", "dark "], instrument="bass")
-    shot = Analysis(duration_s=0.4, sample_rate=44100, channels=1, kind="one-shot", tags=["kick"],
-                    instrument="bd")
+    loop = Analysis(
+        duration_s=4.0,
+        sample_rate=44100,
+        channels=2,
+        kind="loop",
+        bpm=124.0,
+        key_pc=9,
+        mode="minor",
+        pitched=True,
+        tags=["Dark", "house", "dark "],
+        instrument="bass",
+    )
+    shot = Analysis(duration_s=0.4, sample_rate=44100, channels=1, kind="one-shot", tags=["kick"], instrument="bd")
     with transaction(cat.conn):
         _insert(cat, 1, f"{lib}/Loops/bass_124_Am.wav", loop, name_tags="loops bass 124 am Dark")
         _insert(cat, 2, f"{lib}/Drums/bd_01.wav", shot, name_tags="drums BD 01")
         # a key without a mode, an unpitched loop without a tempo, no tags anywhere
-        _insert(cat, 3, f"{lib}/pads/pad.wav", Analysis(duration_s=8.0, sample_rate=44100, channels=2,
-                kind="loop", key_pc=2, pitched=False))
+        _insert(
+            cat,
+            3,
+            f"{lib}/pads/pad.wav",
+            Analysis(duration_s=8.0, sample_rate=44100, channels=2, kind="loop", key_pc=2, pitched=False),
+        )
         # pitched without a key; no instrument
-        _insert(cat, 4, f"{lib}/keys/chord.wav", Analysis(duration_s=0.0, sample_rate=44100, channels=2,
-                kind="one-shot", pitched=True, tags=["  ", "Warm"]))
+        _insert(
+            cat,
+            4,
+            f"{lib}/keys/chord.wav",
+            Analysis(duration_s=0.0, sample_rate=44100, channels=2, kind="one-shot", pitched=True, tags=["  ", "Warm"]),
+        )
         # analysed, but its analysis row is gone (LEFT JOIN: every field unknown)
         _insert(cat, 5, f"{lib}/odd/orphan.wav", None, name_tags="odd orphan")
         # analysed without a content hash
@@ -68,9 +93,23 @@ def catalog(tmp_path: Path) -> Iterator[Catalog]:
         # the same audio as sample 1 under another path
         _insert(cat, 9, f"{lib}/copies/bass copy.wav", loop, content_hash="h0001", name_tags="copies")
         # a drone: a loop with no pulse
-        _insert(cat, 10, f"{lib}/pads/drone.wav", Analysis(duration_s=12.0, sample_rate=44100, channels=2,
-                kind="loop", bpm=None, bpm_source="no-pulse", key_pc=0, mode="major", pitched=True,
-                instrument="pad"))
+        _insert(
+            cat,
+            10,
+            f"{lib}/pads/drone.wav",
+            Analysis(
+                duration_s=12.0,
+                sample_rate=44100,
+                channels=2,
+                kind="loop",
+                bpm=None,
+                bpm_source="no-pulse",
+                key_pc=0,
+                mode="major",
+                pitched=True,
+                instrument="pad",
+            ),
+        )
     # the producer's corrections: every field of one sample, one field of another
     cat.set_override(f"{lib}/Drums/bd_01.wav", bpm=90.0, key=Key(4, "major"), kind="loop", instrument="snare")
     cat.set_override(f"{lib}/pads/pad.wav", key=Key(11, "minor"))
@@ -85,13 +124,25 @@ def _records_from_rows(cat: Catalog) -> list[dict]:
     for r in cat.rows(status="analysed"):
         key_pc = -1 if r.key_pc is None else r.key_pc
         mode = -1 if r.key_pc is None else (0 if r.mode == "major" else 1)
-        out.append({
-            "id": r.id, "path": r.path, "name": r.name, "folder": r.folder,
-            "content_hash": r.content_hash or "", "is_loop": r.kind == "loop",
-            "bpm": np.nan if r.bpm is None else r.bpm, "key_pc": key_pc, "mode": mode,
-            "pitched": r.pitched or key_pc >= 0, "added_at": r.added_at, "duration_s": r.duration_s or 0.0,
-            "kind": r.kind or "one-shot", "tags": frozenset(r.tags), "instrument": r.instrument,
-        })
+        out.append(
+            {
+                "id": r.id,
+                "path": r.path,
+                "name": r.name,
+                "folder": r.folder,
+                "content_hash": r.content_hash or "",
+                "is_loop": r.kind == "loop",
+                "bpm": np.nan if r.bpm is None else r.bpm,
+                "key_pc": key_pc,
+                "mode": mode,
+                "pitched": r.pitched or key_pc >= 0,
+                "added_at": r.added_at,
+                "duration_s": r.duration_s or 0.0,
+                "kind": r.kind or "one-shot",
+                "tags": frozenset(r.tags),
+                "instrument": r.instrument,
+            }
+        )
     return out
 
 
@@ -148,9 +199,11 @@ def test_columns_of_an_empty_catalog(tmp_path: Path) -> None:
 
 def test_analysis_json_is_the_source_as_for_rows(catalog: Catalog) -> None:
     """The row query reads the analysis JSON, not the summary columns: so do the columns."""
-    data = json.loads(catalog.conn.execute("SELECT analysis_json FROM analyses WHERE content_hash = 'h0004'")
-                      .fetchone()[0])
+    data = json.loads(
+        catalog.conn.execute("SELECT analysis_json FROM analyses WHERE content_hash = 'h0004'").fetchone()[0]
+    )
     data.update(bpm=99.0, kind="loop", tags=["Lofi"])
     catalog.conn.execute("UPDATE analyses SET analysis_json = ? WHERE content_hash = 'h0004'", (json.dumps(data),))
-    _assert_same(Candidates.from_columns(catalog.candidate_columns()),
-                 Candidates.from_records(_records_from_rows(catalog)))
+    _assert_same(
+        Candidates.from_columns(catalog.candidate_columns()), Candidates.from_records(_records_from_rows(catalog))
+    )

@@ -22,8 +22,14 @@ from companion.library.search import UnknownInstrumentError
 from tests.conftest import copy_samples, write_tone
 
 NAMES = [
-    "bd_haus.flac", "bd_boom.flac", "sn_dub.flac", "drum_cymbal_closed.flac", "loop_amen.flac",
-    "bass_hit_c.flac", "ambi_drone.flac", "elec_blip.flac",
+    "bd_haus.flac",
+    "bd_boom.flac",
+    "sn_dub.flac",
+    "drum_cymbal_closed.flac",
+    "loop_amen.flac",
+    "bass_hit_c.flac",
+    "ambi_drone.flac",
+    "elec_blip.flac",
 ]
 
 

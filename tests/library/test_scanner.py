@@ -19,8 +19,14 @@ from companion.library.scanner import scan
 from tests.conftest import copy_samples, write_tone
 
 SMALL_SET = [
-    "bd_haus.flac", "sn_dub.flac", "drum_cymbal_closed.flac", "loop_amen.flac",
-    "bass_hit_c.flac", "ambi_choir.flac", "elec_blip.flac", "loop_compus.flac",
+    "bd_haus.flac",
+    "sn_dub.flac",
+    "drum_cymbal_closed.flac",
+    "loop_amen.flac",
+    "bass_hit_c.flac",
+    "ambi_choir.flac",
+    "elec_blip.flac",
+    "loop_compus.flac",
 ]
 
 
@@ -132,7 +138,9 @@ def test_killed_scan_resumes_without_redoing_finished_files(tmp_path: Path, soni
     db = tmp_path / "lib.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "companion.cli", "scan", str(root), "--library-db", str(db), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.time() + 120
     done: dict[str, float] = {}
@@ -140,7 +148,7 @@ def test_killed_scan_resumes_without_redoing_finished_files(tmp_path: Path, soni
         if db.exists():
             try:
                 done = _analysed_at(db)
-            except Exception:  # the catalog may still be being created
+            except Exception:  # noqa: BLE001 - the catalog may still be being created
                 done = {}
         if len(done) >= 5:
             break

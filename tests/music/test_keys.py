@@ -7,11 +7,20 @@ from companion.music.keys import Key, compatible, from_camelot, mirex_score, par
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("A minor", Key(9, "minor")), ("Am", Key(9, "minor")), ("A min", Key(9, "minor")),
-        ("8A", Key(9, "minor")), ("8B", Key(0, "major")), ("F#min", Key(6, "minor")),
-        ("Bb", Key(10, "major")), ("G♯m", Key(8, "minor")), ("Eb major", Key(3, "major")),
-        ("c#", Key(1, "major")), ("12B", Key(4, "major")), ("1A", Key(8, "minor")),
-        ("A-minor", Key(9, "minor")), ("Amaj", Key(9, "major")),
+        ("A minor", Key(9, "minor")),
+        ("Am", Key(9, "minor")),
+        ("A min", Key(9, "minor")),
+        ("8A", Key(9, "minor")),
+        ("8B", Key(0, "major")),
+        ("F#min", Key(6, "minor")),
+        ("Bb", Key(10, "major")),
+        ("G♯m", Key(8, "minor")),
+        ("Eb major", Key(3, "major")),
+        ("c#", Key(1, "major")),
+        ("12B", Key(4, "major")),
+        ("1A", Key(8, "minor")),
+        ("A-minor", Key(9, "minor")),
+        ("Amaj", Key(9, "major")),
     ],
 )
 def test_parse_common_spellings(text, expected):
@@ -38,11 +47,11 @@ def test_camelot_round_trip_covers_all_24_keys():
 
 def test_compatibility_on_the_wheel():
     am = parse_key("Am")
-    assert compatible(am, parse_key("C"))        # relative major
-    assert compatible(am, parse_key("Em"))       # one step clockwise (9A)
-    assert compatible(am, parse_key("Dm"))       # one step anticlockwise (7A)
-    assert not compatible(am, parse_key("Bm"))   # two steps
-    assert not compatible(am, parse_key("G"))    # 9B: other letter, other number
+    assert compatible(am, parse_key("C"))  # relative major
+    assert compatible(am, parse_key("Em"))  # one step clockwise (9A)
+    assert compatible(am, parse_key("Dm"))  # one step anticlockwise (7A)
+    assert not compatible(am, parse_key("Bm"))  # two steps
+    assert not compatible(am, parse_key("G"))  # 9B: other letter, other number
 
 
 def test_mirex_weights():

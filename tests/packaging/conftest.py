@@ -77,9 +77,21 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return folder
     out = tmp_path_factory.mktemp("bundle")
     proc = subprocess.run(
-        ["bash", str(REPO / "packaging" / "build.sh"), "--python", sys.executable,
-         "--dist", str(out / "dist"), "--work", str(out / "work"), "--no-self-test"],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,
+        [
+            "bash",
+            str(REPO / "packaging" / "build.sh"),
+            "--python",
+            sys.executable,
+            "--dist",
+            str(out / "dist"),
+            "--work",
+            str(out / "work"),
+            "--no-self-test",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if proc.returncode != 0:
         pytest.fail(f"packaging/build.sh failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")

@@ -19,7 +19,7 @@ from companion import __version__
 from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "packaging"))
-import render_icons  # noqa: E402  (packaging/ is a folder of scripts, not a package)
+import render_icons
 
 ASSETS = REPO / "assets"
 APP_ID = render_icons.APP_ID
@@ -89,7 +89,8 @@ def test_desktop_entry_validates_and_names_the_icon_and_command() -> None:
 def test_metainfo_validates_and_agrees_with_the_app() -> None:
     proc = subprocess.run(
         [_tool("appstreamcli", "appstream"), "validate", "--no-net", "--explain", str(METAINFO)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "E:" not in proc.stdout and "W:" not in proc.stdout, proc.stdout

@@ -73,11 +73,18 @@ def test_bundle_scans_real_samples_and_suggests(
     db = tmp_path / "library.db"
     scan = subprocess.run(
         [bundle / "companion", "scan", library, "--library-db", db, "--workers", "2", "--json"],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-3000:]
     listed = subprocess.run(
-        [bundle / "companion", "list", "--library-db", db, "--json"], env=env, capture_output=True, text=True, timeout=300
+        [bundle / "companion", "list", "--library-db", db, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
@@ -88,7 +95,10 @@ def test_bundle_scans_real_samples_and_suggests(
     assert by_name["bd_haus.flac"]["kind"] == "one-shot"
     suggest = subprocess.run(
         [bundle / "companion", "suggest", "--library-db", db, "--bpm", "120", "--top-k", "3", "--json"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert suggest.returncode == 0, suggest.stderr
     assert "rationale" in suggest.stdout
@@ -108,7 +118,8 @@ def test_bundle_holds_the_app_and_not_the_export_extras(bundle: Path) -> None:
     ):
         assert (internal / path).is_file(), f"missing {path}"
     scripts = [
-        p.relative_to(REPO) for p in (REPO / "plugin_bridge").rglob("*")
+        p.relative_to(REPO)
+        for p in (REPO / "plugin_bridge").rglob("*")
         if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
     ]
     for script in scripts:  # the DAW scripts and their docs

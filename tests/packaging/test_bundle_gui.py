@@ -11,7 +11,7 @@ import pytest
 from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "packaging"))
-from smoke import Xvfb, time_to_window  # noqa: E402  (packaging/ is a folder of scripts)
+from smoke import Xvfb, time_to_window
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -36,8 +36,15 @@ def test_window_opens_from_the_menu_entry_command(bundle: Path, app_env: dict[st
 def test_gui_command_opens_the_window_and_quits_cleanly(bundle: Path, app_env: dict[str, str], tmp_path: Path) -> None:
     log = tmp_path / "gui.log"
     command = [
-        bundle / "companion", "gui", "--no-osc", "--library-db", tmp_path / "library.db",
-        "--settings-file", tmp_path / "gui.json", "--quit-after", "4",
+        bundle / "companion",
+        "gui",
+        "--no-osc",
+        "--library-db",
+        tmp_path / "library.db",
+        "--settings-file",
+        tmp_path / "gui.json",
+        "--quit-after",
+        "4",
     ]
     with Xvfb() as display:
         seconds, proc = time_to_window(command, display, TITLE, env=_env(app_env), timeout_s=240, log_file=log)

@@ -178,9 +178,7 @@ def test_unhandled_exception_in_a_process_tells_the_user_where_the_log_is(tmp_pa
         raise ZeroDivisionError("tempo of zero beats")
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "SampleMind Companion hit an unexpected error: ZeroDivisionError: tempo of zero beats" in proc.stderr
     assert f"Log: {folder / LOG_FILE_NAME}" in proc.stderr

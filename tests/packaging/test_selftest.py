@@ -112,8 +112,17 @@ def test_cli_self_test_passes_with_a_null_sound_card(app_env: dict[str, str]) ->
     doc = json.loads(proc.stdout)
     status = {r["name"]: r["status"] for r in doc["results"]}
     assert status == {
-        "logs": "ok", "rules": "ok", "catalog": "ok", "analysis": "ok", "embedder": "ok", "index": "ok",
-        "processes": "ok", "clap": "skip", "audio": "ok", "osc": "ok", "qt": status["qt"],
+        "logs": "ok",
+        "rules": "ok",
+        "catalog": "ok",
+        "analysis": "ok",
+        "embedder": "ok",
+        "index": "ok",
+        "processes": "ok",
+        "clap": "skip",
+        "audio": "ok",
+        "osc": "ok",
+        "qt": status["qt"],
     }
     assert doc["passed"] is True and doc["frozen"] is False
     audio = next(r for r in doc["results"] if r["name"] == "audio")

@@ -21,7 +21,7 @@ def sine_loop(tmp_path):
     y = 0.3 * np.sin(2 * np.pi * 440.0 * t)
     for beat in range(8):
         i = int(beat * 0.5 * sr)
-        y[i:i + 64] += 0.6
+        y[i : i + 64] += 0.6
     stereo = np.stack([y, y], axis=1).astype(np.float32)
     path = tmp_path / "sine_loop_120.wav"
     sf.write(path, stereo, sr, subtype="FLOAT")

@@ -8,7 +8,14 @@ from companion.preview.plan import MAX_STRETCH, fold_tempo, plan_preview, semito
 
 @pytest.mark.parametrize(
     ("source", "context", "expected"),
-    [(70.0, 140.0, 70.0), (140.0, 70.0, 140.0), (124.0, 128.0, 128.0), (100.0, 128.0, 128.0), (90.0, 128.0, 64.0), (170.0, 87.0, 174.0)],
+    [
+        (70.0, 140.0, 70.0),
+        (140.0, 70.0, 140.0),
+        (124.0, 128.0, 128.0),
+        (100.0, 128.0, 128.0),
+        (90.0, 128.0, 64.0),
+        (170.0, 87.0, 174.0),
+    ],
 )
 def test_fold_tempo_picks_half_or_double_time_nearest_the_loop(source, context, expected):
     assert fold_tempo(source, context) == pytest.approx(expected)
@@ -16,8 +23,18 @@ def test_fold_tempo_picks_half_or_double_time_nearest_the_loop(source, context, 
 
 @pytest.mark.parametrize(
     ("source", "target", "shift"),
-    [("Am", "Am", 0), ("Am", "Bm", 2), ("Am", "Gm", -2), ("C", "F#", -6), ("C", "F", 5),
-     ("Am", "C", 0), ("Em", "C", 5), ("C", "Am", 0), ("G", "Em", 0), ("D", "Em", 5)],
+    [
+        ("Am", "Am", 0),
+        ("Am", "Bm", 2),
+        ("Am", "Gm", -2),
+        ("C", "F#", -6),
+        ("C", "F", 5),
+        ("Am", "C", 0),
+        ("Em", "C", 5),
+        ("C", "Am", 0),
+        ("G", "Em", 0),
+        ("D", "Em", 5),
+    ],
 )
 def test_semitone_shift_is_smallest_move_onto_the_shared_scale(source, target, shift):
     assert semitone_shift(parse_key(source), parse_key(target)) == shift

@@ -13,9 +13,7 @@ from companion.ranking.rules import FusionRules
 from companion.ranking.state import SessionState
 
 
-def passes(
-    c: Candidates, row: int, ctx: SessionContext, state: SessionState, rules: FusionRules
-) -> bool:
+def passes(c: Candidates, row: int, ctx: SessionContext, state: SessionState, rules: FusionRules) -> bool:
     sid = int(c.ids[row])
     if sid in state.banned_ids or sid in state.dismissed or sid in state.accepted:
         return False
@@ -30,22 +28,15 @@ def passes(
         if min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples) > tol + 1e-4:
             return False
     key = c.key_of(row)
-    return not (
-        ctx.key is not None and c.pitched[row] and key is not None and not compatible(key, ctx.key)
-    )
+    return not (ctx.key is not None and c.pitched[row] and key is not None and not compatible(key, ctx.key))
 
 
-def score(
-    c: Candidates, row: int, ctx: SessionContext, rules: FusionRules, now: float, sim: float
-) -> float:
+def score(c: Candidates, row: int, ctx: SessionContext, rules: FusionRules, now: float, sim: float) -> float:
     s = rules.score
     total = s.similarity_weight * sim
     if ctx.bpm is not None and c.is_loop[row] and not math.isnan(c.bpm[row]):
         b = float(c.bpm[row])
-        if (
-            min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples)
-            <= s.tempo.within_bpm + 1e-4
-        ):
+        if min(abs(b * k - ctx.bpm) for k in rules.filters.tempo.tempo_multiples) <= s.tempo.within_bpm + 1e-4:
             total += s.tempo.boost
     key = c.key_of(row)
     if ctx.key is not None and c.pitched[row] and key == ctx.key:
@@ -81,8 +72,7 @@ def ranking(
         if any(c.content_hash[row] == c.content_hash[o] for o in out):
             continue
         if vectors is not None and any(
-            float(vectors[row] @ vectors[o]) >= rules.filters.duplicates.cosine_threshold
-            for o in out
+            float(vectors[row] @ vectors[o]) >= rules.filters.duplicates.cosine_threshold for o in out
         ):
             continue
         out.append(row)

@@ -69,9 +69,7 @@ def test_key_rule_parameters_change_the_table() -> None:
     strict = parse_rules(doc)
     am = parse_key("Am")
     ok = [
-        k
-        for k in ALL_KEYS
-        if key_compatibility_table(am, strict)[k.pitch_class + (12 if k.mode == "minor" else 0) + 1]
+        k for k in ALL_KEYS if key_compatibility_table(am, strict)[k.pitch_class + (12 if k.mode == "minor" else 0) + 1]
     ]
     assert ok == [am]
 

@@ -41,7 +41,7 @@ def fits(s, bpm: float, key: str) -> bool:
     """Tempo- and key-compatible with the session, or a one-shot (tempo-free)."""
     if s.kind == "loop" and s.bpm is not None and min(abs(s.bpm * m - bpm) for m in (0.5, 1, 2)) > 5:
         return False
-    return s.key is None or s.kind == "one-shot" and s.key is None or compatible(parse_key(s.key), parse_key(key))
+    return s.key is None or (s.kind == "one-shot" and s.key is None) or compatible(parse_key(s.key), parse_key(key))
 
 
 def test_cold_start_spreads_the_top_10_across_instruments(engine: Engine) -> None:

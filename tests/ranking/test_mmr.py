@@ -19,17 +19,13 @@ C = [0.0, 0.0, 1.0]
 
 
 def test_lambda_one_keeps_score_order() -> None:
-    got = diversify(
-        np.array([1.0, 0.95, 0.8]), 3, hash_codes=np.arange(3), vectors=_unit(A, B, C), lam=1.0
-    )
+    got = diversify(np.array([1.0, 0.95, 0.8]), 3, hash_codes=np.arange(3), vectors=_unit(A, B, C), lam=1.0)
     assert got.tolist() == [0, 1, 2]
 
 
 def test_lambda_point_seven_prefers_the_diverse_item() -> None:
     # after a: b → 0.7·0.95 − 0.3·0.9 = 0.395, c → 0.7·0.8 − 0 = 0.56
-    got = diversify(
-        np.array([1.0, 0.95, 0.8]), 3, hash_codes=np.arange(3), vectors=_unit(A, B, C), lam=0.7
-    )
+    got = diversify(np.array([1.0, 0.95, 0.8]), 3, hash_codes=np.arange(3), vectors=_unit(A, B, C), lam=0.7)
     assert got.tolist() == [0, 2, 1]
 
 
@@ -59,9 +55,7 @@ def test_seeds_count_as_chosen() -> None:
         seed_hashes=np.array([9]),
     )
     assert got.tolist() == [1]
-    got = diversify(
-        np.array([1.0, 0.5]), 2, hash_codes=np.array([1, 2]), lam=None, seed_hashes=np.array([2])
-    )
+    got = diversify(np.array([1.0, 0.5]), 2, hash_codes=np.array([1, 2]), lam=None, seed_hashes=np.array([2]))
     assert got.tolist() == [0]
 
 

@@ -47,11 +47,7 @@ def _ranker(lib, index=None, rules=RULES, spaces=None) -> Ranker:
     spaces = (
         spaces
         if spaces is not None
-        else [
-            EmbeddingSpaceData(
-                "fingerprint/v1", "fingerprint", lib.candidates.ids, lib.vectors, index
-            )
-        ]
+        else [EmbeddingSpaceData("fingerprint/v1", "fingerprint", lib.candidates.ids, lib.vectors, index)]
     )
     return Ranker(lib.candidates, spaces, rules, now=lambda: NOW)
 
@@ -70,9 +66,7 @@ CONTEXTS = [
 def test_fusion_equals_a_plain_reading_of_the_rules(lib, fp_index, ctx, with_index) -> None:
     c = lib.candidates
     ranker = _ranker(lib, fp_index if with_index else None, rules=NO_MMR)
-    state = SessionState(
-        accepted=[1004, 1100, 1007], dismissed={1010}, banned_folders={"/lib/pack3"}
-    )
+    state = SessionState(accepted=[1004, 1100, 1007], dismissed={1010}, banned_folders={"/lib/pack3"})
     got = [s.sample_id for s in ranker.suggest(ctx, state, top_k=10)]
     by_id = dict(zip(c.ids.tolist(), lib.vectors, strict=True))
     target = reference.target_vector(by_id, state.accepted, NO_MMR)
@@ -104,9 +98,7 @@ def test_every_suggestion_passes_every_filter(lib, fp_index) -> None:
     ranker = _ranker(lib, fp_index)
     rng = np.random.default_rng(5)
     for _ in range(20):
-        ctx = SessionContext(
-            bpm=float(rng.integers(60, 181)), key=parse_key(f"{rng.integers(1, 13)}A")
-        )
+        ctx = SessionContext(bpm=float(rng.integers(60, 181)), key=parse_key(f"{rng.integers(1, 13)}A"))
         state = SessionState(
             accepted=[int(x) for x in rng.choice(c.ids, 3)],
             dismissed={int(x) for x in rng.choice(c.ids, 50)},
@@ -134,13 +126,9 @@ def test_similarity_is_cosine_to_the_weighted_target(lib, fp_index) -> None:
     oldest_only = reference.target_vector(by_id, accepted[:1], RULES)
     for s in out:
         assert s.source == "fingerprint"
-        assert s.score_components["similarity"] == pytest.approx(
-            float(by_id[s.sample_id] @ target), abs=1e-5
-        )
+        assert s.score_components["similarity"] == pytest.approx(float(by_id[s.sample_id] @ target), abs=1e-5)
         assert s.score == pytest.approx(sum(s.score_components.values()))
-    assert not np.allclose(
-        target, reference.target_vector(by_id, accepted[1:] + accepted[:1], RULES)
-    )
+    assert not np.allclose(target, reference.target_vector(by_id, accepted[1:] + accepted[:1], RULES))
     assert float(target @ oldest_only) < 0.99
 
 
@@ -167,14 +155,8 @@ def test_mmr_makes_the_list_more_diverse(lib, fp_index) -> None:
 def test_pinned_samples_that_pass_come_first_flagged(lib, fp_index) -> None:
     c = lib.candidates
     ctx = SessionContext(bpm=120, key=parse_key("Am"))
-    hard_fail = next(
-        int(c.ids[r])
-        for r in range(len(c))
-        if not reference.passes(c, r, ctx, SessionState(), RULES)
-    )
-    ok = [
-        int(c.ids[r]) for r in range(len(c)) if reference.passes(c, r, ctx, SessionState(), RULES)
-    ]
+    hard_fail = next(int(c.ids[r]) for r in range(len(c)) if not reference.passes(c, r, ctx, SessionState(), RULES))
+    ok = [int(c.ids[r]) for r in range(len(c)) if reference.passes(c, r, ctx, SessionState(), RULES)]
     state = SessionState(accepted=[ok[0]], pinned={ok[0], ok[5], ok[9], hard_fail})
     out = _ranker(lib, fp_index).suggest(ctx, state, top_k=10)
     assert [s.pinned for s in out[:2]] == [True, True]
@@ -227,9 +209,7 @@ def test_rationale_strings() -> None:
                 tags=["dark"],
                 added_at=NOW - 3 * DAY - 60,
             ),
-            record(
-                3, path="/d/loop_b.wav", bpm=63, key_pc=0, mode="major", added_at=NOW - 1.5 * DAY
-            ),
+            record(3, path="/d/loop_b.wav", bpm=63, key_pc=0, mode="major", added_at=NOW - 1.5 * DAY),
         ]
     )
     ranker = Ranker(
@@ -304,9 +284,7 @@ def test_fallback_clap_then_fingerprint_then_recency(lib, fp_index) -> None:
 def test_space_that_cannot_fill_the_list_is_topped_up_by_recency(lib) -> None:
     c = lib.candidates
     few = EmbeddingSpaceData("fp", "fingerprint", c.ids[:4], lib.vectors[:4], None)
-    out = _ranker(lib, spaces=[few]).suggest(
-        SessionContext(), SessionState(accepted=[int(c.ids[0])])
-    )
+    out = _ranker(lib, spaces=[few]).suggest(SessionContext(), SessionState(accepted=[int(c.ids[0])]))
     assert [s.source for s in out] == ["fingerprint"] * 3 + ["recency"] * 7
     assert len({s.sample_id for s in out}) == 10
 

@@ -112,10 +112,7 @@ def test_sparse_row_sets_equal_the_dense_terms() -> None:
     ctx = SessionContext(bpm=100, key=parse_key("Gm"), mood_tags=("dark",))
     scorer = Scorer(lib.candidates, ctx, RULES, NOW)
     tempo, key, tags = scorer.tempo(None), scorer.key(None), scorer.tags(None)
-    assert (
-        scorer.boosted_rows().tolist()
-        == np.flatnonzero((tempo > 0) | (key > 0) | (tags > 0)).tolist()
-    )
+    assert scorer.boosted_rows().tolist() == np.flatnonzero((tempo > 0) | (key > 0) | (tags > 0)).tolist()
     t_rows, k_rows = np.flatnonzero(tempo > 0), np.flatnonzero(key > 0)
     both = np.flatnonzero((tempo > 0) & (key > 0))
     assert 0 < len(both) < len(k_rows) < len(t_rows)

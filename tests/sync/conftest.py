@@ -58,16 +58,23 @@ def add_events(db_path: Path, n: int, *, session: str = "session-1") -> list[str
     conn = connect(db_path)
     types = ("view", "preview", "accept", "skip", "pin", "dismiss")
     ids = [
-        record_event(conn, types[i % len(types)], session_id=session,
-                     content_hash=f"{i % 50:032x}", context={"bpm": 124, "key": "A minor"},
-                     metadata={"rank": i % 10, "score": 0.5, "source": "fingerprint"})
+        record_event(
+            conn,
+            types[i % len(types)],
+            session_id=session,
+            content_hash=f"{i % 50:032x}",
+            context={"bpm": 124, "key": "A minor"},
+            metadata={"rank": i % 10, "score": 0.5, "source": "fingerprint"},
+        )
         for i in range(n)
     ]
     conn.close()
     return ids
 
 
-def add_embeddings(db_path: Path, n: int, *, seed: int = 0, space: str = SPACE, dim: int = DIM) -> dict[str, np.ndarray]:
+def add_embeddings(
+    db_path: Path, n: int, *, seed: int = 0, space: str = SPACE, dim: int = DIM
+) -> dict[str, np.ndarray]:
     """Store ``n`` vectors in the catalog, which queues their uploads in the same transaction."""
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
@@ -85,7 +92,9 @@ def server_events(database_url: str, user: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT t.event_id, t.deliveries FROM telemetry_events t JOIN users u ON u.id = t.user_id"
-            " WHERE u.name = %s", (user,)).fetchall()
+            " WHERE u.name = %s",
+            (user,),
+        ).fetchall()
     return dict(rows)
 
 
@@ -96,8 +105,9 @@ def server_embeddings(database_url: str, user: str) -> dict[str, np.ndarray]:
     with psycopg.connect(database_url) as conn:
         register_vector(conn)
         rows = conn.execute(
-            "SELECT e.content_hash, e.embedding FROM embeddings e JOIN users u ON u.id = e.user_id"
-            " WHERE u.name = %s", (user,)).fetchall()
+            "SELECT e.content_hash, e.embedding FROM embeddings e JOIN users u ON u.id = e.user_id WHERE u.name = %s",
+            (user,),
+        ).fetchall()
     return {h: v.to_numpy() for h, v in rows}
 
 

@@ -18,8 +18,14 @@ def companion(*args: str, url: str | None = None, token: str | None = None) -> s
         env["RECS_SYNC_URL"] = url
     if token:
         env["RECS_SYNC_TOKEN"] = token
-    return subprocess.run([sys.executable, "-c", "from companion.cli.main import main; main()", *args],
-                          capture_output=True, text=True, check=False, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from companion.cli.main import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_sync_once_then_status(hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path) -> None:

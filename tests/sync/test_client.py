@@ -42,8 +42,9 @@ def test_push_round_trip_in_gzip_batches(hub: HubProcess, sync_db: str, token: s
     event_ids = add_events(catalog, 1200)
     vectors = add_embeddings(catalog, 150)
     transport = RecordingTransport()
-    with SyncClient(catalog, hub.base_url, token, batch_size=500, embedding_batch_size=100,
-                    transport=transport) as client:
+    with SyncClient(
+        catalog, hub.base_url, token, batch_size=500, embedding_batch_size=100, transport=transport
+    ) as client:
         result = client.push_once()
         assert (result.sent_events, result.sent_embeddings, result.remaining, result.error) == (1200, 150, 0, None)
         assert outbox_size(catalog) == 0
@@ -56,7 +57,9 @@ def test_push_round_trip_in_gzip_batches(hub: HubProcess, sync_db: str, token: s
             assert len(body) < len(gzip.decompress(body))
         assert sizes == [("POST", "/api/v1/telemetry/recommendations", 500)] * 2 + [
             ("POST", "/api/v1/telemetry/recommendations", 200),
-            ("PUT", "/api/v1/embeddings", 100), ("PUT", "/api/v1/embeddings", 50)]
+            ("PUT", "/api/v1/embeddings", 100),
+            ("PUT", "/api/v1/embeddings", 50),
+        ]
 
         stored = server_events(sync_db, user)
         assert set(stored) == set(event_ids) and set(stored.values()) == {1}
@@ -94,18 +97,34 @@ def test_missing_configuration_is_a_clear_error(catalog: Path) -> None:
         SyncClient(catalog, "http://127.0.0.1:9", "")
 
 
-def test_rows_the_hub_refuses_are_parked_not_lost(hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path) -> None:
+def test_rows_the_hub_refuses_are_parked_not_lost(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     good = add_events(catalog, 6)
     conn = connect(catalog)
-    bad_event = {"event_id": "f" * 32, "type": "teleport", "sample_content_hash": None, "session_id": "s",
-                 "context": {}, "metadata": {}, "created_at": time.time()}
+    bad_event = {
+        "event_id": "f" * 32,
+        "type": "teleport",
+        "sample_content_hash": None,
+        "session_id": "s",
+        "context": {},
+        "metadata": {},
+        "created_at": time.time(),
+    }
     enqueue(conn, "event", bad_event["event_id"], bad_event)
     good += add_events(catalog, 4)
-    bad_vector = {"content_hash": "a" * 32, "space": "fingerprint/v1", "dim": 3,
-                  "vector": [float("nan"), 1.0, 0.0], "metadata": {}}
+    bad_vector = {
+        "content_hash": "a" * 32,
+        "space": "fingerprint/v1",
+        "dim": 3,
+        "vector": [float("nan"), 1.0, 0.0],
+        "metadata": {},
+    }
     enqueue(conn, "embedding", "fingerprint/v1:" + "a" * 32 + ":nan", bad_vector)
-    conn.execute("INSERT INTO outbox (kind, idempotency_key, payload_json, created_at) VALUES"
-                 " ('event', 'corrupt-row', '{not json', 0)")
+    conn.execute(
+        "INSERT INTO outbox (kind, idempotency_key, payload_json, created_at) VALUES"
+        " ('event', 'corrupt-row', '{not json', 0)"
+    )
     conn.close()
 
     with SyncClient(catalog, hub.base_url, token) as client:
@@ -116,8 +135,11 @@ def test_rows_the_hub_refuses_are_parked_not_lost(hub: HubProcess, sync_db: str,
         status = client.status()
         assert status.parked == 3 and status.state == "synced"
         conn = connect(catalog)
-        errors = dict(conn.execute("SELECT idempotency_key, last_error FROM outbox WHERE next_attempt_at >= ?",
-                                   (PARKED_AT,)).fetchall())
+        errors = dict(
+            conn.execute(
+                "SELECT idempotency_key, last_error FROM outbox WHERE next_attempt_at >= ?", (PARKED_AT,)
+            ).fetchall()
+        )
         conn.close()
         assert "type" in errors["f" * 32] and "422" in errors["f" * 32]
         assert "NaN" in errors["fingerprint/v1:" + "a" * 32 + ":nan"]
@@ -126,8 +148,9 @@ def test_rows_the_hub_refuses_are_parked_not_lost(hub: HubProcess, sync_db: str,
         assert client.status().queued_events == 2 and client.status().parked == 0
 
 
-def test_failures_schedule_a_backoff_that_survives_a_restart(hub: HubProcess, sync_db: str, token: str,
-                                                             user: str, catalog: Path) -> None:
+def test_failures_schedule_a_backoff_that_survives_a_restart(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     ids = add_events(catalog, 30)
     dead = f"http://127.0.0.1:{free_port()}"
     start = time.time()
@@ -152,8 +175,9 @@ def test_failures_schedule_a_backoff_that_survives_a_restart(hub: HubProcess, sy
     assert set(server_events(sync_db, user)) == set(ids)
 
 
-def test_vectors_are_read_at_send_time_and_gone_ones_dropped(hub: HubProcess, sync_db: str, token: str,
-                                                             user: str, catalog: Path) -> None:
+def test_vectors_are_read_at_send_time_and_gone_ones_dropped(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     vectors = add_embeddings(catalog, 5, seed=3)
     conn = connect(catalog)
     outbox_vector = conn.execute("SELECT payload_json FROM outbox LIMIT 1").fetchone()[0]

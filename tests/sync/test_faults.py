@@ -62,15 +62,27 @@ def injected_faults(hub: HubProcess, database_url: str) -> dict[str, float]:
 def test_injected_500s_and_timeouts_lose_and_double_nothing(
     faulty_hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
 ) -> None:
-    faulty_hub.start(env={
-        "HUB_FAULTS": "500:0.2,500-after:0.15,timeout:0.1,timeout-after:0.1",
-        "HUB_FAULT_DELAY_S": "1.0", "HUB_FAULT_SEED": "7",
-    })
+    faulty_hub.start(
+        env={
+            "HUB_FAULTS": "500:0.2,500-after:0.15,timeout:0.1,timeout-after:0.1",
+            "HUB_FAULT_DELAY_S": "1.0",
+            "HUB_FAULT_SEED": "7",
+        }
+    )
     ids = add_events(catalog, 400)
     vectors = add_embeddings(catalog, 60, seed=5)
     results: list[PushResult] = []
-    with SyncClient(catalog, faulty_hub.base_url, token, batch_size=40, embedding_batch_size=15,
-                    retry_budget=4, timeout_s=0.5, backoff=Backoff(base_s=0.02, cap_s=0.2), seed=3) as client:
+    with SyncClient(
+        catalog,
+        faulty_hub.base_url,
+        token,
+        batch_size=40,
+        embedding_batch_size=15,
+        retry_budget=4,
+        timeout_s=0.5,
+        backoff=Backoff(base_s=0.02, cap_s=0.2),
+        seed=3,
+    ) as client:
         for _ in range(40):
             results.append(client.push_once())
             if results[-1].remaining == 0 and results[-1].error is None:
@@ -99,13 +111,17 @@ def _push_in_thread(client: SyncClient) -> tuple[threading.Thread, list[PushResu
 
 def _hub_transactions(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        return int(conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND state = 'idle in transaction' AND pid <> pg_backend_pid()").fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        )
 
 
-def test_hub_killed_mid_batch_and_restarted(faulty_hub: HubProcess, sync_db: str, token: str, user: str,
-                                            catalog: Path) -> None:
+def test_hub_killed_mid_batch_and_restarted(
+    faulty_hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     ids = add_events(catalog, 300)
     client_args = {"batch_size": 100, "retry_budget": 2, "timeout_s": 60.0, "backoff": Backoff(0.05, 0.1)}
 
@@ -148,21 +164,35 @@ def _companion_sync(catalog: Path, hub: HubProcess, token: str, *extra: str) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECS_")}
     env.update({"RECS_SYNC_URL": hub.base_url, "RECS_SYNC_TOKEN": token})
     return subprocess.Popen(
-        [sys.executable, "-c", "from companion.cli.main import main; main()", "sync", "--once",
-         "--library-db", str(catalog), *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "from companion.cli.main import main; main()",
+            "sync",
+            "--once",
+            "--library-db",
+            str(catalog),
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
-def test_companion_killed_mid_sync_then_run_again(faulty_hub: HubProcess, sync_db: str, token: str,
-                                                  user: str, catalog: Path) -> None:
+def test_companion_killed_mid_sync_then_run_again(
+    faulty_hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     ids = add_events(catalog, 1000)
     # Every answer is delayed 0.2 s after commit, so the sync takes long enough to be killed.
     faulty_hub.start(env={"HUB_FAULTS": "timeout-after:1.0", "HUB_FAULT_DELAY_S": "0.2"})
     proc = _companion_sync(catalog, faulty_hub, token, "--batch-size", "50")
     try:
-        wait_for(lambda: len(server_events(sync_db, user)) >= 150 or proc.poll() is not None, 60,
-                 "the companion to send some batches")
+        wait_for(
+            lambda: len(server_events(sync_db, user)) >= 150 or proc.poll() is not None,
+            60,
+            "the companion to send some batches",
+        )
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)

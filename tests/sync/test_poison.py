@@ -43,9 +43,9 @@ def failing_inserts(database_url: str, condition: str) -> Iterator[None]:
         conn.execute(
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
             f" IF {condition} THEN RAISE EXCEPTION 'poison row %', NEW.event_id; END IF;"
-            " RETURN NEW; END $$")
-        conn.execute(f"CREATE TRIGGER {name} BEFORE INSERT ON telemetry_events FOR EACH ROW"
-                     f" EXECUTE FUNCTION {name}()")
+            " RETURN NEW; END $$"
+        )
+        conn.execute(f"CREATE TRIGGER {name} BEFORE INSERT ON telemetry_events FOR EACH ROW EXECUTE FUNCTION {name}()")
         try:
             yield
         finally:
@@ -53,14 +53,24 @@ def failing_inserts(database_url: str, condition: str) -> Iterator[None]:
             conn.execute(f"DROP FUNCTION {name}()")
 
 
-def test_poison_rows_are_parked_and_the_rest_is_sent(hub: HubProcess, sync_db: str, token: str, user: str,
-                                                     catalog: Path) -> None:
+def test_poison_rows_are_parked_and_the_rest_is_sent(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     ids = add_events(catalog, 60)
     poison = {ids[7], ids[44]}
     transport = CountingTransport()
     with failing_inserts(sync_db, "NEW.event_id IN (" + ", ".join(f"'{i}'" for i in sorted(poison)) + ")"):
-        with SyncClient(catalog, hub.base_url, token, batch_size=20, retry_budget=2, poison_tries=3,
-                        backoff=Backoff(0.01, 0.05), transport=transport, seed=1) as client:
+        with SyncClient(
+            catalog,
+            hub.base_url,
+            token,
+            batch_size=20,
+            retry_budget=2,
+            poison_tries=3,
+            backoff=Backoff(0.01, 0.05),
+            transport=transport,
+            seed=1,
+        ) as client:
             result = client.push_once()
             status = client.status()
     assert (result.sent_events, result.parked, result.remaining, result.error) == (58, 2, 0, None)
@@ -70,9 +80,23 @@ def test_poison_rows_are_parked_and_the_rest_is_sent(hub: HubProcess, sync_db: s
     assert outbox_size(catalog) == 2
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECS_")}
-    shown = subprocess.run([sys.executable, "-c", "from companion.cli.main import main; main()", "sync", "status",
-                            "--json", "--library-db", str(catalog)], capture_output=True, text=True, env=env,
-                           timeout=120, check=True)
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from companion.cli.main import main; main()",
+            "sync",
+            "status",
+            "--json",
+            "--library-db",
+            str(catalog),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     parked = {row["key"]: row["error"] for row in json.loads(shown.stdout)["parked_rows"]}
     assert set(parked) == poison
     assert all("HTTP 500" in why and "3 times for this row alone" in why for why in parked.values()), parked
@@ -84,15 +108,24 @@ def test_poison_rows_are_parked_and_the_rest_is_sent(hub: HubProcess, sync_db: s
     assert set(server_events(sync_db, user)) == set(ids)
 
 
-def test_a_hub_failing_on_everything_parks_nothing(hub: HubProcess, sync_db: str, token: str, user: str,
-                                                   catalog: Path) -> None:
+def test_a_hub_failing_on_everything_parks_nothing(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     ids = add_events(catalog, 40)
     transport = CountingTransport()
     with psycopg.connect(sync_db) as conn:
         user_id = conn.execute("SELECT id FROM users WHERE name = %s", (user,)).fetchone()[0]
     with failing_inserts(sync_db, f"NEW.user_id = '{user_id}'"):
-        with SyncClient(catalog, hub.base_url, token, batch_size=20, poison_tries=3,
-                        backoff=Backoff(0.01, 0.05), transport=transport, seed=2) as client:
+        with SyncClient(
+            catalog,
+            hub.base_url,
+            token,
+            batch_size=20,
+            poison_tries=3,
+            backoff=Backoff(0.01, 0.05),
+            transport=transport,
+            seed=2,
+        ) as client:
             result = client.push_once()
     assert result.parked == 0 and result.sent_events == 0 and result.remaining == 40
     assert "fails on everything" in (result.error or "")

@@ -10,12 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-from samplemind_protocol import paths
-from samplemind_protocol.errors import ProtocolError
-from samplemind_protocol.errors import RulesError as ProtocolRulesError
-from samplemind_protocol.instruments import INSTRUMENTS as PROTOCOL_INSTRUMENTS
-from samplemind_protocol.payloads import EVENT_TYPES, EmbeddingBatch, TelemetryBatch
-from samplemind_protocol.rules import load_default_rules as protocol_default_rules
 
 from companion.analysis.instruments import INSTRUMENTS
 from companion.errors import CompanionError, RulesError
@@ -24,6 +18,12 @@ from companion.library.db import connect
 from companion.library.vectors import get_vector
 from companion.ranking.rules import load_default_rules, load_packaged_rules, parse_rules
 from companion.sync import client
+from samplemind_protocol import paths
+from samplemind_protocol.errors import ProtocolError
+from samplemind_protocol.errors import RulesError as ProtocolRulesError
+from samplemind_protocol.instruments import INSTRUMENTS as PROTOCOL_INSTRUMENTS
+from samplemind_protocol.payloads import EVENT_TYPES, EmbeddingBatch, TelemetryBatch
+from samplemind_protocol.rules import load_default_rules as protocol_default_rules
 from tests.sync.conftest import add_embeddings, add_events
 
 
@@ -59,7 +59,10 @@ def test_shared_constants_are_the_desktops() -> None:
     assert set(EVENT_TYPES) == set(events.EVENT_TYPES)
     assert INSTRUMENTS == PROTOCOL_INSTRUMENTS
     assert (client.EVENTS_PATH, client.EMBEDDINGS_PATH, client.RULES_PATH) == (
-        paths.EVENTS_PATH, paths.EMBEDDINGS_PATH, paths.RULES_PATH)
+        paths.EVENTS_PATH,
+        paths.EMBEDDINGS_PATH,
+        paths.RULES_PATH,
+    )
     assert load_default_rules() == protocol_default_rules()
     assert load_packaged_rules(1).version == 1
 

@@ -94,8 +94,9 @@ def test_a_corrupt_cache_falls_back_to_the_packaged_rules(catalog: Path) -> None
     conn.close()
 
 
-def test_run_loop_pushes_new_events_and_pulls_rules(hub: HubProcess, sync_db: str, token: str, user: str,
-                                                    catalog: Path) -> None:
+def test_run_loop_pushes_new_events_and_pulls_rules(
+    hub: HubProcess, sync_db: str, token: str, user: str, catalog: Path
+) -> None:
     seen: list[SyncStatus] = []
     stop = threading.Event()
     client = SyncClient(catalog, hub.base_url, token, rules_interval_s=0.5)

@@ -30,16 +30,29 @@ from companion.ui.scan_process import ScanProcess
 
 #: The test library: Sonic Pi loops and one-shots (Debian package sonic-pi-samples).
 LIBRARY_FILES = (
-    "loop_amen.flac", "loop_breakbeat.flac", "loop_garzul.flac", "loop_mika.flac", "loop_safari.flac",
-    "loop_tabla.flac", "loop_industrial.flac", "bd_haus.flac", "sn_dolf.flac", "ambi_piano.flac",
-    "bass_hit_c.flac", "elec_blip.flac",
+    "loop_amen.flac",
+    "loop_breakbeat.flac",
+    "loop_garzul.flac",
+    "loop_mika.flac",
+    "loop_safari.flac",
+    "loop_tabla.flac",
+    "loop_industrial.flac",
+    "bd_haus.flac",
+    "sn_dolf.flac",
+    "ambi_piano.flac",
+    "bass_hit_c.flac",
+    "elec_blip.flac",
 )
 #: Tempo and key of the loops, stored as the producer's corrections so that the tests do not
 #: depend on what the analyser estimates (that is tested in tests/analysis).
 LOOP_FACTS = {
-    "loop_amen.flac": (137.0, None), "loop_breakbeat.flac": (126.0, None), "loop_garzul.flac": (120.0, None),
-    "loop_mika.flac": (120.0, "F# minor"), "loop_safari.flac": (160.0, "Db major"),
-    "loop_tabla.flac": (90.0, "Bb major"), "loop_industrial.flac": (76.0, None),
+    "loop_amen.flac": (137.0, None),
+    "loop_breakbeat.flac": (126.0, None),
+    "loop_garzul.flac": (120.0, None),
+    "loop_mika.flac": (120.0, "F# minor"),
+    "loop_safari.flac": (160.0, "Db major"),
+    "loop_tabla.flac": (90.0, "Bb major"),
+    "loop_industrial.flac": (76.0, None),
 }
 
 
@@ -78,16 +91,22 @@ def library_db(tmp_path: Path, scanned_library: tuple[Path, Path]) -> Path:
 @pytest.fixture()
 def make_window(qtbot, tmp_path: Path, library_db: Path, scanned_library) -> Iterator[Callable[..., object]]:
     """Build a started main window on the test catalog; closed (and its services stopped) after."""
+    from companion.settings import SettingsStore
     from companion.ui.controller import AppController
     from companion.ui.main_window import MainWindow
-    from companion.settings import SettingsStore
 
     windows = []
 
     def make(*, wait_for_list: bool = True, **overrides: object) -> MainWindow:
         folder, _ = scanned_library
-        fields = dict(folders=[str(folder)], library_db=str(library_db), first_run_done=True, osc_port=0,
-                      watch_folders=False, auto_preview=False)
+        fields = dict(
+            folders=[str(folder)],
+            library_db=str(library_db),
+            first_run_done=True,
+            osc_port=0,
+            watch_folders=False,
+            auto_preview=False,
+        )
         fields.update(overrides)
         store = SettingsStore(tmp_path / "settings.json", environment=False, file_values=fields)
         controller = AppController(store)

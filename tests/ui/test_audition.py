@@ -56,8 +56,9 @@ def test_arrow_keys_audition_the_next_card(qtbot, make_window):
     window.view.select_row(0)
     window.view.setFocus()
     first = window.selected()
-    with qtbot.waitSignal(c.preview_state, timeout=20000,
-                          check_params_cb=lambda sid, st, d: st == "playing" and sid != first.sample_id):
+    with qtbot.waitSignal(
+        c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing" and sid != first.sample_id
+    ):
         qtbot.keyClick(window.view, Qt.Key.Key_Down)
     assert window.selected().sample_id != first.sample_id
     assert c.audition.preview_item.sample_id == window.selected().sample_id

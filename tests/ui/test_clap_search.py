@@ -31,9 +31,22 @@ def tiny_clap(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_search_goes_through_clap_when_a_model_is_loaded(qtbot, make_window, library_db, tiny_clap):
     proc = subprocess.run(
-        [sys.executable, "-m", "companion", "embed", "--backfill", "--model", str(tiny_clap),
-         "--library-db", str(library_db)],
-        env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "embed",
+            "--backfill",
+            "--model",
+            str(tiny_clap),
+            "--library-db",
+            str(library_db),
+        ],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     window = make_window(clap_model_dir=str(tiny_clap))

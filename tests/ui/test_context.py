@@ -18,8 +18,11 @@ def test_osc_packet_updates_context_bar_and_suggestions(qtbot, make_window):
     c = window.controller
     assert c.listener is not None and c.listener.port > 0
     osc = SimpleUDPClient("127.0.0.1", c.listener.port)
-    with qtbot.waitSignal(c.suggestions_ready, timeout=10000,
-                          check_params_cb=lambda b: b.context.bpm == 160.0 and b.context.key is not None):
+    with qtbot.waitSignal(
+        c.suggestions_ready,
+        timeout=10000,
+        check_params_cb=lambda b: b.context.bpm == 160.0 and b.context.key is not None,
+    ):
         osc.send_message("/context/bpm", 160.0)
         osc.send_message("/context/key", "Db major")
     wait_until(qtbot, lambda: window.latest is not None and window.latest.context.bpm == 160.0)
@@ -55,13 +58,17 @@ def test_manual_edit_in_context_bar(qtbot, make_window):
     assert window.view.hasFocus()  # Enter hands the keyboard back to the list
     wait_until(qtbot, lambda: "loop_amen.flac" in _loop_bpms(window))  # 137 BPM
     # key from the menu
-    index = [i for i, (_, k) in enumerate(bar._keys) if k == parse_key("Am")][0]
-    with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.key == parse_key("Am")):
+    index = next(i for i, (_, k) in enumerate(bar._keys) if k == parse_key("Am"))
+    with qtbot.waitSignal(
+        c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.key == parse_key("Am")
+    ):
         bar.key.setCurrentIndex(index)
         bar.key.activated.emit(index)
     # mood words
     bar.mood.setFocus()
-    with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.mood_tags == ("dark", "gritty")):
+    with qtbot.waitSignal(
+        c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.mood_tags == ("dark", "gritty")
+    ):
         qtbot.keyClicks(bar.mood, "dark, gritty")
         qtbot.keyClick(bar.mood, Qt.Key.Key_Return)
     wait_until(qtbot, lambda: "dark, gritty" in window.header.text())

@@ -56,8 +56,14 @@ def test_skip_hides_for_the_session_and_undo(qtbot, make_window, library_db):
     qtbot.keyClick(window.view, Qt.Key.Key_Delete)
     assert item.name not in _names(window)
     wait_until(qtbot, lambda: ("skip", item.sample_id) in [(t, s) for t, s, _ in events(library_db)])
-    wait_until(qtbot, lambda: window.latest is not None and item.sample_id not in [i.sample_id for i in window.latest.items]
-               and window.latest.seq > 1)
+    wait_until(
+        qtbot,
+        lambda: (
+            window.latest is not None
+            and item.sample_id not in [i.sample_id for i in window.latest.items]
+            and window.latest.seq > 1
+        ),
+    )
     assert item.sample_id in window.controller.engine.state.dismissed
     window.undo_stack.undo()
     assert item.name in _names(window)
@@ -97,7 +103,7 @@ def test_enter_accepts_and_records(qtbot, make_window, library_db):
     item = window.selected()
     qtbot.keyClick(window.view, Qt.Key.Key_Return)
     wait_until(qtbot, lambda: ("accept", item.sample_id) in [(t, s) for t, s, _ in events(library_db)])
-    meta = json.loads([m for t, s, m in events(library_db) if t == "accept"][0])
+    meta = json.loads(next(m for t, s, m in events(library_db) if t == "accept"))
     assert meta["via"] == "key" and meta["rank"] == 1
     # an accepted sample is not suggested again
     wait_until(qtbot, lambda: item.sample_id not in [i.sample_id for i in window.model.items])
@@ -147,4 +153,4 @@ def test_drag_carries_the_file_url_and_the_render(qtbot, make_window, library_db
 
     window._dropped(item, Qt.DropAction.CopyAction)  # the DAW took it: that is an accept
     wait_until(qtbot, lambda: any(t == "accept" and s == item.sample_id for t, s, _ in events(library_db)))
-    assert json.loads([m for t, s, m in events(library_db) if t == "accept"][0])["via"] == "drag"
+    assert json.loads(next(m for t, s, m in events(library_db) if t == "accept"))["via"] == "drag"

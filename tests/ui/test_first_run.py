@@ -10,10 +10,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 
 from companion.library.catalog import Catalog
+from companion.settings import SettingsStore
 from companion.ui import app as app_module
 from companion.ui.controller import AppController
 from companion.ui.main_window import MainWindow
-from companion.settings import SettingsStore
 from tests.ui.conftest import wait_until
 
 
@@ -44,7 +44,9 @@ def test_first_run_picks_a_folder_scans_with_progress_and_lists_problems(qtbot, 
 
     def answer() -> None:
         dlg = window.first_run_dialog
-        assert str(tmp_path / "data" / "library.db") in " ".join(l.text() for l in dlg.findChildren(type(window.header)))
+        assert str(tmp_path / "data" / "library.db") in " ".join(
+            label.text() for label in dlg.findChildren(type(window.header))
+        )
         qtbot.mouseClick(dlg.quick_buttons["My Pack"], Qt.MouseButton.LeftButton)
         assert dlg.folder_list.folders() == [str(pack)]
         qtbot.mouseClick(dlg.start_button, Qt.MouseButton.LeftButton)
@@ -81,8 +83,15 @@ def test_later_skips_the_first_run_for_good(qtbot, tmp_path, monkeypatch):
 
 def test_watched_folder_analyses_new_files_by_itself(qtbot, tmp_path, sonic_pi):
     pack = _pack(tmp_path / "watched", sonic_pi, ["bd_haus.flac", "sn_dolf.flac"])
-    window = _window(qtbot, tmp_path, folders=[str(pack)], library_db=str(tmp_path / "library.db"),
-                     first_run_done=True, osc_enabled=False, watch_folders=True)
+    window = _window(
+        qtbot,
+        tmp_path,
+        folders=[str(pack)],
+        library_db=str(tmp_path / "library.db"),
+        first_run_done=True,
+        osc_enabled=False,
+        watch_folders=True,
+    )
     c = window.controller
     with qtbot.waitSignal(c.scan_finished, timeout=60000):
         qtbot.mouseClick(window.library.scan_button, Qt.MouseButton.LeftButton)

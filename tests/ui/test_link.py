@@ -25,7 +25,7 @@ def test_window_follows_a_link_peer(qtbot, make_window):
     try:
         wait_until(qtbot, lambda: window.latest is not None and window.latest.context.bpm == 141.5, timeout_s=20)
     finally:
-        out, err = peer.communicate(timeout=20)
+        _out, err = peer.communicate(timeout=20)
     assert peer.returncode == 0, err
     ctx = window.latest.context
     assert ctx.playing is True

@@ -73,5 +73,7 @@ def test_correct_bpm_key_and_kind_in_place(qtbot, make_window, library_db):
     # the ranking uses it: in a 128 BPM A minor session the corrected sample is a loop at 128
     with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.bpm == 128.0):
         c.edit_context({"bpm": 128.0, "key": parse_key("Am")})
-    wait_until(qtbot, lambda: any(it.name == "bd_haus.flac" and it.kind == "loop" and it.bpm == 128.0
-                                  for it in window.model.items))
+    wait_until(
+        qtbot,
+        lambda: any(it.name == "bd_haus.flac" and it.kind == "loop" and it.bpm == 128.0 for it in window.model.items),
+    )

@@ -82,21 +82,38 @@ def test_task_results_come_back_on_the_gui_thread(qtbot):
     runner.run(lambda: threading.current_thread(), lambda r, e: seen.append((r, e, threading.current_thread())))
     runner.run(lambda: 1 / 0, lambda r, e: seen.append((r, type(e), threading.current_thread())), pool="db")
     wait_until(qtbot, lambda: len(seen) == 2)
-    worker_thread, err, cb_thread = next(s for s in seen if s[1] is None)
+    worker_thread, _err, cb_thread = next(s for s in seen if s[1] is None)
     assert worker_thread is not gui and cb_thread is gui
     assert any(s[1] is ZeroDivisionError and s[2] is gui for s in seen)
     assert runner.wait()
 
 
 def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
-               XDG_STATE_HOME=str(tmp_path / "xdg-state"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_DATA_HOME=str(tmp_path / "xdg"),
+        XDG_STATE_HOME=str(tmp_path / "xdg-state"),
+    )
     settings = tmp_path / "gui.json"  # a format-1 file: migrated when read
     settings.write_text(json.dumps({"first_run_done": True, "osc_enabled": False}))
     proc = subprocess.run(
-        [sys.executable, "-m", "companion", "gui", "--library-db", str(library_db), "--settings-file", str(settings),
-         "--quit-after", "2"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "gui",
+            "--library-db",
+            str(library_db),
+            "--settings-file",
+            str(settings),
+            "--quit-after",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "library_db" not in json.loads(settings.read_text())  # a flag is never saved
@@ -105,8 +122,13 @@ def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
 def test_no_osc_holds_for_one_run_only(tmp_path: Path, library_db: Path):
     """``companion gui --no-osc`` once, then a normal start listens again (the flag is not saved,
     although the window saves a setting the producer changed during that run)."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
-               XDG_CONFIG_HOME=str(tmp_path / "xdg-config"), XDG_STATE_HOME=str(tmp_path / "xdg-state"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_DATA_HOME=str(tmp_path / "xdg"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        XDG_STATE_HOME=str(tmp_path / "xdg-state"),
+    )
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"version": 2, "first_run_done": True, "osc_port": 0}))
     code = (  # `companion gui --no-osc`, moving the volume slider before it closes
@@ -126,11 +148,15 @@ def test_no_osc_holds_for_one_run_only(tmp_path: Path, library_db: Path):
     assert normal.osc_enabled is True
 
 
-
 @pytest.mark.parametrize("argv", [[]])
 def test_companion_without_arguments_opens_the_app(tmp_path: Path, library_db: Path, argv):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "xdg"),
-               XDG_STATE_HOME=str(tmp_path / "xdg-state"), COMPANION_LIBRARY_DB=str(library_db))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_DATA_HOME=str(tmp_path / "xdg"),
+        XDG_STATE_HOME=str(tmp_path / "xdg-state"),
+        COMPANION_LIBRARY_DB=str(library_db),
+    )
     # an earlier version's settings (format 1, in the data dir): a finished first run, no OSC
     from companion.settings import APP_NAME
 

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from companion.embedding.clap.runtime import ClapEmbedder
 
 ModelOption = typer.Option(
-    None, "--model", envvar="RECS_CLAP_MODEL_DIR", help="CLAP model folder (default: the installed default model).",
+    None,
+    "--model",
+    envvar="RECS_CLAP_MODEL_DIR",
+    help="CLAP model folder (default: the installed default model).",
     file_okay=False,
 )
 PrecisionOption = typer.Option("auto", "--precision", help="Audio encoder: auto (int8 when checked), fp32 or int8.")
@@ -50,8 +53,14 @@ def _vector_text(v: np.ndarray) -> str:
 
 def _progress_bar(json_out: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("ETA"), TimeRemainingColumn(), console=err_console, disable=json_out,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=json_out,
     )
 
 
@@ -134,9 +143,14 @@ def embed_text_cmd(
     except CompanionError as exc:
         raise fail(str(exc)) from exc
     if json_out:
-        print_json({**embedder.info(), "results": [
-            {"text": t, "vector": [round(float(x), 7) for x in v]} for t, v in zip(texts, vecs, strict=True)
-        ]})
+        print_json(
+            {
+                **embedder.info(),
+                "results": [
+                    {"text": t, "vector": [round(float(x), 7) for x in v]} for t, v in zip(texts, vecs, strict=True)
+                ],
+            }
+        )
         return
     for t, v in zip(texts, vecs, strict=True):
         typer.echo(f"{t}\t{_vector_text(v)}")

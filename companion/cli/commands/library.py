@@ -35,9 +35,14 @@ def list_cmd(
         table.add_column(col, justify="right" if col in ("dur s", "BPM", "LUFS") else "left")
     for r in rows:
         table.add_row(
-            r.name, r.kind or "", r.instrument or "", f"{r.duration_s:.2f}" if r.duration_s is not None else "",
-            f"{r.bpm:.1f}" if r.bpm else "", r.key or "",
-            f"{r.loudness_lufs:.1f}" if r.loudness_lufs is not None else "", r.status,
+            r.name,
+            r.kind or "",
+            r.instrument or "",
+            f"{r.duration_s:.2f}" if r.duration_s is not None else "",
+            f"{r.bpm:.1f}" if r.bpm else "",
+            r.key or "",
+            f"{r.loudness_lufs:.1f}" if r.loudness_lufs is not None else "",
+            r.status,
         )
     from rich.console import Console
 
@@ -68,14 +73,16 @@ def stats_cmd(library_db: Path | None = LibraryDbOption, json_out: bool = JsonOp
         print_json(stats)
         return
     typer.echo(f"catalog        {stats['catalog']} ({stats['catalog_bytes'] / 1e6:.1f} MB)")
-    typer.echo(f"samples        {stats['samples']}  " + "  ".join(f"{k}={v}" for k, v in sorted(stats['by_status'].items())))
-    typer.echo("kinds          " + "  ".join(f"{k}={v}" for k, v in sorted(stats['by_kind'].items())))
+    typer.echo(
+        f"samples        {stats['samples']}  " + "  ".join(f"{k}={v}" for k, v in sorted(stats["by_status"].items()))
+    )
+    typer.echo("kinds          " + "  ".join(f"{k}={v}" for k, v in sorted(stats["by_kind"].items())))
     typer.echo(f"with BPM       {stats['with_bpm']}\nwith key       {stats['with_key']}")
     for space, cov in stats["embedding_coverage"].items():
         share = cov["with_vector"] / cov["analysed"] if cov["analysed"] else 0.0
         typer.echo(f"vectors        {space}: {cov['with_vector']}/{cov['analysed']} ({share:.0%})")
     typer.echo(f"problems       {stats['problems']}")
-    typer.echo("sync outbox    " + ("  ".join(f"{k}={v}" for k, v in stats['outbox'].items()) or "empty"))
+    typer.echo("sync outbox    " + ("  ".join(f"{k}={v}" for k, v in stats["outbox"].items()) or "empty"))
 
 
 def register(app: typer.Typer) -> None:

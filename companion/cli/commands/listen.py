@@ -49,9 +49,13 @@ def result_line(result: Any) -> str:
 
 
 def listen_cmd(
-    port: int | None = typer.Option(None, "--port", help="UDP port for OSC (default: settings, 9137; 0: any free port)."),
+    port: int | None = typer.Option(
+        None, "--port", help="UDP port for OSC (default: settings, 9137; 0: any free port)."
+    ),
     host: str | None = typer.Option(
-        None, "--host", help="Interface to listen on (default: settings, 127.0.0.1); 0.0.0.0 for a DAW on another machine."
+        None,
+        "--host",
+        help="Interface to listen on (default: settings, 127.0.0.1); 0.0.0.0 for a DAW on another machine.",
     ),
     top_k: int = typer.Option(5, "--top-k", min=1, max=500, help="Suggestions per line."),
     mode: str | None = typer.Option(None, help="fusion or rules (default: settings, RECS_RECOMMENDATION_MODE)."),
@@ -80,8 +84,16 @@ def listen_cmd(
             sys.stdout.flush()
 
     session = open_session(
-        library_db, use_clap=None, on_result=on_result, osc_enabled=True, osc_port=port, osc_host=host,
-        recommendation_mode=mode, abletonosc=abletonosc, live_host=live_host, link=link,
+        library_db,
+        use_clap=None,
+        on_result=on_result,
+        osc_enabled=True,
+        osc_port=port,
+        osc_host=host,
+        recommendation_mode=mode,
+        abletonosc=abletonosc,
+        live_host=live_host,
+        link=link,
     )
     session.top_k = top_k  # lines carry their own length, not the window's
     stop = threading.Event()

@@ -19,7 +19,9 @@ models_app = typer.Typer(help="CLAP models: export, fetch, list, choose the defa
 
 @models_app.command("export")
 def export_cmd(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Hugging Face id (laion/clap-htsat-unfused) or checkpoint folder."),
+    checkpoint: str = typer.Option(
+        ..., "--checkpoint", help="Hugging Face id (laion/clap-htsat-unfused) or checkpoint folder."
+    ),
     out: Path = typer.Option(..., "--out", help="Model folder to write.", file_okay=False),
     name: str | None = typer.Option(None, help="Model name (first part of the space id); default from the checkpoint."),
     quantize: str | None = typer.Option(None, "--quantize", help="Also write an int8 audio encoder: int8."),
@@ -36,8 +38,7 @@ def export_cmd(
         from companion.embedding.clap.export import export_clap
     except ImportError as exc:
         raise fail(
-            f"exporting needs the `export` extra ({exc.name} is missing): "
-            "pip install 'samplemind-companion[export]'"
+            f"exporting needs the `export` extra ({exc.name} is missing): pip install 'samplemind-companion[export]'"
         ) from exc
     if quantize not in (None, "int8"):
         raise fail(f"--quantize takes int8, not {quantize!r}")
@@ -47,7 +48,14 @@ def export_cmd(
 
     try:
         manifest = export_clap(
-            checkpoint, out, name=name, quantize=quantize, opset=opset, check_audio=check_audio, revision=revision, log=say
+            checkpoint,
+            out,
+            name=name,
+            quantize=quantize,
+            opset=opset,
+            check_audio=check_audio,
+            revision=revision,
+            log=say,
         )
         installed = None
         if install:
@@ -58,7 +66,9 @@ def export_cmd(
     except CompanionError as exc:
         raise fail(str(exc)) from exc
     if json_out:
-        print_json({"folder": str(out), "installed": str(installed) if installed else None, "manifest": manifest.to_dict()})
+        print_json(
+            {"folder": str(out), "installed": str(installed) if installed else None, "manifest": manifest.to_dict()}
+        )
 
 
 @models_app.command("fetch")
@@ -77,7 +87,9 @@ def fetch_cmd(
         err_console.print(line, markup=False)
 
     try:
-        folder = fetch(repo or DEFAULT_REPO, revision=revision, endpoint=endpoint, make_default=make_default, log_line=say)
+        folder = fetch(
+            repo or DEFAULT_REPO, revision=revision, endpoint=endpoint, make_default=make_default, log_line=say
+        )
         manifest = Manifest.read(folder)
     except CompanionError as exc:
         raise fail(str(exc)) from exc
@@ -103,18 +115,20 @@ def list_cmd(
             except CompanionError as exc:
                 problem = str(exc)
         man = m.manifest
-        rows.append({
-            "name": m.name,
-            "default": m.default,
-            "space": man.space if man else None,
-            "checkpoint": man.checkpoint if man else None,
-            "int8": bool(man and man.int8_usable()),
-            "megabytes": round(sum(f.bytes for f in man.files.values()) / 1e6, 1) if man else None,
-            "source": man.source if man else None,
-            "path": str(m.path),
-            "ok": problem is None,
-            "problem": problem,
-        })
+        rows.append(
+            {
+                "name": m.name,
+                "default": m.default,
+                "space": man.space if man else None,
+                "checkpoint": man.checkpoint if man else None,
+                "int8": bool(man and man.int8_usable()),
+                "megabytes": round(sum(f.bytes for f in man.files.values()) / 1e6, 1) if man else None,
+                "source": man.source if man else None,
+                "path": str(m.path),
+                "ok": problem is None,
+                "problem": problem,
+            }
+        )
     env_dir = get_settings().clap_model_dir
     if json_out:
         print_json({"root": str(models_root()), "env_model_dir": str(env_dir) if env_dir else None, "models": rows})
@@ -127,7 +141,9 @@ def list_cmd(
     for r in rows:
         mark = "*" if r["default"] else " "
         state = "ok" if r["ok"] else f"BROKEN: {r['problem']}"
-        typer.echo(f"{mark} {r['name']}\t{r['space']}\t{r['megabytes']} MB\tint8={'yes' if r['int8'] else 'no'}\t{state}")
+        typer.echo(
+            f"{mark} {r['name']}\t{r['space']}\t{r['megabytes']} MB\tint8={'yes' if r['int8'] else 'no'}\t{state}"
+        )
     if env_dir:
         err_console.print(f"RECS_CLAP_MODEL_DIR={env_dir} overrides the default")
 

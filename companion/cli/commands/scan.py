@@ -24,7 +24,9 @@ def scan_cmd(
     paths: list[Path] = typer.Argument(..., help="Folders to scan (recursively).", exists=False),
     library_db: Path | None = LibraryDbOption,
     workers: int | None = typer.Option(None, "--workers", "-j", help="Analysis processes (default: CPU count)."),
-    model: Path | None = typer.Option(None, "--model", help="CLAP model folder (default: RECS_CLAP_MODEL_DIR or the installed one)."),
+    model: Path | None = typer.Option(
+        None, "--model", help="CLAP model folder (default: RECS_CLAP_MODEL_DIR or the installed one)."
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Scan folders: list every audio file at once, then analyse new and changed files."""
@@ -33,16 +35,25 @@ def scan_cmd(
     db = resolve_db(library_db)
     catalog = open_catalog(library_db, must_exist=False)
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
     with catalog, Progress(*columns, console=err_console, transient=False, disable=json_out) as bar:
         tasks: dict[str, TaskID] = {}
 
         def on_progress(p: ScanProgress) -> None:
             if p.phase not in tasks:
-                label = {"index": "Indexing", "analyse": "Analysing", "embed": "CLAP embedding",
-                         "vectors": "Vector index"}[p.phase]
+                label = {
+                    "index": "Indexing",
+                    "analyse": "Analysing",
+                    "embed": "CLAP embedding",
+                    "vectors": "Vector index",
+                }[p.phase]
                 tasks[p.phase] = bar.add_task(label, total=p.total, rate="")
             task = tasks[p.phase]
             elapsed = bar.tasks[task].elapsed or 0.0
@@ -77,7 +88,7 @@ def scan_cmd(
     err_console.print(f"catalog: {db}")
 
 
-def _load_embedder(model: Path | None):  # noqa: ANN202
+def _load_embedder(model: Path | None):
     """The CLAP embedder if a model is installed (None, said once, otherwise)."""
     try:
         from companion.embedding.clap.runtime import load_clap

@@ -35,7 +35,11 @@ def search_cmd(
             raise fail("CLAP is off (RECS_USE_CLAP=false)")
         if session.clap is None or session.clap.embedder is None:
             raise fail(
-                (session.clap.problem if session.clap is not None and session.clap.problem else "no CLAP model installed")
+                (
+                    session.clap.problem
+                    if session.clap is not None and session.clap.problem
+                    else "no CLAP model installed"
+                )
                 + " — fetch one with `companion models fetch`, export one with `companion models export`, "
                 "or give a folder with --model DIR"
             )
@@ -51,8 +55,14 @@ def search_cmd(
     finally:
         session.close()
     hits = [
-        {"id": h.row.id, "path": h.row.path, "name": h.row.name, "kind": h.row.kind,
-         "instrument": h.row.instrument, "score": round(h.score or 0.0, 6)}
+        {
+            "id": h.row.id,
+            "path": h.row.path,
+            "name": h.row.name,
+            "kind": h.row.kind,
+            "instrument": h.row.instrument,
+            "score": round(h.score or 0.0, 6),
+        }
         for h in result.hits
     ]
     if json_out:

@@ -15,8 +15,10 @@ from companion.cli.options import JsonOption
 def self_test_cmd(
     json_out: bool = JsonOption,
     check: list[str] | None = typer.Option(
-        None, "--check", help="Run only this check (repeatable): logs, rules, catalog, analysis, "
-        "embedder, index, processes, clap, audio, osc, qt."
+        None,
+        "--check",
+        help="Run only this check (repeatable): logs, rules, catalog, analysis, "
+        "embedder, index, processes, clap, audio, osc, qt.",
     ),
     osc_port: int | None = typer.Option(
         None, "--osc-port", min=0, max=65535, help="UDP port to bind (default: RECS_OSC_PORT, 9137; 0 = any free port)."

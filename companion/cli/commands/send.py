@@ -32,18 +32,32 @@ def send_cmd(
     timeout: float = typer.Option(2.0, "--timeout", help="Seconds to wait with --check."),
 ) -> None:
     """Send tempo, key, mood … to a running `companion listen` (or the app) as one OSC bundle."""
-    from companion.settings import get_settings
     from companion.bridge.sender import context_messages, encode, send
+    from companion.settings import get_settings
 
     port = port or get_settings().osc_port
     messages = context_messages(
-        bpm=bpm, key=key, mode=mode, mood=list(mood) if mood or clear_mood else None,
-        genre=genre, prompt=prompt, time_remaining_s=time_remaining, playing=playing,
-        accepted=[str(p.expanduser().absolute()) for p in accepted], reset=reset, ping=check,
+        bpm=bpm,
+        key=key,
+        mode=mode,
+        mood=list(mood) if mood or clear_mood else None,
+        genre=genre,
+        prompt=prompt,
+        time_remaining_s=time_remaining,
+        playing=playing,
+        accepted=[str(p.expanduser().absolute()) for p in accepted],
+        reset=reset,
+        ping=check,
     )
     try:
-        replies = send(encode(messages), host=host, port=port, wait_s=timeout if check else 0.0,
-                       expect=len(messages) + 1, until="/companion/pong")
+        replies = send(
+            encode(messages),
+            host=host,
+            port=port,
+            wait_s=timeout if check else 0.0,
+            expect=len(messages) + 1,
+            until="/companion/pong",
+        )
     except CompanionError as exc:
         raise fail(str(exc)) from exc
     if not check:

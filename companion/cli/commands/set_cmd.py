@@ -19,7 +19,8 @@ def set_cmd(
     key: str | None = typer.Option(None, help='Key: "A minor", "Am", "8A" …'),
     kind: str | None = typer.Option(None, help="loop or one-shot."),
     instrument: str | None = typer.Option(
-        None, help="kick, snare, clap, hihat, cymbal, tom, percussion, drums, bass, keys, organ, "
+        None,
+        help="kick, snare, clap, hihat, cymbal, tom, percussion, drums, bass, keys, organ, "
         "strings, pad, lead, brass, pluck, vocal or fx (synonyms such as bd, hh, vox work too).",
     ),
     library_db: Path | None = LibraryDbOption,

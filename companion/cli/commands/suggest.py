@@ -48,15 +48,23 @@ def suggest_cmd(
     finally:
         session.close()
     if json_out:
-        print_json({"context": context, "mode": mode or engine.default_mode, "latency_ms": round(ms, 3),
-                    "suggestions": [s.to_json() for s in suggestions]})
+        print_json(
+            {
+                "context": context,
+                "mode": mode or engine.default_mode,
+                "latency_ms": round(ms, 3),
+                "suggestions": [s.to_json() for s in suggestions],
+            }
+        )
         return
     if not suggestions:
         err_console.print("no suggestions: nothing in the library passes the filters for this context")
         return
     for rank, s in enumerate(suggestions, 1):
         bpm_s = f"{s.bpm:.0f} BPM" if s.bpm else "—"
-        typer.echo(f"{rank:2d}. {s.name}  [{s.instrument or '?'}, {s.kind}, {bpm_s}, {s.key or 'no key'}]  score {s.score:.3f}  ({s.source}{', pinned' if s.pinned else ''})")
+        typer.echo(
+            f"{rank:2d}. {s.name}  [{s.instrument or '?'}, {s.kind}, {bpm_s}, {s.key or 'no key'}]  score {s.score:.3f}  ({s.source}{', pinned' if s.pinned else ''})"
+        )
         typer.echo(f"    {'; '.join(s.rationale)}")
         typer.echo(f"    {s.path}")
     err_console.print(f"{len(suggestions)} suggestions in {ms:.1f} ms")

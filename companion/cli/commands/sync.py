@@ -53,8 +53,11 @@ def sync(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         client = SyncClient(
-            resolve_db(library_db), url or settings.sync_url or "", token or settings.sync_token or "",
-            batch_size=batch_size, timeout_s=timeout_s,
+            resolve_db(library_db),
+            url or settings.sync_url or "",
+            token or settings.sync_token or "",
+            batch_size=batch_size,
+            timeout_s=timeout_s,
         )
     except CompanionError as exc:
         raise fail(str(exc)) from exc
@@ -72,16 +75,20 @@ def _once(client: Any, json_out: bool) -> None:
     rules = client.pull_rules()
     push = client.push_once()
     if json_out:
-        print_json({
-            "sent_events": push.sent_events, "sent_embeddings": push.sent_embeddings,
-            "remaining": push.remaining, "parked": push.parked, "error": push.error,
-            "rules": {"status": rules.status, "version": rules.version, "error": rules.error},
-        })
+        print_json(
+            {
+                "sent_events": push.sent_events,
+                "sent_embeddings": push.sent_embeddings,
+                "remaining": push.remaining,
+                "parked": push.parked,
+                "error": push.error,
+                "rules": {"status": rules.status, "version": rules.version, "error": rules.error},
+            }
+        )
     else:
         err_console.print(
             f"sent {push.sent_events} event(s), {push.sent_embeddings} embedding(s); "
-            f"{push.remaining} left; rules: {rules.status}"
-            + (f" (v{rules.version})" if rules.version else "")
+            f"{push.remaining} left; rules: {rules.status}" + (f" (v{rules.version})" if rules.version else "")
         )
         if push.parked:
             err_console.print(f"{push.parked} row(s) refused by the hub: see 'companion sync status'")
@@ -132,14 +139,21 @@ def status(library_db: Path | None = LibraryDbOption, json_out: bool = JsonOptio
         conn.close()
     hub = get_settings().sync_url
     if json_out:
-        print_json({**current.to_json(), "hub": hub, "parked_rows": [
-            {"id": r[0], "kind": r[1], "key": r[2], "error": r[3]} for r in refused]})
+        print_json(
+            {
+                **current.to_json(),
+                "hub": hub,
+                "parked_rows": [{"id": r[0], "kind": r[1], "key": r[2], "error": r[3]} for r in refused],
+            }
+        )
         return
     err_console.print(f"hub: {hub or 'not configured (set RECS_SYNC_URL and RECS_SYNC_TOKEN)'}")
     err_console.print(current.summary())
     err_console.print(f"queued: {current.queued_events} event(s), {current.queued_embeddings} embedding(s)")
     if current.last_success_at:
-        err_console.print(f"last success: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(current.last_success_at))}")
+        err_console.print(
+            f"last success: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(current.last_success_at))}"
+        )
     if current.last_error:
         err_console.print(f"last error: {current.last_error}")
     if current.rules_error:

@@ -246,7 +246,10 @@ def quantize_int8(src: Path, dst: Path) -> None:
     root.setLevel(logging.ERROR)  # quantize_dynamic warns once per untyped Slice output
     try:
         quantize_dynamic(
-            str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
             extra_options={"MatMulConstBOnly": False},
         )
     finally:
@@ -356,7 +359,9 @@ def export_clap(
         "text max|Δ| {text_max_abs:.2e}, min cos {text_min_cosine:.6f}".format(**parity)
     )
     if parity["audio_min_cosine"] < PARITY_MIN_COSINE or parity["text_min_cosine"] < PARITY_MIN_COSINE:
-        raise ModelError(f"the ONNX export of {checkpoint} does not match PyTorch (cosine < {PARITY_MIN_COSINE}): {parity}")
+        raise ModelError(
+            f"the ONNX export of {checkpoint} does not match PyTorch (cosine < {PARITY_MIN_COSINE}): {parity}"
+        )
 
     files_meta = {
         AUDIO: ModelFile.describe(out, AUDIO_FILE, *graph_signature(out / AUDIO_FILE)),
@@ -371,13 +376,17 @@ def export_clap(
         extra: dict[str, Any] = {"quantization": "onnxruntime dynamic, int8 weights (MatMul/Gemm)"}
         if check:
             cos = int8_file_cosines(out / AUDIO_FILE, out / AUDIO_INT8_FILE, frontend, check)
-            extra.update(min_cosine_to_fp32=float(cos.min()), mean_cosine_to_fp32=float(cos.mean()), checked_files=len(check))
+            extra.update(
+                min_cosine_to_fp32=float(cos.min()), mean_cosine_to_fp32=float(cos.mean()), checked_files=len(check)
+            )
             verdict = "used on CPU" if cos.min() >= 0.99 else "NOT used (below 0.99)"
             log(f"int8 vs fp32 on {len(check)} real files: min cos {cos.min():.4f}, mean {cos.mean():.4f} — {verdict}")
         else:
             extra.update(min_cosine_to_fp32=None, checked_files=0)
             log("no real audio to check the int8 encoder against fp32 (--check-audio DIR): it will not be used")
-        files_meta[AUDIO_INT8] = ModelFile.describe(out, AUDIO_INT8_FILE, *graph_signature(out / AUDIO_INT8_FILE), extra=extra)
+        files_meta[AUDIO_INT8] = ModelFile.describe(
+            out, AUDIO_INT8_FILE, *graph_signature(out / AUDIO_INT8_FILE), extra=extra
+        )
 
     manifest = Manifest(
         name=name,

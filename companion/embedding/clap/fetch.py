@@ -100,7 +100,9 @@ def verify_against_etag(path: Path, etag: str | None) -> None:
     else:
         raise ModelError(f"the Hub gave no checksum for {path.name} — cannot verify it; try again later")
     if not ok:
-        raise ModelError(f"{path.name} does not match the checksum the Hub reports — the download is corrupt; try again")
+        raise ModelError(
+            f"{path.name} does not match the checksum the Hub reports — the download is corrupt; try again"
+        )
 
 
 class _Repo:
@@ -146,7 +148,9 @@ class _Repo:
                 )
             )
         except Exception as exc:  # network errors: requests/httpx types depending on the hub version
-            raise ModelError(f"downloading {filename} from {self.repo_id} failed ({type(exc).__name__}: {exc}) — try again") from exc
+            raise ModelError(
+                f"downloading {filename} from {self.repo_id} failed ({type(exc).__name__}: {exc}) — try again"
+            ) from exc
 
 
 def ort_signature(path: Path) -> tuple[list[TensorSpec], list[TensorSpec]]:
@@ -255,7 +259,9 @@ def fetch(
                 log_line(f"  {role}: {f.path} ({f.bytes / 1e6:.1f} MB)")
                 p = repo.download(f.path)
                 if sha256_file(p) != f.sha256:
-                    raise ModelError(f"{f.path} from {repo_id} does not match its manifest sha256 — corrupt download; try again")
+                    raise ModelError(
+                        f"{f.path} from {repo_id} does not match its manifest sha256 — corrupt download; try again"
+                    )
             manifest.source = f"hub:{repo_id}@{revision or 'main'}"
             manifest.write(staging)
         else:

@@ -121,7 +121,9 @@ class FrontendConfig:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot read CLAP preprocessor config {path}: {exc} — re-export or re-fetch the model") from exc
+            raise ModelError(
+                f"cannot read CLAP preprocessor config {path}: {exc} — re-export or re-fetch the model"
+            ) from exc
         return cls.from_dict(data)
 
 

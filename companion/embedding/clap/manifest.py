@@ -191,7 +191,9 @@ class Manifest:
                 format=int(data.get("format", MANIFEST_FORMAT)),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"model manifest is incomplete or malformed ({exc!r}) — re-export or re-fetch the model") from exc
+            raise ModelError(
+                f"model manifest is incomplete or malformed ({exc!r}) — re-export or re-fetch the model"
+            ) from exc
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

@@ -44,9 +44,20 @@ UNFUSED_PREPROCESSOR = {
 }
 #: Words the test tokenizer is trained on.
 _CORPUS = [
-    "warm analog bass", "dark techno rumble", "bright piano chords", "punchy kick drum",
-    "crisp hi hat loop", "ambient pad drone", "vocal chop", "deep house groove", "lofi hip hop beat",
-    "distorted guitar riff", "snare roll", "sub bass", "glitchy fx", "cinematic riser",
+    "warm analog bass",
+    "dark techno rumble",
+    "bright piano chords",
+    "punchy kick drum",
+    "crisp hi hat loop",
+    "ambient pad drone",
+    "vocal chop",
+    "deep house groove",
+    "lofi hip hop beat",
+    "distorted guitar riff",
+    "snare roll",
+    "sub bass",
+    "glitchy fx",
+    "cinematic riser",
 ]
 
 TINY_AUDIO = {
@@ -83,7 +94,9 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 300) -> None:
         show_progress=False,
     )
     tok.train_from_iterator(_CORPUS * 4, trainer)
-    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False)
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False
+    )
     fast = RobertaTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",
@@ -131,5 +144,7 @@ def build_random_checkpoint(out_dir: Path, *, audio: Literal["tiny", "htsat"] = 
         bn.running_var.fill_(400.0)
     model.save_pretrained(str(out_dir))
     build_tokenizer(out_dir, TINY_TEXT["vocab_size"])
-    (out_dir / "preprocessor_config.json").write_text(json.dumps(UNFUSED_PREPROCESSOR, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "preprocessor_config.json").write_text(
+        json.dumps(UNFUSED_PREPROCESSOR, indent=2) + "\n", encoding="utf-8"
+    )
     return out_dir

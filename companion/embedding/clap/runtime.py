@@ -175,7 +175,9 @@ class ClapEmbedder:
         return np.asarray(out, dtype=np.float32).reshape(features.shape[0], -1)
 
     def _run_batches(self, features: np.ndarray) -> np.ndarray:
-        parts = [self.embed_windows(features[i : i + self.batch_size]) for i in range(0, features.shape[0], self.batch_size)]
+        parts = [
+            self.embed_windows(features[i : i + self.batch_size]) for i in range(0, features.shape[0], self.batch_size)
+        ]
         return np.concatenate(parts, axis=0)
 
     def embed_audio(self, y48k: np.ndarray) -> np.ndarray:
@@ -313,12 +315,20 @@ def load_clap(
     except ModelError as exc:
         if explicit:
             raise
-        _announce_once(f"broken:{folder}", f"the installed CLAP model cannot be used: {exc} — {fallback}", logging.ERROR)
+        _announce_once(
+            f"broken:{folder}", f"the installed CLAP model cannot be used: {exc} — {fallback}", logging.ERROR
+        )
         return None
     if embedder.dim != settings.embedding_dim:
         raise ModelError(
             f"CLAP model {embedder.manifest.name} makes {embedder.dim}-d vectors but RECS_EMBEDDING_DIM is "
             f"{settings.embedding_dim} — use a {settings.embedding_dim}-d model or change the setting"
         )
-    log.info("CLAP model %s loaded (%s, %s on %s)", embedder.space, embedder.precision, embedder.threads, embedder.providers[0])
+    log.info(
+        "CLAP model %s loaded (%s, %s on %s)",
+        embedder.space,
+        embedder.precision,
+        embedder.threads,
+        embedder.providers[0],
+    )
     return embedder
