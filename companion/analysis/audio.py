@@ -1,4 +1,9 @@
-"""Decoding audio files into the one form every analysis step uses.
+"""Decoding audio files: one opener for every reader, and the one form every analysis step uses.
+
+:func:`open_audio` opens a file by its *content*, never its name, and is the only way the
+companion opens audio: the scanner (:func:`decode`), audition (:mod:`companion.preview.render`),
+waveform thumbnails and CLAP all read through it (or :func:`read_audio`), so what the scanner
+can read, the player can play, and a file that fails fails the same way everywhere.
 
 :func:`decode` reads wav, aiff, flac, ogg and mp3 with libsndfile (through soundfile; MP3 needs
 libsndfile ≥ 1.1), measures the peak and the integrated loudness of the native audio, and
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -69,8 +76,79 @@ class DecodedAudio:
     loudness_lufs: float | None
 
 
+@contextmanager
+def open_audio(path: Path | str, *, verb: str = "decode") -> Iterator[sf.SoundFile]:
+    """Open an audio file by its content (the name's extension is never trusted).
+
+    libsndfile reads the stream through a file object, so it recognises the format from the
+    header bytes (a RIFF/WAVE file named ``.ogg`` opens as WAVE); RIFF/WAVE files that wrap an
+    Ogg Vorbis stream (format tags 0x674F–0x6771) are unwrapped first (:func:`_ogg_in_riff`).
+
+    Args:
+        path: a wav, aiff, flac, ogg or mp3 file (libsndfile ≥ 1.1 for mp3).
+        verb: what the caller does, for the error message (``"decode"``, ``"play"``, ``"draw"``).
+
+    Yields:
+        An open :class:`soundfile.SoundFile`; closed (with the file) when the block ends.
+
+    Raises:
+        AudioDecodeError: the file is missing, empty, corrupt, or in a format libsndfile cannot
+            read, also when reading inside the block fails; the message is
+            ``"cannot <verb> <name>: <reason>"``.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioDecodeError(f"cannot {verb} {name}: {exc.strerror or exc} — check the path") from exc
+    if size == 0:
+        raise AudioDecodeError(f"cannot {verb} {name}: the file is empty (0 bytes)")
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise AudioDecodeError(f"cannot {verb} {name}: {exc.strerror or exc}") from exc
+    with fh:
+        try:
+            snd = sf.SoundFile(_ogg_in_riff(fh) or fh)
+        except (sf.LibsndfileError, RuntimeError, ValueError, OSError, EOFError, struct.error) as exc:
+            raise AudioDecodeError(f"cannot {verb} {name}: {_reason(exc)}") from exc
+        with snd:
+            if int(snd.samplerate) <= 0 or int(snd.channels) <= 0:
+                raise AudioDecodeError(f"cannot {verb} {name}: invalid header ({snd.samplerate} Hz, {snd.channels} ch)")
+            try:
+                yield snd
+            except (sf.LibsndfileError, RuntimeError, OSError, EOFError) as exc:
+                raise AudioDecodeError(f"cannot {verb} {name}: {_reason(exc)}") from exc
+
+
+def read_audio(path: Path | str, max_s: float | None = None, *, verb: str = "decode") -> tuple[np.ndarray, int]:
+    """Read a file's native audio through :func:`open_audio`.
+
+    Args:
+        path: an audio file.
+        max_s: read at most this many seconds from the start (None: all of it).
+        verb: what the caller does, for the error message.
+
+    Returns:
+        ``(frames, sr)``: frames of shape (n, channels) float32 in [-1, 1] (non-finite samples
+        replaced), n ≥ 1, and the file's sample rate in Hz.
+
+    Raises:
+        AudioDecodeError: the file cannot be opened or holds no audio frames.
+    """
+    with open_audio(path, verb=verb) as snd:
+        sr = int(snd.samplerate)
+        frames = snd.read(-1 if max_s is None else int(max_s * sr), dtype="float32", always_2d=True)
+    if frames.shape[0] == 0:
+        raise AudioDecodeError(f"cannot {verb} {Path(path).name}: the file holds no audio frames (empty or truncated)")
+    if not np.all(np.isfinite(frames)):
+        frames = np.nan_to_num(frames, nan=0.0, posinf=1.0, neginf=-1.0)
+    return frames, sr
+
+
 def decode(path: Path, sr: int = ANALYSIS_SR) -> DecodedAudio:
-    """Decode an audio file.
+    """Decode an audio file for analysis (opened by :func:`open_audio`).
 
     Args:
         path: a wav, aiff, flac, ogg or mp3 file.
@@ -84,25 +162,16 @@ def decode(path: Path, sr: int = ANALYSIS_SR) -> DecodedAudio:
             a format libsndfile cannot read; the message names the file and the reason.
     """
     path = Path(path)
-    name = path.name
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise AudioDecodeError(f"cannot decode {name}: {exc.strerror or exc} — check the path") from exc
-    if size == 0:
-        raise AudioDecodeError(f"cannot decode {name}: the file is empty (0 bytes) — skipped")
-    try:
-        with path.open("rb") as fh:
-            stream = _ogg_in_riff(fh) or fh
-            native, native_sr, channels, total_frames, peak_rest = _read_native(stream, name)
+        native, native_sr, channels, total_frames, peak_rest = _read_native(path)
     except AudioDecodeError:
         raise
-    except (sf.LibsndfileError, RuntimeError, ValueError, OSError, EOFError) as exc:
-        raise AudioDecodeError(f"cannot decode {name}: {_reason(exc)} — skipped") from exc
+    except (ValueError, struct.error) as exc:
+        raise AudioDecodeError(f"cannot decode {path.name}: {_reason(exc)}") from exc
     return _finish(native, native_sr, channels, total_frames, peak_rest, sr)
 
 
-def _read_native(stream: BinaryIO, name: str) -> tuple[np.ndarray, int, int, int, float]:
+def _read_native(path: Path) -> tuple[np.ndarray, int, int, int, float]:
     """Read up to MAX_ANALYSIS_S of native audio, scanning the rest for its peak.
 
     Returns:
@@ -110,11 +179,10 @@ def _read_native(stream: BinaryIO, name: str) -> tuple[np.ndarray, int, int, int
         (m, channels) float32, the number of frames actually found in the whole file (a
         truncated file yields what it holds), and the linear peak of the frames not kept.
     """
-    with sf.SoundFile(stream) as snd:
+    name = path.name
+    with open_audio(path) as snd:
         native_sr = int(snd.samplerate)
         channels = int(snd.channels)
-        if native_sr <= 0 or channels <= 0:
-            raise AudioDecodeError(f"cannot decode {name}: invalid header ({native_sr} Hz, {channels} ch)")
         keep = int(MAX_ANALYSIS_S * native_sr)
         blocks: list[np.ndarray] = []
         kept = 0
@@ -185,31 +253,35 @@ def integrated_loudness(frames: np.ndarray, rate: int) -> float | None:
 def _ogg_in_riff(fh: BinaryIO) -> BinaryIO | None:
     """Return the embedded Ogg stream of a RIFF/WAVE file with an Ogg Vorbis format tag.
 
+    Only the chunk headers are read (a plain WAVE file costs a few small reads, whatever its
+    size); the ``data`` chunk is read only when the ``fmt`` chunk declares Ogg Vorbis.
+
     Returns:
         A file-like object on the Ogg stream, or None for any other file (``fh`` is rewound).
     """
-    head = fh.read(12)
-    fh.seek(0)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    data = fh.read()
-    fh.seek(0)
-    pos = 12
-    fmt_tag: int | None = None
-    while pos + 8 <= len(data):
-        cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        body = pos + 8
-        if cid == b"fmt " and size >= 2:
-            fmt_tag = struct.unpack_from("<H", data, body)[0]
-            if fmt_tag not in _WAV_OGG_FORMAT_TAGS:
+    try:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        fmt_tag: int | None = None
+        while True:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8:
                 return None
-        elif cid == b"data" and fmt_tag in _WAV_OGG_FORMAT_TAGS:
-            start = data.find(b"OggS", body, body + 64)
-            if start < 0:
-                return None
-            return io.BytesIO(data[start : body + size])
-        pos = body + size + (size & 1)
-    return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt " and size >= 2:
+                fmt_tag = struct.unpack("<H", fh.read(2))[0]
+                if fmt_tag not in _WAV_OGG_FORMAT_TAGS:
+                    return None
+            elif cid == b"data" and fmt_tag in _WAV_OGG_FORMAT_TAGS:
+                data = fh.read(size)
+                start = data.find(b"OggS", 0, 64)
+                return None if start < 0 else io.BytesIO(data[start:])
+            pos += 8 + size + (size & 1)
+    finally:
+        fh.seek(0)
 
 
 def _reason(exc: BaseException) -> str:

@@ -305,6 +305,29 @@ class Session:
         )
         return self.auditioner, problem
 
+    def report_unplayable(self, path: str, reason: str, *, catalog: Catalog | None = None) -> bool:
+        """A catalogued file failed to decode for audition: record it as a problem (stage
+        ``audition``) so ``companion problems`` and the window's Problems list show it, reload
+        the engine (the file stops being suggested) and re-rank.
+
+        Blocks on the catalog and the reload: call it on a worker (the window's ``db`` pool).
+
+        Args:
+            path: the file that failed.
+            reason: the :class:`~companion.errors.AudioDecodeError` message.
+            catalog: a catalog connection for the calling thread (default: the engine's).
+
+        Returns:
+            True when recorded; False when the file is not in the catalog.
+        """
+        engine = self._engine()
+        recorded = (catalog or engine.catalog).record_problem(path, "audition", reason)
+        if recorded:
+            log.warning("cannot audition %s: %s", path, reason)
+            engine.reload()
+            self.refresh()
+        return recorded
+
     def plan_audition(self, audition: Any) -> Any:
         """How an :class:`~companion.preview.audition.AuditionItem` will sound in this session's
         tempo and key (a :class:`~companion.preview.plan.PreviewPlan`).

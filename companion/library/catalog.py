@@ -8,6 +8,7 @@ CLI, the engine and the UI read through it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -191,6 +192,33 @@ class Catalog:
             {"path": r[0], "stage": r[1], "reason": r[2], "at": r[3]}
             for r in self.conn.execute("SELECT path, stage, reason, at FROM problems ORDER BY path")
         ]
+
+    def record_problem(self, path: str | Path, stage: str, reason: str) -> bool:
+        """Record that a catalogued file cannot be used, e.g. it failed to decode for audition.
+
+        The sample's status becomes ``problem`` (so it is no longer a candidate once the engine
+        reloads) and ``problems`` gets the row ``companion problems`` and the window list; the
+        next scan that finds the file changed analyses it again and clears the row.
+
+        Args:
+            path: the file (as catalogued).
+            stage: where it failed: ``"audition"``, ``"decode"``, ``"analyse"``, ``"embed"``.
+            reason: the error message, e.g. ``"cannot play x.wav: Format not recognised"``.
+
+        Returns:
+            True when recorded; False when the file is not in the catalog.
+        """
+        target = os.path.abspath(os.path.expanduser(str(path)))  # as the scanner stores it
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT id FROM samples WHERE path = ?", (target,)).fetchone()
+            if row is None:
+                return False
+            self.conn.execute("UPDATE samples SET status = 'problem' WHERE id = ?", (row[0],))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO problems (path, sample_id, stage, reason, at) VALUES (?,?,?,?,?)",
+                (target, row[0], stage, reason, time.time()),
+            )
+        return True
 
     def stats(self) -> dict[str, Any]:
         """Counts per status and kind, embedding coverage per space, catalog size in bytes."""

@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from companion.errors import AudioDecodeError
+from companion.analysis.audio import read_audio
 from companion.preview.plan import PreviewPlan
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ def load_audio(
 ) -> tuple[np.ndarray, int]:
     """Decode a file for playback (all channels, native resolution).
 
+    The file is opened by its content through the scanner's own opener
+    (:func:`companion.analysis.audio.read_audio`), so every file the scanner analysed plays.
+
     Args:
         path: wav, aiff, flac, ogg, or mp3 (libsndfile ≥ 1.1) file.
         sample_rate: resample to this rate (Hz) with soxr; None keeps the file's rate.
@@ -83,17 +86,9 @@ def load_audio(
         stereo by taking the first two), and the sample rate in Hz.
 
     Raises:
-        AudioDecodeError: the file is missing, empty or unreadable.
+        AudioDecodeError: the file is missing, empty or unreadable (``"cannot play <name>: <reason>"``).
     """
-    p = Path(path)
-    try:
-        with sf.SoundFile(str(p)) as f:
-            native_sr = int(f.samplerate)
-            frames = f.read(frames=int(max_s * native_sr), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise AudioDecodeError(f"cannot play {p.name}: {exc} — check that the file still exists and is audio") from exc
-    if frames.shape[0] == 0:
-        raise AudioDecodeError(f"cannot play {p.name}: it holds no audio frames")
+    frames, native_sr = read_audio(path, max_s, verb="play")
     if frames.shape[1] > 2:
         frames = frames[:, :2]
     if sample_rate is not None and sample_rate != native_sr:

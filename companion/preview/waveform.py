@@ -12,9 +12,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from companion.errors import AudioDecodeError
+from companion.analysis.audio import read_audio
 
 #: Longest stretch of a file drawn in a thumbnail, seconds.
 MAX_THUMB_S = 60.0
@@ -24,7 +23,7 @@ def peaks(path: Path | str, bins: int = 200, max_s: float = MAX_THUMB_S) -> np.n
     """Min/max envelope of a file.
 
     Args:
-        path: an audio file libsndfile reads.
+        path: an audio file (opened by content, :func:`companion.analysis.audio.read_audio`).
         bins: number of columns.
         max_s: read at most this many seconds.
 
@@ -36,11 +35,7 @@ def peaks(path: Path | str, bins: int = 200, max_s: float = MAX_THUMB_S) -> np.n
     Raises:
         AudioDecodeError: the file cannot be read.
     """
-    try:
-        with sf.SoundFile(str(path)) as f:
-            y = f.read(frames=int(max_s * f.samplerate), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
-        raise AudioDecodeError(f"cannot draw {Path(path).name}: {exc}") from exc
+    y, _sr = read_audio(path, max_s, verb="draw")
     mono = y.mean(axis=1) if y.shape[0] else np.zeros(1, dtype=np.float32)
     n = mono.shape[0]
     if n < bins:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl, Signal, Slot
 
+from companion.errors import AudioDecodeError
 from companion.ui.items import SuggestionItem
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class AuditionAdapter(QObject):
             if error is not None:
                 c.preview_state.emit(item.sample_id, "error", str(error))
                 c.message.emit(str(error))
+                if isinstance(error, AudioDecodeError):
+                    self.report_unplayable(item.path, str(error))
                 return
             if result is None:
                 return
@@ -115,6 +118,20 @@ class AuditionAdapter(QObject):
             c.preview_state.emit(item.sample_id, "note", note)
 
         c.tasks.run(work, done, pool="audio", priority=10)
+
+    def report_unplayable(self, path: str, reason: str) -> None:
+        """A file failed to decode for audition: record it as a problem on the ``db`` pool
+        (:meth:`companion.app.Session.report_unplayable`), then refresh the Problems list."""
+        c = self._c
+        session, db = c.session, c.db
+
+        def recorded(ok: Any, error: BaseException | None) -> None:
+            if error is not None:
+                log.warning("cannot record the problem of %s: %s", path, error)
+            elif ok:
+                c.library.refresh_info()
+
+        c.tasks.run(lambda: session.report_unplayable(path, reason, catalog=db), recorded, pool="db")
 
     @Slot(str)
     def _on_player_state(self, state: str) -> None:

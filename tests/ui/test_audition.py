@@ -93,3 +93,32 @@ def test_region_on_the_waveform_plays_only_that_part(qtbot, make_window):
     assert 0.2 < a < 0.3 and 0.45 < b < 0.55
     assert c.audition.preview_item.sample_id == item.sample_id
     c.audition.stop()
+
+
+def test_a_file_that_cannot_play_shows_in_the_problems_list(qtbot, make_window, library_db, tmp_path):
+    import sqlite3
+    from pathlib import Path
+
+    from companion.library.catalog import Catalog
+
+    # a private copy of one sample, overwritten with garbage after the scan
+    with sqlite3.connect(library_db) as conn:
+        (old,) = conn.execute("SELECT path FROM samples WHERE name = 'sn_dolf.flac'").fetchone()
+        broken = tmp_path / "broken" / "sn_dolf.flac"
+        broken.parent.mkdir()
+        broken.write_bytes(Path(old).read_bytes()[:64] + b"\x00garbage" * 256)
+        conn.execute("UPDATE samples SET path = ?, folder = ? WHERE path = ?", (str(broken), str(broken.parent), old))
+    window = make_window(top_k=20)
+    c = window.controller
+    wait_until(qtbot, lambda: any(it.name == "sn_dolf.flac" for it in window.model.items))
+    _select(window, "sn_dolf.flac")
+    with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "error"):
+        qtbot.keyClick(window.view, Qt.Key.Key_Space)
+    panel = window.library
+    wait_until(qtbot, lambda: panel.problems.topLevelItemCount() == 1)
+    item = panel.problems.topLevelItem(0)
+    assert item.text(0) == "sn_dolf.flac" and item.text(1).startswith("cannot play sn_dolf.flac: ")
+    assert item.toolTip(1).startswith("audition: ")
+    wait_until(qtbot, lambda: all(it.name != "sn_dolf.flac" for it in window.model.items))  # no longer suggested
+    with Catalog.open(library_db) as catalog:
+        assert [(Path(p["path"]).name, p["stage"]) for p in catalog.problems()] == [("sn_dolf.flac", "audition")]

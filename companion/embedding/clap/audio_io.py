@@ -1,19 +1,18 @@
 """Decoding files for CLAP: mono float32 at 48 kHz, at most the first 120 s.
 
-libsndfile (through soundfile) reads wav, aiff, flac, ogg and mp3; soxr resamples (``HQ``).
-Files libsndfile rejects are handed to the analysis decoder
-(:func:`companion.analysis.audio.decode`), which also knows Ogg streams wrapped in RIFF.
+Files are opened by their content through the analysis opener
+(:func:`companion.analysis.audio.read_audio`: libsndfile for wav, aiff, flac, ogg and mp3, plus
+Ogg streams wrapped in RIFF), the same one the scanner and audition use; soxr resamples (``HQ``).
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import soxr
 
+from companion.analysis.audio import read_audio
 from companion.embedding.clap.pooling import MAX_AUDIO_S
 from companion.errors import AudioDecodeError
 
@@ -52,26 +51,8 @@ def load_audio_48k(path: Path, max_s: float = MAX_AUDIO_S) -> np.ndarray:
     Raises:
         AudioDecodeError: if the file cannot be decoded or holds no samples.
     """
-    path = Path(path)
-    try:
-        with sf.SoundFile(str(path)) as snd:
-            sr = int(snd.samplerate)
-            frames = snd.read(frames=int(max_s * sr), dtype="float32", always_2d=True)
-        y = to_mono_48k(frames, sr)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as first:
-        y = _fallback(path, max_s, first)
+    frames, sr = read_audio(path, max_s, verb="embed")
+    y = to_mono_48k(frames, sr)
     if y.shape[0] == 0:
-        raise AudioDecodeError(f"cannot embed {path.name}: the file holds no audio samples — skipped")
+        raise AudioDecodeError(f"cannot embed {Path(path).name}: the file holds no audio samples — skipped")
     return y
-
-
-def _fallback(path: Path, max_s: float, first: Exception) -> np.ndarray:
-    """Decode with the analysis decoder, or raise AudioDecodeError naming the first failure."""
-    try:
-        audio = importlib.import_module("companion.analysis.audio")
-    except ImportError:
-        audio = None
-    if audio is None or not hasattr(audio, "decode"):
-        raise AudioDecodeError(f"cannot decode {path.name}: {first} — skipped; see `companion problems`") from first
-    decoded = audio.decode(path, sr=CLAP_SR)  # raises AudioDecodeError itself
-    return np.ascontiguousarray(decoded.y[: int(max_s * CLAP_SR)], dtype=np.float32)
