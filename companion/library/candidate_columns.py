@@ -29,7 +29,8 @@ SELECT id, path, name, folder, content_hash, name_tags, added_at,
        CASE WHEN NOT key_ok THEN -1 WHEN mode = 'minor' THEN 1 ELSE 0 END AS mode,
        (COALESCE(pitched, 0) != 0) OR key_ok AS pitched,
        COALESCE(duration_s, 0.0) AS duration_s,
-       instrument
+       instrument,
+       peak_dbfs
 FROM (
     SELECT *, (key_pc IS NOT NULL AND key_pc BETWEEN 0 AND 11 AND mode IN ('major', 'minor')) AS key_ok
     FROM (
@@ -42,6 +43,7 @@ FROM (
                IIF(o.key_pc IS NULL, json_extract(a.analysis_json, '$.mode'), o.mode) AS mode,
                json_extract(a.analysis_json, '$.pitched') AS pitched,
                json_extract(a.analysis_json, '$.duration_s') AS duration_s,
+               json_extract(a.analysis_json, '$.peak_dbfs') AS peak_dbfs,
                {INSTRUMENT_SQL} AS instrument
         FROM samples s
         LEFT JOIN analyses a ON a.content_hash = s.content_hash
@@ -76,6 +78,7 @@ _ROW_DTYPE = np.dtype(
         ("pitched", np.bool_),
         ("duration_s", np.float64),
         ("instrument", object),
+        ("peak_dbfs", np.float64),
     ]
 )
 
@@ -98,6 +101,7 @@ class CandidateColumns:
         pitched: (n,) bool, the analysis says pitched or the sample has a key.
         added_at: (n,) float64 unix time (s) when the sample was first found.
         duration_s: (n,) float64 seconds, 0.0 when unknown.
+        peak_dbfs: (n,) float64 sample peak in dBFS, NaN when unknown.
         instrument: instrument class or synonym (the correction, else the analysis'), or None.
         tag_rows / tag_words: (m,) int64 row and (m,) int32 index into ``tag_vocabulary`` of
             each tag of each sample: the words of the file's folders and name, then the
@@ -122,6 +126,7 @@ class CandidateColumns:
     tag_rows: np.ndarray
     tag_words: np.ndarray
     tag_vocabulary: list[str]
+    peak_dbfs: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -184,6 +189,7 @@ def read_candidate_columns(conn: Connection) -> CandidateColumns:
         tag_rows=np.concatenate([np.repeat(np.arange(n, dtype=np.int64), name_counts), analysis_rows]),
         tag_words=np.concatenate([name_codes, analysis_codes]),
         tag_vocabulary=list(words),
+        peak_dbfs=table["peak_dbfs"].copy(),
     )
 
 

@@ -164,11 +164,15 @@ class Candidates:
             kind: list[str],
             tags: TagSets | Sequence[Iterable[str]] = ...,
             instrument: np.ndarray | None = None,
+            peak_dbfs: np.ndarray | None = None,
         ) -> None: ...
+
+        peak_dbfs: npt.NDArray[np.float32]
 
     else:
         tags: TagSets | Sequence[Iterable[str]] = field(default_factory=list)
         instrument: np.ndarray | None = None
+        peak_dbfs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
@@ -187,6 +191,8 @@ class Candidates:
         if instrument is None:
             self.instrument = np.full(n, UNKNOWN_INSTRUMENT, dtype=np.int8)
         self.instrument = np.ascontiguousarray(self.instrument, dtype=np.int8)
+        peak: np.ndarray | None = self.peak_dbfs  # as given to the constructor
+        self.peak_dbfs = np.ascontiguousarray(np.full(n, np.nan) if peak is None else peak, dtype=np.float32)
         columns: dict[str, Sized] = {
             "paths": self.paths,
             "names": self.names,
@@ -202,6 +208,7 @@ class Candidates:
             "kind": self.kind,
             "tags": self.tags,
             "instrument": self.instrument,
+            "peak_dbfs": self.peak_dbfs,
         }
         bad = [f"{name} ({len(col)})" for name, col in columns.items() if len(col) != n]
         if bad:
@@ -248,6 +255,7 @@ class Candidates:
                 "kind",
                 "tags",
                 "instrument",
+                "peak_dbfs",
             )
         }
         for i, rec in enumerate(records):
@@ -276,6 +284,8 @@ class Candidates:
             cols["kind"].append(kind)
             cols["tags"].append(_tags(rec.get("tags")))
             cols["instrument"].append(instrument_code(rec.get("instrument")))
+            peak = rec.get("peak_dbfs")
+            cols["peak_dbfs"].append(math.nan if peak is None else float(peak))
         return cls(
             ids=np.array(cols["ids"], dtype=np.int64),
             paths=cols["paths"],
@@ -292,6 +302,7 @@ class Candidates:
             kind=cols["kind"],
             tags=TagSets.from_sets(cols["tags"]),
             instrument=np.array(cols["instrument"], dtype=np.int8),
+            peak_dbfs=np.array(cols["peak_dbfs"], dtype=np.float32),
         )
 
     @classmethod
@@ -324,7 +335,24 @@ class Candidates:
             kind=columns.kind,
             tags=TagSets.from_pairs(n, columns.tag_rows, columns.tag_words, columns.tag_vocabulary),
             instrument=np.fromiter(map(codes.__getitem__, columns.instrument), dtype=np.int8, count=n),
+            peak_dbfs=columns.peak_dbfs,
         )
+
+    def cold_start_unfit(self, min_duration_s: float, min_peak_dbfs: float, tags: Sequence[str]) -> np.ndarray:
+        """Rows a cold start does not offer (rules ``cold_start.min_duration_s``,
+        ``min_peak_dbfs``, ``exclude_tags``): shorter than ``min_duration_s`` (s; unknown
+        durations pass), a sample peak below ``min_peak_dbfs`` (dBFS: silent or near-silent;
+        unknown peaks pass), or carrying one of ``tags`` (single-cycle waveforms, LFO shapes).
+
+        Returns:
+            (n,) bool, True where the row is unfit.
+        """
+        with np.errstate(invalid="ignore"):
+            unfit: npt.NDArray[np.bool_] = (self.duration_s > 0) & (self.duration_s < min_duration_s)
+            unfit |= self.peak_dbfs < min_peak_dbfs
+        for tag in tags:
+            unfit[self.tags.rows_with(tag.lower())] = True
+        return unfit
 
     # ----------------------------------------------------------------- derived indexes
 

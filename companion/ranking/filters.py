@@ -97,6 +97,8 @@ class HardFilter:
         rules: the fusion rules (tolerances).
         instrument: instrument code (:func:`companion.ranking.candidates.instrument_code`)
             every candidate must have, or None for no instrument filter.
+        unfit: (n,) bool, rows this call never shows (a cold start leaves out single-cycle
+            waveforms and silence: :meth:`Candidates.cold_start_unfit`), or None.
     """
 
     def __init__(
@@ -106,9 +108,12 @@ class HardFilter:
         state: SessionState,
         rules: FusionRules,
         instrument: int | None = None,
+        unfit: np.ndarray | None = None,
     ) -> None:
         self.candidates = candidates
         self.instrument = instrument
+        #: (n,) bool rows never shown by this call (a cold start's unfit rows), or None
+        self.unfit = unfit
         self.rules = rules
         self.context_bpm = context.bpm
         self.context_key = context.key
@@ -198,6 +203,8 @@ class HardFilter:
             ok &= self.key_pass(rows)
         if len(self.excluded_rows) or self.folder_ranges:
             ok &= self.allowed(rows)
+        if self.unfit is not None:
+            ok &= ~(self.unfit if rows is None else self.unfit[rows])
         return ok
 
 

@@ -36,7 +36,10 @@ Format-2 rules add instrument awareness (a format-1 document ranks exactly as be
   and the list is chosen from the best ``cold_start.pool_size`` with a penalty per sample of
   the same instrument already listed (:func:`companion.ranking.selection.choose`), so the top
   of the list spreads across a drum loop, kick, snare, hihat, bass, keys and pads in tempo
-  and key rather than ten takes of one sound.
+  and key rather than ten takes of one sound. A cold start never offers oscillator material
+  or silence (:meth:`Candidates.cold_start_unfit`): files shorter than
+  ``cold_start.min_duration_s``, with a peak below ``cold_start.min_peak_dbfs``, or tagged
+  with one of ``cold_start.exclude_tags`` (LMMS's ``waveforms/`` single cycles, LFO shapes).
 
 A call may also ask for one instrument (``instrument=``): a hard filter for that call.
 
@@ -160,6 +163,7 @@ class Ranker:
         self.fanout = fanout
         self.max_fanout = max_fanout
         self.exact_group = exact_group
+        self._cold_unfit: np.ndarray | None = None
         candidates.prepare()
         self.spaces = [PreparedSpace.prepare(s, candidates) for s in spaces]
 
@@ -218,9 +222,9 @@ class Ranker:
     ) -> list[Suggestion]:
         c = self.candidates
         now = float(self._now())
-        hard = HardFilter(c, context, state, self.rules, instrument=instrument)
         target = self._target(state, prompt_vectors or {}) if mode == "fusion" else None
         cold = target is None and not state.accepted and self.rules.cold_start is not None
+        hard = HardFilter(c, context, state, self.rules, instrument=instrument, unfit=self._unfit() if cold else None)
         scorer = Scorer(c, context, self.rules, now, instrument=self._query_instrument(state), cold_start=cold)
         spread = self.rules.cold_start if cold else None
         pinned_rows = c.rows_of(sorted(state.pinned)) if state.pinned else np.empty(0, np.int64)
@@ -261,6 +265,17 @@ class Ranker:
         table, chosen = rank_by_boosts(c, self.rules, hard, scorer, remaining, seed_rows, dedupe_space, spread)
         out += [self._suggestion(table, int(i), None, context, now, cold_start=cold) for i in chosen]
         return out
+
+    def _unfit(self) -> np.ndarray | None:
+        """Rows a cold start leaves out (rules ``cold_start``), computed once per ranker."""
+        cold = self.rules.cold_start
+        if cold is None:
+            return None
+        if self._cold_unfit is None:
+            self._cold_unfit = self.candidates.cold_start_unfit(
+                cold.min_duration_s, cold.min_peak_dbfs, cold.exclude_tags
+            )
+        return self._cold_unfit
 
     # ------------------------------------------------------------------ similar
 

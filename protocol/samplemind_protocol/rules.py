@@ -38,6 +38,16 @@ Format version 2 adds, and requires (a v1 document must not carry them)::
                                      per sample of its instrument already in the list (0.12)
     cold_start.unknown_repeat_penalty     the same for samples of unknown instrument (0.12)
     cold_start.pool_size             best-scored candidates the cold-start spread picks from
+    cold_start.min_duration_s        at a cold start, files shorter than this (s) are not
+                                     shown: single-cycle oscillator shapes of a few ms (0.02;
+                                     optional, default 0.02)
+    cold_start.min_peak_dbfs         at a cold start, files whose sample peak is below this
+                                     (dBFS) are not shown: silent or near-silent files (−50;
+                                     optional, default −50)
+    cold_start.exclude_tags          at a cold start, files with one of these folder/name/
+                                     metadata tags are not shown: single-cycle waveforms and
+                                     LFO shapes for synth oscillators, not samples to reach
+                                     for first (optional, default below)
 """
 
 from __future__ import annotations
@@ -130,6 +140,22 @@ class Score(_Strict):
     instrument: InstrumentScore | None = None
 
 
+#: Tags of oscillator material that a cold start does not offer (``cold_start.exclude_tags``
+#: default): the folder names LMMS, Sonic Pi and common packs (Adventure Kid's AKWF) give to
+#: single-cycle waveforms and LFO shapes.
+DEFAULT_COLD_EXCLUDE_TAGS: tuple[str, ...] = (
+    "akwf",
+    "lfo",
+    "shapes",
+    "single-cycle",
+    "singlecycle",
+    "wavetable",
+    "wavetables",
+    "waveform",
+    "waveforms",
+)
+
+
 class ColdStart(_Strict):
     """Format 2: spreading a cold-start list across the instruments a producer reaches for."""
 
@@ -137,6 +163,14 @@ class ColdStart(_Strict):
     repeat_penalty: float = Field(ge=0.0, le=10.0)
     unknown_repeat_penalty: float = Field(ge=0.0, le=10.0)
     pool_size: int = Field(ge=1, le=10_000)
+    min_duration_s: float = Field(default=0.02, ge=0.0, le=60.0)
+    min_peak_dbfs: float = Field(default=-50.0, ge=-200.0, le=0.0)
+    exclude_tags: tuple[str, ...] = DEFAULT_COLD_EXCLUDE_TAGS
+
+    @field_validator("exclude_tags")
+    @classmethod
+    def _lower_case_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted({t.strip().lower() for t in value if t.strip()}))
 
     @field_validator("instrument_boost")
     @classmethod
