@@ -81,6 +81,7 @@ class Settings(BaseSettings):
         auto_preview: moving the selection with the arrow keys auditions the new row.
         sync_url / sync_token: central service and bearer token (sync off when either is empty).
         first_run_done: the window's first-run dialog was completed.
+        stay_on_top: keep the window above others (e.g. beside a full-screen DAW).
     """
 
     model_config = SettingsConfigDict(
@@ -113,6 +114,7 @@ class Settings(BaseSettings):
     sync_url: str | None = None
     sync_token: str | None = None
     first_run_done: bool = False
+    stay_on_top: bool = False
 
     @field_validator("volume")
     @classmethod

@@ -31,6 +31,7 @@ from companion.ranking.context import SessionContext
 from companion.ui import theme
 
 NO_BPM = 19.0  # the spin box's "—" value (below the 20 BPM minimum)
+ROW_SPACING = 14  # px between fields
 SOURCE_NAMES = {"osc": "OSC", "link": "Link", "manual": "manual", "cli": "CLI", "ableton": "Live"}
 
 
@@ -105,9 +106,9 @@ class ContextBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ContextBar")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(16, 10, 16, 10)
-        lay.setSpacing(14)
+        self._rows = QVBoxLayout(self)
+        self._rows.setContentsMargins(16, 10, 16, 10)
+        self._rows.setSpacing(8)
 
         self.bpm = QDoubleSpinBox()
         self.bpm.setRange(NO_BPM, 999.0)
@@ -145,17 +146,16 @@ class ContextBar(QFrame):
         self.genre.editingFinished.connect(lambda: self._text_edited("genre", self.genre))
         self.genre.returnPressed.connect(self.done_editing.emit)
 
-        for label, w in (("Tempo", self.bpm), ("Key", self.key), ("Mood", self.mood), ("Genre", self.genre)):
-            lay.addWidget(_field(label, w))
+        self.boxes: dict[str, QWidget] = {
+            name.lower(): _field(name, w)
+            for name, w in (("Tempo", self.bpm), ("Key", self.key), ("Mood", self.mood), ("Genre", self.genre))
+        }
 
         self.source = QLabel("no context yet")
         self.source.setObjectName("Faint")
-        lay.addWidget(_field("Source", self.source))
-        lay.addStretch(1)
+        self.boxes["source"] = _field("Source", self.source)
 
         self.connection = ConnectionIndicator()
-        lay.addWidget(self.connection)
-        lay.addSpacing(12)
 
         seg = QWidget()
         seg_lay = QHBoxLayout(seg)
@@ -177,8 +177,79 @@ class ContextBar(QFrame):
             seg_lay.addWidget(b)
             b.clicked.connect(lambda _=False, m=mode: self.mode_changed.emit(m))
         self.mode_buttons["fusion"].setChecked(True)
-        lay.addWidget(_field("Mode", seg))
+        self.boxes["mode"] = _field("Mode", seg)
+        #: How many rows the fields take (1 wide … 3 narrow); see :meth:`resizeEvent`.
+        self.rows = 1
+        self._arrange()
         self._updated: dict[str, tuple[str, float]] = {}
+
+    # ------------------------------------------------------------------ layout
+    def _plans(self) -> list[list[list[QWidget | int]]]:
+        """The arrangements, widest first: one row; two (fields and mode / source and
+        connection); three (tempo, key, mode / mood, genre / source, connection). An int is a
+        fixed gap (px), -1 a stretch."""
+        b = self.boxes
+        return [
+            [[b["tempo"], b["key"], b["mood"], b["genre"], b["source"], -1, self.connection, 12, b["mode"]]],
+            [[b["tempo"], b["key"], b["mood"], b["genre"], -1, b["mode"]], [b["source"], -1, self.connection]],
+            [[b["tempo"], b["key"], -1, b["mode"]], [b["mood"], b["genre"], -1], [b["source"], -1, self.connection]],
+        ]
+
+    def _needed(self, plan: list[list[QWidget | int]]) -> int:
+        """The width (px) an arrangement needs: its widest row's minimum (a slight overestimate)."""
+        m = self._rows.contentsMargins()
+        widest = 0
+        for entries in plan:
+            width = ROW_SPACING * (len(entries) - 1)
+            for e in entries:
+                if isinstance(e, QWidget):
+                    width += max(e.minimumSizeHint().width(), e.minimumWidth())
+                elif e > 0:
+                    width += e
+            widest = max(widest, width)
+        return widest + m.left() + m.right()
+
+    def _arrange(self) -> None:
+        """Put the fields on :attr:`rows` rows."""
+        while self._rows.count():
+            item = self._rows.takeAt(0)
+            row = item.layout() if item is not None else None
+            if row is not None:
+                while row.count():
+                    row.takeAt(0)
+                row.deleteLater()
+        for entries in self._plans()[self.rows - 1]:
+            row = QHBoxLayout()
+            row.setSpacing(ROW_SPACING)
+            for entry in entries:
+                if isinstance(entry, QWidget):
+                    row.addWidget(entry)
+                elif entry < 0:
+                    row.addStretch(1)
+                else:
+                    row.addSpacing(entry)
+            self._rows.addLayout(row)
+
+    def set_rows(self, rows: int) -> None:
+        """Arrange the fields on 1, 2 or 3 rows."""
+        rows = max(1, min(3, rows))
+        if rows != self.rows:
+            self.rows = rows
+            self._arrange()
+            self.updateGeometry()
+
+    @property
+    def compact(self) -> bool:
+        """True while the fields take more than one row (a narrow window)."""
+        return self.rows > 1
+
+    def resizeEvent(self, event: Any) -> None:
+        """Take the fewest rows whose arrangement fits the new width."""
+        super().resizeEvent(event)
+        width = event.size().width()
+        plans = self._plans()
+        fits = [i for i, plan in enumerate(plans) if self._needed(plan) <= width]
+        self.set_rows(1 + (fits[0] if fits else len(plans) - 1))
 
     # ------------------------------------------------------------------ showing
     def show_context(self, ctx: SessionContext) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, QRectF, QSize, Qt, Signal
@@ -20,8 +21,8 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -167,9 +168,15 @@ class Inspector(QFrame):
         super().__init__(parent)
         self.setObjectName("Inspector")
         self.item: SuggestionItem | None = None
-        outer = QHBoxLayout(self)
+        self._title_text = self._path_text = ""
+        outer = QGridLayout(self)
         outer.setContentsMargins(16, 10, 16, 12)
-        outer.setSpacing(18)
+        outer.setHorizontalSpacing(18)
+        outer.setVerticalSpacing(10)
+        self._outer = outer
+        #: True while facts, corrections and buttons are stacked (a narrow window).
+        self.compact = False
+        self._wide_min: int | None = None
 
         left = QVBoxLayout()
         left.setSpacing(4)
@@ -181,11 +188,14 @@ class Inspector(QFrame):
         self.plan = QLabel("")
         self.plan.setObjectName("Dim")
         self.wave = WaveformView()
+        for text_label in (self.title, self.path, self.plan):  # a long name or path never widens the window
+            text_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         left.addWidget(self.title)
         left.addWidget(self.path)
         left.addWidget(self.wave, 1)
         left.addWidget(self.plan)
-        outer.addLayout(left, 1)
+        self.wave.setMinimumWidth(140)
+        self._parts: list[QLayout] = [left]
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
@@ -213,7 +223,7 @@ class Inspector(QFrame):
         self.drag_rendered = QCheckBox("Drag in project tempo && key")
         self.drag_rendered.setToolTip("Drag the stretched, transposed render instead of the original file")
         grid.addWidget(self.drag_rendered, 4, 0, 1, 2)
-        outer.addLayout(grid)
+        self._parts.append(grid)
 
         buttons = QGridLayout()
         buttons.setSpacing(6)
@@ -236,8 +246,50 @@ class Inspector(QFrame):
                 b.setObjectName("Primary")
             buttons.addWidget(b, i // 2, i % 2)
             self.buttons[name] = b
-        outer.addLayout(buttons)
+        self._parts.append(buttons)
+        self._arrange()
         self.show_item(None)
+
+    def _arrange(self) -> None:
+        """Facts | corrections | buttons on one row, or (compact) the facts above the other two."""
+        left, grid, buttons = self._parts
+        for part in self._parts:
+            self._outer.removeItem(part)
+        for col in range(3):
+            self._outer.setColumnStretch(col, 0)
+        if self.compact:
+            self._outer.addLayout(left, 0, 0, 1, 2)
+            self._outer.addLayout(grid, 1, 0)
+            self._outer.addLayout(buttons, 1, 1)
+            self._outer.setColumnStretch(1, 1)
+        else:
+            self._outer.addLayout(left, 0, 0)
+            self._outer.addLayout(grid, 0, 1)
+            self._outer.addLayout(buttons, 0, 2)
+            self._outer.setColumnStretch(0, 1)
+
+    def set_compact(self, compact: bool) -> None:
+        """Put the facts above the corrections and buttons (True) or all side by side (False)."""
+        if compact != self.compact:
+            self.compact = compact
+            self._arrange()
+            self.updateGeometry()
+
+    def resizeEvent(self, event: Any) -> None:
+        """Stack the parts when the side-by-side layout no longer fits the width."""
+        if not self.compact:
+            self._wide_min = self._outer.totalMinimumSize().width()
+        super().resizeEvent(event)
+        if self._wide_min is not None:
+            self.set_compact(event.size().width() < self._wide_min)
+        self._elide()
+
+    def _elide(self) -> None:
+        """Fit the name and folder to their labels (the whole text is in the tooltip)."""
+        for label, text in ((self.title, self._title_text), (self.path, self._path_text)):
+            width = max(label.width(), 40)
+            label.setText(label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, width))
+            label.setToolTip(text if label.text() != text else "")
 
     def show_item(self, item: SuggestionItem | None, peaks: np.ndarray | None = None) -> None:
         """Show a card's facts (None: nothing selected)."""
@@ -246,13 +298,13 @@ class Inspector(QFrame):
         for w in (self.bpm, self.key, self.kind, self.apply, *self.buttons.values()):
             w.setEnabled(enabled)
         if item is None:
-            self.title.setText("Nothing selected")
-            self.path.setText("")
+            self._title_text, self._path_text = "Nothing selected", ""
+            self._elide()
             self.plan.setText("")
             self.wave.set_peaks(None)
             return
-        self.title.setText(item.name)
-        self.path.setText(item.folder)
+        self._title_text, self._path_text = item.name, item.folder
+        self._elide()
         self.bpm.setValue(item.bpm if item.bpm is not None else 19.0)
         key_idx = 0
         if item.key:

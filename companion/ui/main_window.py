@@ -15,7 +15,14 @@ Ctrl+F         search; Esc goes back to the suggestions
 Ctrl+R         scan the folders now
 Ctrl+,         settings
 Ctrl+1 / 2     fusion / rules ranking
+Ctrl+L         show / hide the library panel
+Ctrl+I         show / hide the inspector
+Ctrl+T         stay on top of other windows
 =============  ================================================================
+
+Below :data:`COMPACT_BELOW` px of width (e.g. beside a DAW) the window is one column: the
+library panel and inspector fold away (View menu, Ctrl+L / Ctrl+I bring them back), the context
+bar stacks its fields and the cards switch to two lines; the window can be 480 px wide.
 """
 
 from __future__ import annotations
@@ -32,9 +39,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSlider,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +59,10 @@ from companion.ui.suggestions import SuggestionModel, SuggestionView
 from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
 
 SEARCH_DELAY_MS = 250
+#: Below this window width (px) the layout is one column (library panel and inspector folded).
+COMPACT_BELOW = 760
+#: The narrowest window (px): half of a 960 px wide screen, or beside a DAW on a laptop.
+MIN_WIDTH = 480
 
 
 class PaintedListView(SuggestionView):
@@ -94,7 +107,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.setWindowTitle("SampleMind Companion")
+        self.setMinimumWidth(MIN_WIDTH)
         self.resize(1280, 800)
+        #: True while the window is in its one-column layout (narrower than COMPACT_BELOW).
+        self.compact = False
         self.undo_stack = QUndoStack(self)
         self.model = SuggestionModel(self)
         self.showing: str = "suggestions"  # or "search" / "similar"
@@ -135,17 +151,27 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search your library  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(280)
+        self.search.setMinimumWidth(140)
         tlay.addWidget(self.search, 1)
-        vol = QLabel("VOL")
-        vol.setObjectName("FieldLabel")
-        tlay.addWidget(vol)
+        self.volume_label = QLabel("VOL")
+        self.volume_label.setObjectName("FieldLabel")
+        tlay.addWidget(self.volume_label)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(int(round(self.controller.settings.volume * 100)))
         self.volume.setFixedWidth(110)
         self.volume.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.volume.setToolTip("Audition volume")
         tlay.addWidget(self.volume)
+        self.view_button = QToolButton()
+        self.view_button.setText("View ▾")
+        self.view_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0; }")
+        self.view_button.setToolTip("Library panel, inspector, stay on top")
+        self.view_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.view_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.view_menu = QMenu(self.view_button)
+        self.view_button.setMenu(self.view_menu)
+        tlay.addWidget(self.view_button)
         self.settings_button = QPushButton("Settings")
         self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         tlay.addWidget(self.settings_button)
@@ -153,6 +179,7 @@ class MainWindow(QMainWindow):
         self.header = QLabel("Opening your library…")
         self.header.setObjectName("ListHeader")
         self.header.setContentsMargins(14, 0, 14, 4)
+        self.header.setWordWrap(True)  # a long header wraps instead of widening the window
         rlay.addWidget(self.header)
 
         self.view = PaintedListView(self.model, self._mime_for, self._dropped)
@@ -166,6 +193,9 @@ class MainWindow(QMainWindow):
         vsplit.setSizes([520, 190])
         rlay.addWidget(vsplit, 1)
         split.addWidget(right)
+        self.right = right
+        self.splitter = split
+        split.setChildrenCollapsible(False)
         split.setStretchFactor(1, 1)
         split.setSizes([270, 1010])
         root.addWidget(split, 1)
@@ -266,6 +296,72 @@ class MainWindow(QMainWindow):
         add("Settings", QKeySequence("Ctrl+,"), self.open_settings)
         add("Fusion", QKeySequence("Ctrl+1"), lambda: self._mode("fusion"))
         add("Rules", QKeySequence("Ctrl+2"), lambda: self._mode("rules"))
+
+        def toggle(name: str, keys: str, checked: bool, slot: Any) -> QAction:
+            act = QAction(name, self)
+            act.setCheckable(True)
+            act.setChecked(checked)
+            act.setShortcut(QKeySequence(keys))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.toggled.connect(slot)
+            self.addAction(act)
+            self.view_menu.addAction(act)
+            self.shortcut_actions[name] = act
+            return act
+
+        self.library_action = toggle("Library panel", "Ctrl+L", True, lambda _: self._apply_panels())
+        self.inspector_action = toggle("Inspector", "Ctrl+I", True, lambda _: self._apply_panels())
+        self.view_menu.addSeparator()
+        self.stay_on_top_action = toggle(
+            "Stay on top", "Ctrl+T", self.controller.settings.stay_on_top, self.set_stay_on_top
+        )
+        if self.controller.settings.stay_on_top:
+            self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+
+    # ================================================================== layout by width
+    def resizeEvent(self, event: Any) -> None:
+        """One column below :data:`COMPACT_BELOW` px, side panels above."""
+        super().resizeEvent(event)
+        self.set_compact(event.size().width() < COMPACT_BELOW)
+
+    def set_compact(self, compact: bool) -> None:
+        """Switch between the one-column layout (library panel and inspector folded, a narrower
+        tool row) and the full one; the panels' View actions follow (their shortcuts still
+        unfold them)."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        for act in (self.library_action, self.inspector_action):
+            act.blockSignals(True)
+            act.setChecked(not compact)
+            act.blockSignals(False)
+        self.volume_label.setVisible(not compact)
+        self.volume.setFixedWidth(72 if compact else 110)
+        self.search.setMinimumWidth(100 if compact else 140)
+        self._apply_panels()
+
+    def _apply_panels(self) -> None:
+        """Show the panels the View actions ask for; in the one-column layout the library panel
+        takes the column while it is open."""
+        library = self.library_action.isChecked()
+        self.library.setVisible(library)
+        self.right.setVisible(not (self.compact and library))
+        self.inspector.setVisible(self.inspector_action.isChecked())
+        if not self.right.isVisible():
+            self.library.setFocus()
+        elif not self.search.hasFocus():
+            self.view.setFocus()
+
+    def set_stay_on_top(self, on: bool) -> None:
+        """Keep the window above other windows (saved in the settings)."""
+        visible = self.isVisible()
+        self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on)
+        if visible:
+            self.show()  # changing a window flag hides the window
+        if self.stay_on_top_action.isChecked() != on:
+            self.stay_on_top_action.setChecked(on)
+        if self.controller.settings.stay_on_top != on:
+            self.controller.edit_settings(stay_on_top=on)
 
     @staticmethod
     def _typing() -> bool:

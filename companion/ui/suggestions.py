@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import (
@@ -51,6 +52,12 @@ from companion.ui.items import SuggestionItem
 ItemRole = Qt.ItemDataRole.UserRole + 1
 CARD_HEIGHT = 60
 WAVE_WIDTH = 128
+#: Cards narrower than this (content px) use the two-line layout of :func:`card_layout`.
+NARROW_BELOW = 600
+#: The waveform thumbnail's width in the two-line layout (px).
+NARROW_WAVE_WIDTH = 56
+#: The width a card asks for (px); the view stretches every card to its viewport's width.
+MIN_CARD_WIDTH = 200
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -180,6 +187,10 @@ class CardDelegate(QStyledItemDelegate):
     The card's content (waveform, name, rationale, chips) is drawn once into a cached pixmap per
     item, width and selection; a paint then costs a rounded rectangle, the rank or play glyph and
     one ``drawPixmap`` — hover, selection and play-state repaints stay well under a millisecond.
+
+    Attributes:
+        painted: the :class:`CardLayout` of each card painted last, by sample id, in viewport
+            coordinates (what the producer sees: tests check that nothing is cut off).
     """
 
     CACHE_SIZE = 400
@@ -187,10 +198,25 @@ class CardDelegate(QStyledItemDelegate):
     def __init__(self, model: SuggestionModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self._content: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
+        self._content: OrderedDict[tuple[object, ...], tuple[QPixmap, CardLayout]] = OrderedDict()
+        self.painted: dict[int, CardLayout] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
-        return QSize(option.rect.width() or 600, CARD_HEIGHT)
+        # a small width: the list view stretches cards to its viewport, so no horizontal scroll
+        return QSize(MIN_CARD_WIDTH, CARD_HEIGHT)
+
+    @staticmethod
+    def content_rect(card: QRect) -> QRect:
+        """The content area (waveform, texts, chips) of a card whose item rectangle is ``card``."""
+        r = QRect(card).adjusted(8, 3, -8, -3)
+        return QRect(r.left() + 38, r.top(), r.width() - 38, r.height())
+
+    def card_layout(self, item: SuggestionItem, card: QRect, font: QFont) -> CardLayout:
+        """Where ``item``'s texts go in a card at ``card`` (viewport px) with ``font``."""
+        content = self.content_rect(card)
+        return card_layout(item, QRect(0, 0, content.width(), content.height()), font).moved(
+            content.left(), content.top()
+        )
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         item: SuggestionItem | None = index.data(ItemRole)
@@ -219,14 +245,19 @@ class CardDelegate(QStyledItemDelegate):
             painter.setFont(small)
             painter.setPen(QColor(theme.TEXT_FAINT))
             painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank))
-        content = QRect(slot.right() + 6, r.top(), r.right() - slot.right() - 6, r.height())
-        painter.drawPixmap(
-            content.topLeft(),
-            self._content_pixmap(item, content.size(), selected, option.font, painter.device().devicePixelRatioF()),
+        content = self.content_rect(option.rect)
+        pixmap, layout = self._content_pixmap(
+            item, content.size(), selected, option.font, painter.device().devicePixelRatioF()
         )
+        painter.drawPixmap(content.topLeft(), pixmap)
+        self.painted[item.sample_id] = layout.moved(content.left(), content.top())
+        if len(self.painted) > self.CACHE_SIZE:
+            self.painted.pop(next(iter(self.painted)))
         painter.restore()
 
-    def _content_pixmap(self, item: SuggestionItem, size: QSize, selected: bool, font: QFont, dpr: float) -> QPixmap:
+    def _content_pixmap(
+        self, item: SuggestionItem, size: QSize, selected: bool, font: QFont, dpr: float
+    ) -> tuple[QPixmap, CardLayout]:
         peaks = self._model.want_peaks(item.path)
         key = (
             item.sample_id,
@@ -255,83 +286,205 @@ class CardDelegate(QStyledItemDelegate):
         pm.fill(QColor(0, 0, 0, 0))
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        _paint_content(p, item, QRect(0, 0, size.width(), size.height()), selected, font, peaks)
+        layout = _paint_content(p, item, QRect(0, 0, size.width(), size.height()), selected, font, peaks)
         p.end()
-        self._content[key] = pm
+        self._content[key] = (pm, layout)
         while len(self._content) > self.CACHE_SIZE:
             self._content.popitem(last=False)
-        return pm
+        return pm, layout
+
+
+@dataclass(frozen=True)
+class CardText:
+    """One piece of text of a card as it is painted.
+
+    Attributes:
+        role: ``name``, ``why`` (rationale or folder), ``kind``, ``bpm``, ``key``, ``duration``
+            or ``source``.
+        text: the text drawn (elided when it did not fit).
+        full: the whole text.
+        rect: where it is drawn (px, card-content coordinates until :meth:`CardLayout.moved`).
+        chip: drawn as a chip (``filled`` / ``outline`` / ``plain``), or ``""`` for a text line.
+        colour: the text colour (``#rrggbb``).
+    """
+
+    role: str
+    text: str
+    full: str
+    rect: QRect
+    chip: str = ""
+    colour: str = theme.TEXT
+
+    @property
+    def elided(self) -> bool:
+        """True when the text drawn is shorter than the whole text."""
+        return self.text != self.full
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """Where a card's waveform and texts go for one width (px).
+
+    Attributes:
+        wave: the waveform thumbnail's rectangle, or None when the card is too narrow for one.
+        texts: the texts in painting order.
+        narrow: True for the two-line layout (name above; kind, BPM, key… chips below) used
+            below :data:`NARROW_BELOW` px of content width.
+    """
+
+    wave: QRect | None
+    texts: tuple[CardText, ...]
+    narrow: bool
+
+    def text(self, role: str) -> CardText | None:
+        """The text of ``role``, or None when it was left out for lack of room."""
+        return next((t for t in self.texts if t.role == role), None)
+
+    def moved(self, dx: int, dy: int) -> CardLayout:
+        """The same layout shifted by ``(dx, dy)`` px (e.g. into viewport coordinates)."""
+        return CardLayout(
+            None if self.wave is None else self.wave.translated(dx, dy),
+            tuple(replace(t, rect=t.rect.translated(dx, dy)) for t in self.texts),
+            self.narrow,
+        )
+
+
+def _fonts(base: QFont) -> tuple[QFont, QFont, QFont]:
+    """Name, rationale and chip fonts derived from the view's font."""
+    name_font = QFont(base)
+    name_font.setPointSizeF(base.pointSizeF() * 1.02)
+    name_font.setWeight(QFont.Weight.DemiBold)
+    why_font = QFont(base)
+    why_font.setPointSizeF(base.pointSizeF() * 0.88)
+    chip_font = QFont(base)
+    chip_font.setPointSizeF(base.pointSizeF() * 0.82)
+    return name_font, why_font, chip_font
+
+
+def _chip_rect(fm: QFontMetrics, text: str, x: int, y_mid: int, style: str, *, from_right: bool) -> QRect:
+    """The rectangle of a chip of ``text`` starting (or, ``from_right``, ending) at ``x``."""
+    w = fm.horizontalAdvance(text) + (4 if style == "plain" else 14)
+    h = fm.height() + 4
+    left = x - w if from_right else x
+    return QRect(left, y_mid - h // 2, w, h)
+
+
+def card_layout(item: SuggestionItem, r: QRect, base: QFont) -> CardLayout:
+    """Lay out one card's content in ``r`` (card-content coordinates, px) with the view's font.
+
+    Wide cards (``r.width() >= NARROW_BELOW``) keep one line of chips at the right (kind, BPM,
+    key, length, source) beside a 128 px waveform, the name and rationale between them. Narrow
+    cards put the name alone on the first line and the kind, BPM, key chips (then length and
+    rationale while room remains) on the second, beside a smaller waveform, so that at 480 px of
+    window the name, kind, BPM and key are never cut off; the source chip and length are the
+    first to go.
+    """
+    name_font, why_font, chip_font = _fonts(base)
+    fm_name, fm_why, fm_chip = QFontMetrics(name_font), QFontMetrics(why_font), QFontMetrics(chip_font)
+    name = ("● " if item.pinned else "") + item.name
+    why = " · ".join(item.rationale) if item.rationale else item.folder
+    kind_colour = theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM)
+    source_colour = theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT)
+    facts = [
+        ("bpm", item.bpm_text, theme.TEXT),
+        ("key", item.key_text, theme.TEXT),
+        ("duration", item.duration_text, theme.TEXT_DIM),
+    ]
+    texts: list[CardText] = []
+    if r.width() >= NARROW_BELOW:
+        wave = QRect(r.left(), r.top() + 8, WAVE_WIDTH, r.height() - 16)
+        y_mid = r.center().y()
+        chip = _chip_rect(fm_chip, item.source, r.right() - 10, y_mid, "filled", from_right=True)
+        texts.append(CardText("source", item.source, item.source, chip, "filled", source_colour))
+        x = chip.left() - 10
+        for role, text, colour in reversed(facts):
+            if text:
+                chip = _chip_rect(fm_chip, text, x, y_mid, "plain", from_right=True)
+                texts.append(CardText(role, text, text, chip, "plain", colour))
+                x = chip.left() - 6
+        chip = _chip_rect(fm_chip, item.kind, x, y_mid, "outline", from_right=True)
+        texts.append(CardText("kind", item.kind, item.kind, chip, "outline", kind_colour))
+        left = wave.right() + 14
+        text_w = max(20, chip.left() - 12 - left)
+        name_rect = QRect(left, r.top() + 9, text_w, fm_name.height())
+        why_rect = QRect(left, r.bottom() - 8 - fm_why.height(), text_w, fm_why.height())
+        texts.append(CardText("name", fm_name.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w), name, name_rect))
+        texts.append(
+            CardText(
+                "why", fm_why.elidedText(why, Qt.TextElideMode.ElideRight, text_w), why, why_rect, "", theme.TEXT_DIM
+            )
+        )
+        return CardLayout(wave, tuple(texts), narrow=False)
+
+    wave_w = NARROW_WAVE_WIDTH if r.width() >= 2 * NARROW_WAVE_WIDTH + 200 else 0
+    wave_rect = QRect(r.left(), r.top() + 8, wave_w, r.height() - 16) if wave_w else None
+    left = r.left() + (wave_w + 12 if wave_w else 0)
+    right = r.right() - 8
+    name_rect = QRect(left, r.top() + 7, right - left, fm_name.height())
+    # first line: the name; the source chip at its right when both fit
+    source = _chip_rect(fm_chip, item.source, right, name_rect.center().y(), "filled", from_right=True)
+    if fm_name.horizontalAdvance(name) <= source.left() - 10 - left:
+        texts.append(CardText("source", item.source, item.source, source, "filled", source_colour))
+        name_rect.setRight(source.left() - 10)
+    texts.append(
+        CardText("name", fm_name.elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width()), name, name_rect)
+    )
+    # second line: kind, BPM, key (always), then length and the rationale while room remains
+    y_mid = r.bottom() - 8 - (fm_chip.height() + 4) // 2
+    x = left
+    for role, text, style, colour in (
+        ("kind", item.kind, "outline", kind_colour),
+        *((role, text, "plain", colour) for role, text, colour in facts),
+    ):
+        if not text:
+            continue
+        chip = _chip_rect(fm_chip, text, x, y_mid, style, from_right=False)
+        if role == "duration" and chip.right() > right:
+            break
+        texts.append(CardText(role, text, text, chip, style, colour))
+        x = chip.right() + 7
+    if right - x > 60:
+        why_rect = QRect(x + 4, y_mid - fm_why.height() // 2, right - x - 4, fm_why.height())
+        texts.append(
+            CardText(
+                "why",
+                fm_why.elidedText(why, Qt.TextElideMode.ElideRight, why_rect.width()),
+                why,
+                why_rect,
+                "",
+                theme.TEXT_DIM,
+            )
+        )
+    return CardLayout(wave_rect, tuple(texts), narrow=True)
 
 
 def _paint_content(
     painter: QPainter, item: SuggestionItem, r: QRect, selected: bool, base: QFont, peaks: np.ndarray | None
-) -> None:
-    """Waveform, name, rationale and chips of one card into ``r`` (card coordinates)."""
-    wave = QRect(r.left(), r.top() + 8, WAVE_WIDTH, r.height() - 16)
-    if peaks is not None:
+) -> CardLayout:
+    """Waveform, name, rationale and chips of one card into ``r`` (card coordinates); returns
+    the layout it painted."""
+    layout = card_layout(item, r, base)
+    wave = layout.wave
+    if wave is not None and peaks is not None:
         colour = QColor(theme.WAVE_SELECTED if selected else theme.WAVE)
         painter.drawPixmap(
             wave.topLeft(), waveform_pixmap(peaks, wave.size(), colour, dpr=painter.device().devicePixelRatioF())
         )
-    else:
+    elif wave is not None:
         painter.setPen(QPen(QColor(theme.BORDER), 1))
         mid = wave.center().y()
         painter.drawLine(wave.left(), mid, wave.right(), mid)
 
-    chip_font = QFont(base)
-    chip_font.setPointSizeF(base.pointSizeF() * 0.82)
-    fm_chip = QFontMetrics(chip_font)
-    painter.setFont(chip_font)
-    x = r.right() - 10
-    y_mid = r.center().y()
-    x = _chip(
-        painter, fm_chip, x, y_mid, item.source, theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT), filled=True
-    )
-    x -= 10
-    for text, chip_colour in (
-        (item.duration_text, theme.TEXT_DIM),
-        (item.key_text, theme.TEXT),
-        (item.bpm_text, theme.TEXT),
-    ):
-        if text:
-            x = _chip(painter, fm_chip, x, y_mid, text, chip_colour, filled=False)
-            x -= 6
-    x = _chip(
-        painter,
-        fm_chip,
-        x,
-        y_mid,
-        item.kind,
-        theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM),
-        filled=False,
-        outline=True,
-    )
-
-    left = wave.right() + 14
-    text_w = max(20, x - 12 - left)
-    name_font = QFont(base)
-    name_font.setPointSizeF(base.pointSizeF() * 1.02)
-    name_font.setWeight(QFont.Weight.DemiBold)
-    painter.setFont(name_font)
-    fm = QFontMetrics(name_font)
-    name = ("● " if item.pinned else "") + item.name
-    painter.setPen(QColor(theme.TEXT))
-    painter.drawText(
-        QRect(left, r.top() + 9, text_w, fm.height()),
-        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-        fm.elidedText(name, Qt.TextElideMode.ElideMiddle, text_w),
-    )
-    why_font = QFont(base)
-    why_font.setPointSizeF(base.pointSizeF() * 0.88)
-    painter.setFont(why_font)
-    fm2 = QFontMetrics(why_font)
-    why = " · ".join(item.rationale) if item.rationale else item.folder
-    painter.setPen(QColor(theme.TEXT_DIM))
-    painter.drawText(
-        QRect(left, r.bottom() - 8 - fm2.height(), text_w, fm2.height()),
-        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-        fm2.elidedText(why, Qt.TextElideMode.ElideRight, text_w),
-    )
+    name_font, why_font, chip_font = _fonts(base)
+    for t in layout.texts:
+        if t.chip:
+            painter.setFont(chip_font)
+            _draw_chip(painter, QRectF(t.rect), t.text, t.colour, t.chip)
+        else:
+            painter.setFont(name_font if t.role == "name" else why_font)
+            painter.setPen(QColor(t.colour))
+            painter.drawText(t.rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, t.text)
+    return layout
 
 
 def waveform_pixmap(
@@ -365,29 +518,17 @@ def waveform_pixmap(
     return pm
 
 
-def _chip(
-    painter: QPainter,
-    fm: QFontMetrics,
-    right: int,
-    y_mid: int,
-    text: str,
-    colour: str,
-    *,
-    filled: bool,
-    outline: bool = False,
-) -> int:
-    """Draw a chip ending at ``right``; returns its left edge."""
-    w = fm.horizontalAdvance(text) + (14 if (filled or outline) else 4)
-    h = fm.height() + 4
-    rect = QRectF(right - w, y_mid - h / 2, w, h)
+def _draw_chip(painter: QPainter, rect: QRectF, text: str, colour: str, style: str) -> None:
+    """Draw a chip: ``filled`` (tinted pill), ``outline`` (pill border) or ``plain`` (text)."""
+    h = rect.height()
     c = QColor(colour)
-    if filled:
+    if style == "filled":
         bg = QColor(c)
         bg.setAlpha(46)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
         painter.drawRoundedRect(rect, h / 2, h / 2)
-    elif outline:
+    elif style == "outline":
         edge = QColor(c)
         edge.setAlpha(120)
         painter.setPen(QPen(edge, 1))
@@ -395,7 +536,6 @@ def _chip(
         painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), h / 2, h / 2)
     painter.setPen(c)
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-    return int(rect.left())
 
 
 def _triangle(painter: QPainter, slot: QRect, colour: QColor) -> None:
@@ -451,6 +591,9 @@ class SuggestionView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSpacing(0)
+        # cards always take the viewport's width (their layout adapts), never scroll sideways
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.mime_for = mime_for
         self.on_dropped = on_dropped
         self.doubleClicked.connect(lambda idx: self.activated_item.emit(idx.data(ItemRole)))
