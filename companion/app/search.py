@@ -3,7 +3,8 @@
 One implementation for the window's search box and ``companion search``: with a CLAP model the
 prompt is embedded and the nearest samples come back by cosine similarity (samples of an
 instrument the prompt names first: "kick" finds kicks before kick-like snares); without one,
-the words match names, folder tags and instruments (:mod:`companion.library.search`). Banned
+each word matches names, folder tags and instruments (:mod:`companion.library.search`), and a
+sample matching more of the words ranks first ("warm pad" finds pads, warm pads first). Banned
 samples and folders never appear (:func:`companion.ranking.filters.banned_rows`).
 """
 
@@ -91,9 +92,26 @@ def search_library(engine: Any, catalog: Catalog, text: str, limit: int = DEFAUL
                 hits.append(SearchHit(row, sim, "clap", f"text match {sim:.2f}"))
         return SearchResult(text, hits, space.space, "through CLAP")
     banned = set(ids.tolist()) - set(allowed.tolist()) if allowed is not None else set()
-    rows = islice((r for r in catalog.rows(status="analysed", query=text) if r.id not in banned), limit)
-    hits = [SearchHit(r, None, "names", " ".join(r.tags[:6])) for r in rows]
+    hits = _match_words(catalog, text, banned, limit)
     return SearchResult(text, hits, None, "names and tags" + (" (no CLAP model)" if embedder is None else ""))
+
+
+def _match_words(catalog: Catalog, text: str, banned: set[int], limit: int) -> list[SearchHit]:
+    """Search without CLAP: each word on its own (name, folder tags, or the instrument through
+    any synonym: :func:`companion.library.search.word_clauses`); a sample matching any word is
+    a hit, more matched words rank first (then by path). The rationale names the matched words,
+    e.g. ``"matches 'warm', 'pad'"``. A blank query lists the library."""
+    words = list(dict.fromkeys(text.lower().split()))
+    if not words:
+        rows = islice((r for r in catalog.rows(status="analysed") if r.id not in banned), limit)
+        return [SearchHit(r, None, "names", " ".join(r.tags[:6])) for r in rows]
+    found: dict[int, tuple[SampleRow, list[str]]] = {}
+    for word in words:
+        for r in catalog.rows(status="analysed", query=word):
+            if r.id not in banned:
+                found.setdefault(r.id, (r, []))[1].append(word)
+    ranked = sorted(found.values(), key=lambda hit: (-len(hit[1]), hit[0].path))[:limit]
+    return [SearchHit(r, None, "names", "matches " + ", ".join(f"'{w}'" for w in matched)) for r, matched in ranked]
 
 
 def _nearest_by_prompt(

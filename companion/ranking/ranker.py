@@ -59,6 +59,7 @@ from typing import Any, Literal
 import numpy as np
 
 from companion.errors import CompanionError
+from companion.library.search import searched_instrument
 from companion.ranking import rationale as why
 from companion.ranking.blas import single_threaded_blas
 from companion.ranking.candidates import UNKNOWN_INSTRUMENT, Candidates, instrument_code
@@ -452,10 +453,16 @@ class Ranker:
             reasons.append(why.tempo_reason(bpm, context.bpm, self.rules.filters.tempo.tempo_multiples))
         if context.key is not None and key is not None and c.pitched[row]:
             reasons.append(why.key_reason(key, context.key))
-        if table.tags[i] > 0:
-            matched = [w for w in (*context.mood_tags, context.genre) if w and w in c.tags[row]]
-            reasons += why.tag_reasons(dict.fromkeys(matched), context.mood_tags, context.genre)
         instrument = c.instrument_of(row)
+        if table.tags[i] > 0:
+            words = list(dict.fromkeys(w for w in (*context.mood_tags, context.genre) if w))
+            tagged = [w for w in words if w in c.tags[row]]
+            reasons += why.tag_reasons(tagged, context.mood_tags, context.genre)
+            reasons += [
+                why.word_reason(w)
+                for w in words
+                if w not in tagged and instrument is not None and searched_instrument(w) == instrument
+            ]
         if table.has_instrument and table.instrument[i] > 0 and instrument is not None:
             reasons.append(why.instrument_reason(instrument, cold_start=cold_start))
         reasons.append(why.age_reason(float(c.added_at[row]), now))

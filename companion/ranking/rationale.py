@@ -82,6 +82,11 @@ def tag_reasons(matched: Iterable[str], mood_tags: Sequence[str], genre: str | N
     return out
 
 
+def word_reason(word: str) -> str:
+    """``"matches 'pad'"``: a context word that names the sample's instrument (a synonym)."""
+    return f"matches '{word}'"
+
+
 def instrument_reason(instrument: str, *, cold_start: bool) -> str:
     """``"same instrument: kick"`` ("more like this" boost), or ``"instrument mix: kick"`` for
     the cold-start boost of the instruments a producer reaches for first."""

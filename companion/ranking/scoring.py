@@ -10,7 +10,9 @@ For a candidate row ``r`` and the session context::
     freshness  = score.freshness.weight · exp(−age_days / score.freshness.tau_days)
                  (age from ``added_at`` to now, never negative)
     tags       = min(score.tags.boost_each · #matches, score.tags.max_total)
-                 (matches: the context's mood tags and genre found among the sample's tags)
+                 (matches: the context's mood tags and genre found among the sample's tags —
+                 its file and folder name words and metadata tags — or naming its instrument
+                 through a synonym: "pad", "bd"; how words match without a CLAP model)
     instrument = (format 2 only) score.instrument.same_boost if r has the instrument of the
                  query (the latest accepted sample); at a cold start instead
                  cold_start.instrument_boost[instrument of r] (0 for others and unknown)
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from companion.library.search import searched_instrument
 from companion.ranking.candidates import (
     UNKNOWN_INSTRUMENT,
     Candidates,
@@ -175,6 +178,7 @@ class Scorer:
             else None
         )
         self.tag_words = context_tags(context)
+        self._word_rows: dict[str, np.ndarray] = {}
         self._freshness_scale = -1.0 / (score.freshness.tau_days * SECONDS_PER_DAY)
 
     # ----------------------------------------------------------- sparse row sets
@@ -196,7 +200,7 @@ class Scorer:
         found among these rows plus the newest rows that pass the filters.
         """
         c = self.candidates
-        parts = [*self.tempo_rows(), self.key_rows(), *(c.rows_tagged(w) for w in self.tag_words)]
+        parts = [*self.tempo_rows(), self.key_rows(), *(self.word_rows(w) for w in self.tag_words)]
         if self._instrument_weights is not None:
             parts.append(np.flatnonzero(self.instrument(None) > 0))
         parts = [p for p in parts if len(p)]
@@ -263,20 +267,37 @@ class Scorer:
         age_s = np.maximum(self.now - added, 0.0)
         return self.rules.score.freshness.weight * np.exp(age_s * self._freshness_scale)
 
+    def word_rows(self, word: str) -> np.ndarray:
+        """Sorted int64 rows a context word matches: the word is one of the row's tags (file
+        and folder name words, metadata tags), or it names the row's instrument through any
+        synonym (:func:`companion.library.search.searched_instrument`: ``"pad"``, ``"bd"``).
+
+        This is how mood and genre words find samples without a CLAP model.
+        """
+        hit = self._word_rows.get(word)
+        if hit is None:
+            c = self.candidates
+            hit = c.rows_tagged(word)
+            named = searched_instrument(word)
+            if named is not None:
+                hit = np.union1d(hit, np.flatnonzero(c.instrument == instrument_code(named))).astype(np.int64)
+            self._word_rows[word] = hit
+        return hit
+
     def tag_matches(self, rows: np.ndarray | None) -> np.ndarray:
-        """(m,) int count of context tag words found in each row's tags."""
+        """(m,) int count of context words matching each row (:meth:`word_rows`)."""
         c = self.candidates
         if rows is None:
             counts = np.zeros(len(c), dtype=np.int32)
             for word in self.tag_words:
-                counts[c.rows_tagged(word)] += 1
+                counts[self.word_rows(word)] += 1
             return counts
         if len(rows) * 16 > len(c):  # many rows: count over the library, then gather
             gathered: npt.NDArray[np.int32] = self.tag_matches(None)[rows]
             return gathered
         counts = np.zeros(len(rows), dtype=np.int32)
         for word in self.tag_words:
-            tagged = c.rows_tagged(word)
+            tagged = self.word_rows(word)
             if len(tagged):
                 pos = np.minimum(np.searchsorted(tagged, rows), len(tagged) - 1)
                 counts += tagged[pos] == rows

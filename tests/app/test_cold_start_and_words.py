@@ -36,6 +36,7 @@ LMMS_FILES = (
     "beats/house_loop01.ogg",
     "basses/bass01.ogg",
     "basses/bass_acid01.ogg",
+    "basses/techno_synth01.ogg",
     "instruments/piano01.ogg",
     "instruments/e_piano_accord01.ogg",
     "stringsnpads/juno_pad01.ogg",
@@ -113,3 +114,40 @@ def test_a_v2_rules_document_without_the_cold_start_fitness_fields_stays_valid()
     cold = parse_rules(doc).cold_start
     assert cold is not None and "waveforms" in cold.exclude_tags
     assert (cold.min_duration_s, cold.min_peak_dbfs) == (0.02, -50.0)
+
+
+def test_mood_and_genre_words_steer_the_cold_list_without_clap_and_say_which_word_matched(library: Path):
+    from companion.ranking.context import SessionContext
+
+    with Catalog.open(library) as catalog:
+        engine = Engine(catalog, default_mode="fusion")  # no text embedder: no CLAP
+        plain = [Path(s.path).name for s in engine.suggest(top_k=10)]
+        steered = engine.suggest(top_k=10, context=SessionContext(mood_tags=["dark", "pad"], genre="techno"))
+        why = {Path(s.path).name: s.rationale for s in steered}
+        assert [Path(s.path).name for s in steered] != plain
+        assert "mood: dark" in why["ambi_dark_woosh.flac"]
+        assert "genre: techno" in why["techno_synth01.ogg"]
+        assert "mood: pad" in why["juno_pad01.ogg"]  # "pad" is a word of its name
+        # a sample the analysis calls a pad, without "pad" in its name, matches by instrument
+        by_instrument = [n for n, r in why.items() if "matches 'pad'" in r]
+        assert by_instrument and all("pad" not in n for n in by_instrument)
+
+
+def test_search_without_clap_matches_any_word_and_instruments_by_synonym(library: Path):
+    from companion.app.search import search_library
+
+    with Catalog.open(library) as catalog:
+        engine = Engine(catalog)
+        warm_pad = search_library(engine, catalog, "warm pad")
+        assert warm_pad.hits, "no matches for 'warm pad'"
+        assert warm_pad.hits[0].row.instrument == "pad" or "pad" in warm_pad.hits[0].row.name
+        assert all("'pad'" in h.rationale for h in warm_pad.hits)
+        names = {h.row.name for h in warm_pad.hits}
+        assert "juno_pad01.ogg" in names
+        kick = search_library(engine, catalog, "kick")
+        kicks = {h.row.name for h in kick.hits}
+        assert {"bd_haus.flac", "bd_fat.flac", "kick01.ogg"} <= kicks  # bd_*: kicks by instrument
+        assert all(h.row.instrument == "kick" or "kick" in h.row.name for h in kick.hits)
+        both = search_library(engine, catalog, "dark pad")  # ambi_dark_woosh: named dark, a pad
+        assert (both.hits[0].row.name, both.hits[0].rationale) == ("ambi_dark_woosh.flac", "matches 'dark', 'pad'")
+        assert {h.rationale for h in both.hits[1:]} == {"matches 'pad'"}
