@@ -18,6 +18,7 @@ Ctrl+1 / 2     fusion / rules ranking
 Ctrl+L         show / hide the library panel
 Ctrl+I         show / hide the inspector
 Ctrl+T         stay on top of other windows
+Ctrl+Q         quit
 =============  ================================================================
 
 Below :data:`COMPACT_BELOW` px of width (e.g. beside a DAW) the window is one column: the
@@ -317,6 +318,11 @@ class MainWindow(QMainWindow):
         )
         if self.controller.settings.stay_on_top:
             self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+        self.view_menu.addSeparator()
+        # the platform's Quit keys; Ctrl+Q where it names none (e.g. Windows, the offscreen platform)
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")]
+        quit_action = add("Quit", quit_keys, self.close)
+        self.view_menu.addAction(quit_action)
 
     # ================================================================== layout by width
     def resizeEvent(self, event: Any) -> None:
