@@ -62,6 +62,10 @@ from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinC
 SEARCH_DELAY_MS = 250
 #: Below this window width (px) the layout is one column (library panel and inspector folded).
 COMPACT_BELOW = 760
+#: How long a status-bar message stays (ms).
+STATUS_MS = 8000
+#: Appended to the message of an undoable removal (ban, skip).
+UNDO_HINT = " — Ctrl+Z to undo"
 #: The narrowest window (px): half of a 960 px wide screen, or beside a DAW on a laptop.
 MIN_WIDTH = 480
 
@@ -226,7 +230,7 @@ class MainWindow(QMainWindow):
         c.library_info.connect(self._library_info)
         c.preview_state.connect(self._preview_state)
         c.peaks_ready.connect(self._peaks_ready)
-        c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.message.connect(self.show_status)
         c.sync_state.connect(self.sync_label.setText)
         self.model.peaks_wanted.connect(c.library.load_peaks)
         self.context_bar.edited.connect(c.edit_context)
@@ -368,6 +372,10 @@ class MainWindow(QMainWindow):
             self.stay_on_top_action.setChecked(on)
         if self.controller.settings.stay_on_top != on:
             self.controller.edit_settings(stay_on_top=on)
+
+    def show_status(self, text: str) -> None:
+        """A message in the status bar for :data:`STATUS_MS`."""
+        self.statusBar().showMessage(text, STATUS_MS)
 
     @staticmethod
     def _typing() -> bool:
@@ -611,18 +619,21 @@ class MainWindow(QMainWindow):
         item = self.selected()
         if item is not None:
             self._remove_and_keep_row(DismissCommand(self.controller, self.model, item))
+            self.show_status(f"Skipped {item.name} for this session{UNDO_HINT}")
 
     def ban_current(self) -> None:
         """B: ban the sample (undoable)."""
         item = self.selected()
         if item is not None:
             self._remove_and_keep_row(BanCommand(self.controller, self.model, item))
+            self.show_status(f"Banned {item.name}{UNDO_HINT}")
 
     def ban_folder_current(self) -> None:
         """Shift+B: ban its folder (undoable)."""
         item = self.selected()
         if item is not None:
             self._remove_and_keep_row(BanFolderCommand(self.controller, self.model, item.folder))
+            self.show_status(f"Banned the folder {item.folder}{UNDO_HINT}")
 
     def pin_current(self) -> None:
         """P: pin / unpin (undoable)."""
