@@ -318,9 +318,13 @@ class Session:
             catalog: a catalog connection for the calling thread (default: the engine's).
 
         Returns:
-            True when recorded; False when the file is not in the catalog.
+            True when recorded; False when the file is not in the catalog, or is gone from
+            disk (a missing file is the scanner's to mark ``missing``: an unplugged drive's
+            samples come back unchanged, and a problem would hide them until they change).
         """
         engine = self._engine()
+        if not Path(path).is_file():
+            return False
         recorded = (catalog or engine.catalog).record_problem(path, "audition", reason)
         if recorded:
             log.warning("cannot audition %s: %s", path, reason)

@@ -84,5 +84,9 @@ def test_a_file_that_breaks_after_the_scan_fails_to_audition_and_becomes_a_probl
         assert session.engine.catalog.find(target).status == "problem"
         assert str(target) not in {s.path for s in session.rank()}  # no longer suggested
         assert session.report_unplayable(str(tmp_path / "not-catalogued.wav"), "x") is False
+        gone = folder / "bd_haus.flac"
+        gone.unlink()  # missing is not a problem: the scanner marks it missing
+        assert session.report_unplayable(str(gone), "cannot play bd_haus.flac: No such file") is False
+        assert [p["stage"] for p in session.engine.catalog.problems()] == ["audition"]
     finally:
         session.close()
