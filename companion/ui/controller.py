@@ -93,7 +93,8 @@ class AppController(QObject):
     library_info = Signal(object, object)  # stats dict, problems list
     preview_state = Signal(object, str, str)  # sample id, loading|playing|stopped|error|note, detail
     peaks_ready = Signal(dict)  # path -> (bins, 2) float32 array, or None when it cannot be drawn
-    message = Signal(str)
+    message = Signal(str)  # a note for the status bar
+    problem = Signal(str)  # an error for the status bar (shown longer)
     sync_state = Signal(str)
     _source_state = Signal(object)  # SourceState, from any thread
 
@@ -179,7 +180,7 @@ class AppController(QObject):
         engine = self.session.engine
         assert engine is not None
         if self.session.clap is not None and self.session.clap.problem:
-            self.message.emit(self.session.clap.problem)
+            self.problem.emit(self.session.clap.problem)
         engine.context.subscribe(self.context_changed.emit)
         freeze_startup_heap()
         self.session.refresh()
@@ -246,7 +247,7 @@ class AppController(QObject):
         try:
             self.session.edit_context(**fields)
         except (CompanionError, ValueError) as exc:
-            self.message.emit(f"not applied: {exc}")
+            self.problem.emit(f"not applied: {exc}")
 
     def context(self) -> SessionContext:
         """The current context (empty before the library is open)."""
@@ -272,7 +273,7 @@ class AppController(QObject):
         tail = ("\n" + "\n".join(extra)) if extra else ""
         if osc.state == "error":
             self.bridge_state.emit("error", f"OSC :{self.settings.osc_port} unavailable", osc.detail + tail)
-            self.message.emit(osc.detail)
+            self.problem.emit(osc.detail)
         elif osc.state == "off":
             following = [s.name for s in self._sources.values() if s.state == "running"]
             if following:
@@ -322,11 +323,11 @@ class AppController(QObject):
         try:
             changes = self.store.replace(new)
         except ValidationError as exc:
-            self.message.emit(f"settings not applied: {exc.errors()[0].get('msg', exc)}")
+            self.problem.emit(f"settings not applied: {exc.errors()[0].get('msg', exc)}")
             return
         except OSError as exc:
             changes = {k: v for k, v in new.model_dump().items() if old.model_dump().get(k) != v}
-            self.message.emit(f"cannot save settings to {self.store.path}: {exc}")
+            self.problem.emit(f"cannot save settings to {self.store.path}: {exc}")
         if not changes:
             return
         settings = self.settings
@@ -341,7 +342,7 @@ class AppController(QObject):
 
     def _sources_applied(self, states: Any, error: BaseException | None) -> None:
         if error is not None:
-            self.message.emit(f"cannot restart the DAW connection: {error}")
+            self.problem.emit(f"cannot restart the DAW connection: {error}")
 
     def edit_settings(self, **changes: Any) -> None:
         """Save a few settings the window changed itself (folders, watching, volume)."""
@@ -352,9 +353,9 @@ class AppController(QObject):
         try:
             self.store.edit(**changes)
         except OSError as exc:
-            self.message.emit(f"cannot save settings to {self.store.path}: {exc}")
+            self.problem.emit(f"cannot save settings to {self.store.path}: {exc}")
         except ValidationError as exc:
-            self.message.emit(f"setting not applied: {exc.errors()[0].get('msg', exc)}")
+            self.problem.emit(f"setting not applied: {exc.errors()[0].get('msg', exc)}")
 
 
 def freeze_startup_heap() -> None:

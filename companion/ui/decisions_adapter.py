@@ -111,7 +111,7 @@ class DecisionsAdapter(QObject):
 
         def done(_: Any, error: BaseException | None) -> None:
             if error is not None:
-                c.message.emit(f"not saved: {error}")
+                c.problem.emit(f"not saved: {error}")
             elif done_text:
                 c.message.emit(done_text)
             c.refresh()

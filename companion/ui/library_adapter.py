@@ -87,7 +87,7 @@ class LibraryAdapter(QObject):
 
         def done(errors: Any, error: BaseException | None) -> None:
             for text in [str(error)] if error is not None else errors:
-                self._c.message.emit(text)
+                self._c.problem.emit(text)
 
         self._c.tasks.run(work, done, pool="control")
 
@@ -160,7 +160,7 @@ class LibraryAdapter(QObject):
             return
         c.tasks.run(
             lambda: (db.stats(), db.problems()),
-            lambda r, e: c.library_info.emit(*r) if e is None else c.message.emit(str(e)),
+            lambda r, e: c.library_info.emit(*r) if e is None else c.problem.emit(str(e)),
             pool="db",
         )
 
@@ -204,6 +204,6 @@ class LibraryAdapter(QObject):
             chunk = paths[i : i + PEAKS_PER_TASK]
             c.tasks.run(
                 functools.partial(compute, chunk),
-                lambda r, e: c.peaks_ready.emit(r) if e is None else c.message.emit(str(e)),
+                lambda r, e: c.peaks_ready.emit(r) if e is None else c.problem.emit(str(e)),
                 pool="io",
             )

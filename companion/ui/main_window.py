@@ -62,8 +62,10 @@ from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinC
 SEARCH_DELAY_MS = 250
 #: Below this window width (px) the layout is one column (library panel and inspector folded).
 COMPACT_BELOW = 760
-#: How long a status-bar message stays (ms).
-STATUS_MS = 8000
+#: How long a status-bar note stays (ms): long enough to read a line twice.
+STATUS_MS = 6000
+#: How long an error stays in the status bar (ms).
+ERROR_MS = 15000
 #: Appended to the message of an undoable removal (ban, skip).
 UNDO_HINT = " — Ctrl+Z to undo"
 #: The narrowest window (px): half of a 960 px wide screen, or beside a DAW on a laptop.
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
         c.preview_state.connect(self._preview_state)
         c.peaks_ready.connect(self._peaks_ready)
         c.message.connect(self.show_status)
+        c.problem.connect(lambda text: self.show_status(text, error=True))
         c.sync_state.connect(self.sync_label.setText)
         self.model.peaks_wanted.connect(c.library.load_peaks)
         self.context_bar.edited.connect(c.edit_context)
@@ -256,6 +259,8 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(lambda _: self._search_timer.start())
         self._playhead = QTimer(self, interval=33)
         self._playhead.timeout.connect(self._move_playhead)
+        self._audio_note_timer = QTimer(self, singleShot=True)
+        self._audio_note_timer.timeout.connect(self.audio_label.clear)
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self.context_bar.refresh_source)
         self._clock.start()
@@ -373,9 +378,15 @@ class MainWindow(QMainWindow):
         if self.controller.settings.stay_on_top != on:
             self.controller.edit_settings(stay_on_top=on)
 
-    def show_status(self, text: str) -> None:
-        """A message in the status bar for :data:`STATUS_MS`."""
-        self.statusBar().showMessage(text, STATUS_MS)
+    def show_status(self, text: str, *, error: bool = False) -> None:
+        """A message in the status bar for :data:`STATUS_MS` (an error: :data:`ERROR_MS`)."""
+        self.statusBar().showMessage(text, ERROR_MS if error else STATUS_MS)
+
+    def _show_audio_note(self, text: str, *, error: bool = False) -> None:
+        """The audition note at the right of the status bar; cleared after :data:`STATUS_MS`
+        (an error: :data:`ERROR_MS`)."""
+        self.audio_label.setText(text)
+        self._audio_note_timer.start(ERROR_MS if error else STATUS_MS)
 
     @staticmethod
     def _typing() -> bool:
@@ -536,7 +547,7 @@ class MainWindow(QMainWindow):
     def _preview_state(self, sample_id: Any, state: str, detail: str) -> None:
         if state == "note":
             self.inspector.set_plan_text(detail)
-            self.audio_label.setText(detail)
+            self._show_audio_note(detail)
             return
         self.model.set_play_state(sample_id, state if state in ("loading", "playing") else "stopped")
         if state == "playing":
@@ -545,7 +556,7 @@ class MainWindow(QMainWindow):
             self._playhead.stop()
             self.inspector.wave.set_playhead(None)
             if state == "error":
-                self.audio_label.setText("audition failed")
+                self._show_audio_note("audition failed", error=True)
 
     def _move_playhead(self) -> None:
         item, playing = self.inspector.item, self.controller.audition.preview_item

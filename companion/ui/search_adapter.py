@@ -110,6 +110,6 @@ class SearchAdapter(QObject):
         if token != self._token:
             return
         if error is not None:
-            self._c.message.emit(f"{prefix}{error}")
+            self._c.problem.emit(f"{prefix}{error}")
             return
         self._c.results_ready.emit(result)

@@ -34,3 +34,26 @@ def test_ban_and_skip_say_how_to_undo(qtbot, make_window):
     qtbot.keyClick(window.view, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
     message = window.statusBar().currentMessage()
     assert "folder" in message and message.endswith("— Ctrl+Z to undo"), message
+
+
+def test_status_messages_expire_errors_later(qtbot, make_window, monkeypatch):
+    from companion.ui import main_window
+
+    monkeypatch.setattr(main_window, "STATUS_MS", 200)
+    monkeypatch.setattr(main_window, "ERROR_MS", 1500)
+    window = make_window()
+    bar = window.statusBar()
+    window.controller.message.emit("New files found — analysing them")
+    assert bar.currentMessage() == "New files found — analysing them"
+    wait_until(qtbot, lambda: bar.currentMessage() == "", 3)
+
+    window.controller.problem.emit("cannot save settings: disk full")
+    qtbot.wait(400)  # a note would be gone by now; an error stays
+    assert bar.currentMessage() == "cannot save settings: disk full"
+    wait_until(qtbot, lambda: bar.currentMessage() == "", 5)
+
+    # the audition note at the right of the status bar goes too (it used to stay forever)
+    item = window.model.item(0)
+    window._preview_state(item.sample_id, "error", "no output device")
+    assert window.audio_label.text() == "audition failed"
+    wait_until(qtbot, lambda: window.audio_label.text() == "", 5)
