@@ -706,6 +706,9 @@ class MainWindow(QMainWindow):
                 self.library.set_folders(settings.folders)
                 self.library.watch.setChecked(settings.watch_folders)
                 self.context_bar.set_mode(settings.recommendation_mode)
+            # the keyboard goes back to the list: shortcuts work without a click
+            self.activateWindow()
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
         self.controller.audition.output_devices(show)
 

@@ -57,3 +57,26 @@ def test_status_messages_expire_errors_later(qtbot, make_window, monkeypatch):
     window._preview_state(item.sample_id, "error", "no output device")
     assert window.audio_label.text() == "audition failed"
     wait_until(qtbot, lambda: window.audio_label.text() == "", 5)
+
+
+def test_keyboard_works_after_the_settings_dialog_without_a_click(qtbot, make_window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    window.view.select_row(0)
+    window.search.setFocus()  # e.g. the producer had been typing a search
+
+    def close_it() -> None:
+        dialog = window.settings_dialog
+        dialog.osc_port.setFocus()
+        dialog.reject()
+
+    QTimer.singleShot(300, close_it)
+    window.open_settings()
+    wait_until(qtbot, lambda: hasattr(window, "settings_dialog") and not window.settings_dialog.isVisible())
+    qtbot.wait(50)
+    assert QApplication.focusWidget() is window.view
+    item = window.selected()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Delete)  # a list shortcut, no click first
+    assert item.name not in [it.name for it in window.model.items]
