@@ -31,8 +31,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QUndoStack
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QPaintEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(lambda: c.finder.search(self.search.text()))
         self.search.textChanged.connect(lambda _: self._search_timer.start())
+        self.search.installEventFilter(self)  # Down / Enter go on to the results
         self._playhead = QTimer(self, interval=33)
         self._playhead.timeout.connect(self._move_playhead)
         self._audio_note_timer = QTimer(self, singleShot=True)
@@ -671,6 +672,27 @@ class MainWindow(QMainWindow):
             self.back_to_suggestions()
         elif self.controller.audition.playing:
             self.controller.audition.stop()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Down in the search box goes to the results; Enter searches now and goes there too."""
+        if watched is self.search and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            key = event.key()
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self._search_timer.isActive():  # still inside the typing pause: search now
+                    self._search_timer.stop()
+                    self.controller.finder.search(self.search.text())
+                self._to_results()
+                return True
+            if key == Qt.Key.Key_Down:
+                self._to_results()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _to_results(self) -> None:
+        """The keyboard to the list, its first row selected when none is."""
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self.view.currentIndex().isValid() and self.model.rowCount():
+            self.view.select_row(0)
 
     def _focus_search(self) -> None:
         self.search.setFocus()

@@ -80,3 +80,28 @@ def test_keyboard_works_after_the_settings_dialog_without_a_click(qtbot, make_wi
     item = window.selected()
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Delete)  # a list shortcut, no click first
     assert item.name not in [it.name for it in window.model.items]
+
+
+def test_down_and_enter_in_the_search_box_reach_the_results(qtbot, make_window):
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    c = window.controller
+    window.search.setFocus()
+    with qtbot.waitSignal(c.results_ready, timeout=10000):
+        qtbot.keyClicks(window.search, "loop")
+    assert window.showing == "search" and window.model.rowCount() >= 2
+    qtbot.keyClick(window.search, Qt.Key.Key_Down)
+    assert QApplication.focusWidget() is window.view
+    assert window.view.currentIndex().row() == 0
+    qtbot.keyClick(window.view, Qt.Key.Key_Down)
+    assert window.view.currentIndex().row() == 1
+
+    window.search.setFocus()
+    window.search.clear()
+    with qtbot.waitSignal(c.results_ready, timeout=10000):
+        qtbot.keyClicks(window.search, "amen")
+        qtbot.keyClick(window.search, Qt.Key.Key_Return)  # before the 250 ms typing pause: searches now
+        assert QApplication.focusWidget() is window.view
+    wait_until(qtbot, lambda: window.selected() is not None and window.selected().name == "loop_amen.flac")
+    assert window.view.hasFocus()
