@@ -46,6 +46,7 @@ def key_choices() -> list[tuple[str, Key | None]]:
 
 
 def _field(label: str, widget: QWidget) -> QWidget:
+    """``widget`` under a small caption (the box's ``caption`` attribute)."""
     box = QWidget()
     lay = QVBoxLayout(box)
     lay.setContentsMargins(0, 0, 0, 0)
@@ -54,6 +55,7 @@ def _field(label: str, widget: QWidget) -> QWidget:
     cap.setObjectName("FieldLabel")
     lay.addWidget(cap)
     lay.addWidget(widget)
+    box.caption = cap  # type: ignore[attr-defined]
     return box
 
 
@@ -252,6 +254,15 @@ class ContextBar(QFrame):
         self.set_rows(1 + (fits[0] if fits else len(plans) - 1))
 
     # ------------------------------------------------------------------ showing
+    def set_clap_note(self, note: str | None) -> None:
+        """Say on the mood and genre fields that they match tags and names only (``note``: the
+        one-line reason, e.g. no CLAP model installed), or None when a CLAP model is loaded."""
+        for name, field in (("mood", self.mood), ("genre", self.genre)):
+            caption: QLabel = self.boxes[name].caption  # type: ignore[attr-defined]
+            caption.setText(name.upper() + (" · TAGS ONLY" if note else ""))
+            caption.setToolTip(note or "")
+            field.setToolTip(note or "")
+
     def show_context(self, ctx: SessionContext) -> None:
         """Show a context snapshot; a field the producer is typing in keeps their text."""
         typing_bpm = (

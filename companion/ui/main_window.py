@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         c = self.controller
         c.engine_ready.connect(lambda: self._set_header("Ranking…"))
+        c.engine_ready.connect(self._show_clap_state)
         c.engine_failed.connect(self._engine_failed)
         c.suggestions_ready.connect(self._queue_suggestions)
         c.results_ready.connect(self._on_results)
@@ -398,6 +399,20 @@ class MainWindow(QMainWindow):
     def _set_header(self, text: str) -> None:
         self.header.setText(text)
 
+    def clap_note(self) -> str | None:
+        """One line on what works without a CLAP model, or None when one is loaded."""
+        clap = self.controller.session.clap
+        if clap is None or clap.embedder is not None:
+            return None
+        why = clap.problem or "No CLAP model installed"
+        return f"{why} — mood, genre and search match names and tags only"
+
+    def _show_clap_state(self) -> None:
+        note = self.clap_note()
+        self.context_bar.set_clap_note(note)
+        self.search.setToolTip(note or "Search by sound and by names and tags (CLAP)")
+        self.search.setPlaceholderText("Search names and tags  (Ctrl+F)" if note else "Search your library  (Ctrl+F)")
+
     def _engine_failed(self, text: str) -> None:
         self.view.show_empty(f"Cannot open your library:\n{text}")
         self._set_header("Library unavailable")
@@ -453,6 +468,9 @@ class MainWindow(QMainWindow):
         self.showing = results.kind
         self._show_items(results.items, results.kind)
         note = f" · {results.note}" if results.note else ""
+        clap_note = self.clap_note() if results.kind == "search" else None
+        if clap_note:
+            note = f" · {clap_note}"
         self._set_header(f"{results.title}   —   {len(results.items)} results{note}   (Esc: back to suggestions)")
         if not results.items:
             self.view.show_empty("No matches.")

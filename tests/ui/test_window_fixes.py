@@ -3,6 +3,7 @@ keyboard after the settings dialog, arrows from the search box, the CLAP note.""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui.conftest import wait_until
@@ -105,3 +106,23 @@ def test_down_and_enter_in_the_search_box_reach_the_results(qtbot, make_window):
         assert QApplication.focusWidget() is window.view
     wait_until(qtbot, lambda: window.selected() is not None and window.selected().name == "loop_amen.flac")
     assert window.view.hasFocus()
+
+
+@pytest.mark.parametrize("model_dir", [None, "missing-model"])
+def test_without_clap_mood_genre_and_search_say_so_in_one_line(qtbot, make_window, tmp_path, model_dir):
+    overrides = {} if model_dir is None else {"clap_model_dir": str(tmp_path / model_dir)}
+    window = make_window(**overrides)
+    clap = window.controller.session.clap
+    assert clap is not None and clap.embedder is None  # no model on the test machine / a broken one
+    line = window.clap_note()
+    assert line is not None and "\n" not in line and "names and tags only" in line
+    if model_dir is not None:
+        assert clap.problem and line.startswith(clap.problem)
+    bar = window.context_bar
+    assert bar.mood.toolTip() == line and bar.genre.toolTip() == line
+    assert bar.boxes["mood"].caption.text() == "MOOD · TAGS ONLY"
+    assert bar.boxes["genre"].caption.text() == "GENRE · TAGS ONLY"
+    assert window.search.toolTip() == line
+    with qtbot.waitSignal(window.controller.results_ready, timeout=10000):
+        qtbot.keyClicks(window.search, "amen")
+    assert line in window.header.text()
