@@ -24,7 +24,10 @@ and the window calls them on a worker; results arrive on the follower's thread t
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +47,27 @@ from companion.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Context fields kept between runs (:meth:`Session.save_context`); the transport state and the
+#: time remaining describe the moment, not the song, and start empty.
+SAVED_CONTEXT_FIELDS: tuple[str, ...] = ("bpm", "key", "mood_tags", "genre", "prompt")
+
+
+def write_json_atomic(path: Path, doc: Any) -> None:
+    """Write ``doc`` as JSON to ``path`` atomically (temp file in the same folder + rename).
+
+    Raises:
+        OSError: the folder is not writable.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
 
 class Session:
     """Engine, context follower, context sources, search, audition and sync of one run.
@@ -55,6 +79,8 @@ class Session:
             follower thread.
         on_source_state: receives each context source's state changes (any thread).
         on_sync_status: receives one-line sync statuses (any thread).
+        context_file: where :meth:`save_context` / :meth:`restore_context` keep the context
+            between runs (the window: ``context.json`` beside the settings file); None: never.
 
     Attributes:
         engine: the open engine (None before :meth:`open`).
@@ -70,8 +96,10 @@ class Session:
         on_result: Callable[[FollowResult], None] | None = None,
         on_source_state: Callable[[SourceState], None] | None = None,
         on_sync_status: Callable[[str], None] | None = None,
+        context_file: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.context_file = context_file
         self.catalog_path: Path = settings.catalog_path()
         self.mode: Mode = settings.recommendation_mode
         self.top_k = settings.top_k
@@ -244,6 +272,50 @@ class Session:
     def context(self) -> SessionContext:
         """The current context (empty before :meth:`open`)."""
         return self.engine.context.snapshot() if self.engine is not None else SessionContext()
+
+    def save_context(self) -> bool:
+        """Write the context's lasting fields (:data:`SAVED_CONTEXT_FIELDS`: tempo, key, mood
+        tags, genre, prompt — not the transport or the time remaining) to :attr:`context_file`,
+        atomically (temp file + rename), whichever source set them.
+
+        Blocks on a small file write (well under a millisecond): call it off the GUI thread,
+        except at close. Returns False when there is no file or engine, or the write failed
+        (logged; the context is only a convenience).
+        """
+        if self.context_file is None or self.engine is None:
+            return False
+        ctx = self.engine.context.snapshot().to_json()
+        doc = {"version": 1, "context": {k: ctx[k] for k in (*SAVED_CONTEXT_FIELDS, "mode")}}
+        try:
+            write_json_atomic(self.context_file, doc)
+        except OSError as exc:
+            log.warning("cannot save the context to %s: %s", self.context_file, exc)
+            return False
+        return True
+
+    def restore_context(self) -> SessionContext | None:
+        """Set the context saved by :meth:`save_context` (source ``restored``), so the first
+        list of this run is for the last context; any later packet or edit overrides a field
+        as usual. Only fields that hold a value are set.
+
+        Returns:
+            The restored context, or None: no file, no engine, or an unreadable file (logged
+            and ignored: a context is never worth failing a start for).
+        """
+        if self.context_file is None or self.engine is None or not self.context_file.exists():
+            return None
+        try:
+            doc = json.loads(self.context_file.read_text(encoding="utf-8"))
+            saved = SessionContext.from_json(
+                {k: v for k, v in doc["context"].items() if k in (*SAVED_CONTEXT_FIELDS, "mode")}
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, CompanionError) as exc:
+            log.warning("cannot read the saved context %s (%s); starting without it", self.context_file, exc)
+            return None
+        fields = {k: getattr(saved, k) for k in SAVED_CONTEXT_FIELDS if getattr(saved, k) not in (None, ())}
+        if not fields:
+            return None
+        return self.engine.context.update("restored", **fields)
 
     # ================================================================== search
     def search(self, text: str, *, catalog: Catalog | None = None, limit: int = DEFAULT_LIMIT) -> SearchResult:

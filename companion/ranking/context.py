@@ -26,7 +26,9 @@ from companion.music.keys import Key, Mode, parse_key, parse_mode
 
 log = logging.getLogger(__name__)
 
-ContextSource = Literal["osc", "link", "manual", "cli", "ableton"]
+#: ``restored``: the context of the previous run, read back at start-up
+#: (:meth:`companion.app.session.Session.restore_context`).
+ContextSource = Literal["osc", "link", "manual", "cli", "ableton", "restored"]
 CONTEXT_SOURCES: frozenset[str] = frozenset(get_args(ContextSource))
 
 #: Fields a source may set with :meth:`ContextStore.update` (``mode`` is applied to ``key``).
@@ -233,7 +235,8 @@ class ContextStore:
         """Set some fields; ``None`` clears a field.
 
         Args:
-            source: who sends the update (``osc``, ``link``, ``manual``, ``cli``, ``ableton``).
+            source: who sends the update (``osc``, ``link``, ``manual``, ``cli``, ``ableton``,
+                ``restored``).
             **fields: any of :data:`CONTEXT_FIELDS`, plus ``mode`` (``"minor"``/``"major"``).
                 ``key`` may be a :class:`Key` or a name (``"Am"``, ``"A minor"``, ``"8A"``).
                 ``mode`` applies to the key given in the same call, else to the current key;

@@ -32,7 +32,14 @@ from companion.ui import theme
 
 NO_BPM = 19.0  # the spin box's "—" value (below the 20 BPM minimum)
 ROW_SPACING = 14  # px between fields
-SOURCE_NAMES = {"osc": "OSC", "link": "Link", "manual": "manual", "cli": "CLI", "ableton": "Live"}
+SOURCE_NAMES = {
+    "osc": "OSC",
+    "link": "Link",
+    "manual": "manual",
+    "cli": "CLI",
+    "ableton": "Live",
+    "restored": "last session",
+}
 
 
 def key_choices() -> list[tuple[str, Key | None]]:

@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 #: Without a packet for this long, the DAW counts as gone quiet (s). DAWs send on change only,
 #: so an idle session is quiet for a while; a minute keeps the indicator from flapping.
 CONNECTED_WINDOW_S = 60.0
+#: The context of the last run, beside the settings file (:meth:`Session.save_context`).
+CONTEXT_FILE = "context.json"
+#: Context changes are saved this long after the last one (ms): a DAW may send tempo many
+#: times a second while the producer drags it, and one write per burst is enough.
+CONTEXT_SAVE_DELAY_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class AppController(QObject):
             on_result=self._on_ranked,
             on_source_state=self._source_state.emit,
             on_sync_status=self.sync_state.emit,
+            context_file=store.path.with_name(CONTEXT_FILE),
         )
         self.db: Any | None = None  # the UI's own Catalog connection (db pool only)
         self.latest: SuggestionBatch | None = None
@@ -124,6 +130,9 @@ class AppController(QObject):
         self.decisions = DecisionsAdapter(self)
         self._bridge_timer = QTimer(self, interval=1000)
         self._bridge_timer.timeout.connect(self._poll_bridge)
+        self._context_timer = QTimer(self, singleShot=True, interval=CONTEXT_SAVE_DELAY_MS)
+        self._context_timer.timeout.connect(self._save_context)
+        self.context_changed.connect(lambda _ctx: self._context_timer.start())
 
     # ================================================================== state
     @property
@@ -165,6 +174,7 @@ class AppController(QObject):
             from companion.library.catalog import Catalog
 
             session.open(create=True)
+            session.restore_context()  # before the first ranking: the first list is for it
             self.db = Catalog.open(session.catalog_path)
             return session.start()
 
@@ -182,6 +192,9 @@ class AppController(QObject):
         if self.session.clap is not None and self.session.clap.problem:
             self.problem.emit(self.session.clap.problem)
         engine.context.subscribe(self.context_changed.emit)
+        restored = engine.context.snapshot()
+        if not restored.is_empty:
+            self.context_changed.emit(restored)  # the context bar shows the restored context
         freeze_startup_heap()
         self.session.refresh()
         self.engine_ready.emit()
@@ -201,12 +214,14 @@ class AppController(QObject):
             return
         self._closed = True
         self._bridge_timer.stop()
+        self._context_timer.stop()
         self.decisions.stop()
         self.audition.stop_timers()
         self.library.shutdown()
         for pool in ("audio", "prefetch", "io"):
             self.tasks.clear(pool)
         self.tasks.wait(30000)
+        self.session.save_context()  # a small file: the last context for the next start
         self.session.close(sync_join_s=0.0)
         if self.db is not None:
             self.db.close()
@@ -239,6 +254,11 @@ class AppController(QObject):
             return
         self.session.set_mode(mode)  # type: ignore[arg-type]  # "fusion" or "rules", checked above
         self._save(recommendation_mode=mode)
+
+    def _save_context(self) -> None:
+        """The context settled (no change for :data:`CONTEXT_SAVE_DELAY_MS`): save it on a worker."""
+        if not self._closed and self.session.engine is not None:
+            self.tasks.run(self.session.save_context, pool="io")
 
     def edit_context(self, fields: dict[str, Any]) -> None:
         """A manual edit from the context bar (in-memory; the follower re-ranks)."""
