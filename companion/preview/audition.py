@@ -178,8 +178,8 @@ class Auditioner:
         bits = [stem]
         if plan.target_bpm:
             bits.append(f"{plan.target_bpm:g}bpm")
-        if plan.semitones and context_key is not None:
-            bits.append(context_key.short)
+        if plan.semitones and plan.sounding_key is not None:
+            bits.append(plan.sounding_key.short)
         if start_s > 0 or end_s is not None:
             bits.append(f"{start_s:.2f}-{(end_s or prepared.rendered.duration_s):.2f}s")
         digest = hashlib.blake2b(f"{item.path}|{plan}|{start_s}|{end_s}".encode(), digest_size=4).hexdigest()

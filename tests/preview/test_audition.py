@@ -33,7 +33,7 @@ def test_second_preview_is_a_cache_hit_and_starts_at_once(auditioner: Auditioner
     assert second.rendered is first.rendered
     assert second_s < first_s / 10
     assert first.rendered.sample_rate == auditioner.sample_rate
-    assert first.rendered.plan.semitones == 3 and first.rendered.plan.target_bpm == 126.0
+    assert first.rendered.plan.semitones == -2 and first.rendered.plan.target_bpm == 126.0
     # another context is another render
     assert not auditioner.prepare(item, 124.0, parse_key("Am")).cache_hit
 
@@ -71,6 +71,15 @@ def test_export_writes_the_stretched_render_and_a_region(auditioner: Auditioner,
     part = auditioner.export(item, 128.0, None, start_s=1.0, end_s=2.5)
     assert "1.00-2.50s" in part.name
     assert sf.info(part).frames == int(2.5 * sr) - int(1.0 * sr)
+
+
+def test_export_names_the_key_the_render_sounds_in(auditioner: Auditioner, sonic_pi: Path):
+    item = AuditionItem(str(sonic_pi / "ambi_piano.flac"), "one-shot", None, "F# minor")
+    # F# minor in C minor: −1 st onto F minor (4A, next to 5A), not onto C minor
+    shifted = auditioner.export(item, None, parse_key("C minor"))
+    assert shifted.name == "ambi_piano Fm.wav"
+    # compatible already (B minor, 10A next to 11A): nothing to name, nothing shifted
+    assert auditioner.export(item, None, parse_key("B minor")).name == "ambi_piano.wav"
 
 
 def test_waveform_peaks_follow_the_envelope(tmp_path: Path):

@@ -47,13 +47,14 @@ def test_loop_is_stretched_to_exact_bar_length_and_tempo(sine_loop: Path):
     assert np.median(gaps) == pytest.approx(60.0 / 128, abs=0.01)  # beats 0.469 s apart, not 0.5
 
 
-def test_pitch_shift_moves_to_the_context_key(sine_loop: Path):
-    # the loop's tone is A; call it A minor and play it in C minor: +3 semitones → C5 (523 Hz)
+def test_pitch_shift_moves_to_a_compatible_key(sine_loop: Path):
+    # the loop's tone is A; call it A minor and play it in C minor: −2 semitones → G minor
+    # (6A, next to C minor's 5A) → G4 (392 Hz)
     plan = plan_preview(kind="loop", bpm=120.0, key=parse_key("Am"), context_bpm=120.0, context_key=parse_key("Cm"))
-    assert plan.semitones == 3 and plan.speed == 1.0
+    assert plan.semitones == -2 and plan.speed == 1.0
     out = render(sine_loop, plan, 44100)
     assert out.frames.shape[0] == 4 * 44100
-    assert _dominant_hz(out.frames, 44100) == pytest.approx(440.0 * 2 ** (3 / 12), abs=3.0)
+    assert _dominant_hz(out.frames, 44100) == pytest.approx(440.0 * 2 ** (-2 / 12), abs=3.0)
     assert np.max(np.abs(out.frames)) <= 1.0
 
 

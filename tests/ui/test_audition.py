@@ -22,7 +22,8 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
         c.edit_context({"bpm": 124.0, "key": "B minor"})  # 10A, one step from the loop's F# minor (11A)
     wait_until(qtbot, lambda: any(it.name == "loop_mika.flac" for it in window.model.items))
     _select(window, "loop_mika.flac")
-    assert window.inspector.plan.text() == "auditions 120 → 124 BPM, +5 st"  # said before it plays
+    # the user test: F# minor (11A) is compatible with B minor (10A), so it keeps its key (not +5 st)
+    assert window.inspector.plan.text() == "auditions 120 → 124 BPM, F# minor (compatible)"  # before it plays
     with qtbot.waitSignal(c.preview_state, timeout=20000, check_params_cb=lambda sid, st, d: st == "playing"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert c.audition.playing
@@ -32,7 +33,7 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     assert window.model.playing_id == window.selected().sample_id
     wait_until(qtbot, lambda: window.inspector.plan.text().startswith("plays 120 → 124 BPM"))
     assert "rendered in" in window.inspector.plan.text()
-    assert "+5 st" in window.inspector.plan.text()  # F# minor → B minor
+    assert "F# minor (compatible)" in window.inspector.plan.text() and " st" not in window.inspector.plan.text()
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert not c.audition.playing and window.model.playing_id is None
@@ -45,7 +46,7 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     wait_until(qtbot, lambda: len(events(library_db, "preview")) == 2)
     first, second = (json.loads(m) for _, _, m in events(library_db, "preview"))
     assert first["cache_hit"] is False and second["cache_hit"] is True
-    assert first["plan"] == "120 → 124 BPM, +5 st"
+    assert first["plan"] == "120 → 124 BPM, F# minor (compatible)"
     assert first["time_to_preview_ms"] is not None and first["time_to_preview_ms"] >= 0
     assert first["render_ms"] > 0 and second["render_ms"] == 0.0
 
