@@ -29,6 +29,7 @@ from companion.library.events import record_event
 from companion.library.indexes import load_or_build, update_in_place
 from companion.ranking.candidates import Candidates
 from companion.ranking.context import ContextStore, SessionContext
+from companion.ranking.list_filter import ListFilter
 from companion.ranking.ranker import EmbeddingSpaceData, Ranker, Suggestion
 from companion.ranking.rules import FusionRules, load_default_rules
 from companion.ranking.spaces import VectorSource
@@ -159,11 +160,14 @@ class Engine:
         mode: Mode | None = None,
         context: SessionContext | None = None,
         instrument: str | None = None,
+        list_filter: ListFilter | None = None,
     ) -> list[Suggestion]:
         """Ranked suggestions for the current (or given) context.
 
         Args:
             instrument: only samples of this instrument (any synonym) — for this call only.
+            list_filter: the producer's list filter (:class:`~companion.ranking.list_filter.ListFilter`),
+                applied before the ``top_k`` are chosen.
 
         Returns:
             At most ``top_k`` suggestions, each with score, components, source and rationale.
@@ -181,6 +185,7 @@ class Engine:
                 top_k=top_k,
                 prompt_vectors=prompts,
                 instrument=instrument,
+                list_filter=list_filter,
             )
 
     def similar(self, paths: Sequence[str | Path], top_k: int = 10) -> dict[str, list[dict[str, Any]]]:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         sync_url / sync_token: central service and bearer token (sync off when either is empty).
         first_run_done: the window's first-run dialog was completed.
         stay_on_top: keep the window above others (e.g. beside a full-screen DAW).
+        filter_kind / filter_instrument / filter_bpm / filter_length_s / filter_folder /
+            filter_favourites: the list filter the window shows suggestions and results through
+            (:class:`~companion.ranking.list_filter.ListFilter`; ranges as ``[low, high]`` in
+            BPM and seconds); the defaults let everything pass.
+        sort_by: order of the shown list: ``score`` (the ranker's), ``name``, ``bpm``,
+            ``length`` or ``added`` (newest first).
     """
 
     model_config = SettingsConfigDict(
@@ -115,6 +121,13 @@ class Settings(BaseSettings):
     sync_token: str | None = None
     first_run_done: bool = False
     stay_on_top: bool = False
+    filter_kind: Literal["loop", "one-shot"] | None = None
+    filter_instrument: str | None = None
+    filter_bpm: tuple[float, float] | None = None
+    filter_length_s: tuple[float, float] | None = None
+    filter_folder: str | None = None
+    filter_favourites: bool = False
+    sort_by: Literal["score", "name", "bpm", "length", "added"] = "score"
 
     @field_validator("volume")
     @classmethod

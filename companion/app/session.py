@@ -42,6 +42,7 @@ from companion.engine import Engine, Mode
 from companion.errors import CatalogError, CompanionError
 from companion.library.catalog import Catalog
 from companion.ranking.context import SessionContext
+from companion.ranking.list_filter import ListFilter
 from companion.ranking.ranker import Suggestion
 from companion.settings import Settings
 
@@ -50,6 +51,30 @@ log = logging.getLogger(__name__)
 #: Context fields kept between runs (:meth:`Session.save_context`); the transport state and the
 #: time remaining describe the moment, not the song, and start empty.
 SAVED_CONTEXT_FIELDS: tuple[str, ...] = ("bpm", "key", "mood_tags", "genre", "prompt")
+
+
+def list_filter_of(settings: Settings) -> ListFilter:
+    """The list filter the settings hold (``filter_*`` fields)."""
+    return ListFilter(
+        kind=settings.filter_kind,
+        instrument=settings.filter_instrument,
+        bpm=settings.filter_bpm,
+        length_s=settings.filter_length_s,
+        folder=settings.filter_folder,
+        favourites=settings.filter_favourites,
+    )
+
+
+def filter_settings(list_filter: ListFilter) -> dict[str, Any]:
+    """The ``filter_*`` settings fields of a list filter (for :meth:`SettingsStore.edit`)."""
+    return {
+        "filter_kind": list_filter.kind,
+        "filter_instrument": list_filter.instrument,
+        "filter_bpm": list_filter.bpm,
+        "filter_length_s": list_filter.length_s,
+        "filter_folder": list_filter.folder,
+        "filter_favourites": list_filter.favourites,
+    }
 
 
 def write_json_atomic(path: Path, doc: Any) -> None:
@@ -103,6 +128,7 @@ class Session:
         self.catalog_path: Path = settings.catalog_path()
         self.mode: Mode = settings.recommendation_mode
         self.top_k = settings.top_k
+        self.list_filter = list_filter_of(settings)
         self.engine: Engine | None = None
         self.clap: ClapLoad | None = None
         self.follower: ContextFollower | None = None
@@ -176,8 +202,9 @@ class Session:
         either changed), audition follow-tempo/key, and sync (restarted when the hub URL or
         token changed). Sources keep running: :meth:`restart_sources` moves them."""
         old, self.settings = self.settings, settings
-        rerank = (settings.recommendation_mode, settings.top_k) != (self.mode, self.top_k)
-        self.mode, self.top_k = settings.recommendation_mode, settings.top_k
+        new_filter = list_filter_of(settings)
+        rerank = (settings.recommendation_mode, settings.top_k, new_filter) != (self.mode, self.top_k, self.list_filter)
+        self.mode, self.top_k, self.list_filter = settings.recommendation_mode, settings.top_k, new_filter
         if self.auditioner is not None:
             self.auditioner.follow_tempo = settings.follow_tempo
             self.auditioner.follow_key = settings.follow_key
@@ -234,8 +261,27 @@ class Session:
 
     # ================================================================== ranking and context
     def rank(self) -> list[Suggestion]:
-        """Ranked suggestions for the current context (``top_k``, ``mode``)."""
-        return self._engine().suggest(top_k=self.top_k, mode=self.mode)
+        """Ranked suggestions for the current context (``top_k``, ``mode``, :attr:`list_filter`).
+
+        An instrument filter that names no instrument is dropped for this list (logged) rather
+        than leaving the producer without suggestions.
+        """
+        engine = self._engine()
+        try:
+            return engine.suggest(top_k=self.top_k, mode=self.mode, list_filter=self.list_filter)
+        except CompanionError as exc:
+            if self.list_filter.instrument is None:
+                raise
+            log.warning("list filter ignored for its instrument: %s", exc)
+            return engine.suggest(
+                top_k=self.top_k, mode=self.mode, list_filter=self.list_filter.with_changes(instrument=None)
+            )
+
+    def set_list_filter(self, list_filter: ListFilter) -> None:
+        """Show suggestions through this filter from now on; re-ranks when it changed."""
+        if list_filter != self.list_filter:
+            self.list_filter = list_filter
+            self.refresh()
 
     def _ranked(self, result: FollowResult) -> None:
         """Follower thread: hand the list to the client, then to the OSC listener's push clients."""

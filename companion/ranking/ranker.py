@@ -65,6 +65,7 @@ from companion.ranking.blas import single_threaded_blas
 from companion.ranking.candidates import UNKNOWN_INSTRUMENT, Candidates, instrument_code
 from companion.ranking.context import SessionContext
 from companion.ranking.filters import HardFilter
+from companion.ranking.list_filter import ListFilter
 from companion.ranking.rules import FusionRules
 from companion.ranking.scoring import Scorer, ScoreTable
 from companion.ranking.selection import choose, rank_by_boosts
@@ -179,6 +180,7 @@ class Ranker:
         top_k: int = 10,
         prompt_vectors: Mapping[str, np.ndarray] | None = None,
         instrument: str | None = None,
+        list_filter: ListFilter | None = None,
     ) -> list[Suggestion]:
         """The next ``top_k`` samples for this context.
 
@@ -191,6 +193,9 @@ class Ranker:
                 prompt words (CLAP spaces only).
             instrument: only samples of this instrument (class name or synonym) — a hard
                 filter for this call.
+            list_filter: the producer's filter (kind, instrument, BPM and length ranges,
+                folder, favourites), applied before the ``top_k`` are chosen, so the list is
+                still ``top_k`` long when enough samples pass.
 
         Returns:
             Up to ``top_k`` suggestions, pinned first, then in MMR / score order.
@@ -209,8 +214,9 @@ class Ranker:
                 parse_instrument(instrument)  # raises with the list of instruments
         if top_k <= 0:
             return []
+        only = None if list_filter is None or list_filter.is_empty else list_filter.mask(self.candidates, state.pinned)
         with single_threaded_blas():
-            return self._suggest(context, state, mode, top_k, prompt_vectors, code)
+            return self._suggest(context, state, mode, top_k, prompt_vectors, code, only)
 
     def _suggest(
         self,
@@ -220,12 +226,16 @@ class Ranker:
         top_k: int,
         prompt_vectors: Mapping[str, np.ndarray] | None,
         instrument: int | None,
+        only: np.ndarray | None = None,
     ) -> list[Suggestion]:
         c = self.candidates
         now = float(self._now())
         target = self._target(state, prompt_vectors or {}) if mode == "fusion" else None
         cold = target is None and not state.accepted and self.rules.cold_start is not None
-        hard = HardFilter(c, context, state, self.rules, instrument=instrument, unfit=self._unfit() if cold else None)
+        unfit = self._unfit() if cold else None
+        if only is not None:  # the producer's list filter: rows outside it are never shown
+            unfit = ~only if unfit is None else (unfit | ~only)
+        hard = HardFilter(c, context, state, self.rules, instrument=instrument, unfit=unfit)
         scorer = Scorer(c, context, self.rules, now, instrument=self._query_instrument(state), cold_start=cold)
         spread = self.rules.cold_start if cold else None
         pinned_rows = c.rows_of(sorted(state.pinned)) if state.pinned else np.empty(0, np.int64)
