@@ -153,8 +153,15 @@ class WaveformView(QWidget):
         p.end()
 
 
+#: The Play button's text and tooltip while the selected card is silent / playing.
+PLAY_TEXT, PLAY_TIP = "Play  ␣", "Play in the session's tempo and key (Space)"
+STOP_TEXT, STOP_TIP = "Stop  ␣", "Stop playing (Space)"
+
+
 class Inspector(QFrame):
     """Facts, corrections and actions of the selected card.
+
+    The Play button reads Stop while the selected card plays (:meth:`set_playing`).
 
     Signals:
         correction(object, dict): apply ``{"bpm": float|None, "key": Key|None, "kind": str}`` to the item.
@@ -168,6 +175,7 @@ class Inspector(QFrame):
         super().__init__(parent)
         self.setObjectName("Inspector")
         self.item: SuggestionItem | None = None
+        self._playing_id: int | None = None
         self._title_text = self._path_text = ""
         outer = QGridLayout(self)
         outer.setContentsMargins(16, 10, 16, 12)
@@ -229,7 +237,7 @@ class Inspector(QFrame):
         buttons.setSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
         specs = (
-            ("play", "Play  ␣", "Play / stop (Space)"),
+            ("play", PLAY_TEXT, PLAY_TIP),
             ("accept", "Use  ↵", "I used it (Enter)"),
             ("more", "More like this  M", "Samples that sound like this one (M)"),
             ("pin", "Pin  P", "Keep it at the top (P)"),
@@ -302,6 +310,7 @@ class Inspector(QFrame):
             self._elide()
             self.plan.setText("")
             self.wave.set_peaks(None)
+            self._show_play_state()
             return
         self._title_text, self._path_text = item.name, item.folder
         self._elide()
@@ -317,6 +326,24 @@ class Inspector(QFrame):
         self.kind.setCurrentText(item.kind if item.kind in ("loop", "one-shot") else "one-shot")
         self.wave.set_peaks(peaks)
         self.buttons["pin"].setText("Unpin  P" if item.pinned else "Pin  P")
+        self._show_play_state()
+
+    def set_playing(self, sample_id: int | None) -> None:
+        """The sample that plays now (None: nothing plays); the Play button reads Stop while it
+        is the selected one. Call on the GUI thread (the player's state arrives by a Qt signal)."""
+        self._playing_id = sample_id
+        self._show_play_state()
+
+    @property
+    def playing_selected(self) -> bool:
+        """True while the selected card plays (the Play button reads Stop)."""
+        return self.item is not None and self._playing_id is not None and self.item.sample_id == self._playing_id
+
+    def _show_play_state(self) -> None:
+        button = self.buttons["play"]
+        text, tip = (STOP_TEXT, STOP_TIP) if self.playing_selected else (PLAY_TEXT, PLAY_TIP)
+        button.setText(text)
+        button.setToolTip(tip)
 
     def set_plan_text(self, text: str) -> None:
         """The audition line, e.g. ``"plays at 128 BPM, +2 st · 240 ms render"``."""

@@ -123,3 +123,30 @@ def test_a_file_that_cannot_play_shows_in_the_problems_list(qtbot, make_window, 
     wait_until(qtbot, lambda: all(it.name != "sn_dolf.flac" for it in window.model.items))  # no longer suggested
     with Catalog.open(library_db) as catalog:
         assert [(Path(p["path"]).name, p["stage"]) for p in catalog.problems()] == [("sn_dolf.flac", "audition")]
+
+
+def test_play_button_reads_stop_while_the_selected_card_plays(qtbot, make_window):
+    window = make_window(top_k=20)
+    c = window.controller
+    play = window.inspector.buttons["play"]
+    wait_until(qtbot, lambda: {"bd_haus.flac", "loop_garzul.flac"} <= {it.name for it in window.model.items})
+    # a short one-shot: Play → Stop while it sounds → Play again when it ends by itself
+    _select(window, "bd_haus.flac")
+    assert play.text() == "Play  ␣"
+    qtbot.mouseClick(play, Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: play.text() == "Stop  ␣")
+    assert c.audition.playing and play.toolTip() == "Stop playing (Space)"
+    wait_until(qtbot, lambda: play.text() == "Play  ␣")
+    assert not c.audition.playing and c.auditioner.player.frames_out > 0
+    # a loop plays until stopped: clicking Stop stops it
+    _select(window, "loop_garzul.flac")
+    qtbot.mouseClick(play, Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: play.text() == "Stop  ␣")
+    # another card selected while the loop plays: its button offers Play; back to the loop: Stop
+    _select(window, "bd_haus.flac")
+    assert play.text() == "Play  ␣"
+    _select(window, "loop_garzul.flac")
+    assert play.text() == "Stop  ␣"
+    with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
+        qtbot.mouseClick(play, Qt.MouseButton.LeftButton)
+    assert play.text() == "Play  ␣" and not c.audition.playing
