@@ -31,9 +31,11 @@ from pydantic import ValidationError
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from companion.app import Session
+from companion.app.session import filter_settings
 from companion.app.sources import SourceState
 from companion.errors import CompanionError
 from companion.ranking.context import SessionContext
+from companion.ranking.list_filter import ListFilter
 from companion.settings import Settings, SettingsStore
 from companion.ui.audition_adapter import AuditionAdapter
 from companion.ui.decisions_adapter import DecisionsAdapter
@@ -236,7 +238,12 @@ class AppController(QObject):
         if suggestions and cands is not None:
             rows = cands.rows_of([s.sample_id for s in suggestions])
             items = [
-                SuggestionItem.from_suggestion(s, i + 1, float(cands.duration_s[r]) if r >= 0 else None)
+                SuggestionItem.from_suggestion(
+                    s,
+                    i + 1,
+                    float(cands.duration_s[r]) if r >= 0 else None,
+                    float(cands.added_at[r]) if r >= 0 else None,
+                )
                 for i, (s, r) in enumerate(zip(suggestions, rows))
             ]
         changed_at = time.perf_counter() - result.latency_ms / 1000.0
@@ -254,6 +261,18 @@ class AppController(QObject):
             return
         self.session.set_mode(mode)  # type: ignore[arg-type]  # "fusion" or "rules", checked above
         self._save(recommendation_mode=mode)
+
+    def set_list_filter(self, list_filter: ListFilter) -> None:
+        """Show suggestions through this filter (the ranker re-ranks) and remember it."""
+        self.session.set_list_filter(list_filter)
+        self._save(**filter_settings(list_filter))
+        self.session.settings = self.settings
+
+    def set_sort(self, sort_by: str) -> None:
+        """Order of the shown list (``score``, ``name``, ``bpm``, ``length``, ``added``); remembered."""
+        if sort_by != self.settings.sort_by:
+            self._save(sort_by=sort_by)
+            self.session.settings = self.settings
 
     def _save_context(self) -> None:
         """The context settled (no change for :data:`CONTEXT_SAVE_DELAY_MS`): save it on a worker."""

@@ -40,6 +40,8 @@ class SuggestionItem:
         rationale: human-readable reasons.
         pinned: pinned by the producer.
         rank: 1-based position in the list it was shown in.
+        instrument: the sample's instrument class (``"kick"`` …) or None.
+        added_at: when the sample entered the library (unix s), or None.
     """
 
     sample_id: int
@@ -56,10 +58,14 @@ class SuggestionItem:
     pinned: bool = False
     rank: int = 0
     folder: str = ""
+    instrument: str | None = None
+    added_at: float | None = None
 
     @classmethod
-    def from_suggestion(cls, s: Any, rank: int, duration_s: float | None) -> SuggestionItem:
-        """From a ranker ``Suggestion``."""
+    def from_suggestion(
+        cls, s: Any, rank: int, duration_s: float | None, added_at: float | None = None
+    ) -> SuggestionItem:
+        """From a ranker ``Suggestion`` (``added_at``: unix s, from the candidates)."""
         bpm = None if s.bpm is None or not np.isfinite(s.bpm) else float(s.bpm)
         return cls(
             sample_id=int(s.sample_id),
@@ -76,6 +82,8 @@ class SuggestionItem:
             pinned=bool(s.pinned),
             rank=rank,
             folder=os.path.dirname(s.path),
+            instrument=getattr(s, "instrument", None),
+            added_at=added_at,
         )
 
     @classmethod
@@ -98,6 +106,8 @@ class SuggestionItem:
             pinned=False,
             rank=rank,
             folder=row.folder,
+            instrument=getattr(row, "instrument", None),
+            added_at=getattr(row, "added_at", None),
         )
 
     def audition(self) -> AuditionItem:

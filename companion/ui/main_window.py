@@ -49,12 +49,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.app.session import list_filter_of
 from companion.ui.context_bar import ContextBar
 from companion.ui.controller import AppController, SuggestionBatch
 from companion.ui.dialogs import FirstRunDialog, SettingsDialog
 from companion.ui.inspector import Inspector
 from companion.ui.items import SuggestionItem
 from companion.ui.library_panel import LibraryPanel
+from companion.ui.list_filter_menu import FilterMenu, arrange
 from companion.ui.search_adapter import ResultList
 from companion.ui.suggestions import SuggestionModel, SuggestionView
 from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
@@ -179,6 +181,7 @@ class MainWindow(QMainWindow):
         self.view_menu = QMenu(self.view_button)
         self.view_button.setMenu(self.view_menu)
         tlay.addWidget(self.view_button)
+        self._build_filter_button(tlay)
         self.settings_button = QPushButton("Settings")
         self.settings_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         tlay.addWidget(self.settings_button)
@@ -475,7 +478,47 @@ class MainWindow(QMainWindow):
         if not results.items:
             self.view.show_empty("No matches.")
 
+    def _build_filter_button(self, layout: Any) -> None:
+        """The "Filter ▾" button beside "View ▾": kind, instrument, BPM, length, folder,
+        favourites and sort (:mod:`companion.ui.list_filter_menu`)."""
+        settings = self.controller.settings
+        self.filter_button = QToolButton()
+        self.filter_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0; }")
+        self.filter_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.filter_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.filter_menu = FilterMenu(list_filter_of(settings), settings.sort_by, settings.folders, self.filter_button)
+        self.filter_button.setMenu(self.filter_menu)
+        self.filter_menu.filter_changed.connect(self._filter_changed)
+        self.filter_menu.sort_changed.connect(self._sort_changed)
+        layout.addWidget(self.filter_button)
+        self._show_filter_state()
+
+    def _show_filter_state(self) -> None:
+        text = self.filter_menu.list_filter.describe()
+        self.filter_button.setText("Filter • ▾" if text else "Filter ▾")
+        self.filter_button.setToolTip(f"Showing only: {text}" if text else "Filter and sort the list")
+
+    def _filter_changed(self, list_filter: Any) -> None:
+        self.controller.set_list_filter(list_filter)  # the ranker sends a new, filtered list
+        self._show_filter_state()
+        if self.results is not None:
+            self._on_results(self.results)
+
+    def _sort_changed(self, sort_by: str) -> None:
+        self.controller.set_sort(sort_by)
+        if self.results is not None:
+            self._on_results(self.results)
+        elif self.latest is not None:
+            self._on_suggestions(self.latest, fresh=False)
+
     def _show_items(self, items: list[SuggestionItem], kind: str) -> None:
+        engine = self.controller.engine
+        items = arrange(
+            items,
+            self.controller.settings.sort_by,
+            None if kind == "suggestions" else self.filter_menu.list_filter,  # the ranker filtered those
+            engine.state.pinned if engine is not None else (),
+        )
         current = self.view.current_item()
         row = self.view.currentIndex().row()
         self._restoring = True
@@ -571,10 +614,8 @@ class MainWindow(QMainWindow):
         self.model.set_play_state(sample_id, state if state in ("loading", "playing") else "stopped")
         if state == "playing":
             self._playhead.start()
-            self.inspector.set_playing(sample_id)  # Play reads Stop
         elif state in ("stopped", "error"):
             self._playhead.stop()
-            self.inspector.set_playing(None)
             self.inspector.wave.set_playhead(None)
             if state == "error":
                 self._show_audio_note("audition failed", error=True)
