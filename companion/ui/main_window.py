@@ -614,8 +614,10 @@ class MainWindow(QMainWindow):
         self.model.set_play_state(sample_id, state if state in ("loading", "playing") else "stopped")
         if state == "playing":
             self._playhead.start()
+            self.inspector.set_playing(sample_id)  # Play reads Stop
         elif state in ("stopped", "error"):
             self._playhead.stop()
+            self.inspector.set_playing(None)
             self.inspector.wave.set_playhead(None)
             if state == "error":
                 self._show_audio_note("audition failed", error=True)
