@@ -16,6 +16,7 @@ import hashlib
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,14 +141,34 @@ class Auditioner:
         )
         return Prepared(item, rendered, hit)
 
-    def prefetch(self, items: list[AuditionItem], context_bpm: float | None, context_key: Key | None) -> int:
-        """Render items into the cache ahead of time (worker thread); unreadable ones are skipped.
+    def is_cached(self, item: AuditionItem, context_bpm: float | None, context_key: Key | None) -> bool:
+        """True when the render of ``item`` for this context is in the cache (a click plays it
+        without rendering). Cheap; does not mark the entry as used."""
+        plan = self.plan(item, context_bpm, context_key)
+        return RenderKey.of(item.path, plan, self.sample_rate, self.high_quality) in self.cache
+
+    def prefetch(
+        self,
+        items: list[AuditionItem],
+        context_bpm: float | None,
+        context_key: Key | None,
+        *,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> int:
+        """Render items into the cache ahead of time, in order (worker thread); unreadable ones
+        are skipped.
+
+        Args:
+            cancelled: asked before each item; when it returns True (the context or the list
+                changed) the rest is skipped. The render in progress is finished (and cached).
 
         Returns:
             How many were rendered now (not already cached).
         """
         done = 0
         for item in items:
+            if cancelled is not None and cancelled():
+                break
             try:
                 if not self.prepare(item, context_bpm, context_key).cache_hit:
                     done += 1

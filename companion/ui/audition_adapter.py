@@ -4,6 +4,12 @@ The :class:`~companion.preview.audition.Auditioner` comes from the session
 (:meth:`companion.app.Session.open_audition`); rendering and playing run on the controller's
 ``audio`` pool, pre-rendering the likely next auditions on the ``prefetch`` pool so it never
 queues in front of a click.
+
+Pre-rendering: after each new list (and a short quiet time) the selected card and the top
+:data:`PREFETCH_TOP` cards are rendered for the current context, in list order, one after the
+other on the single ``prefetch`` worker; a newer list (a context change) cancels what is left of
+the older one. Memory stays bounded by the auditioner's LRU render cache (256 MB by default),
+which holds them next to the renders of earlier clicks.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Quiet time after a list change before neighbours are pre-rendered (ms).
+#: Quiet time after a list change before the top of the list is pre-rendered (ms).
 PREFETCH_DELAY_MS = 600
+#: How many cards from the top of the list are pre-rendered (the ones a producer sees first).
+PREFETCH_TOP = 10
 MIME_SAMPLE = "application/x-samplemind-sample"
 
 
@@ -50,6 +58,7 @@ class AuditionAdapter(QObject):
         self._playing = False
         self._exports: dict[tuple[Any, ...], str] = {}
         self._prefetch_items: list[SuggestionItem] = []
+        self._prefetch_generation = 0
         self._prefetch_timer = QTimer(self, singleShot=True, interval=PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch)
 
@@ -66,6 +75,7 @@ class AuditionAdapter(QObject):
     def stop_timers(self) -> None:
         """Shutdown: no more pre-rendering."""
         self._prefetch_timer.stop()
+        self._prefetch_generation += 1
 
     def stop(self) -> None:
         """Fade out (cheap: flags the audio callback)."""
@@ -179,9 +189,24 @@ class AuditionAdapter(QObject):
 
     # ================================================================== pre-render
     def schedule_prefetch(self, items: list[SuggestionItem]) -> None:
-        """Pre-render these cards once the list has been quiet for a moment."""
-        self._prefetch_items = items[:3]
+        """Pre-render these cards for the current context once the list has been quiet for
+        :data:`PREFETCH_DELAY_MS`: the first ``PREFETCH_TOP + 1`` distinct ones, in order (the
+        window passes the selected card, then the list). Any pre-rendering of an older list
+        stops after the render in progress."""
+        seen: set[int] = set()
+        wanted: list[SuggestionItem] = []
+        for it in items:
+            if it.sample_id not in seen:
+                seen.add(it.sample_id)
+                wanted.append(it)
+        self._prefetch_items = wanted[: PREFETCH_TOP + 1]
+        self._prefetch_generation += 1  # a running pre-render of the old list stops
         self._prefetch_timer.start()
+
+    @property
+    def prefetch_items(self) -> list[SuggestionItem]:
+        """The cards the latest list asked to pre-render (selected card first)."""
+        return list(self._prefetch_items)
 
     @Slot()
     def _prefetch(self) -> None:
@@ -190,8 +215,13 @@ class AuditionAdapter(QObject):
             return
         ctx = self._c.context()
         auditioner = self.auditioner
+        generation = self._prefetch_generation
+
+        def stale() -> bool:
+            return generation != self._prefetch_generation
+
         self._c.tasks.clear("prefetch")
-        self._c.tasks.run(lambda: auditioner.prefetch(items, ctx.bpm, ctx.key), pool="prefetch")
+        self._c.tasks.run(lambda: auditioner.prefetch(items, ctx.bpm, ctx.key, cancelled=stale), pool="prefetch")
 
     # ================================================================== drag
     def _export_key(self, item: SuggestionItem, rendered: bool, region: tuple[float, float] | None) -> tuple[Any, ...]:

@@ -534,7 +534,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().repaint()
         self._inspect(self.view.current_item())
         self.controller.decisions.shown(items, kind)
-        nxt = [it for it in ([self.view.current_item(), *items[:2]]) if it is not None]
+        nxt = [it for it in ([self.view.current_item(), *items]) if it is not None]  # it keeps the top 10
         self.controller.audition.schedule_prefetch(nxt)
 
     def back_to_suggestions(self) -> None:

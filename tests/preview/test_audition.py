@@ -61,6 +61,24 @@ def test_prefetch_fills_the_cache_and_skips_bad_files(auditioner: Auditioner, so
     assert auditioner.prepare(items[0], 140.0, None).cache_hit
 
 
+def test_prefetch_renders_in_order_and_stops_when_cancelled(auditioner: Auditioner, sonic_pi: Path):
+    items = [
+        AuditionItem(str(sonic_pi / "loop_amen.flac"), "loop", 136.9),
+        AuditionItem(str(sonic_pi / "loop_garzul.flac"), "loop", 120.0),
+        AuditionItem(str(sonic_pi / "loop_mika.flac"), "loop", 120.0),
+    ]
+    asked: list[int] = []
+
+    def cancelled() -> bool:  # the list changes while the first render runs
+        asked.append(len(auditioner.cache))
+        return len(asked) > 1
+
+    assert auditioner.prefetch(items, 126.0, None, cancelled=cancelled) == 1
+    assert asked == [0, 1]  # asked before each item, stopped before the second
+    assert auditioner.is_cached(items[0], 126.0, None)
+    assert not auditioner.is_cached(items[1], 126.0, None) and not auditioner.is_cached(items[2], 126.0, None)
+
+
 def test_export_writes_the_stretched_render_and_a_region(auditioner: Auditioner, sonic_pi: Path):
     item = AuditionItem(str(sonic_pi / "loop_garzul.flac"), "loop", 120.0)
     whole = auditioner.export(item, 128.0, None)

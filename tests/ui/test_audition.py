@@ -150,3 +150,28 @@ def test_play_button_reads_stop_while_the_selected_card_plays(qtbot, make_window
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
         qtbot.mouseClick(play, Qt.MouseButton.LeftButton)
     assert play.text() == "Play  ␣" and not c.audition.playing
+
+
+def test_the_top_ten_of_each_list_is_rendered_ahead(qtbot, make_window):
+    from companion.ui.audition_adapter import PREFETCH_TOP
+
+    window = make_window(top_k=20)
+    c = window.controller
+    auditioner = c.auditioner
+    assert PREFETCH_TOP == 10 and len(window.model.items) > PREFETCH_TOP
+
+    def ahead(ctx) -> list[str]:
+        top = window.model.items[:PREFETCH_TOP]
+        return [it.name for it in top if not auditioner.is_cached(it.audition(), ctx.bpm, ctx.key)]
+
+    wait_until(qtbot, lambda: not ahead(c.context()), timeout_s=60.0)
+    # only the top of the list (and the selected card): the 11th onwards waits for a click
+    rest = window.model.items[PREFETCH_TOP + 1 :]
+    ctx = c.context()
+    assert rest and not any(auditioner.is_cached(it.audition(), ctx.bpm, ctx.key) for it in rest)
+    # a new context: its list is rendered ahead for the new tempo and key, in list order
+    with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.bpm == 124.0):
+        c.edit_context({"bpm": 124.0, "key": "B minor"})
+    new = c.context()
+    assert ahead(new)  # the loops need new renders
+    wait_until(qtbot, lambda: not ahead(new), timeout_s=60.0)
