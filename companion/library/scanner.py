@@ -17,6 +17,7 @@ Phase 3 refreshes the vector index of each embedding space touched (derived data
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing
 import os
 import threading
@@ -34,6 +35,8 @@ from companion.library.backfill import backfill
 from companion.library.catalog import ANALYSER_VERSION, Catalog, analysis_row, sample_tags
 from companion.library.db import transaction
 from companion.library.scan_worker import FileResult, init_worker, process_file
+
+log = logging.getLogger(__name__)
 
 _INDEX_BATCH = 2000
 _WRITE_BATCH = 64
@@ -276,6 +279,7 @@ def analyse_pending(
         done += 1
         if result.problem is not None:
             report.problems += 1
+            log.warning("problem with %s: %s (%s)", result.path, result.problem[1], result.problem[0])
         elif result.reused:
             report.reused += 1
         else:
@@ -383,18 +387,63 @@ def scan(
             report.errors.append(f"{r} is not a folder — skipped")
     if not valid:
         raise CompanionError("nothing to scan: " + "; ".join(report.errors))
+    n_workers = workers or os.cpu_count() or 1
+    log.info("scan started: %s (%d workers)", ", ".join(map(str, valid)), n_workers)
+    for error in report.errors:
+        log.warning("%s", error)
+    log.info("phase index started: walking %d folder(s)", len(valid))
     t0 = time.perf_counter()
     for root in valid:
         index_root(catalog, root, report, progress)
     report.index_s = time.perf_counter() - t0
     todo = pending_files(catalog, [str(r) for r in valid])
+    log.info(
+        "phase analyse started: %d files to analyse (%d found: %d new, %d changed, %d unchanged, %d missing)",
+        len(todo),
+        report.found,
+        report.new,
+        report.changed,
+        report.unchanged,
+        report.missing,
+    )
     t1 = time.perf_counter()
     try:
-        analyse_pending(catalog, todo, report, workers=workers or os.cpu_count() or 1, progress=progress, stop=stop)
+        analyse_pending(catalog, todo, report, workers=n_workers, progress=progress, stop=stop)
     finally:
         report.analyse_s = time.perf_counter() - t1
         report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
+    try:
+        _finish(catalog, report, progress, stop, refresh_index, embedder)
+    finally:
+        log.info(
+            "scan %s in %.1f s: %d new, %d changed, %d unchanged, %d missing, %d analysed, %d reused,"
+            " %d problems, %d embedded, %d still pending",
+            "stopped" if report.interrupted else "finished",
+            time.perf_counter() - t0,
+            report.new,
+            report.changed,
+            report.unchanged,
+            report.missing,
+            report.analysed,
+            report.reused,
+            report.problems,
+            report.embedded,
+            report.pending_left,
+        )
+    return report
+
+
+def _finish(
+    catalog: Catalog,
+    report: ScanReport,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    refresh_index: bool,
+    embedder: Any | None,
+) -> None:
+    """Phase 3 of :func:`scan`: embed with CLAP (when given), then refresh the vector indexes."""
     if embedder is not None and not report.interrupted:
+        log.info("phase embed started: analysed files without a %s vector", getattr(embedder, "space", "CLAP"))
 
         def on_embed(done: int, total: int) -> None:
             if progress:
@@ -403,13 +452,15 @@ def scan(
         filled = backfill(catalog, embedder, on_embed, stop=stop, refresh_index=False)
         report.embedded = filled.embedded
         report.errors += [f"cannot embed {p}: {why}" for p, why in filled.failed]
+        for p, why in filled.failed:
+            log.warning("cannot embed %s: %s", p, why)
     if refresh_index and (report.analysed or report.reused or report.missing or report.changed or report.embedded):
         from companion.library.indexes import refresh_indexes
 
+        log.info("phase vectors started: refreshing the vector indexes")
         if progress:
             progress(ScanProgress("vectors", 0, None))
         counts = refresh_indexes(catalog)
         if progress:
             total = sum(counts.values())
             progress(ScanProgress("vectors", total, total))
-    return report

@@ -8,6 +8,8 @@ scanner may fork from it safely; the GUI process also stays free of the scan's C
 
 Progress comes back over a :class:`multiprocessing.Queue` as plain dicts and is rebuilt into
 :class:`~companion.library.scanner.ScanProgress` / :class:`~companion.library.scanner.ScanReport`.
+The scanner's log records (start, phases, end, one warning per unreadable file) come back the
+same way and are re-logged here under their own logger names, so they reach the app's log file.
 Stopping sets a shared event: the scanner finishes the files in flight and commits them, and
 the next scan resumes (the catalog is WAL SQLite; the app's own connections see the new rows).
 """
@@ -28,6 +30,9 @@ from companion.errors import CompanionError
 
 log = logging.getLogger(__name__)
 
+#: Loggers whose records the child sends back to the app (INFO and above).
+RELAYED_LOGGERS = ("companion.library",)
+
 #: The child sends progress at most this often (s); the last report of a phase always goes.
 PROGRESS_EVERY_S = 0.05
 
@@ -44,6 +49,11 @@ def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: 
         stopper.set()
 
     threading.Thread(target=relay_stop, daemon=True).start()
+    relay = _Relay(out)
+    for name in RELAYED_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(relay)
     last = [0.0]
 
     def progress(p: Any) -> None:
@@ -58,6 +68,20 @@ def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: 
         out.put(("done", report.to_json()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         out.put(("error", f"{exc}" if isinstance(exc, CompanionError) else f"{type(exc).__name__}: {exc}"))
+
+
+class _Relay(logging.Handler):
+    """Sends log records of the scan process to the app as ``("log", (name, level, message))``."""
+
+    def __init__(self, out: Any) -> None:
+        super().__init__(logging.INFO)
+        self._out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._out.put(("log", (record.name, record.levelno, record.getMessage())))
+        except Exception:  # noqa: BLE001 - logging must never break the scan
+            self.handleError(record)
 
 
 class ScanProcess:
@@ -123,6 +147,9 @@ class ScanProcess:
                 if kind == "progress":
                     if self.on_progress is not None:
                         self.on_progress(ScanProgress(**payload))
+                elif kind == "log":
+                    name, level, message = payload
+                    logging.getLogger(name).log(level, "%s", message)
                 elif kind == "done":
                     return ScanReport(**payload)
                 else:

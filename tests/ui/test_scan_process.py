@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -51,3 +52,20 @@ def test_stop_ends_the_scan_and_the_next_one_resumes(tmp_path: Path, sonic_pi: P
 def test_scan_errors_are_raised_in_the_app(tmp_path: Path):
     with pytest.raises(CompanionError, match="nothing to scan"):
         ScanProcess(tmp_path / "lib.db", [str(tmp_path / "no-such-folder")], workers=1).run()
+
+
+def test_the_scan_process_relays_its_log_to_the_app(
+    tmp_path: Path, sonic_pi: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    for n in ("bd_haus.flac", "sn_dolf.flac"):
+        shutil.copy2(sonic_pi / n, folder / n)
+    (folder / "garbage.wav").write_bytes(b"RIFF\x00\x00\x00\x00not a wave file at all" * 20)
+    caplog.set_level(logging.INFO, logger="companion.library.scanner")
+    ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1).run()
+    info = [
+        r.getMessage() for r in caplog.records if r.name == "companion.library.scanner" and r.levelno == logging.INFO
+    ]
+    assert info and info[0].startswith("scan started:") and info[-1].startswith("scan finished in ")
+    assert [r.levelno for r in caplog.records if r.name == "companion.library.scanner"].count(logging.WARNING) == 1
