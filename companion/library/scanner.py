@@ -39,6 +39,9 @@ from companion.library.scan_worker import FileResult, init_worker, process_file
 log = logging.getLogger(__name__)
 
 _INDEX_BATCH = 2000
+#: While walking, a progress report goes at least this often (s) and after this many files.
+_INDEX_REPORT_EVERY_S = 0.25
+_INDEX_REPORT_EVERY = 100
 _WRITE_BATCH = 64
 _WRITE_EVERY_S = 1.0
 
@@ -124,6 +127,9 @@ def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: Progr
     }
     started = time.time()
     batch: list[tuple[str, int, int]] = []
+    last_report = time.monotonic()
+    if progress:
+        progress(ScanProgress("index", report.found, None, path=None))
 
     def flush() -> None:
         now = time.time()
@@ -169,6 +175,12 @@ def index_root(catalog: Catalog, root: Path, report: ScanReport, progress: Progr
         report.found += 1
         if len(batch) >= _INDEX_BATCH:
             flush()
+            last_report = time.monotonic()
+        elif progress and (
+            report.found % _INDEX_REPORT_EVERY == 0 or time.monotonic() - last_report >= _INDEX_REPORT_EVERY_S
+        ):
+            last_report = time.monotonic()
+            progress(ScanProgress("index", report.found, None, path=entry.path))
     if batch:
         flush()
     if progress:

@@ -116,12 +116,13 @@ class LibraryAdapter(QObject):
             return
         from companion.ui.scan_process import ScanProcess
 
-        last = [0.0]
+        last: list[Any] = [0.0, None]  # when, phase of the last report passed on
 
         def progress(p: Any) -> None:
             now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY_S or (p.total is not None and p.done >= p.total):
-                last[0] = now
+            phase_changed = p.phase != last[1]
+            if phase_changed or now - last[0] >= PROGRESS_EVERY_S or (p.total is not None and p.done >= p.total):
+                last[0], last[1] = now, p.phase
                 c.scan_progress.emit(p)
 
         process = ScanProcess(c.catalog_path, roots, workers=c.settings.scan_workers, on_progress=progress)

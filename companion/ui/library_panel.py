@@ -141,20 +141,27 @@ class LibraryPanel(QFrame):
         self.scan_button.setEnabled(not scanning and self.folders.count() > 0)
         if scanning:
             self.progress.setRange(0, 0)  # busy until the first count arrives
+            self.progress_text.setText("Finding files…")
 
     def show_progress(self, phase: str, done: int, total: int | None, path: str | None) -> None:
-        """Show one progress report of the scanner."""
+        """Show one progress report of the scanner: ``phase`` is ``index``, ``analyse``, ``embed``
+        or ``vectors``; ``done`` of ``total`` files (None: not known yet); ``path`` the latest file.
+        The text always names the phase, e.g. "Finding files… 120 found", "Analysing 35 / 480"."""
+        name = path.rsplit("/", 1)[-1] if path else ""
         if phase == "index":
             self.progress.setRange(0, 0)
-            self.progress_text.setText(f"Listing files… {done} found")
-        elif phase == "analyse" and total:
+            self.progress_text.setText(f"Finding files… {done} found")
+        elif phase in ("analyse", "embed") and total:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            name = path.rsplit("/", 1)[-1] if path else ""
-            self.progress_text.setText(f"Analysing {done} / {total}  ·  {name}")
+            verb = "Analysing" if phase == "analyse" else "Embedding for text search"
+            self.progress_text.setText(f"{verb} {done} / {total}" + (f"  ·  {name}" if name else ""))
         elif phase == "vectors":
             self.progress.setRange(0, 0)
             self.progress_text.setText("Updating the similarity index…")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress_text.setText(f"{phase.capitalize()}… {done}" + (f" / {total}" if total else ""))
 
     def show_done(self, text: str) -> None:
         """The scan ended: full bar and a summary."""

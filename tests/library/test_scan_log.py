@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,19 @@ def test_a_scan_logs_its_start_phases_end_and_problems(
     assert "1 problems" in end
     warnings = _messages(caplog, logging.WARNING)
     assert len(warnings) == 1 and str(folder.resolve() / "garbage.wav") in warnings[0]
+
+
+def test_indexing_reports_progress_from_its_start_and_while_walking(tmp_path: Path, sonic_pi: Path) -> None:
+    seen: list[tuple[str, int, int | None]] = []
+    stop = threading.Event()
+    stop.set()  # index only: the analysis stops before its first file
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        report = scan(
+            catalog, [sonic_pi], workers=1, stop=stop, progress=lambda p: seen.append((p.phase, p.done, p.total))
+        )
+    assert report.found > 100 and report.interrupted
+    index = [s for s in seen if s[0] == "index"]
+    assert index[0] == ("index", 0, None)  # at once, before the first file
+    walking = [done for _, done, total in index if total is None and 0 < done < report.found]
+    assert walking  # while walking, not only at the end
+    assert index[-1] == ("index", report.found, report.found)

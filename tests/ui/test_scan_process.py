@@ -69,3 +69,27 @@ def test_the_scan_process_relays_its_log_to_the_app(
     ]
     assert info and info[0].startswith("scan started:") and info[-1].startswith("scan finished in ")
     assert [r.levelno for r in caplog.records if r.name == "companion.library.scanner"].count(logging.WARNING) == 1
+
+
+def test_the_panel_names_the_phase_from_the_first_progress_report(make_window, qtbot, tmp_path: Path, sonic_pi: Path):
+    from tests.ui.conftest import wait_until
+
+    window = make_window()
+    c = window.controller
+    folder = tmp_path / "new pack"
+    folder.mkdir()
+    for n in ("loop_amen.flac", "bd_haus.flac", "sn_dolf.flac"):
+        shutil.copy2(sonic_pi / n, folder / n)
+    texts: list[tuple[str, str]] = []
+    started: list[str] = []
+    c.scan_started.connect(lambda: started.append(window.library.progress_text.text()))
+    # connected after the window's own slot, so the panel has already shown the report
+    c.scan_progress.connect(lambda p: texts.append((p.phase, window.library.progress_text.text())))
+    finished: list[object] = []
+    c.scan_finished.connect(lambda report, error: finished.append(report))
+    c.library.start_scan([str(folder)])
+    wait_until(qtbot, lambda: bool(finished), timeout_s=60)
+    assert started and started[0].startswith("Finding files")  # never an empty bar
+    assert texts and texts[0][0] == "index" and texts[0][1].startswith("Finding files… ")
+    analysing = [t for phase, t in texts if phase == "analyse"]
+    assert analysing and analysing[-1].startswith("Analysing 3 / 3")
