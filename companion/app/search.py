@@ -22,6 +22,10 @@ from companion.ranking.filters import banned_rows
 
 #: Most hits a search returns.
 DEFAULT_LIMIT = 200
+#: Note on a hit that is indexed but not analysed yet (findable by name during a scan).
+PENDING_NOTE = "analysing…"
+#: Statuses a name search covers: analysed files, and files indexed but not analysed yet.
+_NAME_SEARCH_STATUSES = ("analysed", "pending")
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,17 @@ class SearchHit:
         row: the sample, corrections applied.
         score: cosine similarity of the prompt and the sample (CLAP), or None (name match).
         source: ``clap`` or ``names``.
-        rationale: one line saying why it matched.
+        rationale: one line saying why it matched (ends with ``" · analysing…"`` for a
+            file that is indexed but not analysed yet).
+        note: ``"analysing…"`` for such a file (found by name only; no BPM, key or kind yet),
+            else None.
     """
 
     row: SampleRow
     score: float | None
     source: str
     rationale: str
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +115,19 @@ def _match_words(catalog: Catalog, text: str, banned: set[int], limit: int) -> l
         return [SearchHit(r, None, "names", " ".join(r.tags[:6])) for r in rows]
     found: dict[int, tuple[SampleRow, list[str]]] = {}
     for word in words:
-        for r in catalog.rows(status="analysed", query=word):
-            if r.id not in banned:
-                found.setdefault(r.id, (r, []))[1].append(word)
+        for status in _NAME_SEARCH_STATUSES:
+            for r in catalog.rows(status=status, query=word):
+                if r.id not in banned:
+                    found.setdefault(r.id, (r, []))[1].append(word)
     ranked = sorted(found.values(), key=lambda hit: (-len(hit[1]), hit[0].path))[:limit]
-    return [SearchHit(r, None, "names", "matches " + ", ".join(f"'{w}'" for w in matched)) for r, matched in ranked]
+    hits = []
+    for r, matched in ranked:
+        why = "matches " + ", ".join(f"'{w}'" for w in matched)
+        pending = r.status == "pending"
+        hits.append(
+            SearchHit(r, None, "names", why + (f" · {PENDING_NOTE}" if pending else ""), PENDING_NOTE if pending else None)
+        )
+    return hits
 
 
 def _nearest_by_prompt(

@@ -1,0 +1,39 @@
+"""A file is findable by name as soon as the scan has indexed it, before its analysis."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+from companion.app.search import search_library
+from companion.engine import Engine
+from companion.library.catalog import Catalog
+from companion.library.scanner import scan
+
+
+def test_an_indexed_file_is_found_by_name_and_counted_before_analysis(tmp_path: Path, sonic_pi: Path) -> None:
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    for n in ("bd_haus.flac", "sn_dolf.flac", "loop_amen.flac"):
+        shutil.copy2(sonic_pi / n, folder / n)
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        scan(catalog, [folder], workers=1)  # analysed
+        shutil.copy2(sonic_pi / "elec_blip.flac", folder / "elec_blip.flac")
+        stop = threading.Event()
+        stop.set()  # index only: the analysis stops before its first file
+        report = scan(catalog, [folder], workers=1, stop=stop)
+        assert report.new == 1 and report.pending_left == 1
+
+        stats = catalog.stats()
+        assert stats["samples"] == 4 and stats["by_status"] == {"analysed": 3, "pending": 1}
+
+        engine = Engine(catalog)
+        result = search_library(engine, catalog, "blip")
+        assert [Path(h.row.path).name for h in result.hits] == ["elec_blip.flac"]
+        hit = result.hits[0]
+        assert hit.row.status == "pending" and hit.note == "analysing…" and hit.rationale.endswith("analysing…")
+        analysed = search_library(engine, catalog, "haus").hits
+        assert [h.note for h in analysed] == [None]
+        # not a suggestion: only analysed files are candidates
+        assert str(folder.resolve() / "elec_blip.flac") not in {s.path for s in engine.suggest(top_k=50)}
