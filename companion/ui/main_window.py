@@ -230,8 +230,9 @@ class MainWindow(QMainWindow):
         c.results_ready.connect(self._on_results)
         c.context_changed.connect(self.context_bar.show_context)
         c.bridge_state.connect(self.context_bar.connection.set_state)
-        c.scan_started.connect(lambda: self.library.set_scanning(True))
-        c.scan_progress.connect(lambda p: self.library.show_progress(p.phase, p.done, p.total, p.path))
+        c.scan_started.connect(self._scan_started)
+        self._scan_phase: str | None = None
+        c.scan_progress.connect(self._scan_progress)
         c.scan_finished.connect(self._scan_finished)
         c.library_info.connect(self._library_info)
         c.preview_state.connect(self._preview_state)
@@ -605,6 +606,18 @@ class MainWindow(QMainWindow):
             c.audition.stop()
         else:
             c.audition.preview(item, region=self.region)
+
+    def _scan_started(self) -> None:
+        self._scan_phase = None
+        self.library.set_scanning(True)
+
+    def _scan_progress(self, p: Any) -> None:
+        """Progress text; when indexing ends (the first report of a later phase), the library
+        counts are read again, so the files just found count at once, not after the analysis."""
+        if p.phase != "index" and self._scan_phase in (None, "index"):
+            self.controller.library.refresh_info()
+        self._scan_phase = p.phase
+        self.library.show_progress(p.phase, p.done, p.total, p.path)
 
     def _preview_state(self, sample_id: Any, state: str, detail: str) -> None:
         if state == "note":

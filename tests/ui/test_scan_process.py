@@ -93,3 +93,28 @@ def test_the_panel_names_the_phase_from_the_first_progress_report(make_window, q
     assert texts and texts[0][0] == "index" and texts[0][1].startswith("Finding files… ")
     analysing = [t for phase, t in texts if phase == "analyse"]
     assert analysing and analysing[-1].startswith("Analysing 3 / 3")
+
+
+def test_files_count_in_the_library_once_indexed_before_their_analysis(
+    make_window, qtbot, tmp_path: Path, sonic_pi: Path
+):
+    """The library counts read again when indexing ends: new files show as waiting for analysis
+    while the scan analyses them, not only after it."""
+    from tests.ui.conftest import wait_until
+
+    window = make_window()
+    c = window.controller
+    folder = tmp_path / "big pack"
+    folder.mkdir()
+    names = sorted(p.name for p in sonic_pi.glob("*.flac"))[:12]
+    for n in names:
+        shutil.copy2(sonic_pi / n, folder / n)
+    finished: list[object] = []
+    infos: list[tuple[bool, dict]] = []  # (scan finished yet?, stats)
+    c.library_info.connect(lambda stats, problems: infos.append((bool(finished), stats)))
+    c.scan_finished.connect(lambda report, error: finished.append(report))
+    c.library.start_scan([str(folder)])
+    wait_until(qtbot, lambda: bool(finished), timeout_s=120)
+    during = [stats for done, stats in infos if not done]
+    assert any(stats["by_status"].get("pending", 0) > 0 for stats in during), during
+    wait_until(qtbot, lambda: "waiting for analysis" not in window.library.stats.text())
