@@ -100,15 +100,21 @@ def search_library(engine: Any, catalog: Catalog, text: str, limit: int = DEFAUL
                 hits.append(SearchHit(row, sim, "clap", f"text match {sim:.2f}"))
         return SearchResult(text, hits, space.space, "through CLAP")
     banned = set(ids.tolist()) - set(allowed.tolist()) if allowed is not None else set()
-    hits = _match_words(catalog, text, banned, limit)
+    # rows not analysed yet are not candidates, so their bans are checked on the row itself
+    banned |= set(engine.state.banned_ids)
+    folders = tuple(f.rstrip("/") + "/" for f in engine.state.banned_folders)
+    hits = _match_words(catalog, text, banned, limit, folders)
     return SearchResult(text, hits, None, "names and tags" + (" (no CLAP model)" if embedder is None else ""))
 
 
-def _match_words(catalog: Catalog, text: str, banned: set[int], limit: int) -> list[SearchHit]:
+def _match_words(
+    catalog: Catalog, text: str, banned: set[int], limit: int, banned_folders: tuple[str, ...] = ()
+) -> list[SearchHit]:
     """Search without CLAP: each word on its own (name, folder tags, or the instrument through
     any synonym: :func:`companion.library.search.word_clauses`); a sample matching any word is
     a hit, more matched words rank first (then by path). The rationale names the matched words,
-    e.g. ``"matches 'warm', 'pad'"``. A blank query lists the library."""
+    e.g. ``"matches 'warm', 'pad'"``. A blank query lists the library. ``banned`` sample ids and
+    rows under ``banned_folders`` (prefixes ending in ``/``) are left out, pending rows included."""
     words = list(dict.fromkeys(text.lower().split()))
     if not words:
         rows = islice((r for r in catalog.rows(status="analysed") if r.id not in banned), limit)
@@ -117,7 +123,7 @@ def _match_words(catalog: Catalog, text: str, banned: set[int], limit: int) -> l
     for word in words:
         for status in _NAME_SEARCH_STATUSES:
             for r in catalog.rows(status=status, query=word):
-                if r.id not in banned:
+                if r.id not in banned and not r.path.startswith(banned_folders):
                     found.setdefault(r.id, (r, []))[1].append(word)
     ranked = sorted(found.values(), key=lambda hit: (-len(hit[1]), hit[0].path))[:limit]
     hits = []
@@ -125,7 +131,9 @@ def _match_words(catalog: Catalog, text: str, banned: set[int], limit: int) -> l
         why = "matches " + ", ".join(f"'{w}'" for w in matched)
         pending = r.status == "pending"
         hits.append(
-            SearchHit(r, None, "names", why + (f" · {PENDING_NOTE}" if pending else ""), PENDING_NOTE if pending else None)
+            SearchHit(
+                r, None, "names", why + (f" · {PENDING_NOTE}" if pending else ""), PENDING_NOTE if pending else None
+            )
         )
     return hits
 

@@ -37,3 +37,22 @@ def test_an_indexed_file_is_found_by_name_and_counted_before_analysis(tmp_path: 
         assert [h.note for h in analysed] == [None]
         # not a suggestion: only analysed files are candidates
         assert str(folder.resolve() / "elec_blip.flac") not in {s.path for s in engine.suggest(top_k=50)}
+
+
+def test_a_pending_file_in_a_banned_folder_is_not_found(tmp_path: Path, sonic_pi: Path) -> None:
+    """Bans hold for files not analysed yet (they are not candidates, so the row is checked)."""
+    kept, banned = tmp_path / "pack" / "kept", tmp_path / "pack" / "cheesy"
+    kept.mkdir(parents=True)
+    banned.mkdir()
+    shutil.copy2(sonic_pi / "bd_haus.flac", kept / "bd_haus.flac")
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        scan(catalog, [tmp_path / "pack"], workers=1)
+        engine = Engine(catalog)
+        engine.ban_folder(banned.resolve())
+        shutil.copy2(sonic_pi / "elec_blip.flac", banned / "elec_blip.flac")
+        shutil.copy2(sonic_pi / "elec_ping.flac", kept / "elec_ping.flac")
+        stop = threading.Event()
+        stop.set()  # index only
+        scan(catalog, [tmp_path / "pack"], workers=1, stop=stop)
+        names = [Path(h.row.path).name for h in search_library(engine, catalog, "elec").hits]
+        assert names == ["elec_ping.flac"]
