@@ -234,8 +234,23 @@ def write_settings_file(values: Mapping[str, Any], path: Path) -> Path:
         OSError: the folder is not writable.
     """
     doc = {"version": SETTINGS_VERSION, **{k: _jsonable(v) for k, v in sorted(values.items())}}
+    write_json_atomic(path, doc)
+    if values.get("sync_token"):
+        try:
+            os.chmod(path, 0o600)  # it holds a bearer token
+        except OSError:
+            log.warning("cannot restrict the permissions of %s", path)
+    return path
+
+
+def write_json_atomic(path: Path, doc: Any) -> None:
+    """Write ``doc`` as JSON to ``path`` atomically (temp file in the same folder + rename).
+
+    Raises:
+        OSError: the folder is not writable.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2)
@@ -243,12 +258,6 @@ def write_settings_file(values: Mapping[str, Any], path: Path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if values.get("sync_token"):
-        try:
-            os.chmod(path, 0o600)  # it holds a bearer token
-        except OSError:
-            log.warning("cannot restrict the permissions of %s", path)
-    return path
 
 
 def _jsonable(value: Any) -> Any:

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +42,7 @@ from companion.library.catalog import Catalog
 from companion.ranking.context import SessionContext
 from companion.ranking.list_filter import ListFilter
 from companion.ranking.ranker import Suggestion
-from companion.settings import Settings
+from companion.settings import Settings, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +73,6 @@ def filter_settings(list_filter: ListFilter) -> dict[str, Any]:
         "filter_folder": list_filter.folder,
         "filter_favourites": list_filter.favourites,
     }
-
-
-def write_json_atomic(path: Path, doc: Any) -> None:
-    """Write ``doc`` as JSON to ``path`` atomically (temp file in the same folder + rename).
-
-    Raises:
-        OSError: the folder is not writable.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Session:
