@@ -87,10 +87,10 @@ def search_library(engine: Any, catalog: Catalog, text: str, limit: int = DEFAUL
         limit: most hits.
     """
     text = text.strip()
-    ids, allowed = allowed_ids(engine)
     embedder = engine.text_embedder
     space = next((s for s in engine.spaces if embedder is not None and s.space == embedder.space), None)
     if embedder is not None and space is not None and space.index is not None and text:
+        ids, allowed = allowed_ids(engine)
         query = embedder.embed_text([text])
         pairs = _nearest_by_prompt(catalog, space.index, query, text, limit, allowed, ids)
         hits = []
@@ -99,11 +99,10 @@ def search_library(engine: Any, catalog: Catalog, text: str, limit: int = DEFAUL
             if row is not None:
                 hits.append(SearchHit(row, sim, "clap", f"text match {sim:.2f}"))
         return SearchResult(text, hits, space.space, "through CLAP")
-    banned = set(ids.tolist()) - set(allowed.tolist()) if allowed is not None else set()
-    # rows not analysed yet are not candidates, so their bans are checked on the row itself
-    banned |= set(engine.state.banned_ids)
+    # bans are checked on each row (as banned_rows does on the candidates): rows still being
+    # analysed are not candidates
     folders = tuple(f.rstrip("/") + "/" for f in engine.state.banned_folders)
-    hits = _match_words(catalog, text, banned, limit, folders)
+    hits = _match_words(catalog, text, set(engine.state.banned_ids), limit, folders)
     return SearchResult(text, hits, None, "names and tags" + (" (no CLAP model)" if embedder is None else ""))
 
 
@@ -117,7 +116,10 @@ def _match_words(
     rows under ``banned_folders`` (prefixes ending in ``/``) are left out, pending rows included."""
     words = list(dict.fromkeys(text.lower().split()))
     if not words:
-        rows = islice((r for r in catalog.rows(status="analysed") if r.id not in banned), limit)
+        kept = (
+            r for r in catalog.rows(status="analysed") if r.id not in banned and not r.path.startswith(banned_folders)
+        )
+        rows = islice(kept, limit)
         return [SearchHit(r, None, "names", " ".join(r.tags[:6])) for r in rows]
     found: dict[int, tuple[SampleRow, list[str]]] = {}
     for word in words:
