@@ -408,10 +408,5 @@ def freeze_startup_heap() -> None:
     frozen per sample and an :meth:`Engine.reload` freezes nothing. Objects created later are
     collected as usual. See :func:`gc.freeze` (Python ≥ 3.7).
     """
-    global _heap_frozen
-    if not _heap_frozen:
-        _heap_frozen = True
+    if gc.get_freeze_count() == 0:
         gc.freeze()
-
-
-_heap_frozen = False
