@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 #: Without a packet for this long, the DAW counts as gone quiet (s). DAWs send on change only,
 #: so an idle session is quiet for a while; a minute keeps the indicator from flapping.
 CONNECTED_WINDOW_S = 60.0
+#: How the window names the context sources besides OSC.
+SOURCE_LABELS = {"link": "Link", "abletonosc": "AbletonOSC"}
 #: The context of the last run, beside the settings file (:meth:`Session.save_context`).
 CONTEXT_FILE = "context.json"
 #: Context changes are saved this long after the last one (ms): a DAW may send tempo many
@@ -304,11 +306,7 @@ class AppController(QObject):
     def _show_bridge(self) -> None:
         """The DAW indicator: OSC listener state, plus AbletonOSC and Link when on."""
         osc = self._sources.get("osc", SourceState("osc", "off"))
-        extra = [
-            f"{'Link' if s.name == 'link' else 'AbletonOSC'}: {s.state}" + (f" ({s.detail})" if s.detail else "")
-            for s in self._sources.values()
-            if s.name != "osc" and s.state != "off"
-        ]
+        extra = self._other_sources(with_detail=True)
         tail = ("\n" + "\n".join(extra)) if extra else ""
         if osc.state == "error":
             self.bridge_state.emit("error", f"OSC :{self.settings.osc_port} unavailable", osc.detail + tail)
@@ -318,13 +316,21 @@ class AppController(QObject):
             if following:
                 self.bridge_state.emit(
                     "listening",
-                    "following " + " + ".join("Link" if n == "link" else "AbletonOSC" for n in following),
+                    "following " + " + ".join(SOURCE_LABELS[n] for n in following),
                     tail.strip(),
                 )
             else:
                 self.bridge_state.emit("off", "OSC off", "Enable the DAW connection in Settings")
         else:
             self._poll_bridge()
+
+    def _other_sources(self, *, with_detail: bool) -> list[str]:
+        """``"Link: running"`` lines of the sources besides OSC that are on (with why, if asked)."""
+        return [
+            f"{SOURCE_LABELS[s.name]}: {s.state}" + (f" ({s.detail})" if with_detail and s.detail else "")
+            for s in self._sources.values()
+            if s.name != "osc" and s.state != "off"
+        ]
 
     @Slot()
     def _poll_bridge(self) -> None:
@@ -337,11 +343,7 @@ class AppController(QObject):
             self._last_packets = packets
             self._last_packet_at = now
         connected = self._last_packet_at is not None and now - self._last_packet_at < CONNECTED_WINDOW_S
-        extra = [
-            f"{'Link' if s.name == 'link' else 'AbletonOSC'}: {s.state}"
-            for s in self._sources.values()
-            if s.name != "osc" and s.state != "off"
-        ]
+        extra = self._other_sources(with_detail=False)
         tip = (
             f"Listening on {listener.address[0]}:{listener.port} (UDP) · {packets} packets · "
             f"{listener.counter.total} ignored" + "".join("\n" + e for e in extra)
