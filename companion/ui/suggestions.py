@@ -9,7 +9,7 @@ path through :attr:`SuggestionModel.peaks_wanted`; the controller computes them 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -181,15 +181,51 @@ class SuggestionModel(QAbstractListModel):
                 self.dataChanged.emit(idx, idx, [ItemRole])
 
 
+class PaintedCards(Mapping[int, "CardLayout"]):
+    """The :class:`CardLayout` of each card painted last, by sample id, in viewport coordinates.
+
+    Layouts are kept in card-content coordinates with their offset and moved only when read
+    (tests and tooltips read a few; every paint writes one).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._layouts: OrderedDict[int, tuple[CardLayout, int, int]] = OrderedDict()
+
+    def record(self, sample_id: int, layout: CardLayout, dx: int, dy: int) -> None:
+        """Remember the layout a paint used (content coordinates plus its offset)."""
+        self._layouts[sample_id] = (layout, dx, dy)
+        self._layouts.move_to_end(sample_id)
+        if len(self._layouts) > self._size:
+            self._layouts.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every layout."""
+        self._layouts.clear()
+
+    def __getitem__(self, sample_id: int) -> CardLayout:
+        layout, dx, dy = self._layouts[sample_id]
+        return layout.moved(dx, dy)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._layouts)
+
+    def __len__(self) -> int:
+        return len(self._layouts)
+
+
 class CardDelegate(QStyledItemDelegate):
     """Paints one suggestion card.
 
-    The card's content (waveform, name, rationale, chips) is drawn once into a cached pixmap per
-    item, width and selection; a paint then costs a rounded rectangle, the rank or play glyph and
-    one ``drawPixmap`` — hover, selection and play-state repaints stay well under a millisecond.
+    What does not change with the session context (waveform, name, kind/BPM/key/length/source
+    chips) is drawn once into a cached pixmap per item, width and selection; the rationale, which
+    changes with every context, is the only text drawn on each paint. A paint then costs a
+    rounded rectangle, the rank or play glyph, one ``drawPixmap`` and one elided ``drawText``,
+    so a new list after a context change repaints the samples it already showed without
+    re-rendering their cards.
 
     Attributes:
-        painted: the :class:`CardLayout` of each card painted last, by sample id, in viewport
+        painted: :class:`PaintedCards`, the layout of each card painted last, in viewport
             coordinates (what the producer sees: tests check that nothing is cut off).
     """
 
@@ -199,7 +235,8 @@ class CardDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._model = model
         self._content: OrderedDict[tuple[object, ...], tuple[QPixmap, CardLayout]] = OrderedDict()
-        self.painted: dict[int, CardLayout] = {}
+        self._fonts: dict[str, tuple[QFont, QFont, QFont, QFont]] = {}
+        self.painted = PaintedCards(self.CACHE_SIZE)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         # a small width: the list view stretches cards to its viewport, so no horizontal scroll
@@ -218,6 +255,17 @@ class CardDelegate(QStyledItemDelegate):
             content.left(), content.top()
         )
 
+    def _fonts_for(self, base: QFont) -> tuple[QFont, QFont, QFont, QFont]:
+        """Name, rationale, chip and rank fonts for the view's font (cached by its key)."""
+        key = base.key()
+        fonts = self._fonts.get(key)
+        if fonts is None:
+            small = QFont(base)
+            small.setPointSizeF(base.pointSizeF() * 0.85)
+            fonts = (*_fonts(base), small)
+            self._fonts[key] = fonts
+        return fonts
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         item: SuggestionItem | None = index.data(ItemRole)
         if item is None:
@@ -234,30 +282,40 @@ class CardDelegate(QStyledItemDelegate):
         if selected or item.pinned:
             painter.setBrush(QColor(theme.ACCENT if selected else theme.ACCENT_DIM))
             painter.drawRoundedRect(QRectF(r.left(), r.top() + 6, 3, r.height() - 12), 1.5, 1.5)
+        _name_font, why_font, _chip_font, rank_font = self._fonts_for(option.font)
         slot = QRect(r.left() + 8, r.top(), 24, r.height())
         if self._model.playing_id == item.sample_id:
             _triangle(painter, slot, QColor(theme.ACCENT))
         elif self._model.loading_id == item.sample_id:
             _dots(painter, slot, QColor(theme.ACCENT_DIM))
         elif item.rank:
-            small = QFont(option.font)
-            small.setPointSizeF(option.font.pointSizeF() * 0.85)
-            painter.setFont(small)
+            painter.setFont(rank_font)
             painter.setPen(QColor(theme.TEXT_FAINT))
             painter.drawText(slot, Qt.AlignmentFlag.AlignCenter, str(item.rank))
         content = self.content_rect(option.rect)
         pixmap, layout = self._content_pixmap(
             item, content.size(), selected, option.font, painter.device().devicePixelRatioF()
         )
-        painter.drawPixmap(content.topLeft(), pixmap)
-        self.painted[item.sample_id] = layout.moved(content.left(), content.top())
-        if len(self.painted) > self.CACHE_SIZE:
-            self.painted.pop(next(iter(self.painted)))
+        dx, dy = content.left(), content.top()
+        painter.drawPixmap(dx, dy, pixmap)
+        why = layout.text("why")
+        if why is not None:  # the one text that changes with the context
+            full = _why_text(item)
+            text = QFontMetrics(why_font).elidedText(full, Qt.TextElideMode.ElideRight, why.rect.width())
+            painter.setFont(why_font)
+            painter.setPen(QColor(why.colour))
+            painter.drawText(
+                why.rect.translated(dx, dy), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
+            )
+            layout = layout.with_text(replace(why, text=text, full=full))
+        self.painted.record(item.sample_id, layout, dx, dy)
         painter.restore()
 
     def _content_pixmap(
         self, item: SuggestionItem, size: QSize, selected: bool, font: QFont, dpr: float
     ) -> tuple[QPixmap, CardLayout]:
+        """The card's context-independent content (everything but the rationale) and its layout
+        (the rationale's rectangle included, its text empty), cached."""
         peaks = self._model.want_peaks(item.path)
         key = (
             item.sample_id,
@@ -267,9 +325,7 @@ class CardDelegate(QStyledItemDelegate):
             item.key,
             item.duration_s,
             item.source,
-            item.rationale,
             item.pinned,
-            item.folder,
             size.width(),
             size.height(),
             selected,
@@ -286,7 +342,9 @@ class CardDelegate(QStyledItemDelegate):
         pm.fill(QColor(0, 0, 0, 0))
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        layout = _paint_content(p, item, QRect(0, 0, size.width(), size.height()), selected, font, peaks)
+        layout = _paint_content(
+            p, item, QRect(0, 0, size.width(), size.height()), selected, font, peaks, with_why=False
+        )
         p.end()
         self._content[key] = (pm, layout)
         while len(self._content) > self.CACHE_SIZE:
@@ -340,6 +398,10 @@ class CardLayout:
         """The text of ``role``, or None when it was left out for lack of room."""
         return next((t for t in self.texts if t.role == role), None)
 
+    def with_text(self, text: CardText) -> CardLayout:
+        """The same layout with the text of ``text.role`` replaced by ``text``."""
+        return CardLayout(self.wave, tuple(text if t.role == text.role else t for t in self.texts), self.narrow)
+
     def moved(self, dx: int, dy: int) -> CardLayout:
         """The same layout shifted by ``(dx, dy)`` px (e.g. into viewport coordinates)."""
         return CardLayout(
@@ -369,7 +431,12 @@ def _chip_rect(fm: QFontMetrics, text: str, x: int, y_mid: int, style: str, *, f
     return QRect(left, y_mid - h // 2, w, h)
 
 
-def card_layout(item: SuggestionItem, r: QRect, base: QFont) -> CardLayout:
+def _why_text(item: SuggestionItem) -> str:
+    """The card's second text: the rationale, or the folder when there is none."""
+    return " · ".join(item.rationale) if item.rationale else item.folder
+
+
+def card_layout(item: SuggestionItem, r: QRect, base: QFont, *, with_why: bool = True) -> CardLayout:
     """Lay out one card's content in ``r`` (card-content coordinates, px) with the view's font.
 
     Wide cards (``r.width() >= NARROW_BELOW``) keep one line of chips at the right (kind, BPM,
@@ -377,12 +444,13 @@ def card_layout(item: SuggestionItem, r: QRect, base: QFont) -> CardLayout:
     cards put the name alone on the first line and the kind, BPM, key chips (then length and
     rationale while room remains) on the second, beside a smaller waveform, so that at 480 px of
     window the name, kind, BPM and key are never cut off; the source chip and length are the
-    first to go.
+    first to go. With ``with_why=False`` the rationale keeps its rectangle but no text (the
+    delegate draws it on each paint).
     """
     name_font, why_font, chip_font = _fonts(base)
     fm_name, fm_why, fm_chip = QFontMetrics(name_font), QFontMetrics(why_font), QFontMetrics(chip_font)
     name = ("● " if item.pinned else "") + item.name
-    why = " · ".join(item.rationale) if item.rationale else item.folder
+    why = _why_text(item) if with_why else ""
     kind_colour = theme.KIND_COLOURS.get(item.kind, theme.TEXT_DIM)
     source_colour = theme.SOURCE_COLOURS.get(item.source, theme.TEXT_FAINT)
     facts = [
@@ -459,11 +527,18 @@ def card_layout(item: SuggestionItem, r: QRect, base: QFont) -> CardLayout:
 
 
 def _paint_content(
-    painter: QPainter, item: SuggestionItem, r: QRect, selected: bool, base: QFont, peaks: np.ndarray | None
+    painter: QPainter,
+    item: SuggestionItem,
+    r: QRect,
+    selected: bool,
+    base: QFont,
+    peaks: np.ndarray | None,
+    *,
+    with_why: bool = True,
 ) -> CardLayout:
-    """Waveform, name, rationale and chips of one card into ``r`` (card coordinates); returns
-    the layout it painted."""
-    layout = card_layout(item, r, base)
+    """Waveform, name, rationale (unless ``with_why`` is False) and chips of one card into ``r``
+    (card coordinates); returns the layout it painted."""
+    layout = card_layout(item, r, base, with_why=with_why)
     wave = layout.wave
     if wave is not None and peaks is not None:
         colour = QColor(theme.WAVE_SELECTED if selected else theme.WAVE)
@@ -477,6 +552,8 @@ def _paint_content(
 
     name_font, why_font, chip_font = _fonts(base)
     for t in layout.texts:
+        if not t.text:
+            continue
         if t.chip:
             painter.setFont(chip_font)
             _draw_chip(painter, QRectF(t.rect), t.text, t.colour, t.chip)
