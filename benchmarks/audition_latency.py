@@ -9,7 +9,9 @@ be: ``gui_responsiveness.pace_audio_callbacks``). Cards are Sonic Pi loops and o
 
 * **prefetched**: ``Auditioner.prefetch`` rendered the card first (what the window does for the
   top 10 of each list), so the click only plays from the render cache.
-* **uncached**: a fresh render cache, so the click decodes and renders first.
+* **uncached**: a fresh render cache: the click renders a draft of the first seconds and plays
+  it (``Auditioner.play_at_once``); **uncached_full_render_first**: the same, rendering the
+  whole full-quality render before playing (the behaviour before drafts).
 
 The GUI thread and its task queue are not in the loop (see gui_responsiveness.py for those).
 Targets: p50/p95 < 30 ms for the top 10, < 150 ms for others.
@@ -63,8 +65,10 @@ CONTEXT_BPM, CONTEXT_KEY = 124.0, parse_key("B minor")
 AUDIBLE = 10 ** (-60 / 20)
 
 
-def click_to_sound_ms(auditioner: Auditioner, item: AuditionItem) -> float:
-    """One click: prepare + play on a worker, wait for the first audible block (ms)."""
+def click_to_sound_ms(auditioner: Auditioner, item: AuditionItem, *, draft: bool = True) -> float:
+    """One click on a worker, to the first audible block (ms): ``Auditioner.play_at_once`` (what
+    the window does: the cached render, else a draft first), or with ``draft=False`` the full
+    render first (``prepare`` + ``play``, for comparison)."""
     heard = threading.Event()
     player = auditioner.player
     assert player is not None
@@ -77,7 +81,10 @@ def click_to_sound_ms(auditioner: Auditioner, item: AuditionItem) -> float:
     stamp = [0.0]
     player.tap = tap
     t0 = time.perf_counter()
-    worker = threading.Thread(target=lambda: auditioner.play(auditioner.prepare(item, CONTEXT_BPM, CONTEXT_KEY)))
+    if draft:
+        worker = threading.Thread(target=lambda: auditioner.play_at_once(item, CONTEXT_BPM, CONTEXT_KEY))
+    else:
+        worker = threading.Thread(target=lambda: auditioner.play(auditioner.prepare(item, CONTEXT_BPM, CONTEXT_KEY)))
     worker.start()
     if not heard.wait(30.0):
         raise RuntimeError(f"{item.path}: no sound within 30 s")
@@ -95,10 +102,12 @@ def main() -> None:
     pace_audio_callbacks()
     items = [AuditionItem(str(SONIC_PI / f), kind, bpm, key) for f, kind, bpm, key in CARDS]
     player = Player()
-    figures: dict[str, list[float]] = {"prefetched": [], "uncached": []}
+    figures: dict[str, list[float]] = {"prefetched": [], "uncached": [], "uncached_full_render_first": []}
     for _ in range(args.rounds):
         cold = Auditioner(player, RenderCache())
         figures["uncached"] += [click_to_sound_ms(cold, it) for it in items]
+        cold = Auditioner(player, RenderCache())
+        figures["uncached_full_render_first"] += [click_to_sound_ms(cold, it, draft=False) for it in items]
         warm = Auditioner(player, RenderCache())
         warm.prefetch(items, CONTEXT_BPM, CONTEXT_KEY)
         figures["prefetched"] += [click_to_sound_ms(warm, it) for it in items]

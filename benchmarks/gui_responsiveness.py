@@ -420,6 +420,58 @@ def main() -> None:
         file=sys.stderr,
     )
 
+    # ---------------------------------------------------------------- key press → sound
+    # Space on a card (the window's own key handling, audio pool, player) to the first audio
+    # block above -60 dBFS that PortAudio takes: the top 10 after their pre-render, then cards
+    # further down the list that nothing rendered ahead.
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    player = controller.auditioner.player
+    heard_at = [0.0]
+
+    def tap(block) -> None:
+        if not heard_at[0] and float(np.max(np.abs(block))) > 10 ** (-60 / 20):
+            heard_at[0] = time.perf_counter()
+
+    def press_to_sound(row: int) -> tuple[float, bool] | None:
+        window.view.select_row(row)
+        window.view.setFocus()
+        wait(30)
+        item = window.selected()
+        ctx = controller.context()
+        cached = controller.auditioner.is_cached(item.audition(), ctx.bpm, ctx.key)
+        heard_at[0] = 0.0
+        t = time.perf_counter()
+        QTest.keyClick(window.view, Qt.Key.Key_Space)
+        if not wait_for(lambda: heard_at[0] > 0.0, 20.0):
+            return None
+        ms = (heard_at[0] - t) * 1000.0
+        QTest.keyClick(window.view, Qt.Key.Key_Space)  # stop
+        wait(250)
+        return ms, cached
+
+    press: dict[str, list[float]] = {"prefetched": [], "uncached": []}
+    if player is not None:
+        player.tap = tap
+        osc.send_message("/context/bpm", 124.0)
+        osc.send_message("/context/key", "Bm")
+        wait(4000)  # the new list's top 10 are pre-rendered meanwhile
+        rows = window.model.rowCount()
+        for row in [*range(min(10, rows)), *range(20, min(30, rows))]:
+            got = press_to_sound(row)
+            if got is not None:
+                press["prefetched" if got[1] else "uncached"].append(got[0])
+            wait(300)
+        player.tap = None
+    for name, values in press.items():
+        if values:
+            print(
+                f"key press → first audible block, {name} ({len(values)} cards): p50 {pct(values, 50):.1f} ms, "
+                f"p95 {pct(values, 95):.1f} ms, max {max(values):.1f} ms",
+                file=sys.stderr,
+            )
+
     # ---------------------------------------------------------------- during a scan
     window.repaint_ms.clear()
     stall.start()
@@ -477,6 +529,12 @@ def main() -> None:
         "gc_full_on_gui": len(gc_pauses),
         "gc_max_ms": round(max(gc_pauses, default=0.0), 1),
         "gc_objects": gc_objects,
+        "press_cached_n": len(press["prefetched"]),
+        "press_cached_p50_ms": round(pct(press["prefetched"], 50), 1) if press["prefetched"] else None,
+        "press_cached_max_ms": round(max(press["prefetched"]), 1) if press["prefetched"] else None,
+        "press_uncached_n": len(press["uncached"]),
+        "press_uncached_p50_ms": round(pct(press["uncached"], 50), 1) if press["uncached"] else None,
+        "press_uncached_max_ms": round(max(press["uncached"]), 1) if press["uncached"] else None,
     }
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
 

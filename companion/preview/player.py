@@ -114,17 +114,42 @@ def _ramp(x: np.ndarray) -> np.ndarray:
 class _Voice:
     """One sound being played: frames, a region, a position and its fades (audio thread only)."""
 
-    def __init__(self, frames: np.ndarray, loop: bool, start: int, end: int, fade_in: int, fade_out: int) -> None:
+    def __init__(
+        self,
+        frames: np.ndarray,
+        loop: bool,
+        start: int,
+        end: int,
+        fade_in: int,
+        fade_out: int,
+        *,
+        pos: int | None = None,
+        tag: object = None,
+    ) -> None:
         self.frames = frames
         self.loop = loop
         self.start = start
         self.end = end
-        self.pos = start
+        self.pos = start if pos is None else pos
+        self.tag = tag
+        self.next_frames: np.ndarray | None = None  # replaces ``frames`` at the next loop turn
+        self.follow: _Voice | None = None  # takes this voice's position at its first block
         self.elapsed = 0
         self.fade_in = max(1, fade_in)
         self.fade_out = max(1, fade_out)
         self.stopping_at: int | None = None  # value of ``elapsed`` when the stop began
         self.done = False
+        self.ran_out = False  # reached its end (not stopped)
+
+    def take_position(self) -> None:
+        """Start where the voice it follows is now, as that one starts to fade out (called
+        under the player's lock at the start of a callback, before any voice renders its
+        block, so the two fades cross on the same frames)."""
+        src, self.follow = self.follow, None
+        if src is not None:
+            self.pos = src.pos % self.end if self.loop else min(src.pos, self.end - 1)
+            src.fade_out = self.fade_in
+            src.stop()
 
     def stop(self) -> None:
         if self.stopping_at is None:
@@ -142,6 +167,12 @@ class _Voice:
             idx = self.pos + steps[:valid]
         block = np.zeros((n, self.frames.shape[1]), dtype=np.float32)
         block[:valid] = self.frames[idx]
+        if self.loop and self.next_frames is not None:
+            turned = np.flatnonzero(self.pos - self.start + steps >= length)
+            if turned.size:  # from the loop's first frame on, play the new frames
+                k = int(turned[0])
+                block[k:] = self.next_frames[idx[k:]]
+                self.frames, self.next_frames = self.next_frames, None
         gain = _ramp((self.elapsed + steps) / self.fade_in)
         if not self.loop:  # fade the tail of a one-shot or region that ends abruptly
             remaining = self.end - (self.pos + steps)
@@ -158,6 +189,7 @@ class _Voice:
             self.pos += valid
             if self.pos >= self.end:
                 self.done = True
+                self.ran_out = True
         self.elapsed += n
         if block.shape[1] == channels:
             return block
@@ -202,6 +234,7 @@ class Player:
         #: Optional ``tap(block)`` called on the audio thread with each output block
         #: ((frames, channels) float32, after volume) — for level meters and tests.
         self.tap: Callable[[np.ndarray], None] | None = None
+        self._last_ran_out: tuple[object, int] | None = None  # (tag, position) of a sound that ended
         self.blocks = 0  # callback invocations (for tests and diagnostics)
         self.frames_out = 0  # frames delivered to the device
         self.underflows = 0
@@ -259,12 +292,14 @@ class Player:
             return None
         return live[-1].pos / float(rate)
 
-    def play(self, rendered: Rendered, *, start_s: float = 0.0, end_s: float | None = None) -> None:
+    def play(self, rendered: Rendered, *, start_s: float = 0.0, end_s: float | None = None, tag: object = None) -> None:
         """Play a render (or a region of it), cross-fading out whatever plays now.
 
         Args:
             rendered: audio at :attr:`sample_rate` (or the rate of the stream already open).
             start_s / end_s: region in seconds; loops loop inside the region.
+            tag: names this sound for :meth:`continue_with` (e.g. a draft that a fuller render
+                will continue).
 
         Raises:
             AudioOutputError: the device cannot be opened, or the rate does not match.
@@ -274,7 +309,8 @@ class Player:
         start = min(max(0, int(start_s * rendered.sample_rate)), max(0, n - 1))
         end = n if end_s is None else min(n, max(start + 1, int(end_s * rendered.sample_rate)))
         rate = rendered.sample_rate
-        voice = _Voice(frames, rendered.loop, start, end, int(FADE_IN_S * rate), int(FADE_OUT_S * rate))
+        voice = _Voice(frames, rendered.loop, start, end, int(FADE_IN_S * rate), int(FADE_OUT_S * rate), tag=tag)
+        self._last_ran_out = None
         if self.on_state is not None:  # before the stream starts: a short sound may end at once
             self.on_state("playing")
         old = None
@@ -293,10 +329,58 @@ class Player:
                 self._close(old)
             self._open(rate)
 
+    def continue_with(self, tag: object, rendered: Rendered, *, at_loop_turn: bool = False) -> bool:
+        """Let ``rendered`` take over from the sound played with ``tag``, at the same position.
+
+        Both must be renders of the same audio with the same time line (a draft and the full
+        render of one plan). The switch is a cross-fade over :data:`FADE_OUT_S` at the playing
+        frame, or, with ``at_loop_turn``, exact at the loop's next first frame (loops of the
+        same length only: a same-length render replaces the frames there, so nothing is mixed).
+        When the tagged sound already ran out (its render ended before this one was ready), the
+        new one starts where it ended.
+
+        Returns:
+            True when ``rendered`` plays (or will, at the loop turn); False when the tagged sound
+            was stopped or replaced, or ``at_loop_turn`` was asked of a one-shot.
+
+        Raises:
+            AudioOutputError: the device cannot be opened (only when the old sound had ended).
+        """
+        rate = rendered.sample_rate
+        frames = rendered.frames
+        with self._lock:
+            voice = next((v for v in reversed(self._voices) if v.tag is tag and v.stopping_at is None), None)
+            if voice is not None and self._stream_rate == rate:
+                if at_loop_turn:
+                    if not (voice.loop and rendered.loop and frames.shape == voice.frames.shape):
+                        return False
+                    voice.next_frames = frames
+                    return True
+                if voice.done:
+                    resume_at = voice.pos
+                else:
+                    # the callback may be rendering a block of ``voice`` right now (outside the
+                    # lock): the new voice takes its position when its first block starts
+                    fade = int(FADE_OUT_S * rate)
+                    new = _Voice(frames, rendered.loop, 0, frames.shape[0], fade, fade, tag=tag)
+                    new.follow = voice
+                    self._voices.append(new)
+                    return True
+            else:
+                last = self._last_ran_out
+                if at_loop_turn or last is None or last[0] is not tag or any(not v.done for v in self._voices):
+                    return False
+                resume_at = last[1]
+        if resume_at >= frames.shape[0]:
+            return False
+        self.play(rendered, start_s=resume_at / float(rate), tag=tag)
+        return True
+
     def stop(self, fade: bool = True) -> None:
         """Stop with a fade-out (or at once with ``fade=False``, e.g. on device change)."""
         old = None
         with self._lock:
+            self._last_ran_out = None
             for v in self._voices:
                 v.stop()
             if not fade:
@@ -357,6 +441,9 @@ class Player:
             if generation != self._generation:  # a replaced stream still draining
                 outdata.fill(0.0)
                 raise self._sd.CallbackAbort
+            for v in self._voices:
+                if v.follow is not None:
+                    v.take_position()
             voices = list(self._voices)
         if status.output_underflow:
             self.underflows += 1
@@ -379,6 +466,9 @@ class Player:
         with self._lock:
             if generation != self._generation:
                 return
+            for v in self._voices:
+                if v.ran_out and v.tag is not None and v.stopping_at is None:
+                    self._last_ran_out = (v.tag, v.pos)
             self._voices = [v for v in self._voices if not v.done]
             if not self._voices:
                 self._ending = True

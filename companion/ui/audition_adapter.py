@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl, Signal, Slot
 
 from companion.errors import AudioDecodeError
+from companion.preview.audition import Prepared
 from companion.ui.items import SuggestionItem
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ class AuditionAdapter(QObject):
         ctx = c.context()
         auditioner = self.auditioner
         c.tasks.clear("audio")  # an older request still queued is superseded
+        if start is None and region is None and auditioner.player is not None:
+            self._play_at_once(item, token, requested)
+            return
 
         def work() -> Any:
             prepared = auditioner.prepare(item.audition(), ctx.bpm, ctx.key)
@@ -111,13 +115,7 @@ class AuditionAdapter(QObject):
             return prepared, (time.perf_counter() - requested) * 1000.0
 
         def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                c.preview_state.emit(item.sample_id, "error", str(error))
-                c.message.emit(str(error))
-                if isinstance(error, AudioDecodeError):
-                    self.report_unplayable(item.path, str(error))
-                return
-            if result is None:
+            if self._failed(item, error) or result is None:
                 return
             prepared, start_ms = result
             plan = prepared.rendered.plan
@@ -128,6 +126,57 @@ class AuditionAdapter(QObject):
             c.preview_state.emit(item.sample_id, "note", note)
 
         c.tasks.run(work, done, pool="audio", priority=10)
+
+    def _play_at_once(self, item: SuggestionItem, token: int, requested: float) -> None:
+        """Play from the start: a cached render at once, else a draft that the full render
+        replaces (:meth:`Auditioner.play_at_once`, then :meth:`Auditioner.finish` on the
+        ``prefetch`` pool, ahead of any pre-render)."""
+        c = self._c
+        ctx = c.context()
+        auditioner = self.auditioner
+        audition = item.audition()
+
+        def current() -> bool:
+            return token == self._token
+
+        def work() -> Any:
+            return auditioner.play_at_once(audition, ctx.bpm, ctx.key, current=current)
+
+        def finished(_prepared: Any, error: BaseException | None) -> None:
+            if error is not None:
+                log.info("full render of %s failed: %s", item.path, error)
+            if self._prefetch_items:
+                self._prefetch_timer.start()  # the pre-renders it displaced start again after it
+
+        def done(started: Any, error: BaseException | None) -> None:
+            if self._failed(item, error) or started is None:
+                return
+            plan = started.first.plan
+            c.decisions.previewed(
+                item, requested, started.first_ms, Prepared(audition, started.first, started.cache_hit)
+            )
+            if started.cache_hit:
+                c.preview_state.emit(item.sample_id, "note", f"plays {plan.note} · from the cache")
+                return
+            c.preview_state.emit(
+                item.sample_id, "note", f"plays {plan.note} · draft in {started.first_ms:.0f} ms, full quality follows"
+            )
+            c.tasks.clear("prefetch")
+            c.tasks.run(lambda: auditioner.finish(started, ctx.bpm, ctx.key), finished, pool="prefetch", priority=0)
+            self._prefetch_timer.start()  # the pre-renders it displaced start again after it
+
+        c.tasks.run(work, done, pool="audio", priority=10)
+
+    def _failed(self, item: SuggestionItem, error: BaseException | None) -> bool:
+        """Show an audition error (and record an unreadable file as a problem)."""
+        if error is None:
+            return False
+        c = self._c
+        c.preview_state.emit(item.sample_id, "error", str(error))
+        c.message.emit(str(error))
+        if isinstance(error, AudioDecodeError):
+            self.report_unplayable(item.path, str(error))
+        return True
 
     def report_unplayable(self, path: str, reason: str) -> None:
         """A file failed to decode for audition: record it as a problem on the ``db`` pool

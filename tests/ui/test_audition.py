@@ -32,8 +32,11 @@ def test_space_plays_the_loop_in_session_tempo_and_key_then_stops(qtbot, make_wi
     # the card shows it plays; the inspector says how it is rendered
     assert window.model.playing_id == window.selected().sample_id
     wait_until(qtbot, lambda: window.inspector.plan.text().startswith("plays 120 → 124 BPM"))
-    assert "rendered in" in window.inspector.plan.text()
+    # not cached: a draft starts at once and the full-quality render follows
+    assert "draft in" in window.inspector.plan.text() and "full quality follows" in window.inspector.plan.text()
     assert "F# minor (compatible)" in window.inspector.plan.text() and " st" not in window.inspector.plan.text()
+    ctx = c.context()
+    wait_until(qtbot, lambda: c.auditioner.is_cached(window.selected().audition(), ctx.bpm, ctx.key), timeout_s=20)
     with qtbot.waitSignal(c.preview_state, timeout=10000, check_params_cb=lambda sid, st, d: st == "stopped"):
         qtbot.keyClick(window.view, Qt.Key.Key_Space)
     assert not c.audition.playing and window.model.playing_id is None
