@@ -104,8 +104,12 @@ class Engine:
         self.catalog.close()
 
     # ------------------------------------------------------------------ library
-    def reload(self) -> None:
+    def reload(self, *, save_indexes: bool = True) -> None:
         """Re-read candidates, vectors and decisions from the catalog (after a scan).
+
+        Args:
+            save_indexes: write a vector index rebuilt here to its file (False while a scan
+                runs: the scan process writes those files when it ends).
 
         The new ranker is built without holding the engine's lock and swapped in at the end,
         so suggestions keep following the context meanwhile. The candidates are read as
@@ -130,7 +134,7 @@ class Engine:
                 ):
                     index = before.index  # a few files changed: no GIL-holding index read
                 else:
-                    ids, vecs, index = load_or_build(self.catalog, space, ids, vecs)
+                    ids, vecs, index = load_or_build(self.catalog, space, ids, vecs, save=save_indexes)
                 if len(ids) == 0:
                     continue
                 source: VectorSource = "fingerprint" if space.startswith("fingerprint") else "clap"

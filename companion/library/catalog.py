@@ -175,6 +175,38 @@ class Catalog:
         for r in self.conn.execute(sql, args):
             yield _to_row(r)
 
+    def pending_page(self, limit: int, *, under: str | None = None) -> tuple[list[SampleRow], int]:
+        """The first ``limit`` samples indexed but not analysed yet (status ``pending``), by
+        path, and how many there are in all (what a scan still has to analyse).
+
+        Samples the producer banned, and samples under a banned folder, are left out (the
+        ``decisions`` and ``banned_folders`` tables).
+
+        Args:
+            limit: most rows returned (0: only the count).
+            under: only samples below this folder (absolute path), or None.
+
+        Returns:
+            ``(rows, total)``: at most ``limit`` rows ordered by path, and the number of pending
+            samples that pass the same conditions (``total >= len(rows)``).
+        """
+        clause = (
+            " WHERE s.status = 'pending'"
+            " AND s.id NOT IN (SELECT sample_id FROM decisions WHERE decision = 'ban')"
+            " AND NOT EXISTS (SELECT 1 FROM banned_folders b"
+            " WHERE substr(s.path, 1, length(b.folder) + 1) = b.folder || '/')"
+        )
+        args: list[Any] = []
+        if under is not None:
+            prefix = under.rstrip("/") + "/"
+            clause += " AND substr(s.path, 1, ?) = ?"
+            args += [len(prefix), prefix]
+        total: int = self.conn.execute("SELECT COUNT(*) FROM samples s" + clause, args).fetchone()[0]
+        if limit <= 0 or total == 0:
+            return [], total
+        rows = self.conn.execute(_ROW_SQL + clause + " ORDER BY s.path LIMIT ?", [*args, limit]).fetchall()
+        return [_to_row(r) for r in rows], total
+
     def find(self, path: str | Path) -> SampleRow | None:
         """The sample at ``path`` (resolved to an absolute path), or None."""
         target = str(Path(path).expanduser().resolve())

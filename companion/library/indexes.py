@@ -31,9 +31,13 @@ def index_path(catalog_path: Path, space: str) -> Path:
 
 
 def load_or_build(
-    catalog: Catalog, space: str, ids: np.ndarray | None = None, vecs: np.ndarray | None = None
+    catalog: Catalog, space: str, ids: np.ndarray | None = None, vecs: np.ndarray | None = None, *, save: bool = True
 ) -> tuple[np.ndarray, np.ndarray, VectorIndex | None]:
     """The vectors of one space and an index that matches them, rebuilding it when stale.
+
+    Args:
+        save: write a rebuilt index to its file (False: keep it in memory only, e.g. while a
+            scan in another process may be writing that file).
 
     Returns:
         ``(sample_ids (m,) int64, vectors (m, dim) float32, index)``; index None when the space
@@ -54,8 +58,9 @@ def load_or_build(
             index = None
     if index is None:
         index = VectorIndex.build(space, ids, vecs)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        index.save(path)
+        if save:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            index.save(path)
     return ids, vecs, index
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.app.search import PENDING_NOTE
 from companion.preview.audition import AuditionItem
 
 #: Order and labels of score components in the rationale tooltip.
@@ -42,6 +43,9 @@ class SuggestionItem:
         rank: 1-based position in the list it was shown in.
         instrument: the sample's instrument class (``"kick"`` …) or None.
         added_at: when the sample entered the library (unix s), or None.
+        analysing: the file is indexed but not analysed yet (:meth:`analysing_row`), or the
+            "+N more" line after such rows (:meth:`more_analysing`, ``sample_id`` −1): shown
+            greyed with no score; playing, using and deciding wait for its analysis.
     """
 
     sample_id: int
@@ -60,6 +64,7 @@ class SuggestionItem:
     folder: str = ""
     instrument: str | None = None
     added_at: float | None = None
+    analysing: bool = False
 
     @classmethod
     def from_suggestion(
@@ -110,6 +115,42 @@ class SuggestionItem:
             added_at=getattr(row, "added_at", None),
         )
 
+    @classmethod
+    def analysing_row(cls, row: Any) -> SuggestionItem:
+        """A file still being analysed, from its catalog ``SampleRow`` (status ``pending``):
+        name and folder only; ``kind`` reads ``"analysing…"``."""
+        return cls(
+            sample_id=int(row.id),
+            path=row.path,
+            name=row.name,
+            kind=PENDING_NOTE,
+            bpm=None,
+            key=None,
+            duration_s=None,
+            score=None,
+            source="pending",
+            rank=0,
+            folder=row.folder,
+            added_at=getattr(row, "added_at", None),
+            analysing=True,
+        )
+
+    @classmethod
+    def more_analysing(cls, count: int) -> SuggestionItem:
+        """The line after the listed files still being analysed: ``"+N more being analysed"``."""
+        return cls(
+            sample_id=-1,
+            path="",
+            name=f"+{count} more being analysed",
+            kind=PENDING_NOTE,
+            bpm=None,
+            key=None,
+            duration_s=None,
+            score=None,
+            source="pending",
+            analysing=True,
+        )
+
     def audition(self) -> AuditionItem:
         """What the auditioner needs."""
         return AuditionItem(self.path, self.kind, self.bpm, self.key)
@@ -147,6 +188,8 @@ class SuggestionItem:
     def tooltip_html(self) -> str:
         """The score breakdown shown on hover."""
         lines = [f"<b>{_esc(self.name)}</b>", f"<span style='color:#9aa1ab'>{_esc(self.folder)}</span>"]
+        if self.analysing:
+            return "<br>".join([*lines, f"{PENDING_NOTE} — BPM, key and kind come when its analysis is done"])
         if self.score is not None:
             rows = "".join(
                 f"<tr><td>{label}</td><td align='right'>{self.components[name]:+.3f}</td></tr>"

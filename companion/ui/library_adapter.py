@@ -1,9 +1,12 @@
 """The library for the window: scans, folder watching, counts and problems, thumbnails.
 
 Each scan runs in a spawned process of its own (:mod:`companion.ui.scan_process`), followed from
-the controller's ``scan`` pool; the engine reloads there when it ends. The watchdog observer is
-started, re-pointed and stopped on the ``control`` pool (it joins threads), never on the GUI
-thread.
+the controller's ``scan`` pool; the engine reloads there when it ends. While it runs, the
+library is followed every :attr:`LibraryAdapter.follow_every_ms` on the ``db`` pool
+(:class:`~companion.app.pending.ScanFollower`): the engine reloads when analyses landed (then
+the list re-ranks) and the files not analysed yet come out as :attr:`LibraryAdapter.pending`
+("analysing…" cards after the ranked ones). The watchdog observer is started, re-pointed and
+stopped on the ``control`` pool (it joins threads), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from companion.app.pending import PENDING_SHOWN, PendingFiles, ScanFollower
 from companion.errors import CompanionError
 from companion.preview.waveform import PeaksCache
+from companion.ui.items import SuggestionItem
 
 if TYPE_CHECKING:
     from companion.settings import Settings
@@ -29,11 +34,27 @@ PROGRESS_EVERY_S = 0.05
 #: Columns of a waveform thumbnail, and thumbnails computed per worker task.
 PEAK_BINS = 400
 PEAKS_PER_TASK = 6
+#: While a scan runs, the library is followed this often (ms): reload when analyses landed.
+FOLLOW_EVERY_MS = 2500
 
 
 class LibraryAdapter(QObject):
-    """Scans, watching, library counts and waveform thumbnails for one controller."""
+    """Scans, watching, library counts and waveform thumbnails for one controller.
 
+    Signals:
+        pending_changed(): :attr:`pending` changed (a scan listed other files still being
+            analysed, or ended).
+
+    Attributes:
+        pending: cards of the files a running scan has indexed but not analysed yet, at most
+            :data:`~companion.app.pending.PENDING_SHOWN`, then a ``"+N more being analysed"``
+            card when there are more; empty when no scan runs.
+        pending_total: how many files the running scan still has to analyse (under the list
+            filter, bans applied).
+        follow_every_ms: how often a running scan is followed (ms).
+    """
+
+    pending_changed = Signal()
     _watch_changed = Signal(list)
 
     def __init__(self, controller: AppController) -> None:
@@ -41,11 +62,20 @@ class LibraryAdapter(QObject):
         self._c = controller
         self.watcher: Any | None = None  # FolderWatcher; touched on the control pool only
         self.peaks = PeaksCache()
+        self.pending: list[SuggestionItem] = []
+        self.pending_total = 0
+        self.follow_every_ms = FOLLOW_EVERY_MS
         self._scan: Any | None = None  # the running ScanProcess
         self._scan_queue: set[str] = set()
         self._peaks_wanted: list[str] = []
         self._closed = False
+        self._follower: ScanFollower | None = None  # of the running scan
+        self._following = False  # a follow step is in flight (db pool)
+        self._phase: str | None = None  # of the running scan's last progress report
+        self._follow_timer = QTimer(self, singleShot=True)
+        self._follow_timer.timeout.connect(self._follow)
         self._watch_changed.connect(self._on_watch_changed)
+        controller.scan_progress.connect(self._on_progress)
 
     # ================================================================== folders and watching
     def set_folders(self, folders: list[str]) -> None:
@@ -127,8 +157,12 @@ class LibraryAdapter(QObject):
 
         process = ScanProcess(c.catalog_path, roots, workers=c.settings.scan_workers, on_progress=progress)
         self._scan = process
-        c.scan_started.emit()
         session = c.session
+        self._phase = None
+        if session.engine is not None and c.db is not None:
+            self._follower = ScanFollower(session.engine, c.db)
+            self._follow_timer.start(self.follow_every_ms)
+        c.scan_started.emit()
 
         def work() -> Any:
             report = process.run()
@@ -146,12 +180,61 @@ class LibraryAdapter(QObject):
 
     def _scan_done(self, report: Any, error: BaseException | None) -> None:
         self._scan = None
+        self._follower = None  # a step in flight is dropped when it comes back
+        self._follow_timer.stop()
+        self._set_pending([], 0)
+        if error is not None:
+            log.warning("scan failed: %s", error)
         self._c.scan_finished.emit(report, None if error is None else str(error))
         self._c.refresh()
         self.refresh_info()
         if self._scan_queue and not self._closed:
             roots, self._scan_queue = sorted(self._scan_queue), set()
             self.start_scan(roots)
+
+    # ================================================================== following a scan
+    @Slot(object)
+    def _on_progress(self, p: Any) -> None:
+        """When indexing ends (the first report of a later phase), a step follows at once, so
+        every file just indexed shows; the others come every :attr:`follow_every_ms`."""
+        if p.phase != "index" and self._phase in (None, "index"):
+            self._follow()
+        self._phase = p.phase
+
+    @Slot()
+    def _follow(self) -> None:
+        """One step of :class:`~companion.app.pending.ScanFollower` on the db pool: the engine
+        reloads if analyses landed (then the list re-ranks); the pending cards follow."""
+        follower, c = self._follower, self._c
+        if follower is None or self._following or self._closed:
+            return
+        self._following = True
+        self._follow_timer.stop()
+        list_filter = c.session.list_filter
+
+        def work() -> tuple[bool, list[SuggestionItem], int]:
+            reloaded, pending = follower.step(list_filter, PENDING_SHOWN)
+            return reloaded, _pending_cards(pending), pending.total
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self._following = False
+            if follower is not self._follower:  # the scan ended meanwhile
+                return
+            self._follow_timer.start(self.follow_every_ms)
+            if error is not None:
+                log.warning("cannot follow the scan: %s", error)
+                return
+            reloaded, cards, total = result
+            self._set_pending(cards, total)
+            if reloaded:
+                c.refresh()
+
+        c.tasks.run(work, done, pool="db")
+
+    def _set_pending(self, cards: list[SuggestionItem], total: int) -> None:
+        if (cards, total) != (self.pending, self.pending_total):
+            self.pending, self.pending_total = cards, total
+            self.pending_changed.emit()
 
     def refresh_info(self) -> None:
         """Counts and problems (db pool) → the controller's ``library_info``."""
@@ -208,3 +291,11 @@ class LibraryAdapter(QObject):
                 lambda r, e: c.peaks_ready.emit(r) if e is None else c.problem.emit(str(e)),
                 pool="io",
             )
+
+
+def _pending_cards(pending: PendingFiles) -> list[SuggestionItem]:
+    """The "analysing…" cards of ``pending``: one per listed file, then "+N more" if any."""
+    cards = [SuggestionItem.analysing_row(r) for r in pending.rows]
+    if pending.more:
+        cards.append(SuggestionItem.more_analysing(pending.more))
+    return cards

@@ -29,6 +29,7 @@ bar stacks its fields and the cards switch to two lines; the window can be 480 p
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
@@ -72,6 +73,10 @@ ERROR_MS = 15000
 UNDO_HINT = " — Ctrl+Z to undo"
 #: The narrowest window (px): half of a 960 px wide screen, or beside a DAW on a laptop.
 MIN_WIDTH = 480
+#: Said when an action needs a file's analysis and the file is still being analysed.
+ANALYSING_HINT = "{name} is still being analysed — play, use, skip or ban it once it is done"
+#: Said for the "+N more being analysed" line.
+MORE_ANALYSING_HINT = "Those files are still being analysed — they join the list as they are done"
 
 
 class PaintedListView(SuggestionView):
@@ -241,6 +246,7 @@ class MainWindow(QMainWindow):
         c.problem.connect(lambda text: self.show_status(text, error=True))
         c.sync_state.connect(self.sync_label.setText)
         self.model.peaks_wanted.connect(c.library.load_peaks)
+        c.library.pending_changed.connect(self._pending_changed)
         self.context_bar.edited.connect(c.edit_context)
         self.context_bar.mode_changed.connect(c.set_mode)
         self.context_bar.done_editing.connect(lambda: self.view.setFocus())
@@ -251,10 +257,10 @@ class MainWindow(QMainWindow):
         self.volume.valueChanged.connect(lambda v: c.audition.set_volume(v / 100.0))
         self.settings_button.clicked.connect(self.open_settings)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
-        self.view.activated_item.connect(lambda item: c.audition.preview(item))
+        self.view.activated_item.connect(self._play_item)
         self.view.painted.connect(self._painted)
         self.inspector.action.connect(self._inspector_action)
-        self.inspector.correction.connect(lambda item, f: c.decisions.correct(item, f["bpm"], f["key"], f["kind"]))
+        self.inspector.correction.connect(self._correct)
         self.inspector.wave.region_changed.connect(self._region_changed)
         self.inspector.wave.clicked_at.connect(self._wave_clicked)
         self.inspector.wave.region_mime = self._region_mime
@@ -444,17 +450,21 @@ class MainWindow(QMainWindow):
         if fresh:  # measure context change → repaint for new lists only (from the oldest change)
             self._paint_from = min(batch.changed_at, self._pending_from or batch.changed_at)
             self._pending_from = 0.0
-        self._show_items(batch.items, "suggestions")
+        ranked = {it.sample_id for it in batch.items}
+        pending = [it for it in self.controller.library.pending if it.sample_id not in ranked]
+        self._show_items(batch.items, "suggestions", pending)
         ctx = batch.context
         bits = [f"{ctx.bpm:g} BPM" if ctx.bpm else "", ctx.key.name if ctx.key else ""]
         if ctx.mood_tags or ctx.genre:
             bits.append(", ".join([*ctx.mood_tags, *([ctx.genre] if ctx.genre else [])]))
         where = " · ".join(b for b in bits if b) or "no tempo or key yet"
         src = batch.items[0].source if batch.items else "—"
+        analysing = f" · {self.controller.library.pending_total} being analysed" if pending else ""
         self._set_header(
             f"Suggestions for {where}   —   {len(batch.items)} · {batch.mode} · {src} · ranked in {batch.rank_ms:.0f} ms"
+            + analysing
         )
-        if not batch.items:
+        if not batch.items and not pending:
             has_folders = bool(self.controller.settings.folders)
             self.view.show_empty(
                 "Nothing in your library fits this tempo and key yet."
@@ -478,6 +488,30 @@ class MainWindow(QMainWindow):
         self._set_header(f"{results.title}   —   {len(results.items)} results{note}   (Esc: back to suggestions)")
         if not results.items:
             self.view.show_empty("No matches.")
+
+    def _pending_changed(self) -> None:
+        """Other files are being analysed (a scan follows the library): the suggestions show
+        them after the ranked cards."""
+        if self.showing == "suggestions" and self.latest is not None:
+            self._on_suggestions(self.latest, fresh=False)
+
+    def _analysed(self, item: SuggestionItem | None) -> SuggestionItem | None:
+        """``item``, or None (saying why in the status bar) when it is still being analysed."""
+        if item is not None and item.analysing:
+            self.show_status(ANALYSING_HINT.format(name=item.name) if item.sample_id >= 0 else MORE_ANALYSING_HINT)
+            return None
+        return item
+
+    def _play_item(self, item: SuggestionItem | None) -> None:
+        """A double-click on a card auditions it."""
+        item = self._analysed(item)
+        if item is not None:
+            self.controller.audition.preview(item)
+
+    def _correct(self, item: SuggestionItem, fields: dict[str, Any]) -> None:
+        """The inspector's BPM / key / kind correction of ``item``."""
+        if self._analysed(item) is not None:
+            self.controller.decisions.correct(item, fields["bpm"], fields["key"], fields["kind"])
 
     def _build_filter_button(self, layout: Any) -> None:
         """The "Filter ▾" button beside "View ▾": kind, instrument, BPM, length, folder,
@@ -512,7 +546,8 @@ class MainWindow(QMainWindow):
         elif self.latest is not None:
             self._on_suggestions(self.latest, fresh=False)
 
-    def _show_items(self, items: list[SuggestionItem], kind: str) -> None:
+    def _show_items(self, items: list[SuggestionItem], kind: str, analysing: Sequence[SuggestionItem] = ()) -> None:
+        """Show ``items`` (arranged: filter and sort), then the ``analysing`` cards as given."""
         engine = self.controller.engine
         items = arrange(
             items,
@@ -523,9 +558,9 @@ class MainWindow(QMainWindow):
         current = self.view.current_item()
         row = self.view.currentIndex().row()
         self._restoring = True
-        self.model.set_items(items)
+        self.model.set_items([*items, *analysing])
         self.view.show_empty(None)
-        if items:
+        if items or analysing:
             keep = self.model.row_of(current.sample_id) if current is not None else None
             if keep is not None or row >= 0:
                 self.view.select_row(keep if keep is not None else row)
@@ -535,7 +570,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().repaint()
         self._inspect(self.view.current_item())
         self.controller.decisions.shown(items, kind)
-        nxt = [it for it in ([self.view.current_item(), *items]) if it is not None]  # it keeps the top 10
+        nxt = [it for it in ([self.view.current_item(), *items]) if it is not None and not it.analysing]  # top 10
         self.controller.audition.schedule_prefetch(nxt)
 
     def back_to_suggestions(self) -> None:
@@ -572,7 +607,7 @@ class MainWindow(QMainWindow):
             return
         self.region = None
         self._inspect(item)
-        if item is None:
+        if item is None or item.analysing:
             return
         if item.path not in self.model.peaks:
             self.model.want_peaks(item.path)
@@ -582,7 +617,13 @@ class MainWindow(QMainWindow):
 
     def _inspect(self, item: SuggestionItem | None) -> None:
         self.inspector.show_item(item, self._peaks_of(item))
-        self.inspector.set_plan_text("" if item is None else self.controller.audition.plan_note(item))
+        if item is None:
+            text = ""
+        elif item.analysing:
+            text = ANALYSING_HINT.format(name="It") if item.sample_id >= 0 else MORE_ANALYSING_HINT
+        else:
+            text = self.controller.audition.plan_note(item)
+        self.inspector.set_plan_text(text)
 
     def selected(self) -> SuggestionItem | None:
         """The selected card."""
@@ -594,6 +635,7 @@ class MainWindow(QMainWindow):
         if item is None and self.model.rowCount():
             self.view.select_row(0)
             item = self.selected()
+        item = self._analysed(item)
         if item is None:
             return
         c = self.controller
@@ -643,24 +685,26 @@ class MainWindow(QMainWindow):
         self.inspector.wave.set_playhead(self.controller.audition.position_fraction())
 
     def _wave_clicked(self, fraction: float) -> None:
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self.region = None
             self.controller.audition.preview(item, start=fraction)
 
     def _region_changed(self, region: Any) -> None:
         self.region = region
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None and region is not None:
             self.controller.audition.preview(item, region=region)
             self._prepare_drag()
 
     # ================================================================== drag
-    def _mime_for(self, item: SuggestionItem) -> QMimeData:
+    def _mime_for(self, item: SuggestionItem) -> QMimeData | None:
+        if self._analysed(item) is None:
+            return None  # no drag
         return self.controller.audition.mime_for(item, rendered=self.inspector.drag_rendered.isChecked())
 
     def _region_mime(self, region: tuple[float, float]) -> QMimeData | None:
-        item = self.selected()
+        item = self._analysed(self.selected())
         return (
             None
             if item is None
@@ -674,7 +718,11 @@ class MainWindow(QMainWindow):
 
     def _prepare_drag(self) -> None:
         item = self.selected()
-        if item is not None and (self.inspector.drag_rendered.isChecked() or self.region is not None):
+        if (
+            item is not None
+            and not item.analysing
+            and (self.inspector.drag_rendered.isChecked() or self.region is not None)
+        ):
             self.controller.audition.prepare_drag(
                 item, rendered=self.inspector.drag_rendered.isChecked(), region=self.region
             )
@@ -693,7 +741,7 @@ class MainWindow(QMainWindow):
 
     def accept_current(self) -> None:
         """Enter: the producer used the selected sample."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self.controller.decisions.accept(item, via="key")
 
@@ -704,34 +752,34 @@ class MainWindow(QMainWindow):
 
     def dismiss_current(self) -> None:
         """Delete: skip for this session (undoable)."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self._remove_and_keep_row(DismissCommand(self.controller, self.model, item))
             self.show_status(f"Skipped {item.name} for this session{UNDO_HINT}")
 
     def ban_current(self) -> None:
         """B: ban the sample (undoable)."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self._remove_and_keep_row(BanCommand(self.controller, self.model, item))
             self.show_status(f"Banned {item.name}{UNDO_HINT}")
 
     def ban_folder_current(self) -> None:
         """Shift+B: ban its folder (undoable)."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self._remove_and_keep_row(BanFolderCommand(self.controller, self.model, item.folder))
             self.show_status(f"Banned the folder {item.folder}{UNDO_HINT}")
 
     def pin_current(self) -> None:
         """P: pin / unpin (undoable)."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self.undo_stack.push(PinCommand(self.controller, item, not item.pinned))
 
     def more_like_current(self) -> None:
         """M: samples like the selected one."""
-        item = self.selected()
+        item = self._analysed(self.selected())
         if item is not None:
             self.controller.finder.more_like(item)
 

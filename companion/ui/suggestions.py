@@ -270,6 +270,9 @@ class CardDelegate(QStyledItemDelegate):
         item: SuggestionItem | None = index.data(ItemRole)
         if item is None:
             return
+        if item.analysing:  # a file still being analysed: a plain greyed card, no cache
+            _paint_analysing(painter, option, item)
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         r = QRect(option.rect).adjusted(8, 3, -8, -3)
@@ -613,6 +616,44 @@ def _draw_chip(painter: QPainter, rect: QRectF, text: str, colour: str, style: s
         painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), h / 2, h / 2)
     painter.setPen(c)
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _paint_analysing(painter: QPainter, option: QStyleOptionViewItem, item: SuggestionItem) -> None:
+    """A card of a file still being analysed (``item.analysing``): greyed, no rank, score or
+    waveform; its name and folder at the left, "analysing…" where kind, BPM and key go. The
+    "+N more being analysed" line (``sample_id`` < 0) is its text alone."""
+    painter.save()
+    r = QRect(option.rect).adjusted(8, 3, -8, -3)
+    selected = bool(option.state & QStyle.StateFlag.State_Selected)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(theme.CARD_SELECTED if selected else theme.PANEL))
+    painter.drawRoundedRect(QRectF(r), 6, 6)
+    content = CardDelegate.content_rect(option.rect)
+    name_font, why_font, chip_font = _fonts(option.font)
+    painter.setPen(QColor(theme.TEXT_FAINT))
+    if item.sample_id < 0:
+        painter.setFont(why_font)
+        painter.drawText(content, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, item.name)
+        painter.restore()
+        return
+    painter.setFont(chip_font)
+    note_w = QFontMetrics(chip_font).horizontalAdvance(item.kind) + 12
+    painter.drawText(
+        QRect(content.right() - 10 - note_w, content.top(), note_w, content.height()),
+        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+        item.kind,
+    )
+    text_w = max(20, content.width() - note_w - 22)
+    half = content.height() // 2
+    for font, text, top in ((name_font, item.name, content.top() + 4), (why_font, item.folder, content.top() + half)):
+        painter.setFont(font)
+        elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideMiddle, text_w)
+        painter.drawText(
+            QRect(content.left(), top, text_w, half - 4),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            elided,
+        )
+    painter.restore()
 
 
 def _triangle(painter: QPainter, slot: QRect, colour: QColor) -> None:
