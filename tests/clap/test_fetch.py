@@ -1,102 +1,27 @@
-"""``companion models fetch`` against a real HTTP server that speaks the Hub's file protocol.
-
-The server answers ``HEAD``/``GET /<repo>/resolve/<revision>/<path>`` with the headers
-huggingface_hub reads (``X-Repo-Commit``, ``ETag`` = sha256 for large files and the git blob
-sha1 for small ones, ``Content-Length``) and 404 + ``X-Error-Code`` for missing entries.
-"""
+"""``companion models fetch`` against a real HTTP server that speaks the Hub's file protocol
+(:class:`tests.clap.fakehub.FakeHub`)."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from companion.embedding.clap.fetch import fetch
+from companion.cli.main import app
+from companion.embedding.clap.fetch import FetchProgress, fetch, staging_dir
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.runtime import load_clap
-from companion.embedding.clap.store import installed
+from companion.embedding.clap.store import default_name, installed, models_root
 from companion.errors import ModelError
 from companion.settings import Settings
+from tests.clap.fakehub import FakeHub, folder_files, published_layout
 
 pytest.importorskip("huggingface_hub")
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-class FakeHub:
-    """Repositories as ``{repo_id: {path: bytes}}``, served over HTTP on localhost."""
-
-    def __init__(self) -> None:
-        self.repos: dict[str, dict[str, bytes]] = {}
-        self.requests: list[str] = []
-        self.corrupt: set[tuple[str, str]] = set()
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _lookup(self) -> tuple[bytes | None, str | None]:
-                hub.requests.append(f"{self.command} {self.path}")
-                path = self.path.split("?")[0].lstrip("/")
-                if "/resolve/" not in path:
-                    return None, "EntryNotFound"
-                repo_id, rest = path.split("/resolve/", 1)
-                _rev, filename = rest.split("/", 1)
-                if repo_id not in hub.repos:
-                    return None, "RepoNotFound"
-                data = hub.repos[repo_id].get(filename)
-                if data is None:
-                    return None, "EntryNotFound"
-                etag = _etag(data)
-                if (repo_id, filename) in hub.corrupt:
-                    data = data[:-1] + bytes([data[-1] ^ 0xFF])
-                return data, etag
-
-            def _answer(self, body: bool) -> None:
-                data, etag = self._lookup()
-                if data is None:
-                    self.send_response(404)
-                    self.send_header("X-Error-Code", etag or "EntryNotFound")
-                    self.send_header("X-Error-Message", "not found")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("ETag", f'"{etag}"')
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Content-Type", "application/octet-stream")
-                self.end_headers()
-                if body:
-                    self.wfile.write(data)
-
-            def do_HEAD(self) -> None:
-                self._answer(body=False)
-
-            def do_GET(self) -> None:
-                self._answer(body=True)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _etag(data: bytes) -> str:
-    """The Hub's ETag: sha256 for LFS-sized files, the git blob sha1 for small ones."""
-    if len(data) > 100_000:
-        return hashlib.sha256(data).hexdigest()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @pytest.fixture
@@ -108,12 +33,8 @@ def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
     server.close()
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
 def test_fetch_repo_with_our_manifest(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
-    hub.repos["samplemind/clap-tiny-onnx"] = _files(tiny_model)
+    hub.repos["samplemind/clap-tiny-onnx"] = folder_files(tiny_model)
     target = fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
     man = Manifest.read(target)
     assert man.space == Manifest.read(tiny_model).space
@@ -127,7 +48,7 @@ def test_fetch_repo_with_our_manifest(hub: FakeHub, tiny_model: Path, settings: 
 
 def test_fetch_published_layout_without_manifest(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
     """transformers.js layout: onnx/audio_model.onnx, onnx/text_model.onnx, tokenizer, preprocessor."""
-    src = _files(tiny_model)
+    src = folder_files(tiny_model)
     hub.repos["Xenova/clap-htsat-unfused"] = {
         "onnx/audio_model.onnx": src["audio_encoder.onnx"],
         "onnx/text_model.onnx": src["text_encoder.onnx"],
@@ -154,12 +75,12 @@ def test_fetch_published_layout_without_manifest(hub: FakeHub, tiny_model: Path,
 
 
 def test_corrupt_download_is_not_installed(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
-    hub.repos["samplemind/clap-tiny-onnx"] = _files(tiny_model)
+    hub.repos["samplemind/clap-tiny-onnx"] = folder_files(tiny_model)
     hub.corrupt.add(("samplemind/clap-tiny-onnx", "audio_encoder.onnx"))
     with pytest.raises(ModelError, match="sha256"):
         fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
     assert installed() == []
-    src = _files(tiny_model)
+    src = folder_files(tiny_model)
     hub.repos["Xenova/clap-htsat-unfused"] = {
         "onnx/audio_model.onnx": src["audio_encoder.onnx"],
         "onnx/text_model.onnx": src["text_encoder.onnx"],
@@ -190,7 +111,7 @@ def test_unknown_repo_missing_files_and_offline(hub: FakeHub, tiny_model: Path, 
 def test_refetch_replaces_the_installed_copy(
     hub: FakeHub, tiny_model: Path, tmp_path: Path, settings: Settings
 ) -> None:
-    hub.repos["samplemind/clap-tiny-onnx"] = _files(tiny_model)
+    hub.repos["samplemind/clap-tiny-onnx"] = folder_files(tiny_model)
     first = fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
     (first / "stale.txt").write_text("left over")
     second = fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
@@ -198,3 +119,76 @@ def test_refetch_replaces_the_installed_copy(
     assert [m.name for m in installed()] == [Manifest.read(tiny_model).name]
     shutil.rmtree(second)
     assert installed() == []
+
+
+def test_progress_in_bytes_with_the_total_known_first(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
+    files = folder_files(tiny_model)
+    hub.repos["samplemind/clap-tiny-onnx"] = files
+    hub.repos["Xenova/clap-htsat-unfused"] = published_layout(tiny_model)
+    for repo, expected in (
+        ("samplemind/clap-tiny-onnx", {f.path: f.bytes for f in Manifest.read(tiny_model).files.values()}),
+        ("Xenova/clap-htsat-unfused", {p: len(b) for p, b in published_layout(tiny_model).items()}),
+    ):
+        seen: list[FetchProgress] = []
+        fetch(repo, endpoint=hub.url, log_line=lambda _l: None, progress=seen.append)
+        plan = seen[0]
+        assert plan.stage == "plan" and dict(plan.files) == expected and plan.done_bytes == 0
+        assert plan.total_bytes == sum(expected.values())
+        downloads = [p for p in seen if p.stage == "download"]
+        done = [p.done_bytes for p in downloads]
+        assert done == sorted(done) and done[-1] == plan.total_bytes
+        assert {p.current for p in downloads} == set(expected)
+        assert any(0 < d < plan.total_bytes for d in done)  # bytes, not just "file n of m"
+        assert seen[-1].stage == "install"
+        assert not staging_dir().exists()
+
+
+def test_staging_lives_under_the_models_root_and_is_cleared(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
+    """A killed fetch leaves its part files in one known folder; the next fetch removes them,
+    and no model is ever taken from there."""
+    hub.repos["samplemind/clap-tiny-onnx"] = folder_files(tiny_model)
+    left = staging_dir()
+    assert left.parent == models_root()
+    (left / ".cache").mkdir(parents=True)
+    (left / "audio_encoder.onnx.incomplete").write_bytes(b"half a file")
+    shutil.copy2(tiny_model / "manifest.json", left / "manifest.json")  # killed just before installing
+    assert installed() == [] and default_name() is None and load_clap(settings=settings) is None
+    lines: list[str] = []
+    target = fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lines.append)
+    assert any("interrupted" in line for line in lines)
+    assert not left.exists() and [m.path for m in installed()] == [target]
+    hub.corrupt.add(("samplemind/clap-tiny-onnx", "text_encoder.onnx"))
+    with pytest.raises(ModelError, match="corrupt"):
+        fetch("samplemind/clap-tiny-onnx", endpoint=hub.url, log_line=lambda _l: None)
+    assert not left.exists()  # a failed fetch removes its own staging
+
+
+def _fetch_lines(*args: str) -> tuple[int, list[dict]]:
+    """Run ``companion models fetch --progress-json ARGS`` in process; its JSON lines."""
+    result = CliRunner().invoke(app, ["models", "fetch", "--progress-json", *args])
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, lines
+
+
+def test_cli_progress_json_lines(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:
+    """What the window reads: plan (files, sizes, total), progress in bytes, install, done;
+    a failure is one error line whose kind says offline or corrupt."""
+    hub.repos["samplemind/clap-tiny-onnx"] = folder_files(tiny_model)
+    code, lines = _fetch_lines("samplemind/clap-tiny-onnx", "--endpoint", hub.url)
+    assert code == 0
+    events = [line["event"] for line in lines]
+    assert events[0] == "plan" and events[-2:] == ["install", "done"] and set(events[1:-2]) == {"progress"}
+    total = lines[0]["total"]
+    assert total == sum(size for _path, size in lines[0]["files"]) > 0
+    assert lines[-3]["done"] == total and lines[-1]["name"] == Manifest.read(tiny_model).name
+    assert Path(lines[-1]["folder"]) == installed()[0].path
+
+    hub.corrupt.add(("samplemind/clap-tiny-onnx", "tokenizer.json"))
+    code, lines = _fetch_lines("samplemind/clap-tiny-onnx", "--endpoint", hub.url)
+    assert code == 1 and lines[-1]["event"] == "error" and lines[-1]["kind"] == "corrupt"
+
+    dead = hub.url
+    hub.close()
+    code, lines = _fetch_lines("samplemind/clap-tiny-onnx", "--endpoint", dead)
+    assert code == 1 and lines == [lines[-1]] and lines[-1]["kind"] == "offline"
+    assert "offline" in lines[-1]["message"]

@@ -6,13 +6,20 @@ network and ``huggingface_hub``; ``list`` and ``use`` work offline.
 
 from __future__ import annotations
 
+import json
+import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from companion.cli.options import JsonOption
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
+
+if TYPE_CHECKING:
+    from companion.embedding.clap.fetch import FetchProgress
 
 models_app = typer.Typer(help="CLAP models: export, fetch, list, choose the default.", no_args_is_help=True)
 
@@ -77,24 +84,94 @@ def fetch_cmd(
     revision: str | None = typer.Option(None, help="Branch, tag or commit."),
     endpoint: str | None = typer.Option(None, envvar="HF_ENDPOINT", help="Hub URL (default https://huggingface.co)."),
     make_default: bool = typer.Option(True, "--default/--no-default", help="Make it the default model."),
+    progress_json: bool = typer.Option(
+        False,
+        "--progress-json",
+        help="Write progress as JSON lines on stdout (plan, progress, install, then done or error), "
+        "as the desktop app reads it.",
+    ),
     json_out: bool = JsonOption,
 ) -> None:
     """Download a published ONNX CLAP, verify every checksum and install it."""
     from companion.embedding.clap.fetch import DEFAULT_REPO, fetch
     from companion.embedding.clap.manifest import Manifest
 
+    repo_id = repo or DEFAULT_REPO
+
     def say(line: str) -> None:
         err_console.print(line, markup=False)
 
+    emit = ProgressLines(repo_id) if progress_json else None
     try:
         folder = fetch(
-            repo or DEFAULT_REPO, revision=revision, endpoint=endpoint, make_default=make_default, log_line=say
+            repo_id,
+            revision=revision,
+            endpoint=endpoint,
+            make_default=make_default,
+            log_line=say,
+            progress=emit,
         )
         manifest = Manifest.read(folder)
     except CompanionError as exc:
+        if emit is not None:
+            emit.line({"event": "error", "kind": error_kind(exc), "message": str(exc)})
         raise fail(str(exc)) from exc
+    if emit is not None:
+        emit.line({"event": "done", "folder": str(folder), "name": manifest.name, "space": manifest.space})
     if json_out:
         print_json({"folder": str(folder), "name": manifest.name, "space": manifest.space, "source": manifest.source})
+
+
+def error_kind(exc: BaseException) -> str:
+    """``offline``, ``corrupt`` or ``error``: what a failed fetch's ``error`` line says it was."""
+    from companion.embedding.clap.hub_files import CorruptDownloadError, HubUnreachableError
+
+    if isinstance(exc, HubUnreachableError):
+        return "offline"
+    if isinstance(exc, CorruptDownloadError):
+        return "corrupt"
+    return "error"
+
+
+class ProgressLines:
+    """``fetch --progress-json``: one JSON object a line on stdout, flushed at once.
+
+    Lines: ``{"event": "plan", "repo", "files": [[path, bytes], …], "total"}``, then
+    ``{"event": "progress", "done", "total", "file"}`` (bytes; at most every
+    :attr:`EVERY_S` seconds, plus each file's start and end), ``{"event": "install"}`` (verified;
+    installing), and last ``{"event": "done", "folder", "name", "space"}`` or
+    ``{"event": "error", "kind": "offline" | "corrupt" | "error", "message"}``.
+    """
+
+    EVERY_S = 0.1
+
+    def __init__(self, repo_id: str) -> None:
+        self.repo_id = repo_id
+        self._last = 0.0
+        self._file: str | None = None
+        self._ends: set[int] = set()  # done-byte counts at which a file is complete
+
+    def line(self, doc: dict[str, object]) -> None:
+        """Write one line."""
+        sys.stdout.write(json.dumps(doc) + "\n")
+        sys.stdout.flush()
+
+    def __call__(self, p: FetchProgress) -> None:
+        if p.stage == "plan":
+            ends = 0
+            for _path, size in p.files:
+                ends += size
+                self._ends.add(ends)
+            self.line(
+                {"event": "plan", "repo": self.repo_id, "files": [list(f) for f in p.files], "total": p.total_bytes}
+            )
+        elif p.stage == "install":
+            self.line({"event": "install"})
+        else:
+            now = time.monotonic()
+            if now - self._last >= self.EVERY_S or p.current != self._file or p.done_bytes in self._ends:
+                self._last, self._file = now, p.current
+                self.line({"event": "progress", "done": p.done_bytes, "total": p.total_bytes, "file": p.current})
 
 
 @models_app.command("list")

@@ -11,21 +11,29 @@ Two repository layouts are understood:
   sha256 of LFS files, the git blob sha1 of small files); the graphs must look like a CLAP
   audio and text encoder; a manifest is then written from what was downloaded.
 
-Downloads go to a staging folder; only a complete, verified model is installed (atomically)
-under ``<data dir>/models/clap/<name>``.
+Downloads go to a staging folder under the models root (:data:`STAGING_DIR`, so a process that
+is killed mid-download leaves its part files in one known place: the next fetch, or the window
+that cancelled it, removes them); only a complete, verified model is installed (atomically)
+under ``<data dir>/models/clap/<name>``. Progress in bytes (the total is known before the first
+byte: from the manifest, or from the Hub's ``Content-Length``) goes to an optional callback.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import tempfile
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from companion.embedding.clap.frontend import FrontendConfig
+from companion.embedding.clap.hub_files import (
+    CorruptDownloadError,
+    HubRepo,
+    verify_against_etag,
+)
 from companion.embedding.clap.manifest import (
     AUDIO,
     PREPROCESSOR,
@@ -38,7 +46,7 @@ from companion.embedding.clap.manifest import (
 )
 from companion.embedding.clap.pooling import space_id
 from companion.embedding.clap.sessions import import_ort
-from companion.embedding.clap.store import install
+from companion.embedding.clap.store import install, models_root
 from companion.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -62,95 +70,52 @@ PUBLISHED_CANDIDATES = {
 }
 _ORT_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool"}
 
+#: Folder under the models root where a fetch stages its downloads (one fetch at a time: a new
+#: fetch starts by removing what an interrupted one left there).
+STAGING_DIR = ".fetch-staging"
+
 Log = Callable[[str], None]
 
 
-def _hub() -> Any:
-    try:
-        import huggingface_hub
-    except ImportError as exc:
-        raise ModelError(
-            "huggingface_hub is not installed — install the CLAP extra: pip install 'samplemind-companion[clap]'"
-        ) from exc
-    return huggingface_hub
+@dataclass(frozen=True)
+class FetchProgress:
+    """Where a fetch stands, for a progress bar.
 
-
-def _git_blob_sha1(path: Path) -> str:
-    """The git object id of a file (``sha1("blob <size>\\0" + bytes)``), the Hub's ETag of
-    files stored without LFS."""
-    h = hashlib.sha1(usedforsecurity=False)
-    h.update(f"blob {path.stat().st_size}\0".encode())
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verify_against_etag(path: Path, etag: str | None) -> None:
-    """Check a downloaded file against the Hub's ETag (sha256 for LFS files, git sha1 else).
-
-    Raises:
-        ModelError: on a mismatch, or when the Hub gave no usable hash.
+    Attributes:
+        stage: ``plan`` (the files and their sizes are known, nothing downloaded yet),
+            ``download`` (bytes arrived) or ``install`` (every file verified; installing).
+        files: ``(repo path, bytes)`` of every file to download, in download order.
+        total_bytes: bytes of all those files together.
+        done_bytes: bytes received so far, all files together (0 … ``total_bytes``).
+        current: the repo path being downloaded (``download``), else None.
     """
-    etag = (etag or "").strip('"').lower()
-    if len(etag) == 64:
-        ok = sha256_file(path) == etag
-    elif len(etag) == 40:
-        ok = _git_blob_sha1(path) == etag
-    else:
-        raise ModelError(f"the Hub gave no checksum for {path.name} — cannot verify it; try again later")
-    if not ok:
-        raise ModelError(
-            f"{path.name} does not match the checksum the Hub reports — the download is corrupt; try again"
-        )
+
+    stage: Literal["plan", "download", "install"]
+    files: tuple[tuple[str, int], ...]
+    total_bytes: int
+    done_bytes: int = 0
+    current: str | None = None
 
 
-class _Repo:
-    """Downloads from one Hub repository at one revision."""
+Progress = Callable[[FetchProgress], None]
 
-    def __init__(self, repo_id: str, revision: str | None, endpoint: str | None, token: str | None, dest: Path) -> None:
-        self.hub = _hub()
-        self.repo_id, self.revision, self.endpoint, self.token, self.dest = repo_id, revision, endpoint, token, dest
 
-    def exists(self, filename: str) -> str | None:
-        """The file's ETag if the repository has it, else None.
+def staging_dir(root: Path | None = None) -> Path:
+    """``<models root>/.fetch-staging``: where :func:`fetch` downloads before installing."""
+    return models_root(root) / STAGING_DIR
 
-        Raises:
-            ModelError: if the Hub cannot be reached or the repository does not exist.
-        """
-        from huggingface_hub.utils import EntryNotFoundError, RepositoryNotFoundError
 
-        url = self.hub.hf_hub_url(self.repo_id, filename, revision=self.revision, endpoint=self.endpoint)
-        try:
-            meta = self.hub.get_hf_file_metadata(url, token=self.token, endpoint=self.endpoint)
-        except EntryNotFoundError:
-            return None
-        except RepositoryNotFoundError as exc:
-            raise ModelError(f"no model repository {self.repo_id!r} on the Hub (or it is private): {exc}") from exc
-        except Exception as exc:  # network errors: requests/httpx types depending on the hub version
-            raise ModelError(
-                f"cannot reach the Hugging Face Hub for {self.repo_id} ({type(exc).__name__}: {exc}) — offline? "
-                "The app keeps running on the fingerprint embedding; a model folder can be given with --model DIR"
-            ) from exc
-        return meta.etag
+def discard_staging(root: Path | None = None) -> bool:
+    """Remove the staging folder and what a killed or failed fetch left in it.
 
-    def download(self, filename: str) -> Path:
-        """Download one file into the staging folder (keeping its repo path)."""
-        try:
-            return Path(
-                self.hub.hf_hub_download(
-                    self.repo_id,
-                    filename,
-                    revision=self.revision,
-                    local_dir=self.dest,
-                    endpoint=self.endpoint,
-                    token=self.token,
-                )
-            )
-        except Exception as exc:  # network errors: requests/httpx types depending on the hub version
-            raise ModelError(
-                f"downloading {filename} from {self.repo_id} failed ({type(exc).__name__}: {exc}) — try again"
-            ) from exc
+    Returns:
+        True when there was something to remove.
+    """
+    folder = staging_dir(root)
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def ort_signature(path: Path) -> tuple[list[TensorSpec], list[TensorSpec]]:
@@ -221,6 +186,48 @@ def _manifest_from_published(repo_id: str, revision: str | None, folder: Path, p
     )
 
 
+class _Tracker:
+    """Adds up the bytes of a fetch's files and reports :class:`FetchProgress`."""
+
+    def __init__(self, files: list[tuple[str, int]], progress: Progress | None) -> None:
+        self.files = tuple(files)
+        self.total = sum(size for _, size in files)
+        self.progress = progress
+        self.finished = 0  # bytes of the files done
+        self.in_file = 0  # bytes of the current file so far
+        self.current: str | None = None
+        self._report(FetchProgress("plan", self.files, self.total))
+
+    def _report(self, p: FetchProgress) -> None:
+        if self.progress is not None:
+            self.progress(p)
+
+    def _download(self) -> None:
+        size = dict(self.files).get(self.current or "", 0)
+        done = self.finished + max(0, min(self.in_file, size))
+        self._report(FetchProgress("download", self.files, self.total, done, self.current))
+
+    def start(self, path: str) -> None:
+        """``path`` starts downloading."""
+        self.current, self.in_file = path, 0
+        self._download()
+
+    def add(self, n: int) -> None:
+        """``n`` more bytes of the current file arrived."""
+        self.in_file += n
+        self._download()
+
+    def done(self) -> None:
+        """The current file is downloaded and verified."""
+        self.finished += dict(self.files).get(self.current or "", 0)
+        self.in_file = 0
+        self._download()
+
+    def installing(self) -> None:
+        """Every file is verified; the model is being installed."""
+        self._report(FetchProgress("install", self.files, self.total, self.total))
+
+
 def fetch(
     repo_id: str = DEFAULT_REPO,
     *,
@@ -230,6 +237,7 @@ def fetch(
     token: str | None = None,
     make_default: bool = True,
     log_line: Log = log.info,
+    progress: Progress | None = None,
 ) -> Path:
     """Download, verify and install a published ONNX CLAP.
 
@@ -241,45 +249,65 @@ def fetch(
         token: Hub token for private repositories.
         make_default: make the model the default one.
         log_line: progress lines.
+        progress: called with a :class:`FetchProgress` once the files are known (``plan``),
+            as bytes arrive (``download``, per chunk of about 10 MB) and before installing
+            (``install``).
 
     Returns:
         The installed model folder.
 
     Raises:
-        ModelError: offline, unknown repository, missing files, checksum mismatch, or files
-            that are not a CLAP model. Nothing is installed then.
+        HubUnreachableError: offline (the Hub cannot be reached).
+        CorruptDownloadError: a file does not match its checksum.
+        ModelError: unknown repository, missing files, or files that are not a CLAP model.
+            Nothing is installed then, and the staging folder is removed.
     """
-    with tempfile.TemporaryDirectory(prefix="clap-fetch-") as tmp:
-        staging = Path(tmp)
-        repo = _Repo(repo_id, revision, endpoint, token, staging)
-        if repo.exists("manifest.json") is not None:
+    staging = staging_dir(root)
+    if discard_staging(root):
+        log_line(f"removed what an interrupted download left in {staging}")
+    staging.mkdir(parents=True)
+    try:
+        repo = HubRepo(repo_id, revision, endpoint, token, staging)
+        found = repo.exists("manifest.json")
+        if found is not None:
             log_line(f"{repo_id}: manifest found, downloading the files it lists …")
-            manifest = Manifest.from_dict(json.loads(repo.download("manifest.json").read_text(encoding="utf-8")))
+            path = repo.download("manifest.json")
+            verify_against_etag(path, found[0])
+            manifest = Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            tracker = _Tracker([(f.path, f.bytes) for f in manifest.files.values()], progress)
             for role, f in manifest.files.items():
                 log_line(f"  {role}: {f.path} ({f.bytes / 1e6:.1f} MB)")
-                p = repo.download(f.path)
+                tracker.start(f.path)
+                p = repo.download(f.path, tracker.add)
                 if sha256_file(p) != f.sha256:
-                    raise ModelError(
+                    raise CorruptDownloadError(
                         f"{f.path} from {repo_id} does not match its manifest sha256 — corrupt download; try again"
                     )
+                tracker.done()
             manifest.source = f"hub:{repo_id}@{revision or 'main'}"
-            manifest.write(staging)
         else:
-            paths: dict[str, str] = {}
+            remote: dict[str, tuple[str, str | None, int]] = {}  # role -> (path, etag, bytes)
             for role, candidates in PUBLISHED_CANDIDATES.items():
                 for cand in candidates:
-                    etag = repo.exists(cand)
-                    if etag is not None:
-                        log_line(f"  {role}: {cand}")
-                        verify_against_etag(repo.download(cand), etag)
-                        paths[role] = cand
+                    head = repo.exists(cand)
+                    if head is not None:
+                        remote[role] = (cand, head[0], head[1])
                         break
                 else:
                     raise ModelError(
                         f"{repo_id} has neither a manifest.json nor {' / '.join(candidates)} — not an ONNX CLAP repository"
                     )
-            manifest = _manifest_from_published(repo_id, revision, staging, paths)
-            manifest.write(staging)
+            tracker = _Tracker([(path, size) for path, _etag, size in remote.values()], progress)
+            for role, (cand, etag, size) in remote.items():
+                log_line(f"  {role}: {cand} ({size / 1e6:.1f} MB)")
+                tracker.start(cand)
+                verify_against_etag(repo.download(cand, tracker.add), etag)
+                tracker.done()
+            manifest = _manifest_from_published(repo_id, revision, staging, {r: v[0] for r, v in remote.items()})
+        manifest.write(staging)
+        tracker.installing()
         target = install(staging, root, make_default=make_default)
+    finally:
+        discard_staging(root)
     log_line(f"installed {manifest.name} ({manifest.space}) in {target}")
     return target

@@ -72,7 +72,8 @@ def installed(root: Path | None = None) -> list[InstalledModel]:
 
 
 def default_name(root: Path | None = None) -> str | None:
-    """The default model's name: the ``default`` file, else the only usable model, else None."""
+    """The default model's name: the ``default`` file, else the only usable model, else None
+    (folders whose name starts with a dot are work folders, never models)."""
     base = models_root(root)
     marker = base / DEFAULT_FILE
     if marker.is_file():
@@ -81,7 +82,9 @@ def default_name(root: Path | None = None) -> str | None:
             return name
     if not base.is_dir():
         return None
-    names = [p.name for p in base.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
+    names = [
+        p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()
+    ]  # dot folders: a fetch's staging, an install in progress
     return names[0] if len(names) == 1 else None
 
 
