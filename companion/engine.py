@@ -103,6 +103,12 @@ class Engine:
         """Close the catalog."""
         self.catalog.close()
 
+    def set_text_embedder(self, text_embedder: Any | None) -> None:
+        """Use another CLAP embedder (or none) for prompts from the next ranking on (a model
+        fetched or chosen while the session runs); waits for a ranking in progress."""
+        with self._lock:
+            self.text_embedder = text_embedder
+
     # ------------------------------------------------------------------ library
     def reload(self, *, save_indexes: bool = True) -> None:
         """Re-read candidates, vectors and decisions from the catalog (after a scan).

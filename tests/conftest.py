@@ -1,5 +1,6 @@
-"""Fixtures shared by the whole suite: the real Debian sample libraries, audio writers, and one
-embedded PostgreSQL with pgvector for the hub and sync tests.
+"""Fixtures shared by the whole suite: the real Debian sample libraries, audio writers, a tiny
+CLAP model exported with the real exporter (``tiny_model``), and one embedded PostgreSQL with
+pgvector for the hub and sync tests.
 
 The suite is hermetic (:func:`pytest_configure`): it runs with a fresh HOME and fresh XDG
 folders, without the user's ``RECS_*`` / ``COMPANION_*`` settings, so nothing of the machine's
@@ -74,6 +75,28 @@ def lmms() -> Path:
     if not LMMS.is_dir():
         pytest.fail("lmms-common is not installed: run ./dev setup")
     return LMMS
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised tiny ClapModel checkpoint folder (weights, tokenizer, preprocessor)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from companion.embedding.clap.random_model import build_random_checkpoint
+
+    return build_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tiny", audio="tiny", seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny checkpoint exported to an ONNX model folder, with the int8 audio encoder."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from companion.embedding.clap.export import export_clap
+
+    out = tmp_path_factory.mktemp("model") / "tiny-onnx"
+    export_clap(str(tiny_checkpoint), out, quantize="int8", log=lambda _line: None)
+    return out
 
 
 def copy_samples(src: Path, dest: Path, names: list[str]) -> list[Path]:

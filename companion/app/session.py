@@ -147,6 +147,42 @@ class Session:
             raise
         return self.engine
 
+    def reload_clap(self, model_dir: Path | None = None) -> ClapLoad:
+        """Load CLAP again and use it from the next ranking and search on (a model was just
+        fetched, or another one chosen); re-ranks.
+
+        Blocks while the model loads (seconds): call it on a worker.
+
+        Args:
+            model_dir: the model folder (default: ``settings.clap_model_dir``, else the
+                installed default model).
+
+        Returns:
+            How loading went (also in :attr:`clap`); a model that cannot be used leaves the
+            session on the fingerprint embedding and says why.
+
+        Raises:
+            CompanionError: the session is not open.
+        """
+        engine = self._engine()
+        if self.settings.use_clap:
+            load = load_text_embedder(self.settings, model_dir)
+        else:
+            load = ClapLoad(None, "CLAP is off (RECS_USE_CLAP=false)")
+        engine.set_text_embedder(load.embedder)
+        self.clap = load
+        self.refresh()
+        return load
+
+    def clap_searchable(self) -> bool:
+        """True when text search goes through CLAP: a model is loaded and the library holds
+        vectors in its space (else it matches names and tags, e.g. before a backfill)."""
+        engine = self.engine
+        if engine is None or engine.text_embedder is None:
+            return False
+        space = engine.text_embedder.space
+        return any(s.space == space for s in engine.spaces)
+
     def start(self) -> list[SourceState]:
         """Start following the context: the follower thread and the sources the settings enable.
 

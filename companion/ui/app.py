@@ -47,9 +47,18 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def run_first_run(window: MainWindow, settings: Settings) -> None:
-    """Ask for sample folders (modal); saving them starts the first scan."""
+    """Ask for sample folders (modal); saving them starts the first scan, and the CLAP model
+    download when the producer ticked it."""
     controller = window.controller
-    dlg = FirstRunDialog(settings, controller.catalog_path, controller.store.path, detected_libraries(), window)
+    clap = controller.session.clap
+    dlg = FirstRunDialog(
+        settings,
+        controller.catalog_path,
+        controller.store.path,
+        detected_libraries(),
+        window,
+        offer_model=clap is None or clap.embedder is None,
+    )
     window.first_run_dialog = dlg
     if dlg.exec():
         chosen = dlg.result_settings()
@@ -57,6 +66,8 @@ def run_first_run(window: MainWindow, settings: Settings) -> None:
         window.library.set_folders(chosen.folders)
         window.library.watch.setChecked(chosen.watch_folders)
         controller.library.set_folders(chosen.folders)
+        if dlg.wants_model():
+            window.get_model()
     else:
         controller.edit_settings(first_run_done=True)
 

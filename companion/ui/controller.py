@@ -12,7 +12,9 @@ It turns the session's callbacks into signals and runs every blocking call on a 
   counts and problems, waveform thumbnails;
 * :class:`~companion.ui.search_adapter.SearchAdapter` (``.finder``): search and "more like this";
 * :class:`~companion.ui.decisions_adapter.DecisionsAdapter` (``.decisions``): accept, skip, pin,
-  ban, corrections and telemetry (views, previews).
+  ban, corrections and telemetry (views, previews);
+* :class:`~companion.ui.model_fetch.ModelAdapter` (``.models``): download the CLAP model in a
+  child process and load it into the session.
 
 No method here blocks the GUI thread on disk, sockets, threads joining, analysis or inference;
 results come back through signals. ``docs/architecture.md`` draws the data path from a DAW
@@ -41,6 +43,7 @@ from companion.ui.audition_adapter import AuditionAdapter
 from companion.ui.decisions_adapter import DecisionsAdapter
 from companion.ui.items import SuggestionItem
 from companion.ui.library_adapter import LibraryAdapter
+from companion.ui.model_fetch import ModelAdapter
 from companion.ui.search_adapter import SearchAdapter
 from companion.ui.tasks import TaskRunner
 
@@ -132,6 +135,7 @@ class AppController(QObject):
         self.library = LibraryAdapter(self)
         self.finder = SearchAdapter(self)
         self.decisions = DecisionsAdapter(self)
+        self.models = ModelAdapter(self)
         self._bridge_timer = QTimer(self, interval=1000)
         self._bridge_timer.timeout.connect(self._poll_bridge)
         self._context_timer = QTimer(self, singleShot=True, interval=CONTEXT_SAVE_DELAY_MS)
@@ -222,6 +226,7 @@ class AppController(QObject):
         self.decisions.stop()
         self.audition.stop_timers()
         self.library.shutdown()
+        self.models.shutdown()
         for pool in ("audio", "prefetch", "io"):
             self.tasks.clear(pool)
         self.tasks.wait(30000)
@@ -378,7 +383,7 @@ class AppController(QObject):
         if "audio_device" in changes:
             self.audition.set_device(settings.audio_device)
         if "clap_model_dir" in changes:
-            self.message.emit("The CLAP model change applies at the next start")
+            self.models.reload_clap()  # on a worker; the window's notes follow
         self.library.settings_changed(old, settings)
 
     def _sources_applied(self, states: Any, error: BaseException | None) -> None:

@@ -4,6 +4,7 @@ the caller saves and applies it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,6 +26,10 @@ from PySide6.QtWidgets import (
 
 from companion.preview.player import OutputDevice
 from companion.settings import Settings
+from companion.ui.model_dialog import ModelFetchPanel
+
+if TYPE_CHECKING:
+    from companion.ui.model_fetch import ModelAdapter
 
 #: Libraries offered with one click on the first run when they are installed.
 KNOWN_LIBRARIES = (
@@ -80,6 +85,8 @@ class FirstRunDialog(QDialog):
         prefs: current settings (folders pre-filled).
         catalog_path / prefs_path: shown so the producer knows where the data lives.
         detected: ``(label, folder)`` libraries found on this machine, offered with one click.
+        offer_model: offer to download the CLAP model too (:attr:`get_model`, off by default:
+            the first run never downloads unasked).
     """
 
     def __init__(
@@ -89,6 +96,8 @@ class FirstRunDialog(QDialog):
         prefs_path: Path,
         detected: list[tuple[str, str]] | None = None,
         parent: QWidget | None = None,
+        *,
+        offer_model: bool = True,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to SampleMind Companion")
@@ -124,6 +133,17 @@ class FirstRunDialog(QDialog):
         self.watch = QCheckBox("Watch these folders and analyse new files automatically")
         self.watch.setChecked(prefs.watch_folders)
         lay.addWidget(self.watch)
+        self.get_model = QCheckBox("Also download the CLAP model: search by describing a sound")
+        self.get_model.setChecked(False)
+        self.get_model.setVisible(offer_model)
+        self._offer_model = offer_model
+        lay.addWidget(self.get_model)
+        model_note = QLabel("Several hundred MB from the Hugging Face Hub; Settings can get it later too.")
+        model_note.setObjectName("Faint")
+        model_note.setWordWrap(True)
+        model_note.setContentsMargins(24, 0, 0, 0)
+        model_note.setVisible(offer_model)
+        lay.addWidget(model_note)
         where = QLabel(f"Your library catalog: {catalog_path}\nSettings: {prefs_path}")
         where.setObjectName("Faint")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -135,6 +155,10 @@ class FirstRunDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+
+    def wants_model(self) -> bool:
+        """True when the producer asked for the CLAP model download too."""
+        return self._offer_model and self.get_model.isChecked()
 
     def result_settings(self) -> Settings:
         """The settings with the chosen folders; ``first_run_done`` set."""
@@ -155,6 +179,8 @@ class SettingsDialog(QDialog):
         devices: output devices to offer (listed by the caller off the GUI thread).
         overridden: fields this run takes from a flag or the environment (``name -> "flag" |
             "environment"``); their rows say so, as an edit there replaces that value for good.
+        models: the controller's model adapter: a "Get the model…" button beside the model
+            field downloads the CLAP model, with its progress shown below the field.
     """
 
     def __init__(
@@ -164,6 +190,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         overridden: dict[str, str] | None = None,
+        models: ModelAdapter | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -242,6 +269,18 @@ class SettingsDialog(QDialog):
         model_row.addWidget(self.model_dir, 1)
         model_row.addWidget(browse)
         form.addRow("CLAP model", model_row)
+        self._model_row = form.rowCount() - 1
+        self._models = models
+        self.fetch_panel: ModelFetchPanel | None = None
+        if models is not None:
+            self.get_model_button = QPushButton("Get the model…")
+            self.get_model_button.setToolTip("Download the CLAP model from the Hugging Face Hub and use it")
+            self.get_model_button.clicked.connect(self._get_model)
+            model_row.addWidget(self.get_model_button)
+            self._model_form = form
+            models.finished.connect(self._model_fetched)
+            if models.running:
+                self._show_fetch_panel()
 
         self.sync_url = QLineEdit(prefs.sync_url or "")
         self.sync_url.setPlaceholderText("http://localhost:8765 (empty: no sync)")
@@ -269,6 +308,21 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+
+    def _show_fetch_panel(self) -> None:
+        if self.fetch_panel is None and self._models is not None:
+            self.fetch_panel = ModelFetchPanel(self._models, self)
+            self._model_form.insertRow(self._model_row + 1, "", self.fetch_panel)
+
+    def _get_model(self) -> None:
+        """Download the CLAP model (progress below the field; the dialog may close meanwhile)."""
+        assert self._models is not None
+        self._models.fetch()
+        self._show_fetch_panel()
+
+    def _model_fetched(self, ok: bool, _text: str) -> None:
+        if ok:  # the fetched model is installed as the default and used: no folder to name
+            self.model_dir.clear()
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of an exported CLAP model")

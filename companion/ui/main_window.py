@@ -58,6 +58,7 @@ from companion.ui.inspector import Inspector
 from companion.ui.items import SuggestionItem
 from companion.ui.library_panel import LibraryPanel
 from companion.ui.list_filter_menu import FilterMenu, arrange
+from companion.ui.model_dialog import ModelFetchDialog
 from companion.ui.search_adapter import ResultList
 from companion.ui.suggestions import SuggestionModel, SuggestionView
 from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
@@ -195,7 +196,16 @@ class MainWindow(QMainWindow):
         self.header.setObjectName("ListHeader")
         self.header.setContentsMargins(14, 0, 14, 4)
         self.header.setWordWrap(True)  # a long header wraps instead of widening the window
-        rlay.addWidget(self.header)
+        header_row = QHBoxLayout()
+        header_row.setContentsMargins(0, 0, 14, 0)
+        header_row.addWidget(self.header, 1)
+        self.get_model_button = QPushButton("Get the CLAP model…")
+        self.get_model_button.setToolTip("Download a CLAP model: search by describing a sound")
+        self.get_model_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.get_model_button.hide()  # shown while no CLAP model is loaded
+        header_row.addWidget(self.get_model_button)
+        rlay.addLayout(header_row)
+        self.model_dialog: ModelFetchDialog | None = None
 
         self.view = PaintedListView(self.model, self._mime_for, self._dropped)
         self.inspector = Inspector()
@@ -256,6 +266,9 @@ class MainWindow(QMainWindow):
         self.library.watch_toggled.connect(c.library.set_watching)
         self.volume.valueChanged.connect(lambda v: c.audition.set_volume(v / 100.0))
         self.settings_button.clicked.connect(self.open_settings)
+        self.get_model_button.clicked.connect(self.get_model)
+        c.models.clap_changed.connect(self._clap_changed)
+        c.models.finished.connect(lambda ok, text: self.show_status(text, error=not ok))
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.activated_item.connect(self._play_item)
         self.view.painted.connect(self._painted)
@@ -422,6 +435,23 @@ class MainWindow(QMainWindow):
         self.context_bar.set_clap_note(note)
         self.search.setToolTip(note or "Search by sound and by names and tags (CLAP)")
         self.search.setPlaceholderText("Search names and tags  (Ctrl+F)" if note else "Search your library  (Ctrl+F)")
+        self.get_model_button.setVisible(note is not None)
+
+    def _clap_changed(self) -> None:
+        """The session loaded (or dropped) a CLAP model: the notes follow, a search shown is run again."""
+        self._show_clap_state()
+        if self.showing == "search" and self.search.text().strip():
+            self.controller.finder.search(self.search.text())
+
+    def get_model(self) -> None:
+        """The "Get the CLAP model…" action: the download dialog (modeless); starts the download unless one runs."""
+        models = self.controller.models
+        if not models.running:
+            models.fetch()
+        if self.model_dialog is None:
+            self.model_dialog = ModelFetchDialog(models, self)
+        self.model_dialog.show()
+        self.model_dialog.raise_()
 
     def _engine_failed(self, text: str) -> None:
         self.view.show_empty(f"Cannot open your library:\n{text}")
@@ -844,7 +874,13 @@ class MainWindow(QMainWindow):
         """The settings dialog (device list fetched on a worker first)."""
 
         def show(devices: list[Any]) -> None:
-            dlg = SettingsDialog(self.controller.settings, devices, self, overridden=self.controller.store.overridden)
+            dlg = SettingsDialog(
+                self.controller.settings,
+                devices,
+                self,
+                overridden=self.controller.store.overridden,
+                models=self.controller.models,
+            )
             self.settings_dialog = dlg
             if dlg.exec():
                 settings = dlg.result_settings()
@@ -852,6 +888,8 @@ class MainWindow(QMainWindow):
                 self.library.set_folders(settings.folders)
                 self.library.watch.setChecked(settings.watch_folders)
                 self.context_bar.set_mode(settings.recommendation_mode)
+            if self.controller.models.running:  # a download started in Settings: keep it in sight
+                self.get_model()
             # the keyboard goes back to the list: shortcuts work without a click
             self.activateWindow()
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -1,8 +1,6 @@
-"""Fixtures of the CLAP tests: a small random ClapModel checkpoint, exported once per session.
-
-The checkpoint is built from a ``ClapConfig`` with tiny dimensions (``companion.embedding.clap.random_model``) and
-exported with the real exporter (fp32 + int8), exactly as a user's checkpoint would be.
-"""
+"""Fixtures of the CLAP tests: the PyTorch reference of the tiny checkpoint, and an isolated
+user data dir. The tiny checkpoint and its ONNX export (``tiny_checkpoint``, ``tiny_model``) are
+in tests/conftest.py: the window's tests fetch that model too."""
 
 from __future__ import annotations
 
@@ -12,28 +10,6 @@ from typing import Any
 import pytest
 
 from companion.settings import Settings, get_settings
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised tiny ClapModel checkpoint folder (weights, tokenizer, preprocessor)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from companion.embedding.clap.random_model import build_random_checkpoint
-
-    return build_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "tiny", audio="tiny", seed=1)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny checkpoint exported to an ONNX model folder, with the int8 audio encoder."""
-    pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
-    from companion.embedding.clap.export import export_clap
-
-    out = tmp_path_factory.mktemp("model") / "tiny-onnx"
-    export_clap(str(tiny_checkpoint), out, quantize="int8", log=lambda _line: None)
-    return out
 
 
 @pytest.fixture(scope="session")
