@@ -82,6 +82,8 @@ class Settings(BaseSettings):
         sync_url / sync_token: central service and bearer token (sync off when either is empty).
         first_run_done: the window's first-run dialog was completed.
         stay_on_top: keep the window above others (e.g. beside a full-screen DAW).
+        window_geometry: the window's size and place when it was last closed (Qt's
+            ``QWidget.saveGeometry`` bytes, base64), so it comes back where the producer put it.
         filter_kind / filter_instrument / filter_bpm / filter_length_s / filter_folder /
             filter_favourites: the list filter the window shows suggestions and results through
             (:class:`~companion.ranking.list_filter.ListFilter`; ranges as ``[low, high]`` in
@@ -121,6 +123,7 @@ class Settings(BaseSettings):
     sync_token: str | None = None
     first_run_done: bool = False
     stay_on_top: bool = False
+    window_geometry: str | None = None
     filter_kind: Literal["loop", "one-shot"] | None = None
     filter_instrument: str | None = None
     filter_bpm: tuple[float, float] | None = None

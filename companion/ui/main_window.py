@@ -28,11 +28,12 @@ bar stacks its fields and the cards switch to two lines; the window can be 480 p
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QPaintEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -62,6 +63,8 @@ from companion.ui.model_dialog import ModelFetchDialog
 from companion.ui.search_adapter import ResultList
 from companion.ui.suggestions import SuggestionModel, SuggestionView
 from companion.ui.undo import BanCommand, BanFolderCommand, DismissCommand, PinCommand
+
+log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 250
 #: Below this window width (px) the layout is one column (library panel and inspector folded).
@@ -124,6 +127,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("SampleMind Companion")
         self.setMinimumWidth(MIN_WIDTH)
         self.resize(1280, 800)
+        saved = controller.settings.window_geometry
+        if saved and not self.restoreGeometry(QByteArray.fromBase64(saved.encode("ascii"))):
+            log.info("the saved window geometry does not fit this screen: default size")
         #: True while the window is in its one-column layout (narrower than COMPACT_BELOW).
         self.compact = False
         self.undo_stack = QUndoStack(self)
@@ -900,5 +906,8 @@ class MainWindow(QMainWindow):
         volume = self.volume.value() / 100.0
         if abs(volume - self.controller.settings.volume) > 1e-6:
             self.controller.edit_settings(volume=volume)  # the slider's last position, saved once
+        geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        if geometry != self.controller.settings.window_geometry:
+            self.controller.edit_settings(window_geometry=geometry)  # size and place, for next time
         self.controller.shutdown()
         super().closeEvent(event)

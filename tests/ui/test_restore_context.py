@@ -52,3 +52,17 @@ def test_context_saved_while_running(qtbot, make_window, tmp_path):
     wait_until(qtbot, lambda: (tmp_path / "context.json").exists(), timeout_s=5)
     saved = json.loads((tmp_path / "context.json").read_text())["context"]
     assert saved["bpm"] == 90.0 and saved["genre"] == "dub"
+
+
+def test_window_comes_back_at_its_size(qtbot, make_window, tmp_path):
+    """Sized to sit beside the DAW, the window opens at that size next time (one column)."""
+    window = make_window()
+    window.resize(500, 720)
+    wait_until(qtbot, lambda: window.width() == 500)
+    assert window.compact
+    window.close()
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert saved["window_geometry"]
+    again = make_window(window_geometry=saved["window_geometry"])  # the settings file's value
+    assert (again.width(), again.height()) == (500, 720)
+    wait_until(qtbot, lambda: again.compact)
