@@ -237,6 +237,8 @@ def main() -> None:
     pace_audio_callbacks()
     app = application()  # noqa: F841 - keeps the QApplication alive
     gc_pauses: list[float] = []  # full collections on the GUI thread (ms)
+    gc_phases: Counter[str] = Counter()  # ... by phase
+    phase = ["open"]
     gc_started = [0.0]
 
     def on_gc(phase: str, info: dict) -> None:
@@ -246,6 +248,7 @@ def main() -> None:
             gc_started[0] = time.perf_counter()
         else:
             gc_pauses.append((time.perf_counter() - gc_started[0]) * 1000.0)
+            gc_phases[phase[0]] += 1
 
     gc.callbacks.append(on_gc)
     stall = StallMonitor(interval_ms=5)
@@ -317,6 +320,7 @@ def main() -> None:
     wait(1500)
 
     # ---------------------------------------------------------------- phase 2: context changes
+    phase[0] = "changes"
     rng = np.random.default_rng(args.seed)
     osc = Sender(SimpleUDPClient("127.0.0.1", controller.listener.port))
     keys = [
@@ -397,6 +401,7 @@ def main() -> None:
     )
 
     # ---------------------------------------------------------------- flood
+    phase[0] = "flood"
     wait(500)
     lists_before = len(rank_ms)
     stall.start()
@@ -421,6 +426,7 @@ def main() -> None:
     )
 
     # ---------------------------------------------------------------- key press → sound
+    phase[0] = "press"
     # Space on a card (the window's own key handling, audio pool, player) to the first audio
     # block above -60 dBFS that PortAudio takes: the top 10 after their pre-render, then cards
     # further down the list that nothing rendered ahead.
@@ -473,6 +479,7 @@ def main() -> None:
             )
 
     # ---------------------------------------------------------------- during a scan
+    phase[0] = "scan"
     window.repaint_ms.clear()
     stall.start()
     t = time.perf_counter()
@@ -496,7 +503,8 @@ def main() -> None:
     )
 
     print(
-        f"full garbage collections on the GUI thread: {len(gc_pauses)}, longest {max(gc_pauses, default=0.0):.1f} ms",
+        f"full garbage collections on the GUI thread: {len(gc_pauses)}, longest {max(gc_pauses, default=0.0):.1f} ms "
+        f"(by phase: {dict(gc_phases)}; {len(gc.get_objects())} objects tracked outside the frozen start-up heap)",
         file=sys.stderr,
     )
     stall.stop()
