@@ -2,7 +2,9 @@
 
 :func:`load_text_embedder` is what a session uses (a missing or broken model is a note, not an
 error: the fingerprint embedding takes over); :func:`require_embedder` is what a command that
-cannot work without CLAP uses (``companion search``, ``embed``).
+cannot work without CLAP uses (``companion search``, ``embed``). :class:`ClapSpec` carries the
+model a session loaded to another process (the window's scans embed with it), and
+:func:`vectors_missing` says how much of the library still lacks vectors of a model.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CompanionError, ModelError
 from companion.settings import Settings
+
+if TYPE_CHECKING:
+    from companion.library.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +80,46 @@ def require_embedder(
             "`companion models export`, or give a folder with --model DIR"
         )
     return embedder
+
+
+@dataclass(frozen=True)
+class ClapSpec:
+    """How to load the CLAP model a session uses again, in another process (picklable).
+
+    Attributes:
+        folder: the model folder.
+        precision: ``fp32`` or ``int8``: the audio encoder the session chose (int8 runs on the
+            CPU; fp32 on the best execution provider, which the other process picks the same way).
+        settings: the session's settings (``use_clap``, ``embedding_dim``).
+    """
+
+    folder: Path
+    precision: str
+    settings: Settings
+
+    @classmethod
+    def of(cls, embedder: Any | None, settings: Settings) -> ClapSpec | None:
+        """The spec of a loaded :class:`~companion.embedding.clap.runtime.ClapEmbedder` (None: none)."""
+        if embedder is None:
+            return None
+        return cls(Path(embedder.folder), str(embedder.precision), settings)
+
+    def load(self) -> Any | None:
+        """Load the model (seconds): the embedder, or None when CLAP is off or unavailable.
+
+        Raises:
+            ModelError: the folder is not a usable model (e.g. deleted since the session loaded it).
+            ImportError: onnxruntime is missing.
+        """
+        from companion.embedding.clap.runtime import load_clap
+
+        return load_clap(self.folder, settings=self.settings, precision=self.precision)  # type: ignore[arg-type]  # fp32 or int8, from an embedder
+
+
+def vectors_missing(catalog: Catalog, space: str) -> int:
+    """How many analysed samples have no vector in ``space`` (a CLAP model's embedding space).
+
+    Counts only (one query per space): cheap enough for the window's ``db`` pool.
+    """
+    have, total = catalog.embedding_coverage().get(space, (0, catalog.count("analysed")))
+    return total - have

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from companion.app.clap import ClapLoad, load_text_embedder
+from companion.app.clap import ClapLoad, ClapSpec, load_text_embedder, vectors_missing
 from companion.app.search import DEFAULT_LIMIT, SearchResult, allowed_ids, search_library
 from companion.app.sources import ContextSources, SourceState
 from companion.app.sync import SyncRunner
@@ -182,6 +182,23 @@ class Session:
             return False
         space = engine.text_embedder.space
         return any(s.space == space for s in engine.spaces)
+
+    def clap_spec(self) -> ClapSpec | None:
+        """The loaded CLAP model, for a scan in another process to embed with (None: none loaded)."""
+        engine = self.engine
+        return ClapSpec.of(engine.text_embedder if engine is not None else None, self.settings)
+
+    def clap_vectors_missing(self, catalog: Catalog | None = None) -> int:
+        """Analysed samples without a vector of the loaded CLAP model (0 when none is loaded): a
+        scan with :meth:`clap_spec` embeds them. Runs two or three counting queries.
+
+        Args:
+            catalog: a catalog connection for the calling thread (default: the engine's).
+        """
+        engine = self.engine
+        if engine is None or engine.text_embedder is None:
+            return 0
+        return vectors_missing(catalog or engine.catalog, engine.text_embedder.space)
 
     def start(self) -> list[SourceState]:
         """Start following the context: the follower thread and the sources the settings enable.

@@ -368,6 +368,7 @@ def scan(
     stop: threading.Event | None = None,
     refresh_index: bool = True,
     embedder: Any | None = None,
+    load_embedder: Callable[[], Any | None] | None = None,
 ) -> ScanReport:
     """Scan folders into the catalog: index, analyse, refresh vector indexes.
 
@@ -381,6 +382,10 @@ def scan(
         embedder: a CLAP embedder (:func:`companion.embedding.clap.runtime.load_clap`); when
             given, analysed files without a vector in its space are embedded after the
             analysis (phase ``embed``), interruptibly, keeping what finished.
+        load_embedder: instead of ``embedder``: called once the analysis has finished, and
+            what it returns (or None: no phase ``embed``) is used as ``embedder``. The model
+            then loads after the analysis workers are gone (they are forked from this process,
+            better before inference threads exist), and not at all when the scan was stopped.
 
     Returns:
         A :class:`ScanReport`. On KeyboardInterrupt, finished work is committed and the
@@ -425,6 +430,8 @@ def scan(
         report.analyse_s = time.perf_counter() - t1
         report.pending_left = len(pending_files(catalog, [str(r) for r in valid]))
     try:
+        if embedder is None and load_embedder is not None and not report.interrupted:
+            embedder = load_embedder()
         _finish(catalog, report, progress, stop, refresh_index, embedder)
     finally:
         log.info(
@@ -463,9 +470,18 @@ def _finish(
 
         filled = backfill(catalog, embedder, on_embed, stop=stop, refresh_index=False)
         report.embedded = filled.embedded
+        report.interrupted = report.interrupted or filled.interrupted
         report.errors += [f"cannot embed {p}: {why}" for p, why in filled.failed]
         for p, why in filled.failed:
             log.warning("cannot embed %s: %s", p, why)
+        log.info(
+            "phase embed %s in %.1f s: %d of %d embedded, %d failed",
+            "stopped" if filled.interrupted else "finished",
+            filled.seconds,
+            filled.embedded,
+            filled.todo,
+            len(filled.failed),
+        )
     if refresh_index and (report.analysed or report.reused or report.missing or report.changed or report.embedded):
         from companion.library.indexes import refresh_indexes
 

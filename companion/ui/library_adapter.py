@@ -155,9 +155,11 @@ class LibraryAdapter(QObject):
                 last[0], last[1] = now, p.phase
                 c.scan_progress.emit(p)
 
-        process = ScanProcess(c.catalog_path, roots, workers=c.settings.scan_workers, on_progress=progress)
+        session = c.session  # a loaded CLAP model embeds what lacks its vectors (phase "embed")
+        process = ScanProcess(
+            c.catalog_path, roots, workers=c.settings.scan_workers, on_progress=progress, clap=session.clap_spec()
+        )
         self._scan = process
-        session = c.session
         self._phase = None
         if session.engine is not None and c.db is not None:
             self._follower = ScanFollower(session.engine, c.db)

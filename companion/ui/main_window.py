@@ -429,10 +429,13 @@ class MainWindow(QMainWindow):
         self.header.setText(text)
 
     def clap_note(self) -> str | None:
-        """One line on what works without a CLAP model, or None when one is loaded."""
+        """One line on what works without a CLAP model (or before the library has its vectors),
+        or None when text search goes through CLAP."""
         clap = self.controller.session.clap
-        if clap is None or clap.embedder is not None:
+        if clap is None:
             return None
+        if clap.embedder is not None:
+            return self.controller.models.search_note()
         why = clap.problem or "No CLAP model installed"
         return f"{why} — mood, genre and search match names and tags only"
 
@@ -441,7 +444,8 @@ class MainWindow(QMainWindow):
         self.context_bar.set_clap_note(note)
         self.search.setToolTip(note or "Search by sound and by names and tags (CLAP)")
         self.search.setPlaceholderText("Search names and tags  (Ctrl+F)" if note else "Search your library  (Ctrl+F)")
-        self.get_model_button.setVisible(note is not None)
+        clap = self.controller.session.clap
+        self.get_model_button.setVisible(clap is not None and clap.embedder is None)  # offered while no model is loaded
 
     def _clap_changed(self) -> None:
         """The session loaded (or dropped) a CLAP model: the notes follow, a search shown is run again."""
@@ -869,6 +873,8 @@ class MainWindow(QMainWindow):
             self.library.show_done(f"Scan failed: {error}")
             return
         text = f"{report.found} files · {report.analysed} analysed · {report.problems} problems"
+        if report.embedded:
+            text += f" · {report.embedded} embedded for search by sound"
         if report.interrupted:
             text += " · stopped (resumes next time)"
         self.library.show_done(text)

@@ -12,6 +12,12 @@ Cancel is refused while it installs (about a second). The Hub's address is the c
 
 Once installed, :meth:`Session.reload_clap <companion.app.session.Session.reload_clap>` loads
 the model on a worker and the engine uses it from the next ranking and search.
+
+Search by sound also needs CLAP vectors of the samples. Whenever a model is loaded (a download,
+another model chosen, the start of the app) and analysed samples lack its vectors,
+:meth:`ModelAdapter.prepare_library` starts a library scan: every window scan embeds with the
+session's model (phase ``embed``, with the library panel's progress), and with nothing new to
+analyse that is all it does. The engine reloads when it ends, and text search goes through CLAP.
 """
 
 from __future__ import annotations
@@ -45,6 +51,15 @@ CANCELLED_TEXT = "cancelled — nothing installed"
 CANCELLABLE = ("starting", "download")
 #: Stages of a fetch in progress (child running, or the model loading).
 RUNNING = ("starting", "download", "install", "loading")
+#: The note while a scan makes the loaded model's vectors of the library.
+PREPARING_NOTE = (
+    "Preparing your library for search by sound — mood, genre and search match names and tags until it is done"
+)
+#: The note when the loaded model has no vectors of the library and no scan runs (e.g. it was stopped).
+UNPREPARED_NOTE = (
+    "Your samples have no vectors of this CLAP model yet — Scan now prepares them; "
+    "until then mood, genre and search match names and tags"
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,9 @@ class ModelAdapter(QObject):
     Signals:
         changed(FetchState): any change of :attr:`state` (progress, stage, text).
         finished(bool, str): the fetch ended: ok, and one line saying how.
-        clap_changed(): the session's CLAP model changed (now loaded, replaced, or gone).
+        clap_changed(): the session's CLAP model changed (now loaded, replaced, or gone), or
+            what text search can do with it (:meth:`search_note`): a scan is making its vectors
+            of the library, or made them.
     """
 
     changed = Signal(object)
@@ -117,6 +134,9 @@ class ModelAdapter(QObject):
         self._proc: QProcess | None = None
         self._cancelled = False
         self._out = _Outcome()
+        controller.engine_ready.connect(lambda: self.prepare_library())
+        controller.scan_started.connect(self._scan_changed)
+        controller.scan_finished.connect(lambda report, _error: self._scan_changed(report))
 
     @property
     def running(self) -> bool:
@@ -248,17 +268,23 @@ class ModelAdapter(QObject):
         if self._c.settings.clap_model_dir is not None:
             self._c.edit_settings(clap_model_dir=None)  # the installed default is the model used now
 
-        def loaded(load: ClapLoad | None, error: BaseException | None) -> None:
+        def loaded(load: ClapLoad | None, error: BaseException | None, preparing: bool) -> None:
             if error is not None or load is None or load.embedder is None:
                 why = error or (load.problem if load is not None else None) or "it did not load"
                 self._finish(False, f"installed {name}, but it cannot be used: {why}")
-            elif self._c.session.clap_searchable():
-                self._finish(True, f"installed {name} — text search now uses CLAP")
-            else:
+            elif preparing:
                 self._finish(
                     True,
-                    f"installed {name} — search by sound needs CLAP vectors of your samples: "
-                    "run `companion embed --backfill`; until then search matches names and tags",
+                    f"installed {name} — preparing your library for search by sound (progress in the library "
+                    "panel); until then search matches names and tags",
+                )
+            elif self._c.session.clap_searchable():
+                self._finish(True, f"installed {name} — text search now uses CLAP")
+            else:  # nothing analysed yet, or no folders to scan
+                self._finish(
+                    True,
+                    f"installed {name} — search by sound starts with your next scan; until then search "
+                    "matches names and tags",
                 )
 
         self.reload_clap(Path(str(doc["folder"])), loaded)
@@ -269,13 +295,15 @@ class ModelAdapter(QObject):
 
     # ------------------------------------------------------------------ loading
     def reload_clap(self, model_dir: Path | None = None, then: Any | None = None) -> None:
-        """Load CLAP into the session on a worker (:meth:`Session.reload_clap`), then emit
-        :attr:`clap_changed`; before the library is open, once it is.
+        """Load CLAP into the session on a worker (:meth:`Session.reload_clap`), then
+        :meth:`prepare_library` for it and emit :attr:`clap_changed`; before the library is
+        open, once it is.
 
         Args:
             model_dir: the model folder (default: the settings' folder, else the installed default).
-            then: ``then(load, error)`` on the GUI thread (default: a problem goes to the
-                status bar).
+            then: ``then(load, error, preparing)`` on the GUI thread, ``preparing``: a scan was
+                started to make the model's vectors of the library (default: a problem goes to
+                the status bar).
         """
         c = self._c
         if c.session.engine is None:
@@ -284,15 +312,72 @@ class ModelAdapter(QObject):
         session = c.session
 
         def done(load: ClapLoad | None, error: BaseException | None) -> None:
+            if error is None and load is not None and load.embedder is not None:
+                self.prepare_library(lambda preparing: ended(load, error, preparing))
+            else:
+                ended(load, error, False)
+
+        def ended(load: ClapLoad | None, error: BaseException | None, preparing: bool) -> None:
             self.clap_changed.emit()
             if then is not None:
-                then(load, error)
+                then(load, error, preparing)
             elif error is not None:
                 c.problem.emit(f"cannot load the CLAP model: {error}")
             elif load is not None and load.problem:
                 c.problem.emit(load.problem)
 
         c.tasks.run(lambda: session.reload_clap(model_dir), done, pool="io")
+
+    # ------------------------------------------------------------------ the library's vectors
+    def prepare_library(self, then: Any | None = None) -> None:
+        """When analysed samples lack vectors of the loaded CLAP model (counted on the ``db``
+        pool), scan the folders (:meth:`LibraryAdapter.start_scan
+        <companion.ui.library_adapter.LibraryAdapter.start_scan>`, queued behind a running
+        scan): its phase ``embed`` makes them. No-op without a model, an open library or folders.
+
+        Args:
+            then: ``then(started)`` on the GUI thread: True when a scan was asked for.
+        """
+        c = self._c
+        session, db = c.session, c.db
+        engine = session.engine
+        if engine is None or engine.text_embedder is None or db is None or not c.settings.folders:
+            if then is not None:
+                then(False)
+            return
+        space = engine.text_embedder.space
+
+        def done(missing: Any, error: BaseException | None) -> None:
+            started = False
+            if error is not None:
+                log.warning("cannot count the samples without %s vectors: %s", space, error)
+            elif missing and not session.closed:
+                log.info("%d analysed samples have no %s vector — scanning the library to embed them", missing, space)
+                c.library.start_scan()
+                started = True
+            if then is not None:
+                then(started)
+
+        c.tasks.run(lambda: session.clap_vectors_missing(db), done, pool="db")
+
+    def search_note(self) -> str | None:
+        """With a CLAP model loaded, why text search does not go through it yet (one line:
+        :data:`PREPARING_NOTE` while a scan runs, else :data:`UNPREPARED_NOTE`); None when it
+        does, or when no model is loaded."""
+        session = self._c.session
+        engine = session.engine
+        if engine is None or engine.text_embedder is None or session.clap_searchable():
+            return None
+        return PREPARING_NOTE if self._c.library.scanning else UNPREPARED_NOTE
+
+    def _scan_changed(self, report: Any | None = None) -> None:
+        """A scan started or ended: the notes follow while the library is not searchable yet,
+        and once a scan made vectors (a search shown runs again, now through CLAP)."""
+        engine = self._c.session.engine
+        if engine is None or engine.text_embedder is None:
+            return
+        if not self._c.session.clap_searchable() or (report is not None and report.embedded):
+            self.clap_changed.emit()
 
     def shutdown(self) -> None:
         """The window closes: a download is stopped (one that is installing may finish, up to

@@ -12,10 +12,16 @@ The scanner's log records (start, phases, end, one warning per unreadable file) 
 same way and are re-logged here under their own logger names, so they reach the app's log file.
 Stopping sets a shared event: the scanner finishes the files in flight and commits them, and
 the next scan resumes (the catalog is WAL SQLite; the app's own connections see the new rows).
+
+Given the session's CLAP model (a :class:`~companion.app.clap.ClapSpec`), the child loads it once
+the analysis is done (its workers are forked before any inference thread exists) and embeds the
+analysed files that have no vector of it (phase ``embed``), so text search works once the scan
+ends. A model that cannot be loaded there is logged; the scan goes on without embedding.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing as mp
 import queue
@@ -24,20 +30,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion.errors import CompanionError
 
+if TYPE_CHECKING:
+    from companion.app.clap import ClapSpec
+
 log = logging.getLogger(__name__)
 
-#: Loggers whose records the child sends back to the app (INFO and above).
-RELAYED_LOGGERS = ("companion.library",)
+#: Loggers whose records the child sends back to the app (INFO and above): the scanner, loading
+#: the CLAP model, and this module's own (a model that could not be loaded).
+RELAYED_LOGGERS = ("companion.library", "companion.embedding.clap", __name__)
 
 #: The child sends progress at most this often (s); the last report of a phase always goes.
 PROGRESS_EVERY_S = 0.05
 
 
-def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: Any) -> None:
+def _child(
+    db_path: str, roots: list[str], workers: int | None, out: Any, stop: Any, clap: ClapSpec | None = None
+) -> None:
     """Entry point of the scan process."""
     from companion.library.catalog import Catalog
     from companion.library.scanner import scan
@@ -63,11 +75,22 @@ def _child(db_path: str, roots: list[str], workers: int | None, out: Any, stop: 
             out.put(("progress", asdict(p)))
 
     try:
+        # the model loads once the analysis is done (see scan's load_embedder)
+        load = functools.partial(_load_embedder, clap) if clap is not None else None
         with Catalog.open(db_path) as catalog:
-            report = scan(catalog, roots, workers=workers, progress=progress, stop=stopper)
+            report = scan(catalog, roots, workers=workers, progress=progress, stop=stopper, load_embedder=load)
         out.put(("done", report.to_json()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         out.put(("error", f"{exc}" if isinstance(exc, CompanionError) else f"{type(exc).__name__}: {exc}"))
+
+
+def _load_embedder(clap: ClapSpec) -> Any | None:
+    """The CLAP embedder of ``clap``, or None (logged) when it cannot be loaded here."""
+    try:
+        return clap.load()
+    except Exception as exc:  # noqa: BLE001 - any failure: scan without embedding, never fail the scan
+        log.warning("cannot load the CLAP model %s for this scan (%s) — scanning without embedding", clap.folder, exc)
+        return None
 
 
 class _Relay(logging.Handler):
@@ -93,6 +116,7 @@ class ScanProcess:
         workers: analysis processes (None: CPU count).
         on_progress: called with each :class:`~companion.library.scanner.ScanProgress`, on the
             thread that called :meth:`run`.
+        clap: the CLAP model to embed with (loaded in the scan process), or None: no phase ``embed``.
     """
 
     def __init__(
@@ -102,12 +126,14 @@ class ScanProcess:
         *,
         workers: int | None = None,
         on_progress: Callable[[Any], None] | None = None,
+        clap: ClapSpec | None = None,
     ) -> None:
         self._ctx = mp.get_context("spawn")
         self.db_path = str(db_path)
         self.roots = list(roots)
         self.workers = workers
         self.on_progress = on_progress
+        self.clap = clap
         self._stop = self._ctx.Event()
 
     def stop(self) -> None:
@@ -128,7 +154,7 @@ class ScanProcess:
         out = self._ctx.Queue()
         proc = self._ctx.Process(
             target=_child,
-            args=(self.db_path, self.roots, self.workers, out, self._stop),
+            args=(self.db_path, self.roots, self.workers, out, self._stop, self.clap),
             name="companion-scan",
             daemon=False,
         )

@@ -1,8 +1,9 @@
 """Getting the CLAP model from the window: "Get the CLAP model…" beside the list header, the
 Settings button and the first-run checkbox download it in a child process (``companion models
 fetch --progress-json``) from a real HTTP server speaking the Hub's protocol
-(:class:`tests.clap.fakehub.FakeHub`, reached through ``HF_ENDPOINT``) and the session loads
-it; Cancel, an unreachable hub and a corrupt file install nothing and leave no part files."""
+(:class:`tests.clap.fakehub.FakeHub`, reached through ``HF_ENDPOINT``), the session loads it and
+a library scan embeds the samples with it; Cancel, an unreachable hub and a corrupt file install
+nothing and leave no part files."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from PySide6.QtCore import Qt, QTimer
 from companion.embedding.clap.fetch import DEFAULT_REPO, staging_dir
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.store import installed, models_root
+from companion.library.catalog import Catalog
 from companion.ui import app as app_module
-from companion.ui.model_fetch import CANCELLED_TEXT, CORRUPT_TEXT, OFFLINE_TEXT, FetchState
+from companion.ui.model_fetch import CANCELLED_TEXT, CORRUPT_TEXT, OFFLINE_TEXT, PREPARING_NOTE, FetchState
 from tests.clap.fakehub import FakeHub, folder_files
 from tests.ui.conftest import wait_until
 
@@ -53,13 +55,6 @@ def _search(qtbot, window, text: str) -> str:
 
 
 def test_get_the_model_from_the_window(qtbot, make_window, hub, tiny_model, library_db):
-    from companion.embedding.clap.runtime import load_clap
-    from companion.library.backfill import backfill
-    from companion.library.catalog import Catalog
-
-    with Catalog.open(library_db) as catalog:  # the samples already have vectors of this model
-        embedder = load_clap(tiny_model, threads=1)
-        assert backfill(catalog, embedder).embedded > 0
     name = Manifest.read(tiny_model).name
     window = make_window()
     c = window.controller
@@ -69,10 +64,23 @@ def test_get_the_model_from_the_window(qtbot, make_window, hub, tiny_model, libr
 
     states: list[FetchState] = []
     c.models.changed.connect(states.append)
+    notes: list[tuple[str | None, bool]] = []  # what the window says of search when the fetch ends; scanning?
+    c.models.finished.connect(lambda _ok, _text: notes.append((window.clap_note(), c.library.scanning)))
+    scans: list[tuple[object, object]] = []
+    c.scan_finished.connect(lambda report, error: scans.append((report, error)))
+    embedding: list[str] = []
+    c.scan_progress.connect(
+        lambda p: embedding.append(window.library.progress_text.text()) if p.phase == "embed" else None
+    )
     with qtbot.waitSignal(c.models.finished, timeout=30000) as finished:
         qtbot.mouseClick(window.get_model_button, Qt.MouseButton.LeftButton)
         assert window.model_dialog is not None and window.model_dialog.isVisible()  # modeless: returns at once
-    assert finished.args == [True, f"installed {name} — text search now uses CLAP"]
+    assert finished.args == [
+        True,
+        f"installed {name} — preparing your library for search by sound (progress in the library panel); "
+        "until then search matches names and tags",
+    ]
+    assert notes == [(PREPARING_NOTE, True)]  # the library has no vectors of the model yet: a scan makes them
 
     # progress in bytes, against a total known from the start
     manifest = Manifest.read(tiny_model)
@@ -90,9 +98,15 @@ def test_get_the_model_from_the_window(qtbot, make_window, hub, tiny_model, libr
     assert panel.status.text() == finished.args[1] and not panel.cancel_button.isVisible()
     assert window.statusBar().currentMessage() == finished.args[1]
 
-    # installed, and the session uses it: the notes are gone, search goes through CLAP
+    # installed, and the session uses it; a scan embeds the library, then search goes through CLAP
     assert [m.name for m in installed()] == [name] and not staging_dir().exists()
     assert c.engine.text_embedder is not None and c.engine.text_embedder.folder == installed()[0].path
+    wait_until(qtbot, lambda: bool(scans), timeout_s=120)
+    report, error = scans[0]
+    assert error is None and report.new == 0 and report.analysed == 0 and report.embedded == 12, report
+    assert embedding and embedding[-1].startswith("Embedding for text search 12 / 12")
+    with Catalog.open(library_db) as catalog:  # every analysed sample has a vector of the model
+        assert catalog.embedding_coverage()[c.engine.text_embedder.space] == (12, 12)
     wait_until(qtbot, lambda: "through CLAP" in window.header.text())  # the search shown ran again
     assert window.clap_note() is None and not window.get_model_button.isVisible()
     assert window.context_bar.boxes["mood"].caption.text() == "MOOD"

@@ -118,3 +118,70 @@ def test_files_count_in_the_library_once_indexed_before_their_analysis(
     during = [stats for done, stats in infos if not done]
     assert any(stats["by_status"].get("pending", 0) > 0 for stats in during), during
     wait_until(qtbot, lambda: "waiting for analysis" not in window.library.stats.text())
+
+
+def _pack(tmp_path: Path, sonic_pi: Path, names: tuple[str, ...]) -> Path:
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    for n in names:
+        shutil.copy2(sonic_pi / n, folder / n)
+    return folder
+
+
+def _settings(tmp_path: Path):
+    from companion.settings import SettingsStore
+
+    return SettingsStore(tmp_path / "settings.json", environment=False).settings
+
+
+def test_given_the_sessions_clap_model_the_scan_process_embeds_the_library(
+    tmp_path: Path, sonic_pi: Path, tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The spec of the model a session loaded (folder, int8/fp32) goes to the child, which loads
+    it after the analysis and embeds every analysed file; its log reaches the app."""
+    from companion.app.clap import ClapSpec, load_text_embedder
+
+    settings = _settings(tmp_path)
+    loaded = load_text_embedder(settings, tiny_model)  # as the session loads it
+    spec = ClapSpec.of(loaded.embedder, settings)
+    assert spec is not None and spec.folder == tiny_model and spec.precision == loaded.embedder.precision
+    folder = _pack(tmp_path, sonic_pi, ("bd_haus.flac", "sn_dolf.flac", "loop_amen.flac"))
+    seen = []
+    caplog.set_level(logging.INFO)
+    caplog.clear()  # only the scan's records from here on
+    report = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1, on_progress=seen.append, clap=spec).run()
+    assert report.analysed == 3 and report.embedded == 3 and not report.errors
+    phases = [p.phase for p in seen]
+    assert phases.index("analyse") < phases.index("embed") < phases.index("vectors")  # embedded after the analysis
+    assert [(p.done, p.total) for p in seen if p.phase == "embed"][-1] == (3, 3)
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        assert catalog.embedding_coverage()[loaded.embedder.space] == (3, 3)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(f"CLAP model {loaded.embedder.space} loaded") for m in lines), lines  # loaded in the child
+    assert any(m.startswith("phase embed started") for m in lines)
+    assert any(m.startswith("phase embed finished") and "3 of 3 embedded, 0 failed" in m for m in lines), lines
+
+
+def test_without_a_model_the_scan_process_does_not_embed(tmp_path: Path, sonic_pi: Path) -> None:
+    folder = _pack(tmp_path, sonic_pi, ("bd_haus.flac", "sn_dolf.flac"))
+    seen = []
+    report = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1, on_progress=seen.append).run()
+    assert report.analysed == 2 and report.embedded == 0
+    assert "embed" not in {p.phase for p in seen}
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        assert not [s for s in catalog.embedding_coverage() if s.startswith("clap")]
+
+
+def test_a_model_the_scan_process_cannot_load_is_logged_and_the_scan_goes_on(
+    tmp_path: Path, sonic_pi: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from companion.app.clap import ClapSpec
+
+    folder = _pack(tmp_path, sonic_pi, ("bd_haus.flac", "sn_dolf.flac"))
+    gone = ClapSpec(tmp_path / "deleted-model", "fp32", _settings(tmp_path))  # removed since the session loaded it
+    caplog.set_level(logging.INFO)
+    report = ScanProcess(tmp_path / "lib.db", [str(folder)], workers=1, clap=gone).run()
+    assert report.analysed == 2 and report.embedded == 0 and not report.interrupted
+    warnings = [r.getMessage() for r in caplog.records if r.name == "companion.ui.scan_process"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"cannot load the CLAP model {tmp_path / 'deleted-model'}")
+    assert "scanning without embedding" in warnings[0]
