@@ -120,8 +120,10 @@ def test_cancel_mid_download_installs_nothing(qtbot, make_window, hub):
     c = window.controller
     window.get_model()
     panel = window.model_dialog.panel
-    wait_until(qtbot, lambda: list(staging_dir().rglob("*.incomplete")))  # part of a file is here
-    assert c.models.state.stage == "download" and c.models.state.total > 0
+    # part of a file is here, and the window has read the download plan (the child may write
+    # the first bytes before the window reads its "plan" line)
+    wait_until(qtbot, lambda: list(staging_dir().rglob("*.incomplete")) and c.models.state.stage == "download")
+    assert c.models.state.total > 0
     assert panel.cancel_button.isEnabled()
     with qtbot.waitSignal(c.models.finished, timeout=10000) as finished:
         qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
