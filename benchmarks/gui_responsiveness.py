@@ -238,7 +238,7 @@ def main() -> None:
     app = application()  # noqa: F841 - keeps the QApplication alive
     gc_pauses: list[float] = []  # full collections on the GUI thread (ms)
     gc_phases: Counter[str] = Counter()  # ... by phase
-    phase = ["open"]
+    bench_phase = ["open"]
     gc_started = [0.0]
 
     def on_gc(phase: str, info: dict) -> None:
@@ -248,7 +248,7 @@ def main() -> None:
             gc_started[0] = time.perf_counter()
         else:
             gc_pauses.append((time.perf_counter() - gc_started[0]) * 1000.0)
-            gc_phases[phase[0]] += 1
+            gc_phases[bench_phase[0]] += 1
 
     gc.callbacks.append(on_gc)
     stall = StallMonitor(interval_ms=5)
@@ -320,7 +320,7 @@ def main() -> None:
     wait(1500)
 
     # ---------------------------------------------------------------- phase 2: context changes
-    phase[0] = "changes"
+    bench_phase[0] = "changes"
     rng = np.random.default_rng(args.seed)
     osc = Sender(SimpleUDPClient("127.0.0.1", controller.listener.port))
     keys = [
@@ -401,7 +401,7 @@ def main() -> None:
     )
 
     # ---------------------------------------------------------------- flood
-    phase[0] = "flood"
+    bench_phase[0] = "flood"
     wait(500)
     lists_before = len(rank_ms)
     stall.start()
@@ -426,7 +426,7 @@ def main() -> None:
     )
 
     # ---------------------------------------------------------------- key press → sound
-    phase[0] = "press"
+    bench_phase[0] = "press"
     # Space on a card (the window's own key handling, audio pool, player) to the first audio
     # block above -60 dBFS that PortAudio takes: the top 10 after their pre-render, then cards
     # further down the list that nothing rendered ahead.
@@ -479,7 +479,7 @@ def main() -> None:
             )
 
     # ---------------------------------------------------------------- during a scan
-    phase[0] = "scan"
+    bench_phase[0] = "scan"
     window.repaint_ms.clear()
     stall.start()
     t = time.perf_counter()

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self._restoring = False
         self._paint_from: float | None = None
         self._pending_batch: SuggestionBatch | None = None
+        self._suggestion_selected: int | None = None  # sample selected when results replaced the suggestions
         self._pending_from = 0.0
         #: context change → repaint latencies (ms) measured so far.
         self.repaint_ms: list[float] = []
@@ -519,6 +520,9 @@ class MainWindow(QMainWindow):
             self.back_to_suggestions()
             return
         self.results = results
+        if self.showing == "suggestions":  # the card to come back to with Esc
+            current = self.view.current_item()
+            self._suggestion_selected = current.sample_id if current is not None else None
         self.showing = results.kind
         self._show_items(results.items, results.kind)
         note = f" · {results.note}" if results.note else ""
@@ -606,7 +610,10 @@ class MainWindow(QMainWindow):
                 self.view.select_row(keep if keep is not None else row)
         self._restoring = False
         # paint the new list now, before the inspector and the bookkeeping below, instead of
-        # waiting for the event loop's next update request behind other queued events
+        # waiting for the event loop's next update request behind other queued events. The
+        # model reset left the view a delayed item layout, whose later run would repaint the
+        # whole viewport a second time with the same cards: run it first (one paint per list).
+        self.view.executeDelayedItemsLayout()
         self.view.viewport().repaint()
         self._inspect(self.view.current_item())
         self.controller.decisions.shown(items, kind)
@@ -625,6 +632,10 @@ class MainWindow(QMainWindow):
             self.search.blockSignals(False)
         if self.latest is not None:
             self._on_suggestions(self.latest, fresh=False)
+        back = self.model.row_of(self._suggestion_selected) if self._suggestion_selected is not None else None
+        if back is not None:  # the highlight returns to the card it was on, not to a row number
+            self.view.select_row(back)
+        self._suggestion_selected = None
 
     def _painted(self) -> None:
         if self._paint_from is not None:
