@@ -458,7 +458,9 @@ class Ranker:
                 j = int(np.argmax(sims))
                 near_name, near_sim = target.accepted_names[j], float(sims[j])
             sim = float(vec @ target.vector)
-            reasons.append(why.similarity_reason(near_name, near_sim, context.prompt_words(), sim))
+            likeness = why.similarity_reason(near_name, near_sim, context.prompt_words(), sim)
+            if likeness is not None:
+                reasons.append(likeness)
         if context.bpm is not None and bpm is not None and c.is_loop[row]:
             reasons.append(why.tempo_reason(bpm, context.bpm, self.rules.filters.tempo.tempo_multiples))
         if context.key is not None and key is not None and c.pitched[row]:

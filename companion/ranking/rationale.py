@@ -66,10 +66,17 @@ def age_reason(added_at: float, now: float) -> str:
 
 def similarity_reason(
     nearest_name: str | None, nearest_sim: float | None, prompt_words: Sequence[str], sim: float
-) -> str:
-    """``"similar to kick_03.wav (0.91)"``; ``"matches prompt: dark (0.31)"`` without accepted."""
+) -> str | None:
+    """``"similar to kick_03.wav (0.91)"``; ``"matches prompt: dark (0.31)"`` without accepted.
+
+    None when the cosine similarity shown would not be positive: an embedding at 90° or more
+    from the accepted sample (or the prompt) is not like it, so no likeness is claimed (the
+    score's similarity term still counts, as its tooltip shows).
+    """
     if nearest_name is not None and nearest_sim is not None:
-        return f"similar to {nearest_name} ({nearest_sim:.2f})"
+        return f"similar to {nearest_name} ({nearest_sim:.2f})" if nearest_sim > 0.0 else None
+    if sim <= 0.0:
+        return None
     words = ", ".join(prompt_words) if prompt_words else "the prompt"
     return f"matches prompt: {words} ({sim:.2f})"
 

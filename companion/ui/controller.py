@@ -49,8 +49,9 @@ from companion.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
-#: Without a packet for this long, the DAW counts as gone quiet (s). DAWs send on change only,
-#: so an idle session is quiet for a while; a minute keeps the indicator from flapping.
+#: After this long without a packet the indicator says when the DAW was last heard (s). It stays
+#: "connected": most DAWs send on change only (REAPER's and DrivenByMoss's OSC, AbletonOSC), so an
+#: idle session is silent, and OSC over UDP cannot tell a silent DAW from a closed one.
 CONNECTED_WINDOW_S = 60.0
 #: How the window names the context sources besides OSC.
 SOURCE_LABELS = {"link": "Link", "abletonosc": "AbletonOSC"}
@@ -347,17 +348,17 @@ class AppController(QObject):
         if packets != self._last_packets:
             self._last_packets = packets
             self._last_packet_at = now
-        connected = self._last_packet_at is not None and now - self._last_packet_at < CONNECTED_WINDOW_S
         extra = self._other_sources(with_detail=False)
         tip = (
             f"Listening on {listener.address[0]}:{listener.port} (UDP) · {packets} packets · "
             f"{listener.counter.total} ignored" + "".join("\n" + e for e in extra)
         )
-        if connected:
-            self.bridge_state.emit("connected", f"OSC :{listener.port} · DAW connected", tip)
-        elif self._last_packet_at is not None:
-            quiet = (now - self._last_packet_at) / 60.0
-            self.bridge_state.emit("listening", f"OSC :{listener.port} · DAW quiet for {quiet:.0f} min", tip)
+        if self._last_packet_at is not None:
+            quiet_s = now - self._last_packet_at
+            text = f"OSC :{listener.port} · DAW connected"
+            if quiet_s >= CONNECTED_WINDOW_S:
+                text += f" · last heard {quiet_s / 60.0:.0f} min ago"
+            self.bridge_state.emit("connected", text, tip)
         else:
             self.bridge_state.emit("listening", f"OSC :{listener.port} · waiting for the DAW", tip)
 

@@ -7,6 +7,7 @@ second), ``preview`` (with time-to-preview and start latency), ``accept``, ``ski
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,11 @@ from companion.ui.items import SuggestionItem
 
 if TYPE_CHECKING:
     from companion.ui.controller import AppController
+
+log = logging.getLogger(__name__)
+
+#: The log's verb for a pin or ban decision made (True) or undone (False).
+_DECIDED = {("pin", True): "pinned", ("pin", False): "unpinned", ("ban", True): "banned", ("ban", False): "unbanned"}
 
 #: A list must stay on screen this long before its cards count as viewed (ms).
 IMPRESSION_MS = 1000
@@ -132,6 +138,7 @@ class DecisionsAdapter(QObject):
         engine = self._c.engine
         if engine is None:
             return
+        log.info("%s %s (sample %d)", "skipped" if on else "un-skipped", item.path, item.sample_id)
         if on:
             self._decide(lambda: engine.dismiss(item.sample_id, rank=item.rank, score=item.score, source=item.source))
         else:
@@ -141,12 +148,14 @@ class DecisionsAdapter(QObject):
         """Pin or ban a sample (or undo it)."""
         engine = self._c.engine
         if engine is not None:
+            log.info("%s %s (sample %d)", _DECIDED[decision, on], item.path, item.sample_id)
             self._decide(lambda: engine.set_decision(item.sample_id, decision, on))
 
     def ban_folder(self, folder: str, on: bool = True) -> None:
         """Ban (or unban) a folder."""
         engine = self._c.engine
         if engine is not None:
+            log.info("%s folder %s", "banned" if on else "unbanned", folder)
             self._decide(lambda: engine.ban_folder(folder, on))
 
     def correct(self, item: SuggestionItem, bpm: float | None, key: Key | None, kind: str | None) -> None:

@@ -435,8 +435,11 @@ def _chip_rect(fm: QFontMetrics, text: str, x: int, y_mid: int, style: str, *, f
 
 
 def _why_text(item: SuggestionItem) -> str:
-    """The card's second text: the rationale, or the folder when there is none."""
-    return " · ".join(item.rationale) if item.rationale else item.folder
+    """The card's second text: the rationale, or the folder when there is none. A pinned card
+    leaves out the rationale's ``pinned`` (its ● and accent bar say it), which would otherwise
+    push the reasons that matter behind the "…"; the tooltip keeps the whole rationale."""
+    reasons = [r for r in item.rationale if not (item.pinned and r == "pinned")]
+    return " · ".join(reasons) if reasons else item.folder
 
 
 def card_layout(item: SuggestionItem, r: QRect, base: QFont, *, with_why: bool = True) -> CardLayout:

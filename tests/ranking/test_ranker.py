@@ -239,6 +239,19 @@ def test_rationale_strings() -> None:
     assert set(doc["score_components"]) == {"similarity", "tempo", "key", "freshness", "tags"}
 
 
+def test_no_likeness_is_claimed_for_a_sample_pointing_away() -> None:
+    """A cosine of -0.03 to the accepted sample is not "similar to" it (a user saw that text)."""
+    e1 = np.array([1, 0, 0, 0], np.float32)
+    away = np.array([-0.03, np.sqrt(1 - 0.03**2), 0, 0], np.float32)
+    c = Candidates.from_records(
+        [record(1, path="/d/kick_03.wav", kind="one-shot"), record(2, path="/d/pad.wav", kind="one-shot")]
+    )
+    ranker = Ranker(c, [EmbeddingSpaceData("fp", "fingerprint", c.ids, np.stack([e1, away]))], RULES, now=lambda: NOW)
+    out = {s.sample_id: s for s in ranker.suggest(SessionContext(), SessionState(accepted=[1]))}
+    assert out[2].score_components["similarity"] == pytest.approx(-0.03, abs=1e-6)  # still scored
+    assert not any(r.startswith("similar to") for r in out[2].rationale), out[2].rationale
+
+
 @pytest.mark.parametrize("ctx", CONTEXTS)
 def test_rules_mode_has_no_similarity_and_follows_the_boosts(lib, fp_index, ctx) -> None:
     c = lib.candidates

@@ -126,3 +126,74 @@ def test_without_clap_mood_genre_and_search_say_so_in_one_line(qtbot, make_windo
     with qtbot.waitSignal(window.controller.results_ready, timeout=10000):
         qtbot.keyClicks(window.search, "amen")
     assert line in window.header.text()
+
+
+def test_the_daw_stays_connected_while_it_sends_nothing_new(qtbot, make_window):
+    """DAWs send on change: an idle DAW is silent, so silence keeps the dot green and says when."""
+    import time
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    window = make_window()
+    c = window.controller
+    states: list[tuple[str, str]] = []
+    c.bridge_state.connect(lambda state, text, _tip: states.append((state, text)))
+    SimpleUDPClient("127.0.0.1", c.listener.port).send_message("/context/bpm", 128.0)
+    wait_until(qtbot, lambda: c.context().bpm == 128.0)
+    c._poll_bridge()
+    assert states[-1] == ("connected", f"OSC :{c.listener.port} · DAW connected")
+    c._last_packet_at = time.monotonic() - 185.0  # three minutes of an idle session
+    c._poll_bridge()
+    state, text = states[-1]
+    assert state == "connected" and text.endswith("DAW connected · last heard 3 min ago"), states[-1]
+
+
+def test_decisions_go_to_the_log(qtbot, make_window, caplog):
+    window = make_window()
+    window.view.select_row(0)
+    window.view.setFocus()
+    with caplog.at_level("INFO", logger="companion.ui.decisions_adapter"):
+        skipped = window.selected()
+        qtbot.keyClick(window.view, Qt.Key.Key_Delete)
+        banned = window.selected()
+        qtbot.keyClick(window.view, Qt.Key.Key_B)
+        pinned = window.selected()
+        qtbot.keyClick(window.view, Qt.Key.Key_P)
+        qtbot.keyClick(window.view, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
+    lines = [r.getMessage() for r in caplog.records if r.name == "companion.ui.decisions_adapter"]
+    assert f"skipped {skipped.path} (sample {skipped.sample_id})" in lines
+    assert f"banned {banned.path} (sample {banned.sample_id})" in lines
+    assert f"pinned {pinned.path} (sample {pinned.sample_id})" in lines
+    assert any(line.startswith("banned folder ") for line in lines), lines
+
+
+def test_a_pinned_card_spends_its_rationale_line_on_reasons(qtbot, make_window):
+    window = make_window()
+    window.resize(1280, 800)
+    window.view.select_row(2)
+    window.view.setFocus()
+    item = window.selected()
+    qtbot.keyClick(window.view, Qt.Key.Key_P)
+    wait_until(qtbot, lambda: any(it.pinned and it.sample_id == item.sample_id for it in window.model.items))
+    pinned = next(it for it in window.model.items if it.sample_id == item.sample_id)
+    assert pinned.rationale[0] == "pinned"  # the ranker says so; the card shows it with ● and its bar
+    delegate = window.view.itemDelegate()
+    delegate.painted.clear()
+    window.view.viewport().repaint()
+    layout = delegate.painted[item.sample_id]
+    assert layout.text("name").text.startswith("● ")
+    why = layout.text("why")
+    assert why is not None and not why.full.startswith("pinned") and why.full == " · ".join(pinned.rationale[1:])
+    assert "pinned" in pinned.tooltip_html()
+
+
+def test_the_highlight_follows_the_sample_through_more_like_this_and_back(qtbot, make_window):
+    window = make_window()
+    window.view.select_row(3)
+    window.view.setFocus()
+    item = window.selected()
+    qtbot.keyClick(window.view, Qt.Key.Key_M)
+    wait_until(qtbot, lambda: window.showing == "similar")
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)
+    wait_until(qtbot, lambda: window.showing == "suggestions")
+    assert window.selected() is not None and window.selected().sample_id == item.sample_id
