@@ -121,15 +121,19 @@ def _match_words(
         )
         rows = islice(kept, limit)
         return [SearchHit(r, None, "names", " ".join(r.tags[:6])) for r in rows]
-    found: dict[int, tuple[SampleRow, list[str]]] = {}
+    # rank (id, path) pairs, then read only the rows kept: a common word matches thousands of
+    # samples, and reading each row parses its analysis
+    found: dict[int, tuple[str, list[str]]] = {}
     for word in words:
-        for status in _NAME_SEARCH_STATUSES:
-            for r in catalog.rows(status=status, query=word):
-                if r.id not in banned and not r.path.startswith(banned_folders):
-                    found.setdefault(r.id, (r, []))[1].append(word)
-    ranked = sorted(found.values(), key=lambda hit: (-len(hit[1]), hit[0].path))[:limit]
+        for sid, path in catalog.row_keys(statuses=_NAME_SEARCH_STATUSES, query=word):
+            if sid not in banned and not path.startswith(banned_folders):
+                found.setdefault(sid, (path, []))[1].append(word)
+    ranked = sorted(found.items(), key=lambda hit: (-len(hit[1][1]), hit[1][0]))[:limit]
     hits = []
-    for r, matched in ranked:
+    for sid, (_path, matched) in ranked:
+        r = catalog.get(sid)
+        if r is None:  # removed meanwhile
+            continue
         why = "matches " + ", ".join(f"'{w}'" for w in matched)
         pending = r.status == "pending"
         hits.append(

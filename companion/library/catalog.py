@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,20 @@ class Catalog:
         sql += " ORDER BY s.path"
         for r in self.conn.execute(sql, args):
             yield _to_row(r)
+
+    def row_keys(self, *, statuses: Sequence[str] = (), query: str | None = None) -> list[tuple[int, str]]:
+        """``(id, path)`` of the samples :meth:`rows` gives for ``query`` (any of ``statuses``;
+        all when empty), without reading their analyses: cheap enough to rank thousands of
+        search hits and then read only the rows kept (:meth:`get`). Not ordered.
+        """
+        sql = "SELECT s.id, s.path" + _ROW_SQL[_ROW_SQL.index("\nFROM") :]
+        where, args = word_clauses(query)
+        if statuses:
+            where.append(f"s.status IN ({', '.join('?' * len(statuses))})")
+            args += list(statuses)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [(int(r[0]), str(r[1])) for r in self.conn.execute(sql, args)]
 
     def pending_page(self, limit: int, *, under: str | None = None) -> tuple[list[SampleRow], int]:
         """The first ``limit`` samples indexed but not analysed yet (status ``pending``), by

@@ -56,3 +56,23 @@ def test_a_pending_file_in_a_banned_folder_is_not_found(tmp_path: Path, sonic_pi
         scan(catalog, [tmp_path / "pack"], workers=1, stop=stop)
         names = [Path(h.row.path).name for h in search_library(engine, catalog, "elec").hits]
         assert names == ["elec_ping.flac"]
+
+
+def test_word_search_reads_only_the_rows_it_keeps(tmp_path: Path, sonic_pi: Path, monkeypatch) -> None:
+    """A common word matches many samples: they are ranked by (id, path) and only the kept
+    ones are read in full (reading a row parses its analysis)."""
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    names = sorted(p.name for p in sonic_pi.glob("elec_*.flac"))[:8]
+    for n in names:
+        shutil.copy2(sonic_pi / n, folder / n)
+    with Catalog.open(tmp_path / "lib.db") as catalog:
+        scan(catalog, [folder], workers=1)
+        engine = Engine(catalog)
+        read: list[int] = []
+        get = Catalog.get
+        monkeypatch.setattr(Catalog, "get", lambda self, sid: read.append(sid) or get(self, sid))
+        monkeypatch.setattr(Catalog, "rows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rows() read")))
+        hits = search_library(engine, catalog, "elec", limit=3).hits
+        assert [Path(h.row.path).name for h in hits] == names[:3]  # by path, as before
+        assert len(read) == 3 and all(h.rationale == "matches 'elec'" for h in hits)
