@@ -239,7 +239,9 @@ class Auditioner:
         tag = object()
         cached = self.cache.get(RenderKey.of(item.path, plan, rate, self.high_quality))
         if cached is not None or plan.is_identity:
-            prepared = Prepared(item, cached, True) if cached is not None else self.prepare(item, None, None)
+            prepared = (
+                Prepared(item, cached, True) if cached is not None else self.prepare(item, context_bpm, context_key)
+            )
             if not current():
                 return None
             self.player.play(prepared.rendered, tag=tag)
