@@ -38,13 +38,13 @@ def update(
 
 
 class Harness:
-    def __init__(self, rank_delay_s: float = 0.0) -> None:
+    def __init__(self, rank_delay_s: float = 0.0, **follower_args: Any) -> None:
         self.store = ContextStore()
         self.results: queue.Queue[FollowResult] = queue.Queue()
         self.accepted: list[tuple[str, str]] = []
         self.rank_delay_s = rank_delay_s
         self.fail_next = False
-        self.follower = ContextFollower(self.store, self.rank, self.results.put, accept=self.accept)
+        self.follower = ContextFollower(self.store, self.rank, self.results.put, accept=self.accept, **follower_args)
 
     def rank(self) -> list[float | None]:
         if self.fail_next:
@@ -132,6 +132,36 @@ def test_changes_during_a_slow_ranking_are_coalesced() -> None:
     assert results[-1].context.bpm == 259.0 and results[-1].suggestions == [259.0]
     assert sum(r.coalesced for r in results) == 200
     assert results[-1].latency_ms >= results[-1].rank_ms
+
+
+def test_a_burst_of_packets_is_answered_by_one_ranking() -> None:
+    """Tempo then key, 20 ms apart (a DAW script on a busy machine): one list, for both."""
+    h = Harness(settle_s=0.15, max_settle_s=1.0)
+    with h.follower:
+        h.follower.apply(update(bpm=124.0))
+        time.sleep(0.02)
+        h.follower.apply(update(key=Key(9, "minor")))
+        result = h.next()
+        assert h.idle()
+    assert result.coalesced == 2 and result.addresses == ("/context/bpm", "/context/key")
+    assert result.context.bpm == 124.0 and result.context.key == Key(9, "minor")
+    assert result.latency_ms >= 150.0  # the settle time is counted from the oldest packet
+
+
+def test_settling_gives_up_on_a_stream_that_never_pauses() -> None:
+    """A tempo ramp (a packet every 10 ms for 1.2 s) still gets lists while it lasts."""
+    h = Harness(settle_s=0.05, max_settle_s=0.2)
+    with h.follower:
+        for i in range(120):
+            h.follower.apply(update(bpm=100.0 + i * 0.1))
+            time.sleep(0.01)
+        results = [h.next()]
+        while not results[-1].context.bpm or results[-1].context.bpm < 111.85:
+            results.append(h.next())
+        assert h.idle()
+    mid_stream = [r for r in results if r.context.bpm is not None and r.context.bpm < 111.0]
+    assert len(mid_stream) >= 3  # 1.2 s of packets, an answer at least every 0.2 s + ranking
+    assert abs(results[-1].context.bpm - 111.9) < 1e-9
 
 
 def test_accepted_paths_recorded_on_worker_and_rerank(h: Harness) -> None:
