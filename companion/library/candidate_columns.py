@@ -87,6 +87,9 @@ _ROW_DTYPE = np.dtype(
 class CandidateColumns:
     """Every analysed sample as columns, ordered by path; every per-sample column has length n.
 
+    Text columns are tuples, not lists: CPython's collector untracks a tuple of str at its first
+    collection, so the 100k-reference columns never slow a full collection down.
+
     The producer's corrections are applied (as :meth:`Catalog.rows` applies them).
 
     Attributes:
@@ -110,11 +113,11 @@ class CandidateColumns:
     """
 
     ids: np.ndarray
-    paths: list[str]
-    names: list[str]
-    folders: list[str]
-    content_hash: list[str]
-    kind: list[str]
+    paths: tuple[str, ...]
+    names: tuple[str, ...]
+    folders: tuple[str, ...]
+    content_hash: tuple[str, ...]
+    kind: tuple[str, ...]
     is_loop: np.ndarray
     bpm: np.ndarray
     key_pc: np.ndarray
@@ -122,10 +125,10 @@ class CandidateColumns:
     pitched: np.ndarray
     added_at: np.ndarray
     duration_s: np.ndarray
-    instrument: list[str | None]
+    instrument: tuple[str | None, ...]
     tag_rows: np.ndarray
     tag_words: np.ndarray
-    tag_vocabulary: list[str]
+    tag_vocabulary: tuple[str, ...]
     peak_dbfs: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -173,10 +176,10 @@ def read_candidate_columns(conn: Connection) -> CandidateColumns:
     analysis_rows, analysis_codes = by_id[pos[found]], analysis_codes[found]
     return CandidateColumns(
         ids=ids,
-        paths=table["path"].tolist(),
-        names=table["name"].tolist(),
+        paths=tuple(table["path"].tolist()),
+        names=tuple(table["name"].tolist()),
         folders=_shared(table["folder"].tolist()),
-        content_hash=table["content_hash"].tolist(),
+        content_hash=tuple(table["content_hash"].tolist()),
         kind=_shared(kinds.tolist()),
         is_loop=kinds == "loop",
         bpm=table["bpm"].copy(),
@@ -185,15 +188,15 @@ def read_candidate_columns(conn: Connection) -> CandidateColumns:
         pitched=table["pitched"].copy(),
         added_at=table["added_at"].copy(),
         duration_s=table["duration_s"].copy(),
-        instrument=table["instrument"].tolist(),
+        instrument=tuple(table["instrument"].tolist()),
         tag_rows=np.concatenate([np.repeat(np.arange(n, dtype=np.int64), name_counts), analysis_rows]),
         tag_words=np.concatenate([name_codes, analysis_codes]),
-        tag_vocabulary=list(words),
+        tag_vocabulary=tuple(words),
         peak_dbfs=table["peak_dbfs"].copy(),
     )
 
 
-def _shared(values: list[str]) -> list[str]:
-    """The same list with equal strings as one object (folders and kinds repeat a lot)."""
+def _shared(values: list[str]) -> tuple[str, ...]:
+    """The same values with equal strings as one object (folders and kinds repeat a lot)."""
     seen: dict[str, str] = {}
-    return [seen.setdefault(v, v) for v in values]
+    return tuple(seen.setdefault(v, v) for v in values)

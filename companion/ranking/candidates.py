@@ -102,13 +102,18 @@ def _tags(value: Any) -> frozenset[str]:
     return frozenset(t.strip().lower() for t in items if str(t).strip())
 
 
+def _frozen(values: Sequence[str]) -> tuple[str, ...]:
+    """``values`` as a tuple (the same object when it already is one)."""
+    return values if isinstance(values, tuple) else tuple(values)
+
+
 @dataclass
 class Candidates:
     """The library as columns; every array has length ``n``.
 
     Attributes:
         ids: (n,) int64 sample ids, unique.
-        paths: absolute file paths.
+        paths: absolute file paths (stored as a tuple, as are the other text columns).
         names: file names shown to the user (``kick_03.wav``).
         folders: parent folders of the files.
         content_hash: hash of the audio content; ``""`` = unknown (never a duplicate).
@@ -128,10 +133,10 @@ class Candidates:
     """
 
     ids: npt.NDArray[np.int64]
-    paths: list[str]
-    names: list[str]
-    folders: list[str]
-    content_hash: list[str]
+    paths: Sequence[str]
+    names: Sequence[str]
+    folders: Sequence[str]
+    content_hash: Sequence[str]
     is_loop: npt.NDArray[np.bool_]
     bpm: npt.NDArray[np.float32]
     key_pc: npt.NDArray[np.int8]
@@ -139,7 +144,7 @@ class Candidates:
     pitched: npt.NDArray[np.bool_]
     added_at: npt.NDArray[np.float64]
     duration_s: npt.NDArray[np.float32]
-    kind: list[str]
+    kind: Sequence[str]
     if TYPE_CHECKING:
         # The fields as __post_init__ leaves them. The constructor (the stub below; the
         # dataclass generates the real one) takes arrays of any dtype, which __post_init__
@@ -150,10 +155,10 @@ class Candidates:
         def __init__(
             self,
             ids: np.ndarray,
-            paths: list[str],
-            names: list[str],
-            folders: list[str],
-            content_hash: list[str],
+            paths: Sequence[str],
+            names: Sequence[str],
+            folders: Sequence[str],
+            content_hash: Sequence[str],
             is_loop: np.ndarray,
             bpm: np.ndarray,
             key_pc: np.ndarray,
@@ -161,7 +166,7 @@ class Candidates:
             pitched: np.ndarray,
             added_at: np.ndarray,
             duration_s: np.ndarray,
-            kind: list[str],
+            kind: Sequence[str],
             tags: TagSets | Sequence[Iterable[str]] = ...,
             instrument: np.ndarray | None = None,
             peak_dbfs: np.ndarray | None = None,
@@ -177,6 +182,16 @@ class Candidates:
     def __post_init__(self) -> None:
         self.ids = np.ascontiguousarray(self.ids, dtype=np.int64)
         n = len(self.ids)
+        # Text columns are tuples: a tuple of str leaves the cyclic collector's lists at its
+        # first collection (CPython untracks tuples that hold only untracked objects), so a full
+        # collection never walks 100k references per column (a list of 100k paths costs every
+        # full collection several ms, on whichever thread triggers it, the GUI thread included:
+        # ~30 ms of CPU for the seven text columns of 100k samples, benchmarks/gui_responsiveness.py).
+        self.paths = _frozen(self.paths)
+        self.names = _frozen(self.names)
+        self.folders = _frozen(self.folders)
+        self.content_hash = _frozen(self.content_hash)
+        self.kind = _frozen(self.kind)
         self.is_loop = np.ascontiguousarray(self.is_loop, dtype=bool)
         self.bpm = np.ascontiguousarray(self.bpm, dtype=np.float32)
         self.key_pc = np.ascontiguousarray(self.key_pc, dtype=np.int8)
@@ -425,9 +440,9 @@ class Candidates:
         return ~self.is_loop | np.isnan(self.bpm)
 
     @cached_property
-    def _path_index(self) -> tuple[list[str], np.ndarray]:
+    def _path_index(self) -> tuple[tuple[str, ...], np.ndarray]:
         order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
-        return [self.paths[i] for i in order], np.asarray(order, dtype=np.int64)
+        return tuple(self.paths[i] for i in order), np.asarray(order, dtype=np.int64)
 
     def path_range(self, folder: str) -> tuple[int, int]:
         """``(lo, hi)`` such that the rows under ``folder`` are ``path_order[lo:hi]``."""

@@ -30,7 +30,7 @@ class TagSets(Sequence[frozenset[str]]):
     """
 
     def __init__(self, vocabulary: Sequence[str], indptr: np.ndarray, codes: np.ndarray) -> None:
-        self.vocabulary: list[str] = list(vocabulary)
+        self.vocabulary: tuple[str, ...] = tuple(vocabulary)  # a tuple leaves the GC's lists (Candidates)
         self.indptr = np.ascontiguousarray(indptr, dtype=np.int64)
         self.codes = np.ascontiguousarray(codes, dtype=np.int32)
         if self.indptr.ndim != 1 or not len(self.indptr) or self.indptr[0] != 0 or self.indptr[-1] != len(self.codes):

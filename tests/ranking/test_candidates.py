@@ -23,7 +23,7 @@ def test_from_records_defaults_and_types() -> None:
     )
     assert len(c) == 2
     assert c.ids.dtype == np.int64 and c.bpm.dtype == np.float32 and c.key_pc.dtype == np.int8
-    assert c.names == ["Kick 01.wav", "loop.wav"] and c.folders == ["/a", "/a/b"]
+    assert c.names == ("Kick 01.wav", "loop.wav") and c.folders == ("/a", "/a/b")
     assert c.is_loop.tolist() == [False, True]
     assert math.isnan(c.bpm[0]) and c.bpm[1] == 128
     assert c.key_pc.tolist() == [-1, 9] and c.mode.tolist() == [-1, 1]
