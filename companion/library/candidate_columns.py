@@ -11,6 +11,7 @@ lists) instead of a few hundred thousand, so the cyclic garbage collector has no
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,15 +151,16 @@ def read_candidate_columns(conn: Connection) -> CandidateColumns:
     kinds = table["kind"]
 
     # Tags: the name words of each row, then the analysis' tags, in one long (row, word) list.
+    # One pass, no list per row: 100k short-lived lists would be 100k objects for any full
+    # collection that runs meanwhile (on whichever thread, the GUI thread included) to walk.
     words: dict[str, int] = {}
-    split = [text.split() for text in table["name_tags"].tolist()]
-    name_counts = np.fromiter(map(len, split), dtype=np.int64, count=n)
-    name_codes = np.fromiter(
-        (words.setdefault(w, len(words)) for row_words in split for w in row_words),
-        dtype=np.int32,
-        count=int(name_counts.sum()),
-    )
-    del split
+    name_counts = np.zeros(n, dtype=np.int64)
+    name_codes_buf = array("i")
+    for row, text in enumerate(table["name_tags"].tolist()):
+        row_words = text.split()
+        name_counts[row] = len(row_words)
+        name_codes_buf.extend([words.setdefault(w, len(words)) for w in row_words])
+    name_codes = np.frombuffer(name_codes_buf, dtype=np.int32) if len(name_codes_buf) else np.zeros(0, np.int32)
     tag_ids, tag_values = [], []
     for sid, value in conn.execute(_ANALYSIS_TAGS_SQL):
         tag_ids.append(sid)
