@@ -1,7 +1,8 @@
 """Small fitted classifiers over the descriptor vector, shipped with the package as ``.npz``.
 
-A model is a standardiser followed by a multinomial logistic regression (softmax over
-``W·z + b``), fitted with scikit-learn by ``benchmarks/datasets/fit_descriptor_models.py`` and
+A model is a standardiser, optionally hidden layers with ReLU (a small multi-layer perceptron,
+scikit-learn's ``MLPClassifier``), then a softmax over ``W·h + b`` (without hidden layers: a
+multinomial logistic regression), fitted with scikit-learn by ``benchmarks/datasets/fit_descriptor_models.py`` and
 stored as plain arrays, so the app needs numpy only. Each file also holds ``min_confidence``:
 the probability above which the fit script measured, on source families held out from the
 fit, that at least 90 % of the answers were right (see the script's reliability table). Below
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 
 @dataclass(frozen=True)
 class FittedModel:
-    """A standardised multinomial logistic regression.
+    """A standardised multinomial logistic regression, or a small MLP with ReLU hidden layers.
 
     Attributes:
         classes: class names, (k,).
@@ -30,6 +32,9 @@ class FittedModel:
         weights: (k, m) float64; bias: (k,) float64. For two classes scikit-learn stores one
             row; :meth:`proba` handles both forms.
         min_confidence: probability from which answers are trusted (see the module docstring).
+        hidden: the hidden layers, first to last: ``(W, b)`` pairs with W (units, inputs)
+            float64 and b (units,) float64; each computes ``relu(W·h + b)``. Empty for a
+            logistic regression. ``weights`` then reads the last hidden layer's units.
     """
 
     classes: tuple[str, ...]
@@ -39,6 +44,7 @@ class FittedModel:
     weights: np.ndarray
     bias: np.ndarray
     min_confidence: float
+    hidden: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities.
@@ -51,6 +57,8 @@ class FittedModel:
         """
         x2 = np.atleast_2d(np.asarray(x, dtype=np.float64))[:, self.columns]
         z = (x2 - self.mean) / self.scale
+        for w, b in self.hidden:
+            z = np.maximum(z @ w.T + b, 0.0)
         logits = z @ self.weights.T + self.bias
         if self.weights.shape[0] == 1:  # binary: one row scores the second class
             logits = np.hstack([np.zeros_like(logits), logits])
@@ -67,16 +75,39 @@ class FittedModel:
 
     def save(self, path: Path) -> None:
         """Write the model as an ``.npz`` file."""
-        np.savez(
-            path,
-            classes=np.asarray(self.classes),
-            columns=self.columns,
-            mean=self.mean,
-            scale=self.scale,
-            weights=self.weights,
-            bias=self.bias,
-            min_confidence=np.float64(self.min_confidence),
-        )
+        arrays: dict[str, Any] = {
+            "classes": np.asarray(self.classes),
+            "columns": self.columns,
+            "mean": self.mean,
+            "scale": self.scale,
+            "weights": self.weights,
+            "bias": self.bias,
+            "min_confidence": np.float64(self.min_confidence),
+        }
+        for i, (w, b) in enumerate(self.hidden):
+            arrays[f"hidden{i}_w"], arrays[f"hidden{i}_b"] = w, b
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> FittedModel:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file.
+            KeyError: the file lacks one of the arrays.
+        """
+        with np.load(path, allow_pickle=False) as data:
+            n_hidden = sum(1 for name in data.files if name.startswith("hidden") and name.endswith("_w"))
+            return cls(
+                classes=tuple(str(c) for c in data["classes"]),
+                columns=data["columns"].astype(int),
+                mean=data["mean"],
+                scale=data["scale"],
+                weights=data["weights"],
+                bias=data["bias"],
+                min_confidence=float(data["min_confidence"]),
+                hidden=tuple((data[f"hidden{i}_w"], data[f"hidden{i}_b"]) for i in range(n_hidden)),
+            )
 
 
 @cache
@@ -86,13 +117,4 @@ def load_model(name: str) -> FittedModel:
     Raises:
         FileNotFoundError: no such model in the package.
     """
-    with np.load(MODEL_DIR / f"{name}.npz", allow_pickle=False) as data:
-        return FittedModel(
-            classes=tuple(str(c) for c in data["classes"]),
-            columns=data["columns"].astype(int),
-            mean=data["mean"],
-            scale=data["scale"],
-            weights=data["weights"],
-            bias=data["bias"],
-            min_confidence=float(data["min_confidence"]),
-        )
+    return FittedModel.load(MODEL_DIR / f"{name}.npz")
