@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 from companion.settings import SettingsStore
@@ -98,4 +99,58 @@ def test_the_list_fills_in_while_the_scan_analyses(qtbot, tmp_path: Path, sonic_
     # after the scan: ranked cards only
     wait_until(qtbot, lambda: window.model.rowCount() == 20 and not any(it.analysing for it in window.model.items))
     assert "being analysed" not in window.header.text()
+    window.close()
+
+
+def test_a_slow_reload_is_followed_less_often(qtbot, tmp_path: Path, sonic_pi: Path, monkeypatch) -> None:
+    """Reloading a large library costs a CPU the scan needs: the next step waits ten times as
+    long as the last one took (FOLLOW_COST_FACTOR), never less than follow_every_ms."""
+    from companion.app.pending import ScanFollower
+    from companion.ui.library_adapter import FOLLOW_COST_FACTOR
+
+    step = ScanFollower.step
+    took: list[float] = []
+
+    def slow_step(self, *args, **kwargs):  # a 100k library's reload takes about this long
+        start = time.perf_counter()
+        time.sleep(0.4)
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            took.append(time.perf_counter() - start)
+
+    monkeypatch.setattr(ScanFollower, "step", slow_step)
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    for p in sorted(sonic_pi.glob("*.flac"))[:FILES]:
+        shutil.copy2(p, pack / p.name)
+    store = SettingsStore(
+        tmp_path / "settings.json",
+        environment=False,
+        file_values=dict(
+            folders=[str(pack)],
+            library_db=str(tmp_path / "library.db"),
+            first_run_done=True,
+            osc_enabled=False,
+            watch_folders=False,
+            auto_preview=False,
+            scan_workers=1,
+        ),
+    )
+    c = AppController(store)
+    window = MainWindow(c)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(c.engine_ready, timeout=20000):
+        c.start()
+    c.library.follow_every_ms = 200
+    finished: list[object] = []
+    c.scan_finished.connect(lambda report, error: finished.append(report))
+    c.library.start_scan()
+    wait_until(qtbot, lambda: (bool(took) and c.library._follow_timer.isActive()) or bool(finished), timeout_s=60)
+    assert not finished, "the scan ended before its first step: too few files to follow"
+    interval = c.library._follow_timer.interval()
+    assert interval >= FOLLOW_COST_FACTOR * took[0] * 1000.0 * 0.95, (interval, took)
+    assert interval >= 3800
+    wait_until(qtbot, lambda: bool(finished), timeout_s=90)
+    assert took, "the scan was never followed"
     window.close()
