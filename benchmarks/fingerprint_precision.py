@@ -31,7 +31,11 @@ Cost: CPU time per file (``time.process_time``, one process) on the labelled one
 the Sonic Pi loops (``loop_*``, 0.9–10.7 s), after decoding. ``--blocks`` also prints the
 precision of each block of the fingerprint alone.
 
-Run:  python benchmarks/fingerprint_precision.py [--blocks]
+``--oneshots DIR ...`` scores the drum hits of generated sets instead (make_oneshots.py: several
+GM kits, the AVL acoustic kits and our own synthesis; packs = source families): "more like
+this" on drum hits across kits.
+
+Run:  python benchmarks/fingerprint_precision.py [--blocks] [--oneshots DIR ...]
 Ends with one line of ``name=value`` figures.
 """
 
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import re
 import sys
 import time
@@ -114,6 +119,21 @@ def labelled_items() -> list[Item]:
         for p in sorted(basses.iterdir()):
             if p.suffix.lower() in AUDIO_EXT:
                 items.append(Item(p, "bass", "lmms/basses"))
+    return items
+
+
+def generated_drum_hits(folders: list[Path]) -> list[Item]:
+    """Drum hits of generated one-shot sets (``benchmarks/datasets/make_oneshots.py``): class =
+    the labelled instrument, pack = the source family (fluidr3, csound, avl, synth), so the
+    cross-pack protocol ranks each hit against other kits' hits only."""
+    from companion.analysis.instruments import DRUM_HITS
+
+    items: list[Item] = []
+    for folder in folders:
+        rows = json.loads((folder / "labels.json").read_text())
+        for row in rows:
+            if row.get("style") == "hit" and row.get("instrument") in DRUM_HITS:
+                items.append(Item(folder / row["file"], row["instrument"], row["family"]))
     return items
 
 
@@ -234,10 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the MFCC baseline")
     ap.add_argument("--blocks", action="store_true", help="also score each fingerprint block alone")
+    ap.add_argument(
+        "--oneshots",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="instead of the Debian packs: drum hits of generated sets (folders with labels.json "
+        "from make_oneshots.py), packs = source families",
+    )
     args = ap.parse_args(argv)
     embed = _resolve(args.embed)
 
-    items = labelled_items()
+    items = generated_drum_hits(args.oneshots) if args.oneshots else labelled_items()
     audio: list[np.ndarray] = []
     kept: list[Item] = []
     for it in items:
