@@ -37,9 +37,9 @@ PEAKS_PER_TASK = 6
 #: While a scan runs, the library is followed this often (ms): reload when analyses landed.
 FOLLOW_EVERY_MS = 2500
 #: ... and never sooner than this many times the last step took, so that reloading a large
-#: library (≈ 1 s of CPU for 100k samples) takes at most a tenth of a CPU from the scan it
-#: follows. A design constant (the GUI benchmark's 24-file scan beside a 100k library took 21 %
-#: longer when the engine reloaded every 2.5 s).
+#: library (≈ 6 s of CPU for 100k samples, most of it reading the vectors) takes at most a tenth
+#: of a CPU from the scan it follows. A design constant (the GUI benchmark's 24-file scan beside
+#: a 100k library took 18 % longer when the engine reloaded 2.5 s after each reload ended).
 FOLLOW_COST_FACTOR = 10
 
 
