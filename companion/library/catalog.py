@@ -105,6 +105,24 @@ LEFT JOIN overrides o ON o.content_hash = s.content_hash
 """
 
 
+def _row_filter(query: str | None, statuses: Sequence[str], instrument: str | None = None) -> tuple[str, list[Any]]:
+    """`` WHERE …`` (or ``""``) and its arguments for the row query: the words of ``query``
+    (:func:`~companion.library.search.word_clauses`), any of ``statuses`` (all when empty), one
+    instrument (any synonym).
+
+    Raises:
+        UnknownInstrumentError: ``instrument`` names no instrument.
+    """
+    where, args = word_clauses(query)
+    if statuses:
+        where.append(f"s.status IN ({', '.join('?' * len(statuses))})")
+        args += list(statuses)
+    if instrument is not None:
+        where.append(f"{INSTRUMENT_SQL} = ?")
+        args.append(parse_instrument(instrument))
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
 class Catalog:
     """The catalog database of one library.
 
@@ -161,18 +179,8 @@ class Catalog:
         Raises:
             UnknownInstrumentError: ``instrument`` names no instrument.
         """
-        sql = _ROW_SQL
-        where, args = word_clauses(query)
-        if status is not None:
-            where.append("s.status = ?")
-            args.append(status)
-        if instrument is not None:
-            where.append(f"{INSTRUMENT_SQL} = ?")
-            args.append(parse_instrument(instrument))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY s.path"
-        for r in self.conn.execute(sql, args):
+        where, args = _row_filter(query, () if status is None else (status,), instrument)
+        for r in self.conn.execute(_ROW_SQL + where + " ORDER BY s.path", args):
             yield _to_row(r)
 
     def row_keys(self, *, statuses: Sequence[str] = (), query: str | None = None) -> list[tuple[int, str]]:
@@ -180,13 +188,8 @@ class Catalog:
         all when empty), without reading their analyses: cheap enough to rank thousands of
         search hits and then read only the rows kept (:meth:`get`). Not ordered.
         """
-        sql = "SELECT s.id, s.path" + _ROW_SQL[_ROW_SQL.index("\nFROM") :]
-        where, args = word_clauses(query)
-        if statuses:
-            where.append(f"s.status IN ({', '.join('?' * len(statuses))})")
-            args += list(statuses)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, args = _row_filter(query, statuses)
+        sql = "SELECT s.id, s.path" + _ROW_SQL[_ROW_SQL.index("\nFROM") :] + where
         return [(int(r[0]), str(r[1])) for r in self.conn.execute(sql, args)]
 
     def pending_page(self, limit: int, *, under: str | None = None) -> tuple[list[SampleRow], int]:
