@@ -39,7 +39,9 @@ import labelled_sets as L
 
 from companion.analysis.descriptors import NAMES
 from companion.analysis.fitted import MODEL_DIR, FittedModel
+from companion.analysis.instrument_model import pool
 from companion.analysis.instruments import DRUM_HITS
+from companion.analysis.mel_cnn import MelCnn, load_cnn
 
 FAMILIES = ("fluidr3", "csound", "avl", "synth")
 KIND_COLUMNS = np.asarray([i for i, n in enumerate(NAMES) if not n.startswith(("mel", "mfcc"))])
@@ -110,21 +112,47 @@ def _to_model(scaler, clf, columns: np.ndarray, min_conf: float) -> FittedModel:
     )
 
 
-def out_of_family(
+def out_of_family_proba(
     X: np.ndarray, y: np.ndarray, fam: np.ndarray, columns: np.ndarray, config: tuple[str, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-family-out predictions and their probabilities."""
-    pred = np.empty(len(y), dtype=object)
-    conf = np.zeros(len(y))
+    """Leave-one-family-out probabilities (n, k) over the classes (k,) of ``y``, sorted."""
+    classes = np.unique(y)
+    P = np.zeros((len(y), len(classes)))
     for f in FAMILIES:
         test = fam == f
         if not test.any():
             continue
-        scaler, lr = _fit(X[~test][:, columns], y[~test], config)
-        p = lr.predict_proba(scaler.transform(X[test][:, columns]))
-        pred[test] = lr.classes_[p.argmax(axis=1)]
-        conf[test] = p.max(axis=1)
-    return pred, conf
+        scaler, clf = _fit(X[~test][:, columns], y[~test], config)
+        cols = np.searchsorted(classes, clf.classes_)
+        P[np.ix_(np.flatnonzero(test), cols)] = clf.predict_proba(scaler.transform(X[test][:, columns]))
+    return P, classes
+
+
+def out_of_family(
+    X: np.ndarray, y: np.ndarray, fam: np.ndarray, columns: np.ndarray, config: tuple[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-family-out predictions and their probabilities."""
+    P, classes = out_of_family_proba(X, y, fam, columns, config)
+    return classes[P.argmax(axis=1)].astype(object), P.max(axis=1)
+
+
+def network_lofo(path: Path, rows: list[dict], classes: np.ndarray) -> np.ndarray:
+    """The instrument network's held-out probabilities (``fit_instrument_cnn.py``) for ``rows``,
+    columns in the order of ``classes``.
+
+    Raises:
+        SystemExit: a row has none (the two scripts saw different sets) or the classes differ.
+    """
+    data = np.load(path, allow_pickle=False)
+    if list(data["classes"]) != list(classes):
+        raise SystemExit(f"{path}: classes {list(data['classes'])} differ from {list(classes)}")
+    where = {p: i for i, p in enumerate(data["paths"])}
+    missing = [r["path"] for r in rows if r["path"] not in where]
+    if missing:
+        raise SystemExit(
+            f"{path} has no probabilities for {len(missing)} files, e.g. {missing[0]}: rerun fit_instrument_cnn.py"
+        )
+    return data["P"][[where[r["path"]] for r in rows]]
 
 
 def threshold(correct: np.ndarray, conf: np.ndarray) -> float:
@@ -158,7 +186,14 @@ def per_group(title: str, groups: np.ndarray, correct: np.ndarray) -> None:
 
 
 def run(
-    task: str, X: np.ndarray, rows: list[dict], Xd: np.ndarray, rows_d: list[dict], write: bool, models: tuple[str, ...]
+    task: str,
+    X: np.ndarray,
+    rows: list[dict],
+    Xd: np.ndarray,
+    rows_d: list[dict],
+    write: bool,
+    models: tuple[str, ...],
+    cnn_lofo: Path | None = None,
 ) -> None:
     if task == "kind":
         keep = np.ones(len(rows), dtype=bool)
@@ -178,15 +213,29 @@ def run(
         f"\n== {task}: {len(yk)} fitting files in families "
         + ", ".join(f"{f} {int((fk == f).sum())}" for f in FAMILIES)
     )
+    network = None
+    if task == "instrument" and cnn_lofo is not None:
+        network = network_lofo(cnn_lofo, [r for r, k in zip(rows, keep) if k], np.unique(yk))
+        ok_net = np.unique(yk)[network.argmax(axis=1)] == yk
+        print(
+            "  network alone (fit_instrument_cnn.py): held-out family accuracy "
+            + ", ".join(f"{ok_net[fk == f].mean():.3f}" for f in FAMILIES if (fk == f).any())
+        )
     best = None
     configs = [("logistic", c) for c in C_GRID] * ("logistic" in models) + [("mlp", a) for a in ALPHA_GRID] * (
         "mlp" in models
     )
     for config in configs:
-        pred, conf = out_of_family(Xk, yk, fk, columns, config)
+        P, classes = out_of_family_proba(Xk, yk, fk, columns, config)
+        label = f"{config[0]} {'C' if config[0] == 'logistic' else 'alpha'}={config[1]}"
+        if network is not None:
+            accs = [float((classes[P[fk == f].argmax(1)] == yk[fk == f]).mean()) for f in FAMILIES if (fk == f).any()]
+            print(f"  {label} alone: " + ", ".join(f"{a:.3f}" for a in accs) + f"  (mean {np.mean(accs):.3f})")
+            P, label = pool(P, network), f"{label} pooled with the network"
+        pred, conf = classes[P.argmax(axis=1)], P.max(axis=1)
         accs = [float((pred[fk == f] == yk[fk == f]).mean()) for f in FAMILIES if (fk == f).any()]
         print(
-            f"  {config[0]} {'C' if config[0] == 'logistic' else 'alpha'}={config[1]}: held-out family accuracy "
+            f"  {label}: held-out family accuracy "
             + ", ".join(f"{a:.3f}" for a in accs)
             + f"  (mean {np.mean(accs):.3f})",
             flush=True,
@@ -210,6 +259,9 @@ def run(
     scaler, clf = _fit(Xk[:, columns], yk, config)
     model = _to_model(scaler, clf, columns, t)
     p = model.proba(Xd[keep_d])
+    if network is not None:
+        net = load_cnn("instrument_cnn") if write is False else MelCnn.load(MODEL_DIR / "instrument_cnn.npz")
+        p = pool(p, np.stack([net.proba(m) for m in L.debian_patches(rows_d)[keep_d]]))
     pd_ = np.asarray(model.classes)[p.argmax(axis=1)]
     cd = p.max(axis=1)
     ok = pd_ == yd[keep_d]
@@ -240,6 +292,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--models", default="logistic,mlp", help="model families to choose from (comma-separated: logistic, mlp)"
     )
+    parser.add_argument(
+        "--cnn-lofo",
+        type=Path,
+        help="held-out probabilities of the instrument network (fit_instrument_cnn.py): choose the "
+        "instrument model and its threshold on the pooled probabilities, as the app pools them",
+    )
     args = parser.parse_args(argv)
     X, rows = load(args.oneshots, args.loops)
     Xd, rows_d = L.debian_sets()
@@ -248,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     good_d = np.isfinite(Xd).all(axis=1)
     Xd, rows_d = Xd[good_d], [r for r, g in zip(rows_d, good_d) if g]
     for task in ("kind", "instrument") if args.task == "both" else (args.task,):
-        run(task, X, rows, Xd, rows_d, args.write, tuple(args.models.split(",")))
+        run(task, X, rows, Xd, rows_d, args.write, tuple(args.models.split(",")), args.cnn_lofo)
 
 
 if __name__ == "__main__":

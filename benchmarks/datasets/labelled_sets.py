@@ -9,7 +9,8 @@ descriptors.
   out.
 
 Descriptors (:func:`companion.analysis.descriptors.describe`, computed through the same decode
-and features as the scanner) are cached in ``descriptors.npz`` beside the labels.
+and features as the scanner) are cached in ``descriptors.npz`` beside the labels, and the
+instrument network's inputs (:func:`companion.analysis.mel_cnn.mel_patch`) in ``mels.npz``.
 """
 
 from __future__ import annotations
@@ -60,9 +61,53 @@ def describe_files(paths: list[Path], cache: Path | None = None, workers: int = 
     return X
 
 
-def generated_set(folder: Path) -> tuple[np.ndarray, list[dict]]:
-    """Descriptors and label rows of a generated folder (``labels.json``)."""
+def _patch_one(path: str) -> list | None:
+    from companion.analysis.audio import decode
+    from companion.analysis.mel_cnn import mel_patch
+
+    try:
+        audio = decode(Path(path))
+    except Exception:  # noqa: BLE001 - a labelled set keeps going past an unreadable file
+        return None
+    return mel_patch(audio.y, audio.sr).tolist()
+
+
+def patch_files(paths: list[Path], cache: Path | None = None, workers: int = 2) -> np.ndarray:
+    """(n, N_MELS, N_FRAMES) float32 inputs of the instrument network (NaN for unreadable
+    files), read from / written to ``cache`` when given and up to date."""
+    from companion.analysis.mel_cnn import N_FRAMES, N_MELS
+
+    keys = [str(p) for p in paths]
+    if cache is not None and cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["paths"]) == keys and data["M"].shape[1:] == (N_MELS, N_FRAMES):
+            return data["M"].astype(np.float32)
+    with ProcessPoolExecutor(workers) as pool:
+        out = list(pool.map(_patch_one, keys, chunksize=8))
+    M = np.full((len(keys), N_MELS, N_FRAMES), np.nan, dtype=np.float32)
+    for i, patch in enumerate(out):
+        if patch is not None:
+            M[i] = patch
+    if cache is not None:
+        np.savez(cache, M=M.astype(np.float16), paths=np.asarray(keys))
+    return M
+
+
+def generated_patches(folder: Path) -> np.ndarray:
+    """Instrument-network inputs of a generated folder, in the order of its ``labels.json``."""
     rows = json.loads((folder / "labels.json").read_text())
+    return patch_files([folder / r["file"] for r in rows], folder / "mels.npz")
+
+
+def debian_patches(rows: list[dict]) -> np.ndarray:
+    """Instrument-network inputs of the rows of :func:`debian_sets`."""
+    return patch_files([Path(r["file"]) for r in rows], Path("/tmp/samplemind-debian-mels.npz"))
+
+
+def generated_set(folder: Path) -> tuple[np.ndarray, list[dict]]:
+    """Descriptors and label rows of a generated folder (``labels.json``); each row gains
+    ``path``, the file's full path."""
+    rows = [{**r, "path": str(folder / r["file"])} for r in json.loads((folder / "labels.json").read_text())]
     X = describe_files([folder / r["file"] for r in rows], folder / "descriptors.npz")
     return X, rows
 

@@ -19,6 +19,7 @@ from companion.analysis.audio import DecodedAudio, decode
 from companion.analysis.descriptors import describe
 from companion.analysis.features import Features, compute_features
 from companion.analysis.fitted import load_model
+from companion.analysis.instrument_model import instrument_proba
 from companion.analysis.instruments import DRUM_HITS, Instrument
 from companion.analysis.key_detection import estimate_key
 from companion.analysis.kind import (
@@ -30,6 +31,7 @@ from companion.analysis.kind import (
     harmonic_change,
     strong_onsets,
 )
+from companion.analysis.mel_cnn import mel_patch
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
 from companion.analysis.result import Analysis, Kind, Source
@@ -38,7 +40,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "5"
+ANALYSIS_VERSION = "6"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -114,7 +116,7 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
         loudness_lufs=None if audio.loudness_lufs is None else round(audio.loudness_lufs, 2),
         tags=list(dict.fromkeys([*hints.tags, *tags.words])),
     )
-    drum_p = _set_instrument(result, hints, desc)
+    drum_p = _set_instrument(result, hints, desc, mel_patch(audio.y, audio.sr))
     if kind == "loop":
         _set_tempo(result, hints, tags, feat, audio.duration_s, pulse)
     _set_key(result, hints, tags, feat, est, drum_p)
@@ -147,17 +149,17 @@ def _fit_kind(est: KindEstimate, desc: np.ndarray, duration_s: float, change: fl
     est.kind, est.kind_confidence = cast(Kind, kind), round(p, 3)  # a class of the shipped model
 
 
-def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> float:
-    """Instrument from the names, else from the audio when the fitted model is confident enough
-    (its ``min_confidence``, measured on held-out source families); else None.
+def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray, patch: np.ndarray) -> float:
+    """Instrument from the names, else from the audio when the fitted models are confident
+    enough (pooled, :mod:`companion.analysis.instrument_model`; the threshold measured on
+    held-out source families); else None.
 
     Returns:
         The audio model's probability that the sample is a single drum or percussion hit
         (summed over :data:`~companion.analysis.instruments.DRUM_HITS`), in [0, 1].
     """
-    model = load_model("instrument")
-    proba = model.proba(desc)
-    drum_p = float(sum(q for c, q in zip(model.classes, proba) if c in DRUM_HITS))
+    classes, proba, min_confidence = instrument_proba(desc, patch)
+    drum_p = float(sum(q for c, q in zip(classes, proba) if c in DRUM_HITS))
     if hints.instrument is not None:
         result.instrument, result.instrument_source, result.instrument_confidence = (
             hints.instrument,
@@ -166,12 +168,12 @@ def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray) -> flo
         )
         return drum_p
     best = int(np.argmax(proba))
-    instrument, p = model.classes[best], float(proba[best])
+    instrument, p = classes[best], float(proba[best])
     if result.kind == "loop" and instrument in DRUM_HITS:
         instrument = "drums"  # a pattern of one drum is a drum loop
     elif result.kind == "one-shot" and instrument == "drums":
         return drum_p  # the two models disagree: say nothing
-    if p >= model.min_confidence:
+    if p >= min_confidence:
         result.instrument, result.instrument_source, result.instrument_confidence = (
             cast(Instrument, instrument),
             "estimate",

@@ -1,0 +1,206 @@
+"""Train the instrument network (:mod:`companion.analysis.mel_cnn`), validated on source families held out.
+
+Usage (the sets of ``fit_descriptor_models.py``; needs torch, e.g. ``pip install torch``)::
+
+    python benchmarks/datasets/fit_instrument_cnn.py --oneshots /tmp/os --loops /tmp/loops [--write]
+    python benchmarks/datasets/fit_descriptor_models.py --oneshots /tmp/os --loops /tmp/loops \\
+        --cnn-lofo /tmp/os/instrument_cnn_lofo.npz [--write]
+
+Protocol, as for the descriptor models: every figure printed here comes from a network that saw
+no file of the family it predicts (leave-one-family-out over fluidr3, csound, avl, synth), and
+those held-out probabilities are written to ``--lofo-out`` so that ``fit_descriptor_models.py``
+chooses the instrument model's configuration and confidence threshold on the *combined*
+held-out probabilities. The Debian libraries are never trained on (reported by
+``fit_descriptor_models.py``). Reserved for acceptance checks and never read: TimGM6mb, MuseScore
+General, OPL-3 FM, ``hydrogen-drumkits``.
+
+Training (fixed, not tuned per family): AdamW (weight decay 1e-3), one-cycle learning rate up to
+3e-3 (Smith & Topin 2019), batches of 64, ``--epochs`` passes, cross-entropy with label
+smoothing 0.05 and class weights ∝ 1/√(class count); augmentation per example: a shift of −2…2
+mel bands (a pitch change of about a semitone or two), a delay of 0–4 frames, and one band of
+0–4 mel bands masked (SpecAugment, Park et al. 2019). ``--write`` trains on every family and
+writes ``companion/analysis/models/instrument_cnn.npz`` after checking that the numpy network
+gives torch's probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import labelled_sets as L
+from fit_descriptor_models import FAMILIES
+from fit_descriptor_models import load as load_rows
+
+from companion.analysis.fitted import MODEL_DIR
+from companion.analysis.instruments import DRUM_HITS
+from companion.analysis.mel_cnn import N_MELS, MelCnn
+
+CHANNELS = (16, 32, 64, 64)
+POOLS = (True, True, True, False)
+DROPOUT = 0.3
+BATCH = 64
+
+
+def load(oneshots: Path, loops: Path) -> tuple[np.ndarray, list[dict]]:
+    """Network inputs and label rows of every fitting set, in ``fit_descriptor_models.load``'s order."""
+    _, rows = load_rows(oneshots, loops)
+    folders = list(dict.fromkeys(str(Path(r["path"]).parent) for r in rows))
+    return np.concatenate([L.generated_patches(Path(f)) for f in folders]), rows
+
+
+def build(n_classes: int):
+    """The torch network of :class:`companion.analysis.mel_cnn.MelCnn`."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers: list[nn.Module] = []
+            c_in = 1
+            for c, pool in zip(CHANNELS, POOLS):
+                layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU()]
+                if pool:
+                    layers.append(nn.MaxPool2d(2))
+                c_in = c
+            self.features = nn.Sequential(*layers)
+            rows = N_MELS // 2 ** sum(POOLS)
+            self.head = nn.Sequential(nn.Dropout(DROPOUT), nn.Linear(2 * CHANNELS[-1] * rows, n_classes))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.features((x + 40.0) / 40.0)
+            return self.head(torch.cat([h.mean(3), h.amax(3)], 1).flatten(1))
+
+    return Net()
+
+
+def _augment(xb, rng: np.random.Generator):
+    xb = xb.clone()
+    for i in range(xb.shape[0]):
+        shift = int(rng.integers(-2, 3))
+        if shift:
+            xb[i] = xb[i].roll(shift, dims=1)
+        delay = int(rng.integers(0, 5))
+        if delay:
+            xb[i, :, :, delay:] = xb[i, :, :, :-delay].clone()
+            xb[i, :, :, :delay] = -80.0
+        f0 = int(rng.integers(0, N_MELS - 4))
+        xb[i, :, f0 : f0 + int(rng.integers(0, 5))] = -80.0
+    return xb
+
+
+def train(M: np.ndarray, y: np.ndarray, n_classes: int, epochs: int, seed: int = 0):
+    """Train one network on inputs (n, N_MELS, N_FRAMES) and class indices (n,)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = build(n_classes)
+    counts = np.bincount(y, minlength=n_classes)
+    weight = torch.tensor((counts.sum() / np.maximum(counts, 1) / n_classes) ** 0.5, dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.05)
+    opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-3)
+    steps = epochs * ((len(y) + BATCH - 1) // BATCH)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
+    X, Y = torch.tensor(M)[:, None], torch.tensor(y)
+    for _ in range(epochs):
+        net.train()
+        order = torch.randperm(len(y))
+        for b in range(0, len(y), BATCH):
+            idx = order[b : b + BATCH]
+            opt.zero_grad()
+            loss_fn(net(_augment(X[idx], rng)), Y[idx]).backward()
+            opt.step()
+            sched.step()
+    return net.eval()
+
+
+def torch_proba(net, M: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return torch.softmax(net(torch.tensor(M)[:, None]), 1).double().numpy()
+
+
+def to_arrays(net, classes: list[str]) -> MelCnn:
+    """The numpy form of a trained torch network: batch norm folded into each convolution."""
+    convs = []
+    modules = list(net.features)
+    for i, m in enumerate(modules):
+        if m.__class__.__name__ != "Conv2d":
+            continue
+        bn = modules[i + 1]
+        g = (bn.weight / (bn.running_var + bn.eps).sqrt()).detach().numpy()
+        w = m.weight.detach().numpy() * g[:, None, None, None]
+        b = (m.bias.detach().numpy() - bn.running_mean.numpy()) * g + bn.bias.detach().numpy()
+        convs.append((w.astype(np.float32), b.astype(np.float32)))
+    linear = net.head[1]
+    return MelCnn(
+        classes=tuple(classes),
+        convs=tuple(convs),
+        pools=POOLS,
+        head_w=linear.weight.detach().numpy().astype(np.float32),
+        head_b=linear.bias.detach().numpy().astype(np.float64),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--oneshots", type=Path, required=True)
+    parser.add_argument("--loops", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--lofo-out", type=Path, help="default: <oneshots>/instrument_cnn_lofo.npz")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    M, rows = load(args.oneshots, args.loops)
+    labels = np.asarray([r.get("instrument") or "" for r in rows])
+    fam = np.asarray([r["family"] for r in rows])
+    keep = (labels != "") & np.isfinite(M).all(axis=(1, 2))
+    classes = sorted(set(labels[keep]))
+    y = np.asarray([classes.index(c) for c in labels[keep]])
+    Mk, fk = M[keep], fam[keep]
+    print(f"{len(y)} files, {len(classes)} classes: " + ", ".join(f"{f} {int((fk == f).sum())}" for f in FAMILIES))
+    P = np.zeros((len(y), len(classes)))
+    for f in FAMILIES:
+        test = fk == f
+        start = time.perf_counter()
+        net = train(Mk[~test], y[~test], len(classes), args.epochs)
+        P[test] = torch_proba(net, Mk[test])
+        acc = float((P[test].argmax(1) == y[test]).mean())
+        print(f"  held out {f}: accuracy {acc:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+    ok = P.argmax(1) == y
+    names = np.asarray(classes)[y]
+    drums = np.isin(names, list(DRUM_HITS))
+    pitched = ~drums & (names != "drums") & (names != "fx")
+    print(
+        f"  network alone, out of family: mean over families {np.mean([ok[fk == f].mean() for f in FAMILIES]):.3f}, "
+        f"drum hits {ok[drums].mean():.3f}, pitched {ok[pitched].mean():.3f}"
+    )
+    paths = np.asarray([r["path"] for r in rows])[keep]
+    out = args.lofo_out or args.oneshots / "instrument_cnn_lofo.npz"
+    np.savez(out, P=P, paths=paths, classes=np.asarray(classes))
+    print(f"  wrote the held-out probabilities to {out}")
+    if args.write:
+        net = train(Mk, y, len(classes), args.epochs)
+        model = to_arrays(net, classes)
+        sample = Mk[:: max(1, len(Mk) // 64)]
+        diff = np.abs(np.stack([model.proba(m) for m in sample]) - torch_proba(net, sample)).max()
+        if diff > 1e-4:
+            raise SystemExit(f"numpy network differs from torch by {diff:.2e}")
+        MODEL_DIR.mkdir(exist_ok=True)
+        model.save(MODEL_DIR / "instrument_cnn.npz")
+        print(f"  wrote {MODEL_DIR / 'instrument_cnn.npz'} (numpy vs torch: max |Δp| {diff:.1e})")
+
+
+if __name__ == "__main__":
+    main()
