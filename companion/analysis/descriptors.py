@@ -1,9 +1,9 @@
 """A fixed-length descriptor of a sample's timbre, envelope and rhythm, for the fitted models.
 
-The kind and instrument models (:mod:`companion.analysis.kind_model`,
-:mod:`companion.analysis.instrument`) read one vector per file built here from the shared
-:class:`~companion.analysis.features.Features` plus one mel spectrogram of the first
-:data:`MEL_MAX_S` seconds. Every entry is a plain, documented audio measure (no learnt
+The fitted kind and instrument models (:mod:`companion.analysis.fitted`; the instrument one is
+pooled with the mel network, :mod:`companion.analysis.instrument_model`) read one vector per
+file built here from the shared :class:`~companion.analysis.features.Features` plus one mel
+spectrogram of the first :data:`MEL_MAX_S` seconds. Every entry is a plain, documented audio measure (no learnt
 front-end), so the vector is cheap (a few ms a file) and its meaning survives a change of
 sample pack.
 

@@ -48,7 +48,7 @@ NAME_CONFIDENCE = 0.9
 BARE_NAME_CONFIDENCE = 0.75
 #: Relative tolerance when checking a bare-number tempo against the loop length.
 BARE_BPM_TOLERANCE = 0.02
-#: Probability that a one-shot is a drum hit (instrument model, summed over the drum classes)
+#: Probability that a one-shot is a drum hit (pooled instrument models, summed over the drum classes)
 #: from which it gets no key.
 DRUM_HIT_P = 0.5
 #: Probability of "loop" from the kind model above which the audio outranks a hit word in the
