@@ -195,6 +195,9 @@ UNPITCHED_WORDS = frozenset(
         "fills",
     }
 )
+#: Words that mark single-cycle waveforms and wavetables (LMMS ``waveforms/``, Adventure Kid's
+#: AKWF): oscillator material, no instrument's sample, whatever the audio models would say.
+WAVEFORM_WORDS = frozenset({"waveform", "waveforms", "wavetable", "wavetables", "singlecycle", "akwf"})
 #: Genre / feel words that say the tempo is written at double the felt pulse or at half it.
 FAST_WORDS = frozenset(
     {"dnb", "drumandbass", "drumnbass", "jungle", "neurofunk", "footwork", "juke", "hardcore", "gabber", "breakcore"}
@@ -294,6 +297,8 @@ class NameHints:
         instrument: the instrument the folder and file names say (``bd_808`` → kick,
             ``Pads/`` → pad; see :func:`companion.analysis.instruments.instrument_from_words`),
             or None.
+        waveform: the name marks a single-cycle waveform or wavetable (:data:`WAVEFORM_WORDS`,
+            or "single cycle").
     """
 
     bpm: float | None = None
@@ -306,6 +311,7 @@ class NameHints:
     half_time: bool = False
     tags: list[str] = field(default_factory=list)
     instrument: Instrument | None = None
+    waveform: bool = False
 
 
 def parse_name(path: Path, library_root: Path | None = None, folder_depth: int = 2) -> NameHints:
@@ -347,12 +353,15 @@ def parse_name(path: Path, library_root: Path | None = None, folder_depth: int =
                 hints.fast_genre = True
             if word in HALF_TIME_WORDS:
                 hints.half_time = True
-        kind = _kind_from_words(lowered, part_tokens=[t.lower() for t in tokens])
+        part_tokens = [t.lower() for t in tokens]
+        kind = _kind_from_words(lowered, part_tokens=part_tokens)
         if kind is not None:
             hints.kind = kind
             hints.kind_from_stem = is_stem
         if lowered & UNPITCHED_WORDS:
             hints.unpitched = True
+        if (lowered | {joined}) & WAVEFORM_WORDS or ("single", "cycle") in itertools.pairwise(part_tokens):
+            hints.waveform = True
         tags.extend(_tag_words(tokens, used))
     hints.tags = list(dict.fromkeys(tags))
     hints.instrument = instrument_from_words(all_words)

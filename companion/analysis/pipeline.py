@@ -19,7 +19,7 @@ from companion.analysis.audio import DecodedAudio, decode
 from companion.analysis.descriptors import describe
 from companion.analysis.features import Features, compute_features
 from companion.analysis.fitted import load_model
-from companion.analysis.instrument_model import instrument_proba
+from companion.analysis.instrument_model import MIN_DURATION_S, instrument_proba
 from companion.analysis.instruments import DRUM_HITS, Instrument
 from companion.analysis.key_detection import estimate_key
 from companion.analysis.kind import (
@@ -152,7 +152,9 @@ def _fit_kind(est: KindEstimate, desc: np.ndarray, duration_s: float, change: fl
 def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray, patch: np.ndarray) -> float:
     """Instrument from the names, else from the audio when the fitted models are confident
     enough (pooled, :mod:`companion.analysis.instrument_model`; the threshold measured on
-    held-out source families); else None.
+    held-out source families), the sound lasts at least
+    :data:`~companion.analysis.instrument_model.MIN_DURATION_S` and its name does not call it a
+    single-cycle waveform; else None.
 
     Returns:
         The audio model's probability that the sample is a single drum or percussion hit
@@ -167,6 +169,8 @@ def _set_instrument(result: Analysis, hints: NameHints, desc: np.ndarray, patch:
             NAME_CONFIDENCE,
         )
         return drum_p
+    if result.duration_s < MIN_DURATION_S or hints.waveform:
+        return drum_p  # a click or an oscillator's cycle: no instrument to name
     best = int(np.argmax(proba))
     instrument, p = classes[best], float(proba[best])
     if result.kind == "loop" and instrument in DRUM_HITS:
