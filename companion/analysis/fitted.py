@@ -62,9 +62,7 @@ class FittedModel:
         logits = z @ self.weights.T + self.bias
         if self.weights.shape[0] == 1:  # binary: one row scores the second class
             logits = np.hstack([np.zeros_like(logits), logits])
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(logits)
         return p[0] if np.ndim(x) == 1 else p
 
     def predict(self, x: np.ndarray) -> tuple[str, float]:
@@ -84,9 +82,7 @@ class FittedModel:
             "bias": self.bias,
             "min_confidence": np.float64(self.min_confidence),
         }
-        for i, (w, b) in enumerate(self.hidden):
-            arrays[f"hidden{i}_w"], arrays[f"hidden{i}_b"] = w, b
-        np.savez(path, **arrays)
+        np.savez(path, **arrays, **layer_arrays("hidden", self.hidden))
 
     @classmethod
     def load(cls, path: Path) -> FittedModel:
@@ -97,7 +93,6 @@ class FittedModel:
             KeyError: the file lacks one of the arrays.
         """
         with np.load(path, allow_pickle=False) as data:
-            n_hidden = sum(1 for name in data.files if name.startswith("hidden") and name.endswith("_w"))
             return cls(
                 classes=tuple(str(c) for c in data["classes"]),
                 columns=data["columns"].astype(int),
@@ -106,8 +101,37 @@ class FittedModel:
                 weights=data["weights"],
                 bias=data["bias"],
                 min_confidence=float(data["min_confidence"]),
-                hidden=tuple((data[f"hidden{i}_w"], data[f"hidden{i}_b"]) for i in range(n_hidden)),
+                hidden=read_layers(data, "hidden"),
             )
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis of (k,) or (n, k) logits; float64, rows summing to 1."""
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def layer_arrays(prefix: str, layers: tuple[tuple[np.ndarray, np.ndarray], ...]) -> dict[str, Any]:
+    """Numbered ``(W, b)`` layers as ``.npz`` entries ``<prefix><i>_w`` / ``<prefix><i>_b``."""
+    out: dict[str, Any] = {}
+    for i, (w, b) in enumerate(layers):
+        out[f"{prefix}{i}_w"], out[f"{prefix}{i}_b"] = w, b
+    return out
+
+
+def read_layers(data: Any, prefix: str, dtype: Any = None) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The layers :func:`layer_arrays` wrote into an opened ``.npz`` (``np.load``), first to last,
+    cast to ``dtype`` when given.
+
+    Raises:
+        KeyError: a layer's weights lack their bias.
+    """
+    n = sum(1 for name in data.files if name.startswith(prefix) and name.endswith("_w"))
+    return tuple(
+        (np.asarray(data[f"{prefix}{i}_w"], dtype=dtype), np.asarray(data[f"{prefix}{i}_b"], dtype=dtype))
+        for i in range(n)
+    )
 
 
 @cache

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.analysis.fitted import load_model
+from companion.analysis.fitted import load_model, softmax
 from companion.analysis.mel_cnn import load_cnn
 
 #: Shortest sound (s) the audio may name an instrument for. The models were trained on sounds of
@@ -34,10 +34,9 @@ def pool(p_descriptors: np.ndarray, p_network: np.ndarray) -> np.ndarray:
     Returns:
         Same shape, float64, rows summing to 1.
     """
-    log = 0.5 * (np.log(np.asarray(p_descriptors, dtype=np.float64) + 1e-9) + np.log(np.asarray(p_network) + 1e-9))
-    log -= log.max(axis=-1, keepdims=True)
-    p = np.exp(log)
-    return p / p.sum(axis=-1, keepdims=True)
+    return softmax(
+        0.5 * (np.log(np.asarray(p_descriptors, dtype=np.float64) + 1e-9) + np.log(np.asarray(p_network) + 1e-9))
+    )
 
 
 def instrument_proba(descriptors: np.ndarray, patch: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, float]:

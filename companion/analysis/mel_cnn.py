@@ -26,7 +26,7 @@ import librosa
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from companion.analysis.fitted import MODEL_DIR
+from companion.analysis.fitted import MODEL_DIR, layer_arrays, read_layers, softmax
 
 #: Mel bands of the input (librosa Slaney mel scale, 30 Hz–11 kHz).
 N_MELS = 48
@@ -129,10 +129,7 @@ class MelCnn:
             if pool:
                 h = _max_pool2(h)
         feat = np.concatenate([h.mean(axis=2), h.max(axis=2)], axis=0).reshape(-1)
-        logits = self.head_w.astype(np.float64) @ feat + self.head_b
-        logits -= logits.max()
-        p = np.exp(logits)
-        return p / p.sum()
+        return softmax(self.head_w.astype(np.float64) @ feat + self.head_b)
 
     def save(self, path: Path) -> None:
         """Write the network as an ``.npz`` file."""
@@ -142,9 +139,7 @@ class MelCnn:
             "head_w": self.head_w,
             "head_b": self.head_b,
         }
-        for i, (w, b) in enumerate(self.convs):
-            arrays[f"conv{i}_w"], arrays[f"conv{i}_b"] = w, b
-        np.savez(path, **arrays)
+        np.savez(path, **arrays, **layer_arrays("conv", self.convs))
 
     @classmethod
     def load(cls, path: Path) -> MelCnn:
@@ -155,12 +150,9 @@ class MelCnn:
             KeyError: the file lacks one of the arrays.
         """
         with np.load(path, allow_pickle=False) as data:
-            n = sum(1 for name in data.files if name.startswith("conv") and name.endswith("_w"))
             return cls(
                 classes=tuple(str(c) for c in data["classes"]),
-                convs=tuple(
-                    (data[f"conv{i}_w"].astype(np.float32), data[f"conv{i}_b"].astype(np.float32)) for i in range(n)
-                ),
+                convs=read_layers(data, "conv", np.float32),
                 pools=tuple(bool(p) for p in data["pools"]),
                 head_w=data["head_w"].astype(np.float32),
                 head_b=data["head_b"].astype(np.float64),
