@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,17 +28,48 @@ LMMS_LOOP_FOLDERS = ("beats", "bassloops")
 LMMS_FOLDERS = ("basses", "bassloops", "beats", "drums", "effects", "instruments", "latin", "misc", "stringsnpads")
 
 
-def _describe_one(path: str) -> tuple[list[float] | None, str | None]:
-    from companion.analysis.audio import decode
+def _describe(audio) -> np.ndarray:
     from companion.analysis.descriptors import describe
     from companion.analysis.features import compute_features
 
+    return describe(audio.y, audio.sr, compute_features(audio.y, audio.sr), audio.duration_s)
+
+
+def _patch(audio) -> np.ndarray:
+    from companion.analysis.mel_cnn import mel_patch
+
+    return mel_patch(audio.y, audio.sr)
+
+
+def _one(compute, path: str) -> list | None:
+    from companion.analysis.audio import decode
+
     try:
         audio = decode(Path(path))
-    except Exception as exc:  # noqa: BLE001 - a labelled set keeps going past an unreadable file
-        return None, str(exc)
-    feat = compute_features(audio.y, audio.sr)
-    return describe(audio.y, audio.sr, feat, audio.duration_s).tolist(), None
+    except Exception:  # noqa: BLE001 - a labelled set keeps going past an unreadable file
+        return None
+    return compute(audio).tolist()
+
+
+def _per_file(
+    paths: list[Path], cache: Path | None, name: str, shape: tuple[int, ...], compute, workers: int, stored=np.float32
+) -> np.ndarray:
+    """(n, *shape) float32 of ``compute(decoded audio)`` per path (NaN for unreadable files), read
+    from / written to ``cache`` (array ``name``, stored as ``stored``) when given and up to date."""
+    keys = [str(p) for p in paths]
+    if cache is not None and cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if list(data["paths"]) == keys and data[name].shape[1:] == shape:
+            return data[name].astype(np.float32)
+    with ProcessPoolExecutor(workers) as pool:
+        out = list(pool.map(partial(_one, compute), keys, chunksize=8))
+    values = np.full((len(keys), *shape), np.nan, dtype=np.float32)
+    for i, value in enumerate(out):
+        if value is not None:
+            values[i] = value
+    if cache is not None:
+        np.savez(cache, **{name: values.astype(stored)}, paths=np.asarray(keys))
+    return values
 
 
 def describe_files(paths: list[Path], cache: Path | None = None, workers: int = 2) -> np.ndarray:
@@ -45,52 +77,15 @@ def describe_files(paths: list[Path], cache: Path | None = None, workers: int = 
     read from / written to ``cache`` when given and up to date."""
     from companion.analysis.descriptors import N_DESCRIPTORS
 
-    keys = [str(p) for p in paths]
-    if cache is not None and cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if list(data["paths"]) == keys and data["X"].shape[1] == N_DESCRIPTORS:
-            return data["X"]
-    with ProcessPoolExecutor(workers) as pool:
-        out = list(pool.map(_describe_one, keys, chunksize=8))
-    X = np.full((len(keys), N_DESCRIPTORS), np.nan, dtype=np.float32)
-    for i, (vec, _) in enumerate(out):
-        if vec is not None:
-            X[i] = vec
-    if cache is not None:
-        np.savez(cache, X=X, paths=np.asarray(keys))
-    return X
-
-
-def _patch_one(path: str) -> list | None:
-    from companion.analysis.audio import decode
-    from companion.analysis.mel_cnn import mel_patch
-
-    try:
-        audio = decode(Path(path))
-    except Exception:  # noqa: BLE001 - a labelled set keeps going past an unreadable file
-        return None
-    return mel_patch(audio.y, audio.sr).tolist()
+    return _per_file(paths, cache, "X", (N_DESCRIPTORS,), _describe, workers)
 
 
 def patch_files(paths: list[Path], cache: Path | None = None, workers: int = 2) -> np.ndarray:
     """(n, N_MELS, N_FRAMES) float32 inputs of the instrument network (NaN for unreadable
-    files), read from / written to ``cache`` when given and up to date."""
+    files), read from / written to ``cache`` when given and up to date (stored as float16)."""
     from companion.analysis.mel_cnn import N_FRAMES, N_MELS
 
-    keys = [str(p) for p in paths]
-    if cache is not None and cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if list(data["paths"]) == keys and data["M"].shape[1:] == (N_MELS, N_FRAMES):
-            return data["M"].astype(np.float32)
-    with ProcessPoolExecutor(workers) as pool:
-        out = list(pool.map(_patch_one, keys, chunksize=8))
-    M = np.full((len(keys), N_MELS, N_FRAMES), np.nan, dtype=np.float32)
-    for i, patch in enumerate(out):
-        if patch is not None:
-            M[i] = patch
-    if cache is not None:
-        np.savez(cache, M=M.astype(np.float16), paths=np.asarray(keys))
-    return M
+    return _per_file(paths, cache, "M", (N_MELS, N_FRAMES), _patch, workers, stored=np.float16)
 
 
 def generated_patches(folder: Path) -> np.ndarray:
