@@ -50,6 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "datasets"))
 
+from reliability import print_reliability
+
 from companion.music.keys import Key, mirex_score
 
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
@@ -243,11 +245,6 @@ def summarise(rows: list[dict], results: dict[str, list[dict]]) -> dict[str, dic
     return table
 
 
-#: Confidence bins of the reliability tables (issue: "of the estimates with confidence ≥ 0.8 at
-#: least 90 % are right on held-out data").
-RELIABILITY_BINS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01))
-
-
 def reliability(rows: list[dict], proj: list[dict]) -> dict[str, list[tuple[float, bool]]]:
     """(confidence, right) of each tempo estimate of a loop (right: Acc1) and each key estimate
     of a pitched loop (right: the exact key), from the project's own confidences."""
@@ -260,24 +257,6 @@ def reliability(rows: list[dict], proj: list[dict]) -> dict[str, list[tuple[floa
         if row["pitched"] and p["key_pc"] is not None and p["key_confidence"] is not None:
             out["key"].append((float(p["key_confidence"]), key_points((p["key_pc"], p["mode"]), row)[1]))
     return out
-
-
-def print_reliability(title: str, pairs: dict[str, list[tuple[float, bool]]]) -> None:
-    """Per field: estimates and the share right per confidence bin, and at ≥ 0.8."""
-    print(f"\n== reliability of the project's confidences, {title}")
-    for field, items in pairs.items():
-        if not items:
-            continue
-        conf = np.asarray([c for c, _ in items])
-        right = np.asarray([r for _, r in items])
-        cells = []
-        for lo, hi in RELIABILITY_BINS:
-            sel = (conf >= lo) & (conf < hi)
-            if sel.any():
-                cells.append(f"[{lo:.1f},{min(hi, 1.0):.1f}) n={int(sel.sum())} {right[sel].mean():.3f}")
-        hi8 = conf >= 0.8
-        at8 = f"{right[hi8].mean():.3f} right" if hi8.any() else "none"
-        print(f"   {field:<6}" + "; ".join(cells) + f"\n          ≥ 0.8: {int(hi8.sum())} of {len(conf)}, {at8}")
 
 
 def print_table(title: str, table: dict[str, dict[str, dict[str, float]]]) -> None:
@@ -332,7 +311,10 @@ def evaluate(
         tables[name] = table
     print_table(f"{name} set ({len(rows)} files, {folder})", table)
     print("files/s (2 workers): " + ", ".join(f"{k} {v:.1f}" for k, v in speed.items()))
-    print_reliability(f"{name} set", pairs)
+    print(f"\n== reliability of the project's confidences, {name} set")
+    for field, items in pairs.items():
+        if items:
+            print_reliability(field, np.asarray([r for _, r in items]), np.asarray([c for c, _ in items]))
     allp = table["project"]["all"]
     figures = {
         f"{name}_acc1": allp["acc1"],

@@ -36,12 +36,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import labelled_sets as L
+from reliability import print_reliability as reliability
 
 from companion.analysis.descriptors import NAMES
 from companion.analysis.fitted import MODEL_DIR, FittedModel
 from companion.analysis.instrument_model import pool
 from companion.analysis.instruments import DRUM_HITS
-from companion.analysis.mel_cnn import MelCnn, load_cnn
+from companion.analysis.mel_cnn import load_cnn
 
 FAMILIES = ("fluidr3", "csound", "avl", "synth")
 KIND_COLUMNS = np.asarray([i for i, n in enumerate(NAMES) if not n.startswith(("mel", "mfcc"))])
@@ -128,12 +129,9 @@ def out_of_family_proba(
     return P, classes
 
 
-def out_of_family(
-    X: np.ndarray, y: np.ndarray, fam: np.ndarray, columns: np.ndarray, config: tuple[str, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-family-out predictions and their probabilities."""
-    P, classes = out_of_family_proba(X, y, fam, columns, config)
-    return classes[P.argmax(axis=1)].astype(object), P.max(axis=1)
+def family_accuracies(pred: np.ndarray, y: np.ndarray, fam: np.ndarray) -> list[float]:
+    """Accuracy of ``pred`` against ``y`` within each fitting family present, in FAMILIES order."""
+    return [float((pred[fam == f] == y[fam == f]).mean()) for f in FAMILIES if (fam == f).any()]
 
 
 def network_lofo(path: Path, rows: list[dict], classes: np.ndarray) -> np.ndarray:
@@ -162,18 +160,6 @@ def threshold(correct: np.ndarray, conf: np.ndarray) -> float:
         if sel.sum() >= 10 and correct[sel].mean() >= TARGET_PRECISION:
             return round(float(t), 2)
     return 0.99
-
-
-def reliability(name: str, correct: np.ndarray, conf: np.ndarray) -> None:
-    """Print the reliability table: accuracy per confidence bin and at ≥ 0.8."""
-    print(f"  reliability ({name}): bin  n  accuracy")
-    for lo, hi in ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)):
-        sel = (conf >= lo) & (conf < hi)
-        if sel.any():
-            print(f"    [{lo:.1f}, {min(hi, 1.0):.1f})  {sel.sum():4d}  {correct[sel].mean():.3f}")
-    sel = conf >= 0.8
-    if sel.any():
-        print(f"    ≥ 0.8: {sel.sum()} of {len(conf)} ({sel.mean():.0%}), accuracy {correct[sel].mean():.3f}")
 
 
 def per_group(title: str, groups: np.ndarray, correct: np.ndarray) -> None:
@@ -215,11 +201,11 @@ def run(
     )
     network = None
     if task == "instrument" and cnn_lofo is not None:
-        network = network_lofo(cnn_lofo, [r for r, k in zip(rows, keep) if k], np.unique(yk))
-        ok_net = np.unique(yk)[network.argmax(axis=1)] == yk
+        classes = np.unique(yk)
+        network = network_lofo(cnn_lofo, [r for r, k in zip(rows, keep) if k], classes)
         print(
             "  network alone (fit_instrument_cnn.py): held-out family accuracy "
-            + ", ".join(f"{ok_net[fk == f].mean():.3f}" for f in FAMILIES if (fk == f).any())
+            + ", ".join(f"{a:.3f}" for a in family_accuracies(classes[network.argmax(axis=1)], yk, fk))
         )
     best = None
     configs = [("logistic", c) for c in C_GRID] * ("logistic" in models) + [("mlp", a) for a in ALPHA_GRID] * (
@@ -229,11 +215,11 @@ def run(
         P, classes = out_of_family_proba(Xk, yk, fk, columns, config)
         label = f"{config[0]} {'C' if config[0] == 'logistic' else 'alpha'}={config[1]}"
         if network is not None:
-            accs = [float((classes[P[fk == f].argmax(1)] == yk[fk == f]).mean()) for f in FAMILIES if (fk == f).any()]
+            accs = family_accuracies(classes[P.argmax(axis=1)], yk, fk)
             print(f"  {label} alone: " + ", ".join(f"{a:.3f}" for a in accs) + f"  (mean {np.mean(accs):.3f})")
             P, label = pool(P, network), f"{label} pooled with the network"
         pred, conf = classes[P.argmax(axis=1)], P.max(axis=1)
-        accs = [float((pred[fk == f] == yk[fk == f]).mean()) for f in FAMILIES if (fk == f).any()]
+        accs = family_accuracies(pred, yk, fk)
         print(
             f"  {label}: held-out family accuracy "
             + ", ".join(f"{a:.3f}" for a in accs)
@@ -260,7 +246,7 @@ def run(
     model = _to_model(scaler, clf, columns, t)
     p = model.proba(Xd[keep_d])
     if network is not None:
-        net = load_cnn("instrument_cnn") if write is False else MelCnn.load(MODEL_DIR / "instrument_cnn.npz")
+        net = load_cnn("instrument_cnn")  # written by fit_instrument_cnn.py --write, in its own process
         p = pool(p, np.stack([net.proba(m) for m in L.debian_patches(rows_d)[keep_d]]))
     pd_ = np.asarray(model.classes)[p.argmax(axis=1)]
     cd = p.max(axis=1)
