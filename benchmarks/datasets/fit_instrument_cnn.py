@@ -152,8 +152,6 @@ def to_arrays(net, classes: list[str]) -> MelCnn:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import torch
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--oneshots", type=Path, required=True)
     parser.add_argument("--loops", type=Path, required=True)
@@ -161,7 +159,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lofo-out", type=Path, help="default: <oneshots>/instrument_cnn_lofo.npz")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     M, rows = load(args.oneshots, args.loops)
     labels = np.asarray([r.get("instrument") or "" for r in rows])
     fam = np.asarray([r["family"] for r in rows])
