@@ -7,12 +7,17 @@ Usage::
 
 Folders missing labels are generated first with ``benchmarks/datasets/make_loops.py``.
 
-In-distribution and held out: the tempo-octave and key models were fitted on FluidR3 GM renders
-of the hard and easy sets (seeds ≥ 1). Seed 0 of the same generator and bank is
-*in-distribution*; the hard set rendered with another GM bank (default: the csound bank, Debian
-``csound-soundfont``) is *held out* by source. The last table prints them side by side, per
-style too. The banks reserved for acceptance checks (TimGM6mb, MuseScore General, OPL-3) are
-refused.
+Which figures are held out: the tempo-octave and key models are fitted on three generators
+(``make_loops.py``; ``compose_band_loops.py``, FluidR3 GM / FluidR3 Mono / csound bank renders;
+``compose_synth_loops.py``, numpy synthesis), seeds ≥ 1 (benchmarks/datasets/README.md). Seed 0
+of each is the benchmark's: never fitted on, but the same generator, so *in-distribution*. A
+figure on music the models never met comes from the fit scripts, which print every generator's
+figures from a model fitted on the other two (leave one generator out). ``--labelled`` runs
+the other generators' seed-0 folders here; the hard set rendered with another GM bank (default:
+the csound bank, ``--held-out-soundfont``) is a different bank for ``make_loops`` material, but
+the csound bank is heard in fitting through the other loops. The last table prints every set
+side by side, per style too. The banks reserved for acceptance checks (TimGM6mb, MuseScore
+General, OPL-3) are refused.
 Systems, each run on the same files:
 
 * ``project``: ``companion.analysis.pipeline.analyse_file`` (file names carry no hints), run
@@ -57,9 +62,9 @@ from companion.music.keys import Key, mirex_score
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 ESSENTIA_KEY_PROFILES = ("edma", "bgate", "krumhansl")
-#: Other GM banks for held-out renders of the hard set: the tempo and key models were fitted on
-#: FluidR3 GM renders only (benchmarks/datasets/README.md). The csound bank is in the kind and
-#: instrument models' fitting families, so its "loops called loop" is not a held-out figure.
+#: Other GM banks for renders of the hard set. The csound bank is heard in the tempo and key
+#: models' fitting through compose_band_loops and a csound render of make_loops seed 1, and it is
+#: one of the kind and instrument models' fitting families: not a held-out figure.
 HELD_OUT_SOUNDFONTS = (Path("/usr/share/sounds/sf2/sf_GMbank.sf2"),)
 #: Reserved for acceptance checks (issue 13): never rendered, fitted or reported here.
 RESERVED_SOUNDFONTS = {"timgm6mb", "musescore_general", "opl-3", "opl3"}
@@ -346,14 +351,14 @@ HELD_OUT_ROWS = (
 
 
 def print_held_out(tables: dict[str, dict], sources: dict[str, str]) -> None:
-    """In-distribution and held-out sets side by side: overall, then per style (project only).
+    """Every set side by side: overall, then per style (project only).
 
     Args:
         tables: per set name, :func:`summarise`'s table.
-        sources: per set name, what it is ("in-distribution: …" / "held out: …").
+        sources: per set name, what it is (generator, bank, seed).
     """
     names = list(tables)
-    print("\n== in-distribution beside held out (" + "; ".join(f"{n} = {sources[n]}" for n in names) + ")")
+    print("\n== the sets side by side (" + "; ".join(f"{n} = {sources[n]}" for n in names) + ")")
     print(f"   {'figure':<30}{'system':<18}" + "".join(f"{n:>16}" for n in names))
     for label, col, systems in HELD_OUT_ROWS:
         for system in systems:
@@ -425,6 +430,21 @@ def library_throughput(workers: int = 2) -> dict[str, float]:
     return {"library_files_per_s": len(paths) / seconds}
 
 
+def parse_labelled(spec: str) -> tuple[str, Path, str]:
+    """``NAME=DIR[=WHAT]`` of ``--labelled`` as (name, folder, what).
+
+    Raises:
+        SystemExit: the folder has no ``labels.json`` (these sets are not generated here).
+    """
+    name, _, rest = spec.partition("=")
+    folder, _, what = rest.partition("=")
+    if not name or not folder:
+        sys.exit(f"--labelled wants NAME=DIR[=WHAT], got {spec!r}")
+    if not (Path(folder) / "labels.json").exists():
+        sys.exit(f"{folder} has no labels.json: generate it first (benchmarks/datasets/README.md)")
+    return name, Path(folder), what or "other generator"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="tempo/key accuracy on generated loops")
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "samplemind-bench"
@@ -438,18 +458,28 @@ def main() -> None:
         type=Path,
         action="append",
         default=None,
-        help="render the hard set with this GM bank too and report it as held out (repeatable; "
+        help="render the hard set with this GM bank too and report it beside (repeatable; "
         f"default: {', '.join(str(p) for p in HELD_OUT_SOUNDFONTS)} where installed)",
     )
     parser.add_argument("--no-throughput", action="store_true", help="skip the Debian-library throughput")
+    parser.add_argument(
+        "--labelled",
+        action="append",
+        default=[],
+        metavar="NAME=DIR[=WHAT]",
+        help="also run a folder labelled by another generator (labels.json, e.g. from "
+        "datasets/compose_band_loops.py or compose_synth_loops.py); WHAT says what it is to the "
+        "models (default: 'other generator') (repeatable)",
+    )
     args = parser.parse_args()
+    labelled = [parse_labelled(spec) for spec in args.labelled]
     figures: dict[str, float] = {} if args.no_throughput else library_throughput()
     tables: dict[str, dict] = {}
     sources: dict[str, str] = {}
     for name, folder in (("easy", args.easy), ("hard", args.hard)):
         if args.only in (None, name):
             figures |= evaluate(name, folder, args.seed, not args.no_essentia, tables=tables)
-            sources[name] = f"in-distribution (FluidR3 GM, seed {args.seed})"
+            sources[name] = f"make_loops, FluidR3 GM, seed {args.seed}"
     if args.only in (None, "hard"):
         banks = args.held_out_soundfont or [p for p in HELD_OUT_SOUNDFONTS if p.exists()]
         for bank in banks:
@@ -458,7 +488,10 @@ def main() -> None:
             name = f"hard-{bank.stem}"
             folder = args.hard.with_name(f"{args.hard.name}-{bank.stem}")
             figures |= evaluate(name, folder, args.seed, not args.no_essentia, soundfont=bank, tables=tables)
-            sources[name] = f"held out ({bank.name}: a bank the tempo and key models never heard)"
+            sources[name] = f"other bank ({bank.name}, seed {args.seed})"
+    for name, folder, what in labelled:
+        figures |= evaluate(name, folder, args.seed, not args.no_essentia, tables=tables)
+        sources[name] = what
     if len(tables) > 1:
         print_held_out(tables, sources)
     print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
+import textwrap
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -26,6 +28,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from companion.analysis import tempo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from leave_one_out import leave_one_group_out, parse_group, print_table
+
+#: L2 penalties tried leaving one generator out.
+PENALTIES = (0.3, 1.0, 3.0, 10.0)
 
 
 def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
@@ -82,33 +90,68 @@ def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
     return {g: float(np.mean(v)) for g, v in sorted(hits.items())}
 
 
-def write_weights(w: np.ndarray) -> Path:
-    """Replace the ``WEIGHTS = np.array([...])`` literal in tempo.py with ``w``."""
+def write_weights(w: np.ndarray, train: list[Path], l2: float) -> Path:
+    """Replace the ``WEIGHTS`` literal in tempo.py, and the comment above it, with ``w``.
+
+    Raises:
+        RuntimeError: tempo.py has no such literal.
+    """
     path = Path(tempo.__file__)
     text = path.read_text()
-    body = (
-        "WEIGHTS = np.array([\n"
-        + "".join(f"    {v:.3f},  # {name}\n" for v, name in zip(w, tempo.FEATURE_NAMES))
-        + "])"
+    source = textwrap.wrap(
+        f"Weights fitted by benchmarks/datasets/fit_tempo_model.py (L2 = {l2:g}) on the loops of "
+        + " ".join(p.name for p in train)
+        + "; do not edit by hand.",
+        width=92,
     )
-    new, count = re.subn(r"WEIGHTS = np\.array\(\[.*?\]\)", lambda _: body, text, count=1, flags=re.S)
+    body = (
+        "".join(f"#: {line}\n" for line in source)
+        + "WEIGHTS = np.array(\n    [\n"
+        + "".join(f"        {v:.3f},  # {name}\n" for v, name in zip(w, tempo.FEATURE_NAMES))
+        + "    ]\n)"
+    )
+    new, count = re.subn(
+        r"#: Weights fitted by.*?WEIGHTS = np\.array\(.*?\]\s*\)", lambda _: body, text, count=1, flags=re.S
+    )
     if count != 1:
         raise RuntimeError(f"no WEIGHTS literal found in {path}")
     path.write_text(new)
     return path
 
 
+def fit(items: list[dict], l2: float) -> np.ndarray:
+    """Weights (len(FEATURE_NAMES),) float64 maximising the penalised likelihood over ``items``."""
+    start = np.zeros(len(tempo.FEATURE_NAMES))
+    return minimize(neg_log_likelihood, start, args=(items, l2), jac=True, method="L-BFGS-B").x
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--train", type=Path, nargs="+", required=True)
+    parser.add_argument("--train", type=Path, nargs="+", default=[])
     parser.add_argument("--eval", type=Path, nargs="*", default=[])
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=DIR[,DIR…]",
+        help="the folders of one generator; with two or more, the penalty is chosen leaving one "
+        "generator out and the model is fitted on all of them",
+    )
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--write", action="store_true", help="put the weights into tempo.py")
     args = parser.parse_args()
-    train = load(args.train)
-    start = np.zeros(len(tempo.FEATURE_NAMES))
-    res = minimize(neg_log_likelihood, start, args=(train, args.l2), jac=True, method="L-BFGS-B")
-    w = res.x
+    groups = dict(parse_group(spec) for spec in args.group)
+    if groups:
+        data = {name: load(folders) for name, folders in groups.items()}
+        args.l2, table = leave_one_group_out(data, fit, accuracy, PENALTIES)
+        print_table("tempo octave model: Acc1 among loop-length candidates", args.l2, table)
+        args.train = [f for folders in groups.values() for f in folders]
+        train = [it for items in data.values() for it in items]
+    elif args.train:
+        train = load(args.train)
+    else:
+        parser.error("give --train or two or more --group")
+    w = fit(train, args.l2)
     for name, value in zip(tempo.FEATURE_NAMES, w):
         print(f"  {name:<16} {value:+.3f}")
     print("train acc (fitted):", accuracy(w, train)["all"], " current:", accuracy(tempo.WEIGHTS, train)["all"])
@@ -118,7 +161,7 @@ def main() -> None:
         for g in fitted:
             print(f"  eval {g:<24} fitted {fitted[g]:.3f}  current {current[g]:.3f}")
     if args.write:
-        print(f"wrote {write_weights(w)}")
+        print(f"wrote {write_weights(w, args.train, args.l2)}")
 
 
 if __name__ == "__main__":
