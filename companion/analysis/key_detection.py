@@ -8,18 +8,21 @@ Steps:
    so that the overtones of each note do not outweigh the notes played.
 2. Beat-synchronous chroma (the last 85 % of each beat, skipping attacks) matched against the
    24 major and minor triads (cosine similarity, softmax at temperature 0.02): a distribution
-   of chords over the loop, and the chords on its first and last beats.
+   of chords over the loop.
 3. For every candidate key, features relative to its tonic: the chord distribution by root
-   interval and quality (so the model knows a V or a VII from a I), whether the loop opens on
-   the tonic triad and closes on the dominant, subdominant or subtonic chord, the Pearson
-   correlation of the salience chroma with the Krumhansl–Kessler, Temperley and EDMA profiles
-   (:mod:`companion.analysis.key_profiles`), the share of bass notes (below C3) on the
-   tonic and on the fifth, and a constant (a prior for the mode).
+   interval and quality (so the model knows a V or a VII from a I), the Pearson correlation
+   of the salience chroma with the Krumhansl–Kessler, Temperley and EDMA profiles
+   (:mod:`companion.analysis.key_profiles`), the share of bass notes (below C3) on the tonic
+   and on the fifth, the salience chroma and the bass-note histogram themselves rotated to
+   the tonic (a key profile and a bass profile the model learns), and a constant (a prior
+   for the mode). Nothing depends on where the loop starts or ends: loops cut from a
+   progression start on any chord (features on the first and last beats were dropped when
+   models were compared leaving one generator out, see ``fit_key_model.py``).
 4. A linear score per key with separate weights for major and minor keys; the 24 keys
    compete in a softmax (conditional logit) whose probability for the winner is the
    confidence. The weights (:mod:`companion.analysis.key_model`) are fitted by
-   ``benchmarks/datasets/fit_key_model.py`` on generated loops of seeds other than the
-   benchmark's.
+   ``benchmarks/datasets/fit_key_model.py`` on loops of three independent generators, the
+   penalty chosen leaving one generator out.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ CHORD_TEMPERATURE = 0.02
 #: Beat length (BPM) used for material without a tempo (one-shots).
 DEFAULT_BPM = 120.0
 #: Features per key, in order (see :func:`key_features`).
-N_KEY_FEATURES = 24 + 4 + len(PROFILE_NAMES) + 2 + 1
+N_KEY_FEATURES = 24 + len(PROFILE_NAMES) + 2 + 12 + 12 + 1
 
 
 @dataclass
@@ -174,16 +177,16 @@ def key_features(feat: Features, bpm: float | None) -> np.ndarray:
         (24, 2·N_KEY_FEATURES) float64: row k holds key k's features in the first half for a
         major key and in the second half for a minor key (zeros in the other half), so that
         major and minor keys have their own weights. Per key: chord distribution relative to
-        the tonic (24: major triads on intervals 0–11, then minor), first beat on the tonic
-        triad, last beat on the major chord of the fifth, on the (sub)dominant chord of the
-        mode, on the major chord of the flat seventh; profile correlations; bass share on
-        the tonic and on the fifth; a constant (the mode's prior).
+        the tonic (24: major triads on intervals 0–11, then minor); profile correlations;
+        bass share on the tonic and on the fifth; the salience chroma as shares (summing to
+        1) minus 1/12, on intervals 0–11 from the tonic; the bass histogram on intervals
+        0–11; a constant (the mode's prior).
     """
     bpm = bpm or DEFAULT_BPM
     probs, weights = chord_posteriors(beat_means(feat.chroma, feat.pitch_fps, bpm))
     dist = (probs * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-12)
-    first, last = probs[0], probs[-1]
     sal_chroma = fold(salience(feat.pitch)).mean(axis=1)
+    shares = sal_chroma / max(float(sal_chroma.sum()), 1e-12) - 1.0 / 12
     z = sal_chroma - sal_chroma.mean()
     z /= max(float(np.linalg.norm(z)), 1e-12)
     profiles = [key_templates(name) @ z for name in PROFILE_NAMES]
@@ -193,13 +196,16 @@ def key_features(feat: Features, bpm: float | None) -> np.ndarray:
     for key in range(24):
         tonic, minor = key % 12, key >= 12
         rel = np.concatenate([np.roll(dist[:12], -tonic), np.roll(dist[12:], -tonic)])
-        extra = [
-            first[tonic + (12 if minor else 0)],
-            last[(tonic + 7) % 12],
-            last[(tonic + 5) % 12 + (12 if minor else 0)],
-            last[(tonic + 10) % 12],
-        ]
-        row = np.concatenate([rel, extra, [p[key] for p in profiles], [bass[tonic], bass[(tonic + 7) % 12], 1.0]])
+        row = np.concatenate(
+            [
+                rel,
+                [p[key] for p in profiles],
+                [bass[tonic], bass[(tonic + 7) % 12]],
+                np.roll(shares, -tonic),
+                np.roll(bass, -tonic),
+                [1.0],
+            ]
+        )
         start = d if minor else 0
         out[key, start : start + d] = row
     return out
