@@ -12,11 +12,12 @@ ladder-filter sweeps, compression) and sidechain pumping computed on the kick.
 
 Every loop is cut to exactly ``bars × beats_per_bar × 60 / bpm`` seconds; tails are cut or
 wrapped into the start. About one loop in eight is drums only (no key), some are bass only or
-arpeggio only, and some carry no drums. Output: neutral names ``synth_0001.wav`` (a sixth as
-``.ogg``), ``labels.csv`` and ``labels.json``. Deterministic in ``--seed``; loop *i* is the same
+arpeggio only, and some carry no drums. Output: neutral names ``take_0001.wav`` (a sixth as
+``.ogg``), ``labels.csv`` and ``labels.json``; not ``synth_…``, nor a folder named so: the app
+reads ``synth`` in a name or folder as an instrument. Deterministic in ``--seed``; loop *i* is the same
 whatever ``--limit``.
 
-    python benchmarks/datasets/compose_synth_loops.py --out /tmp/gen/synth_s0 --seed 0 [--limit K]
+    python benchmarks/datasets/compose_synth_loops.py --out /tmp/gen/electro_s0 --seed 0 [--limit K]
 """
 
 from __future__ import annotations
@@ -566,7 +567,7 @@ def generate(out: Path, seed: int, limit: int | None = None) -> list[dict]:
         ogg = loop.rng.random() < 1 / 6
         mono = loop.rng.random() < 0.15
         data = audio.mean(axis=0) if mono else audio.T
-        file = f"synth_{i + 1:04d}.{'ogg' if ogg else 'wav'}"
+        file = f"take_{i + 1:04d}.{'ogg' if ogg else 'wav'}"
         if ogg:
             sf.write(out / file, data, v.SR, format="OGG", subtype="VORBIS")
         else:

@@ -46,7 +46,7 @@ def band(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict, object]]:
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict, object]]:
-    folder = tmp_path_factory.mktemp("synth")
+    folder = tmp_path_factory.mktemp("electro")  # not "synth": the app reads folders as hints
     return _analysed(folder, compose_synth_loops.generate(folder, seed=0, limit=SYNTH_LOOPS))
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from companion.analysis.names import parse_name
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "datasets"))
 
 import compose_band_loops as gen
@@ -72,6 +74,9 @@ def test_names_carry_only_the_counter(generated: tuple[Path, list[dict]]) -> Non
     for i, r in enumerate(rows, 1):
         assert re.fullmatch(r"band_\d{4}\.(wav|ogg)", r["file"])
         assert int(re.sub(r"\D", "", r["file"])) == i
+        # the app reads names (and folders) as hints: these must give it none
+        hints = parse_name(Path(r["file"]))
+        assert hints.instrument is None and hints.bpm is None and hints.key is None, r["file"]
 
 
 def test_duration_is_whole_bars(generated: tuple[Path, list[dict]]) -> None:

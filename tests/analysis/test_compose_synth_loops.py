@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from companion.analysis.names import parse_name
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "datasets"))
 
 import compose_synth_loops as gen
@@ -33,7 +35,7 @@ MIN_SCALE_SHARE = 0.70
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
-    out = tmp_path_factory.mktemp("synth")
+    out = tmp_path_factory.mktemp("electro")
     rows = gen.generate(out, seed=0, limit=LIMIT)
     return out, rows
 
@@ -66,9 +68,12 @@ def test_labels_files_and_durations(rendered: tuple[Path, list[dict]]) -> None:
 def test_names_carry_only_the_counter(rendered: tuple[Path, list[dict]]) -> None:
     _, rows = rendered
     for i, r in enumerate(rows, start=1):
-        assert re.fullmatch(r"synth_\d{4}\.(wav|ogg)", r["file"]), r["file"]
+        assert re.fullmatch(r"take_\d{4}\.(wav|ogg)", r["file"]), r["file"]
         assert int(re.sub(r"\D", "", r["file"])) == i
         assert r["style"] not in r["file"]
+        # the app reads names (and folders) as hints: these must give it none
+        hints = parse_name(Path(r["file"]))
+        assert hints.instrument is None and hints.bpm is None and hints.key is None, r["file"]
 
 
 def test_drum_only_loops_have_no_key(rendered: tuple[Path, list[dict]]) -> None:
