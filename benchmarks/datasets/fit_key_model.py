@@ -28,10 +28,7 @@ from companion.analysis import key_detection
 from companion.music.keys import Key, mirex_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from leave_one_out import leave_one_group_out, parse_group, print_table
-
-#: L2 penalties tried leaving one generator out.
-PENALTIES = (0.3, 1.0, 3.0, 10.0)
+from leave_one_out import add_arguments, training_items
 
 MODEL_FILE = Path(key_detection.__file__).with_name("key_model.py")
 
@@ -127,30 +124,10 @@ def write_model(w: np.ndarray, train: list[Path], l2: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--train", type=Path, nargs="+", default=[])
-    parser.add_argument("--eval", type=Path, nargs="*", default=[])
-    parser.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        metavar="NAME=DIR[,DIR…]",
-        help="the folders of one generator; with two or more, the penalty is chosen leaving one "
-        "generator out and the model is fitted on all of them",
-    )
-    parser.add_argument("--l2", type=float, default=1.0)
+    add_arguments(parser)
     parser.add_argument("--write", action="store_true", help="rewrite companion/analysis/key_model.py")
     args = parser.parse_args()
-    groups = dict(parse_group(spec) for spec in args.group)
-    if groups:
-        data = {name: load(folders) for name, folders in groups.items()}
-        args.l2, table = leave_one_group_out(data, fit, mirex_by_style, PENALTIES)
-        print_table("key model: MIREX score", args.l2, table)
-        args.train = [f for folders in groups.values() for f in folders]
-        train = [it for items in data.values() for it in items]
-    elif args.train:
-        train = load(args.train)
-    else:
-        parser.error("give --train or two or more --group")
+    train = training_items(parser, args, load, fit, mirex_by_style, "key model: MIREX score")
     w = fit(train, args.l2)
     print(f"train MIREX {mirex(w, train):.3f} ({len(train)} loops)")
     for folder in args.eval:

@@ -30,10 +30,7 @@ from scipy.optimize import minimize
 from companion.analysis import tempo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from leave_one_out import leave_one_group_out, parse_group, print_table
-
-#: L2 penalties tried leaving one generator out.
-PENALTIES = (0.3, 1.0, 3.0, 10.0)
+from leave_one_out import add_arguments, training_items
 
 
 def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
@@ -127,30 +124,10 @@ def fit(items: list[dict], l2: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--train", type=Path, nargs="+", default=[])
-    parser.add_argument("--eval", type=Path, nargs="*", default=[])
-    parser.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        metavar="NAME=DIR[,DIR…]",
-        help="the folders of one generator; with two or more, the penalty is chosen leaving one "
-        "generator out and the model is fitted on all of them",
-    )
-    parser.add_argument("--l2", type=float, default=1.0)
+    add_arguments(parser)
     parser.add_argument("--write", action="store_true", help="put the weights into tempo.py")
     args = parser.parse_args()
-    groups = dict(parse_group(spec) for spec in args.group)
-    if groups:
-        data = {name: load(folders) for name, folders in groups.items()}
-        args.l2, table = leave_one_group_out(data, fit, accuracy, PENALTIES)
-        print_table("tempo octave model: Acc1 among loop-length candidates", args.l2, table)
-        args.train = [f for folders in groups.values() for f in folders]
-        train = [it for items in data.values() for it in items]
-    elif args.train:
-        train = load(args.train)
-    else:
-        parser.error("give --train or two or more --group")
+    train = training_items(parser, args, load, fit, accuracy, "tempo octave model: Acc1 among loop-length candidates")
     w = fit(train, args.l2)
     for name, value in zip(tempo.FEATURE_NAMES, w):
         print(f"  {name:<16} {value:+.3f}")

@@ -10,6 +10,7 @@ shipped model is then fitted on every group.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,51 @@ from typing import Any, TypeVar
 import numpy as np
 
 Item = TypeVar("Item")
+
+#: L2 penalties tried leaving one generator out.
+PENALTIES = (0.3, 1.0, 3.0, 10.0)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fit scripts' shared options: ``--train``, ``--eval``, ``--group``, ``--l2``."""
+    parser.add_argument("--train", type=Path, nargs="+", default=[])
+    parser.add_argument("--eval", type=Path, nargs="*", default=[])
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=DIR[,DIR…]",
+        help="the folders of one generator; with two or more, the penalty is chosen leaving one "
+        "generator out and the model is fitted on all of them",
+    )
+    parser.add_argument("--l2", type=float, default=1.0)
+
+
+def training_items(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    load: Callable[[list[Path]], list[Item]],
+    fit: Callable[[list[Item], float], np.ndarray],
+    score: Callable[[np.ndarray, list[Item]], dict[str, float]],
+    title: str,
+) -> list[Item]:
+    """The items to fit the shipped model on, from ``--group`` (choosing ``args.l2`` leaving one
+    generator out, printing the table, and setting ``args.train`` to every group's folders) or
+    from ``--train``.
+
+    Raises:
+        SystemExit: neither was given (through ``parser.error``).
+    """
+    groups = dict(parse_group(spec) for spec in args.group)
+    if groups:
+        data = {name: load(folders) for name, folders in groups.items()}
+        args.l2, table = leave_one_group_out(data, fit, score, PENALTIES)
+        print_table(title, args.l2, table)
+        args.train = [f for folders in groups.values() for f in folders]
+        return [it for items in data.values() for it in items]
+    if not args.train:
+        parser.error("give --train or two or more --group")
+    return load(args.train)
 
 
 def parse_group(spec: str) -> tuple[str, list[Path]]:
