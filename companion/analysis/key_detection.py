@@ -16,8 +16,8 @@ Steps:
    and on the fifth, the salience chroma and the bass-note histogram themselves rotated to
    the tonic (a key profile and a bass profile the model learns), and a constant (a prior
    for the mode). Nothing depends on where the loop starts or ends: loops cut from a
-   progression start on any chord (features on the first and last beats were dropped when
-   models were compared leaving one generator out, see ``fit_key_model.py``).
+   progression start on any chord, and features on the first and last beats learnt how one
+   generator began and ended its progressions.
 4. A linear score per key with separate weights for major and minor keys; the 24 keys
    compete in a softmax (conditional logit) whose probability for the winner is the
    confidence. The weights (:mod:`companion.analysis.key_model`) are fitted by
