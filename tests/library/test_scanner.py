@@ -133,7 +133,9 @@ def _analysed_at(db: Path) -> dict[str, float]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_scan_resumes_without_redoing_finished_files(tmp_path: Path, sonic_pi: Path, sig):
     root = tmp_path / "lib"
-    names = sorted(p.name for p in sonic_pi.glob("*.flac"))[:60]
+    # all of Sonic Pi's FLACs (165): results are written every second or 64 files, and with 60
+    # files a fast scan could finish in the moment between the first write and the kill
+    names = sorted(p.name for p in sonic_pi.glob("*.flac"))
     copy_samples(sonic_pi, root, names)
     db = tmp_path / "lib.db"
     proc = subprocess.Popen(
@@ -154,6 +156,7 @@ def test_killed_scan_resumes_without_redoing_finished_files(tmp_path: Path, soni
             break
         time.sleep(0.2)
     assert len(done) >= 5, proc.stderr.read().decode() if proc.poll() is not None else "scan too slow"
+    assert proc.poll() is None, f"the scan finished ({len(done)} of {len(names)} written) before it could be killed"
     os.killpg(proc.pid, sig)
     rc = proc.wait(timeout=60)
     assert rc != 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.progress import (
@@ -60,18 +65,22 @@ def scan_cmd(
             rate = f"{p.done / elapsed:5.1f} files/s" if elapsed > 0.5 and p.done else ""
             bar.update(task, completed=p.done, total=p.total, rate=rate)
 
+        stop = threading.Event()
         try:
-            embedder = _load_embedder(model)
-            report = scan(catalog, paths, workers=workers, progress=on_progress, embedder=embedder)
+            with _ctrl_c_sets(stop):
+                embedder = _load_embedder(model)
+                report = scan(catalog, paths, workers=workers, progress=on_progress, embedder=embedder, stop=stop)
         except KeyboardInterrupt:
+            stop.set()
+        except CompanionError as exc:
+            raise fail(str(exc)) from exc
+        if stop.is_set():
             left = catalog.count("pending")
             err_console.print(
                 f"\n[yellow]interrupted[/] — finished files are saved; {left} files still pending. "
                 "Run the same scan again to resume."
             )
-            raise typer.Exit(130) from None
-        except CompanionError as exc:
-            raise fail(str(exc)) from exc
+            raise typer.Exit(130)
     if json_out:
         print_json(report.to_json())
         return
@@ -86,6 +95,32 @@ def scan_cmd(
         + (" — see `companion problems`" if report.problems else "")
     )
     err_console.print(f"catalog: {db}")
+
+
+@contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While inside, Ctrl-C (SIGINT) sets ``stop`` — the scan ends after the files in hand — and
+    a second Ctrl-C raises KeyboardInterrupt at once.
+
+    A KeyboardInterrupt raised by the default handler can be lost: when the signal lands inside a
+    C callback into Python (soundfile's virtual I/O, through cffi), cffi prints "Exception
+    ignored from cffi callback" and the scan went on to finish and exit 0. An event is never lost.
+    Forked analysis workers inherit this handler, so they finish their file too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _load_embedder(model: Path | None):
