@@ -41,7 +41,7 @@ from companion.ui.main_window import MainWindow
 
 WIDTH, HEIGHT = 480, 860
 AUDIBLE = 10 ** (-60 / 20)
-Step = Iterator[Callable[[], bool] | float]
+Step = Iterator[Callable[[], bool] | float | tuple[Callable[[], bool], float]]
 
 
 class Driver:
@@ -73,6 +73,9 @@ class Driver:
             return
         now = time.monotonic()
         self.deadline = now + self.timeout_s
+        if isinstance(what, tuple):  # (condition, seconds): a step allowed longer than the default
+            what, patience = what
+            self.deadline = now + float(patience)
         if callable(what):
             self.waiting, self.until = what, 0.0
         else:
@@ -166,13 +169,19 @@ def first_session(out: dict[str, Any], shots: Path, pack: Path) -> Step:
     player = auditioner.player
     w.view.select_row(0)
     w.view.setFocus()
-    item = w.selected()
     ctx = c.context()
+    waited_from = time.perf_counter()
 
     def cached() -> bool:
-        return auditioner.is_cached(item.audition(), ctx.bpm, ctx.key)
+        # the card selected now: a late re-rank may have moved the selection, and the
+        # pre-render follows the list (selected card first)
+        return (it := w.selected()) is not None and auditioner.is_cached(it.audition(), ctx.bpm, ctx.key)
 
-    yield cached
+    # The pre-render competes with the scan's last analyses and the CLAP embedding on two
+    # cores; how long it took is reported, the press-to-sound time below is what is measured.
+    yield (cached, 120.0)
+    item = w.selected()
+    out["prerender_wait_s"] = round(time.perf_counter() - waited_from, 2)
     heard: list[float] = []
 
     def tap(block: np.ndarray) -> None:
