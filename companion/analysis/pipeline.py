@@ -20,7 +20,7 @@ from companion.analysis.descriptors import describe
 from companion.analysis.features import Features, compute_features
 from companion.analysis.fitted import load_model
 from companion.analysis.instrument_model import MIN_DURATION_S, instrument_proba
-from companion.analysis.instruments import DRUM_HITS, Instrument
+from companion.analysis.instruments import DRUM_HITS, UNPITCHED, Instrument
 from companion.analysis.key_detection import estimate_key
 from companion.analysis.kind import (
     HARMONIC_CHANGE,
@@ -40,7 +40,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "7"
+ANALYSIS_VERSION = "8"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -119,7 +119,7 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
     drum_p = _set_instrument(result, hints, desc, mel_patch(audio.y, audio.sr))
     if kind == "loop":
         _set_tempo(result, hints, tags, feat, audio.duration_s, pulse)
-    _set_key(result, hints, tags, feat, est, drum_p)
+    _set_key(result, hints, tags, feat, est, drum_p, desc)
     return result
 
 
@@ -223,8 +223,30 @@ def _set_tempo(
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
 
 
+def pitched_loop_p(desc: np.ndarray) -> float:
+    """Probability that a loop holds pitched material (a key to find) rather than drums alone,
+    from the fitted loop model (``benchmarks/datasets/fit_pitched_model.py``: a logistic
+    regression over the descriptors, its threshold ``min_confidence`` chosen leaving one loop
+    generator out).
+
+    Args:
+        desc: (N_DESCRIPTORS,) float32 descriptor vector of the loop (:func:`describe`).
+
+    Returns:
+        P(pitched) in [0, 1].
+    """
+    model = load_model("pitched")
+    return float(model.proba(desc)[model.classes.index("pitched")])
+
+
 def _set_key(
-    result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, est: KindEstimate, drum_p: float
+    result: Analysis,
+    hints: NameHints,
+    tags: EmbeddedTags,
+    feat: Features,
+    est: KindEstimate,
+    drum_p: float,
+    desc: np.ndarray,
 ) -> None:
     named: tuple[Key, Source, float] | None = None
     if tags.key is not None:
@@ -239,6 +261,11 @@ def _set_key(
     pitched = est.pitched and not hints.unpitched and result.instrument not in DRUM_HITS
     if result.kind == "one-shot" and drum_p >= DRUM_HIT_P:
         pitched = False  # most likely a drum hit, whatever its partials: no key
+    named_pitched = hints.instrument is not None and hints.instrument not in UNPITCHED and hints.instrument != "fx"
+    if result.kind == "loop" and pitched and not named_pitched:
+        # a drum loop whose toms or congas ring in narrow partials gets no key; a loop its name
+        # calls a bass or a synth line keeps one
+        pitched = pitched_loop_p(desc) >= load_model("pitched").min_confidence
     if tags.root_pc is not None:
         pitched = True
     result.pitched = pitched

@@ -96,3 +96,14 @@ def test_loops_are_called_loops_and_pitched_ones_get_a_key(which: str, request: 
     assert np.mean([a.kind == "loop" for _, a in pairs]) >= 0.9
     pitched = [(r, a) for r, a in pairs if r["pitched"]]
     assert np.mean([a.key_pc is not None for _, a in pitched]) >= 0.95
+
+
+def test_drum_only_loops_get_no_key(band: list, synth: list) -> None:
+    # 3 band loops (bossa, ballad, jazz waltz kits) and 4 synthesised ones (techno, afro house,
+    # garage, house) with drums alone; their toms, congas and tuned kicks ring in narrow partials
+    # that the tonalness rule alone took for pitched material (2 of the 7 got a key before the
+    # fitted loop model; on the full seed-0 sets it keys none of 43)
+    drums_only = [(r, a) for r, a in [*band, *synth] if not r["pitched"]]
+    assert len(drums_only) >= 6
+    keyed = [r["file"] for r, a in drums_only if a.key_pc is not None]
+    assert len(keyed) <= 1, keyed
