@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Quiet time after a list change before the top of the list is pre-rendered (ms).
 PREFETCH_DELAY_MS = 600
+#: Longest the pre-render waits for that quiet (ms): a list that a scan or an embedding job
+#: re-ranks every second still gets its top pre-rendered.
+PREFETCH_MAX_WAIT_MS = 2000
 #: How many cards from the top of the list are pre-rendered (the ones a producer sees first).
 PREFETCH_TOP = 10
 MIME_SAMPLE = "application/x-samplemind-sample"
@@ -59,6 +62,8 @@ class AuditionAdapter(QObject):
         self._playing = False
         self._exports: dict[tuple[Any, ...], str] = {}
         self._prefetch_items: list[SuggestionItem] = []
+        self._prefetch_key: tuple[Any, ...] | None = None  # what the scheduled pre-render renders
+        self._prefetch_waiting_since = 0.0  # time.monotonic() of the first list the timer waits on
         self._prefetch_generation = 0
         self._prefetch_timer = QTimer(self, singleShot=True, interval=PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch)
@@ -77,6 +82,7 @@ class AuditionAdapter(QObject):
         """Shutdown: no more pre-rendering."""
         self._prefetch_timer.stop()
         self._prefetch_generation += 1
+        self._prefetch_key = None
 
     def stop(self) -> None:
         """Fade out (cheap: flags the audio callback)."""
@@ -146,7 +152,7 @@ class AuditionAdapter(QObject):
             if error is not None:
                 log.info("full render of %s failed: %s", item.path, error)
             if self._prefetch_items:
-                self._prefetch_timer.start()  # the pre-renders it displaced start again after it
+                self._prefetch_timer.start(PREFETCH_DELAY_MS)  # the pre-renders it displaced start again after it
 
         def done(started: Any, error: BaseException | None) -> None:
             if self._failed(item, error) or started is None:
@@ -163,7 +169,7 @@ class AuditionAdapter(QObject):
             )
             c.tasks.clear("prefetch")
             c.tasks.run(lambda: auditioner.finish(started, ctx.bpm, ctx.key), finished, pool="prefetch", priority=0)
-            self._prefetch_timer.start()  # the pre-renders it displaced start again after it
+            self._prefetch_timer.start(PREFETCH_DELAY_MS)  # the pre-renders it displaced start again after it
 
         c.tasks.run(work, done, pool="audio", priority=10)
 
@@ -239,18 +245,30 @@ class AuditionAdapter(QObject):
     # ================================================================== pre-render
     def schedule_prefetch(self, items: list[SuggestionItem]) -> None:
         """Pre-render these cards for the current context once the list has been quiet for
-        :data:`PREFETCH_DELAY_MS`: the first ``PREFETCH_TOP + 1`` distinct ones, in order (the
-        window passes the selected card, then the list). Any pre-rendering of an older list
-        stops after the render in progress."""
+        :data:`PREFETCH_DELAY_MS`, or at the latest :data:`PREFETCH_MAX_WAIT_MS` after the first
+        list it waits on: the first ``PREFETCH_TOP + 1`` distinct ones, in order (the window
+        passes the selected card, then the list). A list that asks for the same renders as the
+        scheduled one (the same files, tempo and key, in the same context) changes nothing; any
+        pre-rendering of another list stops after the render in progress."""
         seen: set[int] = set()
         wanted: list[SuggestionItem] = []
         for it in items:
             if it.sample_id not in seen:
                 seen.add(it.sample_id)
                 wanted.append(it)
-        self._prefetch_items = wanted[: PREFETCH_TOP + 1]
+        wanted = wanted[: PREFETCH_TOP + 1]
+        ctx = self._c.context()
+        key = (tuple(it.audition() for it in wanted), ctx.bpm, ctx.key)
+        self._prefetch_items = wanted
+        if key == self._prefetch_key:
+            return  # the same renders are waiting or under way: let them go on
+        self._prefetch_key = key
         self._prefetch_generation += 1  # a running pre-render of the old list stops
-        self._prefetch_timer.start()
+        now = time.monotonic()
+        if not self._prefetch_timer.isActive():
+            self._prefetch_waiting_since = now
+        left_ms = PREFETCH_MAX_WAIT_MS - (now - self._prefetch_waiting_since) * 1000.0
+        self._prefetch_timer.start(int(max(0.0, min(PREFETCH_DELAY_MS, left_ms))))
 
     @property
     def prefetch_items(self) -> list[SuggestionItem]:

@@ -171,10 +171,12 @@ def first_session(out: dict[str, Any], shots: Path, pack: Path) -> Step:
     w.view.setFocus()
     ctx = c.context()
     waited_from = time.perf_counter()
+    lists_before = len(seen)  # lists shown while it waits (re-ranks as CLAP vectors come in)
 
     def cached() -> bool:
         # the card selected now: a late re-rank may have moved the selection, and the
         # pre-render follows the list (selected card first)
+        out["lists_during_prerender"] = len(seen) - lists_before  # reported on a timeout too
         return (it := w.selected()) is not None and auditioner.is_cached(it.audition(), ctx.bpm, ctx.key)
 
     # The pre-render competes with the scan's last analyses and the CLAP embedding on two

@@ -182,3 +182,35 @@ def test_the_top_ten_of_each_list_is_rendered_ahead(qtbot, make_window):
     new = c.context()
     assert ahead(new)  # the loops need new renders
     wait_until(qtbot, lambda: not ahead(new), timeout_s=60.0)
+
+
+def test_a_list_refreshed_every_300_ms_still_gets_its_top_rendered(qtbot, make_window):
+    # A scan or an embedding job re-ranks the list about every second; each new list used to
+    # restart the 600 ms quiet time, so the selected card was never rendered ahead while it ran.
+    from PySide6.QtCore import QTimer
+
+    window = make_window(top_k=20)
+    c = window.controller
+    auditioner = c.auditioner
+    window.view.select_row(0)
+    with qtbot.waitSignal(c.suggestions_ready, timeout=10000, check_params_cb=lambda b: b.context.bpm == 97.0):
+        c.edit_context({"bpm": 97.0, "key": "E minor"})  # a tempo and key nothing was rendered for
+    ctx = c.context()
+    selected = window.view.current_item()
+    items = [it for it in window.model.items if not it.analysing]
+    assert selected is not None and not auditioner.is_cached(selected.audition(), ctx.bpm, ctx.key)
+    lists = [[selected, *items[:10]], [selected, *items[1:11]]]  # two orders, as re-ranks give
+    refreshed: list[int] = []
+
+    def refresh() -> None:
+        refreshed.append(1)
+        c.audition.schedule_prefetch(lists[len(refreshed) % 2])
+
+    timer = QTimer(interval=300)
+    timer.timeout.connect(refresh)
+    timer.start()
+    try:
+        wait_until(qtbot, lambda: auditioner.is_cached(selected.audition(), ctx.bpm, ctx.key), timeout_s=30.0)
+    finally:
+        timer.stop()
+    assert len(refreshed) >= 3  # it was rendered while the list kept changing
