@@ -29,6 +29,7 @@ from companion.analysis.kind import (
     KindEstimate,
     estimate_kind,
     harmonic_change,
+    onset_periodicity,
     strong_onsets,
 )
 from companion.analysis.mel_cnn import mel_patch
@@ -63,6 +64,11 @@ MIN_PULSE_ONSETS = 2
 #: Loops of the hard set, seed 1 (``make_loops.py``): 3.8 for the flattest arpeggio, ≥ 7.4 for
 #: every groove; held pads 1.8–4.
 PULSE_PEAK_RATIO = 5.0
+#: … or if its onset envelope repeats this strongly (:func:`~companion.analysis.kind.onset_periodicity`):
+#: a groove of dense hi-hats, where no onset stands out. Chosen just above every held pad of the
+#: hard sets, seeds 1–8, the easy set, seed 1, and the csound render of hard seed 1
+#: (``make_loops.py``; at most 0.45).
+PULSE_PERIODICITY = 0.5
 
 
 def analyse_file(path: Path, library_root: Path | None = None) -> tuple[Analysis, DecodedAudio]:
@@ -125,13 +131,17 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
 
 def has_pulse(feat: Features, change: float) -> bool:
     """Whether the audio holds a rhythmic pulse: at least :data:`MIN_PULSE_ONSETS` onsets after
-    its first 15 % standing out of the steady flux (:data:`PULSE_PEAK_RATIO`), or a harmonic
-    rhythm (a chord change, ``change`` ≥ :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in
-    a pad loop changing chord each bar)."""
+    its first 15 % in an envelope where onsets stand out of the steady flux
+    (:data:`PULSE_PEAK_RATIO`) or repeat (:data:`PULSE_PERIODICITY`), or a harmonic rhythm (a
+    chord change, ``change`` ≥ :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in a pad
+    loop changing chord each bar)."""
     if change >= HARMONIC_CHANGE:
         return True
-    if feat.onset.size == 0 or feat.onset.max() < PULSE_PEAK_RATIO * np.median(feat.onset):
-        return False  # no onset stands out of the steady flux of a held sound
+    if feat.onset.size == 0:
+        return False
+    stands_out = feat.onset.max() >= PULSE_PEAK_RATIO * np.median(feat.onset)
+    if not stands_out and onset_periodicity(feat.onset, feat.fps) < PULSE_PERIODICITY:
+        return False  # no onset stands out of the steady flux of a held sound, nor does it repeat
     onsets = strong_onsets(feat.onset, feat.fps, rel=0.3)
     return int(np.sum(onsets > 0.15 * feat.onset.size)) >= MIN_PULSE_ONSETS
 
