@@ -76,8 +76,9 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, sizes: dict[str, int] | None = None) -> None:
         super().__init__(parent)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._relay.deliver)
+        # The pools are created before the relay: Qt deletes children in creation order, and a
+        # pool's destructor waits for its running tasks, which emit on the relay when they end.
+        # Deleting the runner mid-task must not leave them a deleted relay to emit on.
         self._pools: dict[str, QThreadPool] = {}
         for name, size in (sizes or POOL_SIZES).items():
             pool = QThreadPool(self)
@@ -85,6 +86,8 @@ class TaskRunner(QObject):
             pool.setExpiryTimeout(-1)  # keep the threads: starting one costs ~1 ms on the GUI thread
             pool.setObjectName(f"pool-{name}")
             self._pools[name] = pool
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._relay.deliver)
 
     def run(
         self,

@@ -88,6 +88,29 @@ def test_task_results_come_back_on_the_gui_thread(qtbot):
     assert runner.wait()
 
 
+def test_a_runner_deleted_while_a_task_runs_waits_for_it_quietly(qtbot, capfd):
+    # A runner deleted mid-task (a controller never shut down, collected at exit): its pools wait
+    # for the task, which then emits its result. The relay used to be deleted first, and the
+    # worker printed "RuntimeError: Signal source has been deleted" (seen once at the end of CI).
+    import shiboken6
+
+    runner = TaskRunner()
+    started, finished = [], []
+
+    def work() -> int:
+        started.append(1)
+        time.sleep(0.3)
+        finished.append(1)
+        return 1
+
+    runner.run(work, lambda r, e: None)
+    wait_until(qtbot, lambda: bool(started))
+    shiboken6.delete(runner)  # returns once the running task has ended
+    assert finished
+    err = capfd.readouterr().err
+    assert "Signal source has been deleted" not in err and "Error calling Python override" not in err
+
+
 def test_companion_gui_opens_and_closes(tmp_path: Path, library_db: Path):
     env = dict(
         os.environ,
