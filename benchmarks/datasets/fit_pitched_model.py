@@ -50,7 +50,7 @@ from reliability import print_reliability
 
 from companion.analysis.descriptors import NAMES
 from companion.analysis.fitted import MODEL_DIR
-from companion.analysis.kind import CYMBAL_HIGH_SHARE, PITCHED_TONALNESS
+from companion.analysis.kind import tonal
 
 COLUMNS = np.arange(len(NAMES))
 CONFIGS = (("logistic", 0.03), ("logistic", 0.1), ("logistic", 0.3), ("logistic", 1.0), ("mlp", 1.0), ("mlp", 3.0))
@@ -79,7 +79,7 @@ def labels(y: np.ndarray) -> np.ndarray:
 
 def rule(X: np.ndarray) -> np.ndarray:
     """The fixed rule of :func:`~companion.analysis.kind.estimate_kind`: (n,) bool pitched."""
-    return (X[:, TONALNESS] >= PITCHED_TONALNESS) & (X[:, HIGH_SHARE] < CYMBAL_HIGH_SHARE)
+    return tonal(X[:, TONALNESS], X[:, HIGH_SHARE])
 
 
 def rates(pitched_pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:

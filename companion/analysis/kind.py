@@ -56,6 +56,19 @@ class KindEstimate:
     n_onsets: int
 
 
+def tonal(tonalness: float | np.ndarray, high_share: float | np.ndarray) -> np.bool_ | np.ndarray:
+    """The tonalness rule for pitched material: tonalness ≥ :data:`PITCHED_TONALNESS` and less
+    than :data:`CYMBAL_HIGH_SHARE` of the energy above 4 kHz.
+
+    Args:
+        tonalness, high_share: one value each, or (n,) arrays of them (descriptor columns).
+
+    Returns:
+        A bool, or (n,) bool.
+    """
+    return (np.asarray(tonalness) >= PITCHED_TONALNESS) & (np.asarray(high_share) < CYMBAL_HIGH_SHARE)
+
+
 def strong_onsets(onset: np.ndarray, fps: float, rel: float = 0.3) -> np.ndarray:
     """Frame indices of onset peaks above ``rel`` × the maximum, at least 50 ms apart."""
     if onset.size < 3 or onset.max() <= 0:
@@ -140,7 +153,7 @@ def estimate_kind(feat: Features, duration_s: float) -> KindEstimate:
         kind, conf = "one-shot", float(np.clip(0.5 + front / 2, 0.55, 0.9))
     tonal_margin = feat.tonalness - PITCHED_TONALNESS
     high_margin = CYMBAL_HIGH_SHARE - feat.high_share
-    pitched = tonal_margin >= 0 and high_margin > 0
+    pitched = bool(tonal(feat.tonalness, feat.high_share))
     margin = min(tonal_margin, high_margin) if pitched else (-tonal_margin if tonal_margin < 0 else -high_margin)
     pconf = float(np.clip(0.5 + 2.0 * margin, 0.5, 0.95))
     return KindEstimate(
