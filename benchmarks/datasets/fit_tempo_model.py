@@ -6,7 +6,10 @@ Usage::
     python benchmarks/datasets/fit_tempo_model.py --train /tmp/ds/hard{1..8} /tmp/ds/easy{1,2} \
         --eval /tmp/ds/hard0 /tmp/ds/easy0 [--write]
 
-Train on draws (seeds) other than the benchmark's seed 0, evaluate on seed 0. The model is a
+Train on draws (seeds) other than the benchmark's seed 0, evaluate on seed 0. The metre is
+chosen before the octave (``tempo.choose_metre``); ``--metre DIR… [--metre DIR…]`` prints the
+wrong metres of each source at each threshold of the 3/4 evidence, to choose
+``tempo.THREE_FOUR_EVIDENCE`` on one source and read it on the others. The model is a
 conditional logit: for each loop, every loop-length candidate tempo gets the score
 ``w · candidate_features``, and the likelihood of the labelled candidate under the softmax of
 the scores is maximised with an L2 penalty (scipy L-BFGS). Prints the weights and the Acc1
@@ -39,15 +42,42 @@ def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
 
     audio = decode(Path(path))
     feat = compute_features(audio.y, audio.sr)
-    cands = tempo.loop_length_candidates(audio.duration_s)
     ac = tempo.onset_autocorrelation(feat.onset)
+    free_bpm, strength = tempo.free_tempo(feat)
+    metre = tempo.choose_metre(feat, ac, audio.duration_s, free_bpm, strength)
+    cands = tempo.loop_length_candidates(audio.duration_s, metre)
     X = (
-        np.stack([tempo.candidate_features(feat, bpm, ac) for bpm, _ in cands])
+        np.stack([tempo.candidate_features(feat, bpm, ac, metre) for bpm, _ in cands])
         if cands
         else np.zeros((0, len(tempo.FEATURE_NAMES)))
     )
-    free_bpm, strength = tempo.free_tempo(feat)
     return [bpm for bpm, _ in cands], X, free_bpm, strength
+
+
+def _metres(path: str) -> list[int]:
+    """Beats per bar :func:`tempo.choose_metre` gives the loop at each of :data:`METRE_GRID`."""
+    from companion.analysis.audio import decode
+    from companion.analysis.features import compute_features
+
+    audio = decode(Path(path))
+    feat = compute_features(audio.y, audio.sr)
+    ac = tempo.onset_autocorrelation(feat.onset)
+    free_bpm, strength = tempo.free_tempo(feat)
+    return [tempo.choose_metre(feat, ac, audio.duration_s, free_bpm, strength, t) for t in METRE_GRID]
+
+
+#: Thresholds of the 3/4 evidence tried by ``--metre``.
+METRE_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+
+
+def metre_errors(folders: list[Path]) -> tuple[int, int, list[int]]:
+    """``(loops, loops in 3/4, wrong metres at each threshold of METRE_GRID)`` over the folders."""
+    rows = [(f, r) for f in folders for r in json.loads((f / "labels.json").read_text()) if r["kind"] == "loop"]
+    with ProcessPoolExecutor(2) as pool:
+        metres = list(pool.map(_metres, [str(f / r["file"]) for f, r in rows], chunksize=4))
+    truth = [r.get("beats_per_bar", 4) for _, r in rows]
+    wrong = [sum(m[i] != t for m, t in zip(metres, truth)) for i in range(len(METRE_GRID))]
+    return len(rows), sum(t == 3 for t in truth), wrong
 
 
 def load(folders: list[Path]) -> list[dict]:
@@ -82,7 +112,8 @@ def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
     hits: dict[str, list[bool]] = {}
     for it in items:
         ok = bool(it["cands"]) and it["truth"] is not None and int(np.argmax(it["X"] @ w)) == it["truth"]
-        for g in (it["row"]["style"], "all"):
+        metre = "3/4" if it["row"].get("beats_per_bar", 4) == 3 else "4/4"
+        for g in (it["row"]["style"], metre, "all"):
             hits.setdefault(g, []).append(ok)
     return {g: float(np.mean(v)) for g, v in sorted(hits.items())}
 
@@ -126,7 +157,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     parser.add_argument("--write", action="store_true", help="put the weights into tempo.py")
+    parser.add_argument(
+        "--metre",
+        type=Path,
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="print how many loops of these folders get the wrong metre at each 3/4 evidence "
+        "threshold, and exit (repeat for each source)",
+    )
     args = parser.parse_args()
+    if args.metre:
+        print("wrong metres at 3/4 evidence " + " ".join(f"{t:g}" for t in METRE_GRID))
+        for folders in args.metre:
+            n, n3, wrong = metre_errors(folders)
+            print(f"  {','.join(f.name for f in folders)}: {n} loops, {n3} in 3/4: " + " ".join(map(str, wrong)))
+        return
     train = training_items(parser, args, load, fit, accuracy, "tempo octave model: Acc1 among loop-length candidates")
     w = fit(train, args.l2)
     for name, value in zip(tempo.FEATURE_NAMES, w):

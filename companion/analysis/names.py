@@ -203,6 +203,35 @@ FAST_WORDS = frozenset(
     {"dnb", "drumandbass", "drumnbass", "jungle", "neurofunk", "footwork", "juke", "hardcore", "gabber", "breakcore"}
 )
 HALF_TIME_WORDS = frozenset({"halftime", "half", "trap", "dubstep", "drill"})
+#: Dance and electronic genres played in 4/4: a loop so named is never read in 3/4.
+COMMON_TIME_WORDS = (
+    FAST_WORDS
+    | (HALF_TIME_WORDS - {"half"})
+    | frozenset(
+        {
+            "house",
+            "techhouse",
+            "deephouse",
+            "techno",
+            "trance",
+            "psytrance",
+            "rave",
+            "edm",
+            "electro",
+            "disco",
+            "garage",
+            "ukg",
+            "breakbeat",
+            "breaks",
+            "hardstyle",
+            "grime",
+            "hiphop",
+            "boombap",
+            "reggaeton",
+            "dembow",
+        }
+    )
+)
 #: Folder names that carry no meaning as tags.
 _GENERIC_FOLDERS = frozenset(
     {
@@ -292,6 +321,8 @@ class NameHints:
         unpitched: the name marks drums, noise or FX (no key expected).
         fast_genre: a genre word whose loops are written at the fast tempo (``dnb``, ``jungle``).
         half_time: a word that says the feel is half-time (``halftime``, ``trap``).
+        common_time: a genre word whose loops are in 4/4 (``techno``, ``house``:
+            :data:`COMMON_TIME_WORDS`).
         tags: lower-case words of the nearest folders and the stem, without numbers,
             extensions, stopwords, tempo and key tokens.
         instrument: the instrument the folder and file names say (``bd_808`` → kick,
@@ -309,6 +340,7 @@ class NameHints:
     unpitched: bool = False
     fast_genre: bool = False
     half_time: bool = False
+    common_time: bool = False
     tags: list[str] = field(default_factory=list)
     instrument: Instrument | None = None
     waveform: bool = False
@@ -353,6 +385,8 @@ def parse_name(path: Path, library_root: Path | None = None, folder_depth: int =
                 hints.fast_genre = True
             if word in HALF_TIME_WORDS:
                 hints.half_time = True
+            if word in COMMON_TIME_WORDS or "dnb" in word:
+                hints.common_time = True
         part_tokens = [t.lower() for t in tokens]
         kind = _kind_from_words(lowered, part_tokens=part_tokens)
         if kind is not None:

@@ -41,7 +41,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "8"
+ANALYSIS_VERSION = "9"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -229,7 +229,9 @@ def _set_tempo(
     if not pulse:
         result.bpm, result.bpm_source, result.bpm_confidence = None, "no-pulse", None
         return
-    tempo = estimate_tempo(feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time)
+    tempo = estimate_tempo(
+        feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time, common_time=hints.common_time
+    )
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
 
 

@@ -79,3 +79,7 @@ def test_genre_words() -> None:
     assert parse_name(Path("DnB/Break_01.wav")).fast_genre
     assert parse_name(Path("x/trap_hats.wav")).half_time
     assert not parse_name(Path("x/house_groove.wav")).fast_genre
+    assert parse_name(Path("bassloops/techno_bass01.ogg")).common_time
+    assert parse_name(Path("x/house_groove.wav")).common_time
+    assert not parse_name(Path("latin/latin_brass01.ogg")).common_time
+    assert not parse_name(Path("x/half_note_pad.wav")).common_time

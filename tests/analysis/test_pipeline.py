@@ -102,6 +102,18 @@ def test_debian_samples(sonic_pi: Path, lmms: Path) -> None:
     assert loop.to_dict()["sample_rate"] == 44100
 
 
+def test_a_four_four_genre_name_keeps_a_loop_out_of_three_four(lmms: Path, tmp_path: Path) -> None:
+    # LMMS techno_bass01 (1.63 s): its onsets repeat more after a third of the bar than after
+    # a quarter, so the audio alone reads it as a bar of 3/4 at 110.6 BPM; techno is in 4/4,
+    # and the name keeps the 4/4 reading (147.4 BPM)
+    techno, _ = analyse_file(lmms / "bassloops" / "techno_bass01.ogg")
+    assert techno.bpm == pytest.approx(147.4, abs=0.1)
+    unnamed = tmp_path / "bass01.ogg"
+    unnamed.write_bytes((lmms / "bassloops" / "techno_bass01.ogg").read_bytes())
+    plain, _ = analyse_file(unnamed)
+    assert plain.bpm == pytest.approx(110.6, abs=0.1)
+
+
 def test_analyse_reuses_decoded_audio(tmp_path: Path) -> None:
     path = tmp_path / "x.wav"
     sf.write(path, _chord_loop(), SR)

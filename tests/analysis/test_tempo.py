@@ -112,3 +112,12 @@ def test_loop_not_cut_to_whole_bars_falls_back_to_periodicity() -> None:
     est = estimate_tempo(compute_features(y, SR), len(y) / SR)
     assert est.bars is None and est.confidence <= 0.4
     assert est.bpm == pytest.approx(120, rel=0.04) or est.bpm == pytest.approx(60, rel=0.04)
+
+
+def test_a_four_four_genre_keeps_a_waltz_groove_in_four_four() -> None:
+    bpm = 120.0
+    feat = compute_features(_groove(bpm, 4, meter=3), SR)
+    duration = 4 * 3 * 60.0 / bpm
+    assert estimate_tempo(feat, duration).beats_per_bar == 3
+    named = estimate_tempo(feat, duration, common_time=True)
+    assert named.beats_per_bar == 4 and named.bpm == pytest.approx(bpm * 4 / 3, rel=0.04)
