@@ -203,7 +203,8 @@ FAST_WORDS = frozenset(
     {"dnb", "drumandbass", "drumnbass", "jungle", "neurofunk", "footwork", "juke", "hardcore", "gabber", "breakcore"}
 )
 HALF_TIME_WORDS = frozenset({"halftime", "half", "trap", "dubstep", "drill"})
-#: Dance and electronic genres played in 4/4: a loop so named is never read in 3/4.
+#: Dance and electronic genres played in 4/4: a loop so named is never read in 3/4. Not
+#: "electro", which also names electric pianos and electronic music at large.
 COMMON_TIME_WORDS = (
     FAST_WORDS
     | (HALF_TIME_WORDS - {"half"})
@@ -217,7 +218,6 @@ COMMON_TIME_WORDS = (
             "psytrance",
             "rave",
             "edm",
-            "electro",
             "disco",
             "garage",
             "ukg",

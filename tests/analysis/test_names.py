@@ -83,3 +83,4 @@ def test_genre_words() -> None:
     assert parse_name(Path("x/house_groove.wav")).common_time
     assert not parse_name(Path("latin/latin_brass01.ogg")).common_time
     assert not parse_name(Path("x/half_note_pad.wav")).common_time
+    assert not parse_name(Path("Keys/electro_piano_waltz.wav")).common_time
