@@ -32,6 +32,9 @@ class Analysis:
             and for material without a pulse.
         bpm_source / bpm_confidence: origin and confidence in [0, 1] of ``bpm``; when a loop
             has no ``bpm``, ``bpm_source`` gives the reason (``"no-pulse"``).
+        beats_per_bar: the metre of a loop whose tempo was estimated from whole bars: 4 (4/4)
+            or 3 (3/4, read at the 3/4 beat, not 4/3 of it); None when the tempo came from a
+            tag or name, or the loop is not cut to whole bars.
         key_pc: tonic pitch class 0–11 (C = 0) or None for unpitched / unknown material.
         mode: ``"major"`` / ``"minor"`` or None.
         key_source / key_confidence: origin and confidence in [0, 1] of the key.
@@ -53,6 +56,7 @@ class Analysis:
     bpm: float | None = None
     bpm_source: Source | NoBpmReason | None = None
     bpm_confidence: float | None = None
+    beats_per_bar: int | None = None
     key_pc: int | None = None
     mode: Literal["major", "minor"] | None = None
     key_source: Source | None = None

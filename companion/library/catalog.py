@@ -48,6 +48,8 @@ class SampleRow:
         duration_s: seconds; bpm: beats per minute; key: e.g. ``"A minor"``; loudness_lufs: LUFS.
         bpm_source: ``"user"``, ``"tag"``, ``"name"``, ``"estimate"``, or for a loop without a
             tempo the reason (``"no-pulse"``: a drone or held pad, ``bpm`` is None).
+        beats_per_bar: 4 or 3 (3/4) for a loop whose tempo was estimated; None otherwise, and
+            once the producer sets the tempo.
         instrument: one of :data:`companion.analysis.instruments.INSTRUMENTS` or None;
             instrument_source: ``"user"``, ``"tag"``, ``"name"`` or ``"estimate"``;
             instrument_confidence: in [0, 1] (1.0 for the producer's own correction).
@@ -74,6 +76,7 @@ class SampleRow:
     instrument: str | None = None
     instrument_source: str | None = None
     instrument_confidence: float | None = None
+    beats_per_bar: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields of ``companion list --json``."""
@@ -85,6 +88,7 @@ class SampleRow:
             "kind": self.kind,
             "bpm": self.bpm,
             "bpm_source": self.bpm_source,
+            "beats_per_bar": self.beats_per_bar,
             "key": self.key,
             "mode": self.mode,
             "key_source": self.key_source,
@@ -422,11 +426,11 @@ def _to_row(r: tuple[Any, ...]) -> SampleRow:
     ) = r
     a: dict[str, Any] = json.loads(analysis_json) if analysis_json else {}
     key_pc: Any  # from JSON or the overrides table: an int or None
-    bpm, bpm_source = a.get("bpm"), a.get("bpm_source")
+    bpm, bpm_source, beats_per_bar = a.get("bpm"), a.get("bpm_source"), a.get("beats_per_bar")
     key_pc, mode, key_source = a.get("key_pc"), a.get("mode"), a.get("key_source")
     kind = a.get("kind")
     if o_bpm is not None:
-        bpm, bpm_source = o_bpm, "user"
+        bpm, bpm_source, beats_per_bar = o_bpm, "user", None
     if o_key_pc is not None:
         key_pc, mode, key_source = o_key_pc, o_mode, "user"
     if o_kind is not None:
@@ -461,6 +465,7 @@ def _to_row(r: tuple[Any, ...]) -> SampleRow:
         instrument=instrument,
         instrument_source=instrument_source,
         instrument_confidence=instrument_confidence,
+        beats_per_bar=beats_per_bar,
     )
 
 

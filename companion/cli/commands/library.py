@@ -39,7 +39,7 @@ def list_cmd(
             r.kind or "",
             r.instrument or "",
             f"{r.duration_s:.2f}" if r.duration_s is not None else "",
-            f"{r.bpm:.1f}" if r.bpm else "",
+            (f"{r.bpm:.1f}" + (" (3/4)" if r.beats_per_bar == 3 else "")) if r.bpm else "",
             r.key or "",
             f"{r.loudness_lufs:.1f}" if r.loudness_lufs is not None else "",
             r.status,
