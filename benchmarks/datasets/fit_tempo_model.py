@@ -31,21 +31,27 @@ import numpy as np
 from scipy.optimize import minimize
 
 from companion.analysis import tempo
+from companion.analysis.features import Features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from leave_one_out import add_arguments, training_items
 
 
-def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
+def _evidence(path: str) -> tuple[Features, float, np.ndarray, float, float]:
+    """``(features, duration_s, onset autocorrelation, free_bpm, strength)`` of one loop."""
     from companion.analysis.audio import decode
     from companion.analysis.features import compute_features
 
     audio = decode(Path(path))
     feat = compute_features(audio.y, audio.sr)
-    ac = tempo.onset_autocorrelation(feat.onset)
     free_bpm, strength = tempo.free_tempo(feat)
-    metre = tempo.choose_metre(feat, ac, audio.duration_s, free_bpm, strength)
-    cands = tempo.loop_length_candidates(audio.duration_s, metre)
+    return feat, audio.duration_s, tempo.onset_autocorrelation(feat.onset), free_bpm, strength
+
+
+def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
+    feat, duration_s, ac, free_bpm, strength = _evidence(path)
+    metre = tempo.choose_metre(feat, ac, duration_s, free_bpm, strength)
+    cands = tempo.loop_length_candidates(duration_s, metre)
     X = (
         np.stack([tempo.candidate_features(feat, bpm, ac, metre) for bpm, _ in cands])
         if cands
@@ -56,14 +62,8 @@ def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
 
 def _metres(path: str) -> list[int]:
     """Beats per bar :func:`tempo.choose_metre` gives the loop at each of :data:`METRE_GRID`."""
-    from companion.analysis.audio import decode
-    from companion.analysis.features import compute_features
-
-    audio = decode(Path(path))
-    feat = compute_features(audio.y, audio.sr)
-    ac = tempo.onset_autocorrelation(feat.onset)
-    free_bpm, strength = tempo.free_tempo(feat)
-    return [tempo.choose_metre(feat, ac, audio.duration_s, free_bpm, strength, t) for t in METRE_GRID]
+    feat, duration_s, ac, free_bpm, strength = _evidence(path)
+    return [tempo.choose_metre(feat, ac, duration_s, free_bpm, strength, t) for t in METRE_GRID]
 
 
 #: Thresholds of the 3/4 evidence tried by ``--metre``.
