@@ -213,4 +213,7 @@ def test_a_list_refreshed_every_300_ms_still_gets_its_top_rendered(qtbot, make_w
         wait_until(qtbot, lambda: auditioner.is_cached(selected.audition(), ctx.bpm, ctx.key), timeout_s=30.0)
     finally:
         timer.stop()
-    assert len(refreshed) >= 3  # it was rendered while the list kept changing
+    # it was rendered while the list kept changing: both orders came, each of which restarted
+    # the quiet time before the fix. On an idle machine about 6 refreshes come before the render
+    # (the 2 s limit); a loaded one delivers fewer of the timer's ticks (2 seen in CI)
+    assert len(refreshed) >= 2
