@@ -48,7 +48,8 @@ def _evidence(path: str) -> tuple[Features, float, np.ndarray, float, float]:
     return feat, audio.duration_s, tempo.onset_autocorrelation(feat.onset), free_bpm, strength
 
 
-def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
+def _loop_features(path: str) -> tuple[list[float], np.ndarray, Features, float]:
+    """``(candidate tempi of the chosen metre, their features, the loop's features, duration_s)``."""
     feat, duration_s, ac, free_bpm, strength = _evidence(path)
     metre = tempo.choose_metre(feat, ac, duration_s, free_bpm, strength)
     cands = tempo.loop_length_candidates(duration_s, metre)
@@ -57,7 +58,7 @@ def _loop_features(path: str) -> tuple[list[float], np.ndarray, float, float]:
         if cands
         else np.zeros((0, len(tempo.FEATURE_NAMES)))
     )
-    return [bpm for bpm, _ in cands], X, free_bpm, strength
+    return [bpm for bpm, _ in cands], X, feat, duration_s
 
 
 def _metres(path: str) -> list[int]:
@@ -87,9 +88,18 @@ def load(folders: list[Path]) -> list[dict]:
         rows = [r for r in json.loads((folder / "labels.json").read_text()) if r["kind"] == "loop"]
         with ProcessPoolExecutor(2) as pool:
             feats = list(pool.map(_loop_features, [str(folder / r["file"]) for r in rows], chunksize=4))
-        for row, (cands, X, _free_bpm, _strength) in zip(rows, feats):
+        for row, (cands, X, feat, duration_s) in zip(rows, feats):
             truth = [i for i, c in enumerate(cands) if abs(c - row["bpm"]) <= 0.04 * row["bpm"]]
-            items.append({"row": row, "cands": cands, "X": X, "truth": truth[0] if truth else None})
+            items.append(
+                {
+                    "row": row,
+                    "cands": cands,
+                    "X": X,
+                    "truth": truth[0] if truth else None,
+                    "feat": feat,
+                    "duration_s": duration_s,
+                }
+            )
     return items
 
 
@@ -109,12 +119,25 @@ def neg_log_likelihood(w: np.ndarray, items: list[dict], l2: float) -> tuple[flo
 
 
 def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
+    """Acc1 among the chosen metre's candidates (``"all"``, per style and per metre), and the
+    whole estimator's (:func:`tempo.estimate_tempo` with weights ``w``, no name hints): its Acc1
+    and Acc2 (octave errors forgiven), over all loops and the 3/4 ones, and the share right of
+    its estimates with confidence ≥ 0.8 (keys starting with ``"whole"``)."""
     hits: dict[str, list[bool]] = {}
     for it in items:
         ok = bool(it["cands"]) and it["truth"] is not None and int(np.argmax(it["X"] @ w)) == it["truth"]
         metre = "3/4" if it["row"].get("beats_per_bar", 4) == 3 else "4/4"
         for g in (it["row"]["style"], metre, "all"):
             hits.setdefault(g, []).append(ok)
+        est = tempo.estimate_tempo(it["feat"], it["duration_s"], weights=w)
+        right = [abs(est.bpm / (it["row"]["bpm"] * m) - 1.0) <= 0.04 for m in (1.0, 0.5, 2.0)]
+        figures = {"whole Acc1": right[0], "whole Acc2": any(right)}
+        if metre == "3/4":
+            figures |= {"whole 3/4 Acc1": right[0], "whole 3/4 Acc2": any(right)}
+        if est.confidence >= 0.8:
+            figures["whole right at confidence >= 0.8"] = right[0]
+        for g, value in figures.items():
+            hits.setdefault(g, []).append(value)
     return {g: float(np.mean(v)) for g, v in sorted(hits.items())}
 
 
