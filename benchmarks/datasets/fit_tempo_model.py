@@ -34,6 +34,8 @@ from companion.analysis import tempo
 from companion.analysis.features import Features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from analysis_accuracy import tempo_hits
 from leave_one_out import add_arguments, training_items
 
 
@@ -122,7 +124,8 @@ def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
     """Acc1 among the chosen metre's candidates (``"all"``, per style and per metre), and the
     whole estimator's (:func:`tempo.estimate_tempo` with weights ``w``, no name hints): its Acc1
     and Acc2 (octave errors forgiven), over all loops and the 3/4 ones, and the share right of
-    its estimates with confidence ≥ 0.8 (keys starting with ``"whole"``)."""
+    its estimates with confidence ≥ 0.8 (keys starting with ``"whole"``). Acc1 and Acc2 as
+    ``benchmarks/analysis_accuracy.py`` counts them (4 % tolerance; Acc2 forgives ×2, ×½, ×3, ×⅓)."""
     hits: dict[str, list[bool]] = {}
     for it in items:
         ok = bool(it["cands"]) and it["truth"] is not None and int(np.argmax(it["X"] @ w)) == it["truth"]
@@ -130,12 +133,12 @@ def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
         for g in (it["row"]["style"], metre, "all"):
             hits.setdefault(g, []).append(ok)
         est = tempo.estimate_tempo(it["feat"], it["duration_s"], weights=w)
-        right = [abs(est.bpm / (it["row"]["bpm"] * m) - 1.0) <= 0.04 for m in (1.0, 0.5, 2.0)]
-        figures = {"whole Acc1": right[0], "whole Acc2": any(right)}
+        acc1, acc2 = tempo_hits(est.bpm, it["row"]["bpm"])
+        figures = {"whole Acc1": acc1, "whole Acc2": acc2}
         if metre == "3/4":
-            figures |= {"whole 3/4 Acc1": right[0], "whole 3/4 Acc2": any(right)}
+            figures |= {"whole 3/4 Acc1": acc1, "whole 3/4 Acc2": acc2}
         if est.confidence >= 0.8:
-            figures["whole right at confidence >= 0.8"] = right[0]
+            figures["whole right at confidence >= 0.8"] = acc1
         for g, value in figures.items():
             hits.setdefault(g, []).append(value)
     return {g: float(np.mean(v)) for g, v in sorted(hits.items())}
