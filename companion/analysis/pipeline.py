@@ -233,7 +233,7 @@ def _set_tempo(
         feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time, common_time=hints.common_time
     )
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
-    result.beats_per_bar = tempo.beats_per_bar if tempo.bars is not None else None
+    result.beats_per_bar = tempo.beats_per_bar
 
 
 def pitched_loop_p(desc: np.ndarray) -> float:

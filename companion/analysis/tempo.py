@@ -124,14 +124,15 @@ class TempoEstimate:
         confidence: in [0, 1]; below 0.5 means the octave is a guess.
         bars: bars the loop holds at ``bpm`` (None when not cut to whole bars).
         candidates: ``(bpm, probability)`` pairs considered, best first.
-        beats_per_bar: 4, or 3 for a loop of whole bars of 3/4.
+        beats_per_bar: the metre of a loop of whole bars: 4, or 3 for 3/4; None, like ``bars``,
+            when it is not cut to whole bars (the free estimate).
     """
 
     bpm: float
     confidence: float
     bars: int | None
     candidates: list[tuple[float, float]]
-    beats_per_bar: int = 4
+    beats_per_bar: int | None = None
 
 
 def loop_length_candidates(duration_s: float, beats_per_bar: int = 4) -> list[tuple[float, int]]:
