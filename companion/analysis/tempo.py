@@ -172,6 +172,12 @@ def onset_autocorrelation(onset: np.ndarray) -> np.ndarray:
     return ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
 
 
+def low_onset_autocorrelation(feat: Features) -> np.ndarray:
+    """:func:`onset_autocorrelation` of the low band's onsets (kick, bass), where a bar's
+    downbeat sits; ``(2,)`` zeros when the low band is silent."""
+    return onset_autocorrelation(feat.onset_low) if feat.onset_low.any() else np.zeros(2)
+
+
 def log_prior(bpm: np.ndarray | float) -> np.ndarray:
     """Log-normal tempo prior, 1.0 at :data:`PRIOR_CENTER_BPM`."""
     octaves = np.log2(np.asarray(bpm, dtype=np.float64) / PRIOR_CENTER_BPM)
@@ -328,7 +334,13 @@ def beat_chroma_change(chroma: np.ndarray, fps: float, bpm: float) -> np.ndarray
     return (1.0 - cos) * weight
 
 
-def candidate_features(feat: Features, bpm: float, ac: np.ndarray | None = None, beats_per_bar: int = 4) -> np.ndarray:
+def candidate_features(
+    feat: Features,
+    bpm: float,
+    ac: np.ndarray | None = None,
+    beats_per_bar: int = 4,
+    ac_low: np.ndarray | None = None,
+) -> np.ndarray:
     """Evidence that ``bpm`` is the tempo of a loop starting on a downbeat.
 
     Args:
@@ -336,6 +348,7 @@ def candidate_features(feat: Features, bpm: float, ac: np.ndarray | None = None,
         bpm: candidate tempo.
         ac: onset autocorrelation (computed when None).
         beats_per_bar: the candidate's metre, 4 for 4/4 or 3 for 3/4.
+        ac_low: :func:`low_onset_autocorrelation` (computed when None).
 
     Returns:
         (len(FEATURE_NAMES),) float64, in the order of :data:`FEATURE_NAMES`: the prior terms
@@ -374,7 +387,8 @@ def candidate_features(feat: Features, bpm: float, ac: np.ndarray | None = None,
     hb, he, hs = levels(high)
     z = float(np.log2(bpm / 120.0))
     lag = feat.fps * 60.0 / bpm
-    ac_low = onset_autocorrelation(feat.onset_low) if feat.onset_low.any() else np.zeros(2)
+    if ac_low is None:
+        ac_low = low_onset_autocorrelation(feat)
 
     # How rhythmic the loop is, the same for octave-related candidates: harmonic evidence
     # should count more in loops without a beat (pads).
@@ -443,7 +457,8 @@ def estimate_tempo(
     w = WEIGHTS if weights is None else weights
     ac = onset_autocorrelation(feat.onset)
     free_bpm, strength = free_tempo(feat)
-    beats_per_bar = 4 if common_time else choose_metre(feat, ac, duration_s, free_bpm, strength)
+    ac_low = low_onset_autocorrelation(feat)
+    beats_per_bar = 4 if common_time else choose_metre(feat, ac, duration_s, free_bpm, strength, ac_low=ac_low)
     cands = loop_length_candidates(duration_s, beats_per_bar)
     matched = any(_simple_ratio(free_bpm, bpm) for bpm, _ in cands)
     lattice = max(
@@ -453,7 +468,7 @@ def estimate_tempo(
     if not cands or (not matched and strength >= STRONG_PERIODICITY and lattice < 0.5 * strength):
         confidence = float(np.clip(0.5 * strength, 0.05, 0.4))
         return TempoEstimate(bpm=round(free_bpm, 2), confidence=confidence, bars=None, candidates=[(free_bpm, 1.0)])
-    scores = np.array([float(w @ candidate_features(feat, bpm, ac, beats_per_bar)) for bpm, _ in cands])
+    scores = np.array([float(w @ candidate_features(feat, bpm, ac, beats_per_bar, ac_low)) for bpm, _ in cands])
     if fast_genre or half_time:
         scores += np.array([NAME_HINT_BONUS if bpm >= 100 else 0.0 for bpm, _ in cands])
     probs = np.exp(scores - scores.max())
@@ -481,6 +496,7 @@ def choose_metre(
     free_bpm: float,
     strength: float,
     threshold: float = THREE_FOUR_EVIDENCE,
+    ac_low: np.ndarray | None = None,
 ) -> int:
     """Beats per bar of a loop: 3 when :func:`three_four_evidence` reaches ``threshold``,
     unless the loop's own pulse (the free estimate, strongly periodic) is an octave of no 3/4
@@ -493,11 +509,12 @@ def choose_metre(
         free_bpm: :func:`free_tempo`'s estimate (BPM).
         strength: its autocorrelation, in [-1, 1].
         threshold: the evidence needed (:data:`THREE_FOUR_EVIDENCE`; the fit script tries others).
+        ac_low: :func:`low_onset_autocorrelation` (computed when None).
 
     Returns:
         3 or 4.
     """
-    if three_four_evidence(feat, ac, duration_s) < threshold:
+    if three_four_evidence(feat, ac, duration_s, ac_low) < threshold:
         return 4
     waltz = loop_length_candidates(duration_s, beats_per_bar=3)
     if strength >= STRONG_PERIODICITY and not any(_octave(free_bpm, bpm) for bpm, _ in waltz):
@@ -505,7 +522,7 @@ def choose_metre(
     return 3
 
 
-def three_four_evidence(feat: Features, ac: np.ndarray, duration_s: float) -> float:
+def three_four_evidence(feat: Features, ac: np.ndarray, duration_s: float, ac_low: np.ndarray | None = None) -> float:
     """How much more the onsets repeat at the beat of a 3/4 reading of the loop than at the
     beat of the 4/4 reading of the same bars.
 
@@ -517,12 +534,14 @@ def three_four_evidence(feat: Features, ac: np.ndarray, duration_s: float) -> fl
         feat: shared features of the loop.
         ac: onset autocorrelation (:func:`onset_autocorrelation` of ``feat.onset``).
         duration_s: loop length in seconds.
+        ac_low: :func:`low_onset_autocorrelation` (computed when None).
 
     Returns:
         In [-1, 1]: over the 3/4 loop-length candidates (beat lag L), the largest mean over the
         full and low bands of ``ac(L) − ac(¾·L)``; −1 when there is no candidate.
     """
-    ac_low = onset_autocorrelation(feat.onset_low) if feat.onset_low.any() else np.zeros(2)
+    if ac_low is None:
+        ac_low = low_onset_autocorrelation(feat)
     best = -1.0
     for bpm, _ in loop_length_candidates(duration_s, beats_per_bar=3):
         lag = feat.fps * 60.0 / bpm
