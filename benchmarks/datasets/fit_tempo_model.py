@@ -53,10 +53,11 @@ def _evidence(path: str) -> tuple[Features, float, np.ndarray, float, float]:
 def _loop_features(path: str) -> tuple[list[float], np.ndarray, Features, float]:
     """``(candidate tempi of the chosen metre, their features, the loop's features, duration_s)``."""
     feat, duration_s, ac, free_bpm, strength = _evidence(path)
-    metre = tempo.choose_metre(feat, ac, duration_s, free_bpm, strength)
+    ac_low = tempo.low_onset_autocorrelation(feat)
+    metre = tempo.choose_metre(feat, ac, duration_s, free_bpm, strength, ac_low=ac_low)
     cands = tempo.loop_length_candidates(duration_s, metre)
     X = (
-        np.stack([tempo.candidate_features(feat, bpm, ac, metre) for bpm, _ in cands])
+        np.stack([tempo.candidate_features(feat, bpm, ac, metre, ac_low) for bpm, _ in cands])
         if cands
         else np.zeros((0, len(tempo.FEATURE_NAMES)))
     )
@@ -123,8 +124,8 @@ def neg_log_likelihood(w: np.ndarray, items: list[dict], l2: float) -> tuple[flo
 def accuracy(w: np.ndarray, items: list[dict]) -> dict[str, float]:
     """Acc1 among the chosen metre's candidates (``"all"``, per style and per metre), and the
     whole estimator's (:func:`tempo.estimate_tempo` with weights ``w``, no name hints): its Acc1
-    and Acc2 (octave errors forgiven), over all loops and the 3/4 ones, and the share right of
-    its estimates with confidence ≥ 0.8 (keys starting with ``"whole"``). Acc1 and Acc2 as
+    and Acc2 over all loops and the 3/4 ones, and the share right of its estimates with
+    confidence ≥ 0.8 (keys starting with ``"whole"``). Acc1 and Acc2 as
     ``benchmarks/analysis_accuracy.py`` counts them (4 % tolerance; Acc2 forgives ×2, ×½, ×3, ×⅓)."""
     hits: dict[str, list[bool]] = {}
     for it in items:
