@@ -99,6 +99,23 @@ def tiny_model(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
+def invoke_cli(*args: str) -> tuple[int, str, str]:
+    """Run the ``companion`` CLI in process (typer's runner): ``(exit code, stdout, stderr)``.
+
+    Raises:
+        Exception: whatever the command raised other than ``SystemExit``, so a crash fails the
+            test with its own traceback instead of an exit code.
+    """
+    from typer.testing import CliRunner
+
+    from companion.cli.main import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
 def copy_samples(src: Path, dest: Path, names: list[str]) -> list[Path]:
     """Copy named files of a library into ``dest`` (so tests may move, touch and corrupt them)."""
     dest.mkdir(parents=True, exist_ok=True)

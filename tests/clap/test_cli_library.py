@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from companion.cli.main import app
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.runtime import ClapEmbedder
 from companion.library import vectors
@@ -23,6 +21,7 @@ from companion.library.backfill import backfill
 from companion.library.catalog import Catalog
 from companion.library.indexes import index_path
 from companion.library.scanner import scan
+from tests.conftest import invoke_cli
 
 NAMES = [
     "bd_haus.flac",
@@ -55,16 +54,9 @@ def library_db(tmp_path_factory: pytest.TempPathFactory, sonic_pi: Path) -> Path
     return db
 
 
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
 def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home: Path) -> None:
     space = Manifest.read(tiny_model).space
-    code, out, err = invoke(
+    code, out, err = invoke_cli(
         "embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db), "--json"
     )
     assert code == 0, err
@@ -76,18 +68,20 @@ def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home
     assert doc["indexed"] == len(NAMES) + 1
     assert index_path(library_db, space).exists()  # one index per space, beside the fingerprint's
 
-    code, out, err = invoke("stats", "--library-db", str(library_db), "--json")
+    code, out, err = invoke_cli("stats", "--library-db", str(library_db), "--json")
     assert code == 0, err
     cov = json.loads(out)["embedding_coverage"]
     assert cov[space]["with_vector"] == len(NAMES) + 1
     assert any(s.startswith("fingerprint") for s in cov)
 
     # A second backfill has nothing to do.
-    code, out, _ = invoke("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db), "--json")
+    code, out, _ = invoke_cli(
+        "embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db), "--json"
+    )
     assert code == 0 and json.loads(out)["todo"] == 0
 
     # Text search ranks the library by cosine to the prompt's CLAP text vector.
-    code, out, err = invoke(
+    code, out, err = invoke_cli(
         "search",
         "punchy kick drum",
         "--top-k",
@@ -114,7 +108,7 @@ def test_backfill_search_and_stats(library_db: Path, tiny_model: Path, data_home
 
 
 def test_search_leaves_out_banned_samples(library_db: Path, tiny_model: Path, data_home: Path) -> None:
-    invoke("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db))
+    invoke_cli("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db))
     args = (
         "search",
         "ambient choir",
@@ -126,13 +120,13 @@ def test_search_leaves_out_banned_samples(library_db: Path, tiny_model: Path, da
         str(library_db),
         "--json",
     )
-    code, out, _ = invoke(*args)
+    code, out, _ = invoke_cli(*args)
     first = json.loads(out)["results"][0]
     assert len(json.loads(out)["results"]) == len(NAMES) + 1
     with Catalog.open(library_db) as cat:
         cat.conn.execute("INSERT INTO decisions (sample_id, decision, created_at) VALUES (?, 'ban', 0)", (first["id"],))
     try:
-        code, out, _ = invoke(*args)
+        code, out, _ = invoke_cli(*args)
         ids = [r["id"] for r in json.loads(out)["results"]]
         assert code == 0 and first["id"] not in ids and len(ids) == len(NAMES)
     finally:
@@ -166,7 +160,7 @@ def test_interrupted_backfill_keeps_its_work(library_db: Path, tiny_model: Path,
 
 def test_embed_files_and_text_print_vectors(tiny_model: Path, sonic_pi: Path, tmp_path: Path, data_home: Path) -> None:
     files = [str(sonic_pi / "bd_haus.flac"), str(sonic_pi / "loop_amen.flac")]
-    code, out, err = invoke("embed", *files, "--model", str(tiny_model), "--json")
+    code, out, err = invoke_cli("embed", *files, "--model", str(tiny_model), "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["space"] == Manifest.read(tiny_model).space and doc["dim"] == 512
@@ -175,18 +169,18 @@ def test_embed_files_and_text_print_vectors(tiny_model: Path, sonic_pi: Path, tm
     want = np.stack([v for _, v in sorted(emb.embed_files([Path(f) for f in files]), key=lambda t: t[0])])
     assert np.abs(got - want).max() < 1e-5
 
-    code, out, _ = invoke("embed", files[0], "--model", str(tiny_model))
+    code, out, _ = invoke_cli("embed", files[0], "--model", str(tiny_model))
     path, numbers = out.strip().split("\t")
     assert code == 0 and path == files[0] and len(numbers.split()) == 512
 
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
-    code, out, err = invoke("embed", files[0], str(bad), "--model", str(tiny_model), "--json")
+    code, out, err = invoke_cli("embed", files[0], str(bad), "--model", str(tiny_model), "--json")
     assert code == 1
     results = json.loads(out)["results"]
     assert "vector" in results[0] and "bad.wav" in results[1]["error"]
 
-    code, out, err = invoke(
+    code, out, err = invoke_cli(
         "embed-text", "dark techno rumble", "warm analog bass", "--model", str(tiny_model), "--json"
     )
     assert code == 0, err
@@ -198,32 +192,32 @@ def test_embed_files_and_text_print_vectors(tiny_model: Path, sonic_pi: Path, tm
 
 
 def test_commands_without_a_model_say_what_to_do(library_db: Path, sonic_pi: Path, data_home: Path) -> None:
-    code, _, err = invoke("embed", str(sonic_pi / "bd_haus.flac"))
+    code, _, err = invoke_cli("embed", str(sonic_pi / "bd_haus.flac"))
     assert code == 1 and "no CLAP model installed" in err and "companion models fetch" in err
-    code, _, err = invoke("search", "kick", "--library-db", str(library_db))
+    code, _, err = invoke_cli("search", "kick", "--library-db", str(library_db))
     assert code == 1 and "no CLAP model installed" in err
-    code, out, _ = invoke("models", "list", "--json")
+    code, out, _ = invoke_cli("models", "list", "--json")
     assert code == 0 and json.loads(out)["models"] == []
 
 
 def test_models_export_install_list_use(tiny_checkpoint: Path, tmp_path: Path, data_home: Path) -> None:
     out_dir = tmp_path / "exported"
-    code, out, err = invoke(
+    code, out, err = invoke_cli(
         "models", "export", "--checkpoint", str(tiny_checkpoint), "--out", str(out_dir), "--install", "--json"
     )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["manifest"]["parity"]["audio_min_cosine"] >= 0.9999
     assert "audio_int8" not in doc["manifest"]["files"]  # no --quantize
-    code, out, err = invoke("models", "list", "--json", "--verify")
+    code, out, err = invoke_cli("models", "list", "--json", "--verify")
     assert code == 0, err
     [row] = json.loads(out)["models"]
     assert row["default"] and row["ok"] and row["space"] == doc["manifest"]["space"] and row["int8"] is False
-    code, _, err = invoke("models", "use", "no-such-model")
+    code, _, err = invoke_cli("models", "use", "no-such-model")
     assert code == 1 and "no installed CLAP model" in err
-    code, _, err = invoke("models", "use", row["name"])
+    code, _, err = invoke_cli("models", "use", row["name"])
     assert code == 0
     # The installed default is what `embed` now uses.
-    code, out, err = invoke("embed-text", "kick", "--json")
+    code, out, err = invoke_cli("embed-text", "kick", "--json")
     assert code == 0, err
     assert json.loads(out)["space"] == row["space"]

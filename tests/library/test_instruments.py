@@ -11,15 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from companion.analysis.instruments import INSTRUMENTS
-from companion.cli.main import app
 from companion.library.catalog import Catalog
 from companion.library.db import MIGRATIONS, SCHEMA_VERSION, _split_sql
 from companion.library.scanner import scan
 from companion.library.search import UnknownInstrumentError
-from tests.conftest import copy_samples, write_tone
+from tests.conftest import copy_samples, invoke_cli, write_tone
 
 NAMES = [
     "bd_haus.flac",
@@ -46,15 +44,8 @@ def library(tmp_path: Path, sonic_pi: Path) -> tuple[Path, Path]:
     return root, db
 
 
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
 def by_name(db: Path, *args: str) -> dict[str, dict]:
-    code, out, err = invoke("list", "--library-db", str(db), "--json", *args)
+    code, out, err = invoke_cli("list", "--library-db", str(db), "--json", *args)
     assert code == 0, err
     return {Path(r["path"]).name: r for r in json.loads(out)}
 
@@ -77,12 +68,12 @@ def test_list_json_shows_the_instrument_with_its_source(library: tuple[Path, Pat
 def test_set_instrument_takes_synonyms_and_wins_over_rescans_and_reanalysis(library: tuple[Path, Path]) -> None:
     root, db = library
     blip = root / "elec_blip.flac"
-    code, out, err = invoke("set", str(blip), "--instrument", "BD", "--library-db", str(db), "--json")
+    code, out, err = invoke_cli("set", str(blip), "--instrument", "BD", "--library-db", str(db), "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert (doc["instrument"], doc["instrument_source"], doc["instrument_confidence"]) == ("kick", "user", 1.0)
     # a later correction of another field keeps the instrument
-    code, _, err = invoke("set", str(blip), "--kind", "one-shot", "--library-db", str(db))
+    code, _, err = invoke_cli("set", str(blip), "--kind", "one-shot", "--library-db", str(db))
     assert code == 0, err
     # a rescan, then a re-analysis (as after an ANALYSIS_VERSION bump), keep the correction
     with Catalog.open(db) as cat:
@@ -103,7 +94,9 @@ def test_set_instrument_takes_synonyms_and_wins_over_rescans_and_reanalysis(libr
 
 def test_set_refuses_an_unknown_instrument_and_lists_the_valid_ones(library: tuple[Path, Path]) -> None:
     root, db = library
-    code, _, err = invoke("set", str(root / "elec_blip.flac"), "--instrument", "didgeridoo", "--library-db", str(db))
+    code, _, err = invoke_cli(
+        "set", str(root / "elec_blip.flac"), "--instrument", "didgeridoo", "--library-db", str(db)
+    )
     assert code == 1
     flat = " ".join(err.split())  # rich wraps long lines
     assert "unknown instrument 'didgeridoo'" in flat
@@ -129,10 +122,10 @@ def test_list_instrument_filter_accepts_synonyms(library: tuple[Path, Path]) -> 
     assert set(by_name(db, "--instrument", "kick")) == kicks
     assert set(by_name(db, "--instrument", "bd")) == kicks
     assert set(by_name(db, "--instrument", "drum")) == of(db, "drums") >= {"loop_amen.flac"}
-    invoke("set", str(root / "mystery.wav"), "--instrument", "sub", "--library-db", str(db))
+    invoke_cli("set", str(root / "mystery.wav"), "--instrument", "sub", "--library-db", str(db))
     basses = set(by_name(db, "--instrument", "bass"))
     assert basses == of(db, "bass") >= {"bass_hit_c.flac", "mystery.wav"}
-    code, _, err = invoke("list", "--instrument", "banjoist", "--library-db", str(db))
+    code, _, err = invoke_cli("list", "--instrument", "banjoist", "--library-db", str(db))
     assert code == 1 and "unknown instrument" in err
 
 
@@ -141,7 +134,7 @@ def test_search_words_match_instruments_through_synonyms(library: tuple[Path, Pa
     # "kick" finds Sonic Pi's bd_* files, whose names never say kick
     assert set(by_name(db, "kick")) == of(db, "kick") >= {"bd_haus.flac", "bd_boom.flac"}
     # "bd" finds a kick whose name says nothing of the sort (here the producer named it)
-    invoke("set", str(root / "mystery.wav"), "--instrument", "kick", "--library-db", str(db))
+    invoke_cli("set", str(root / "mystery.wav"), "--instrument", "kick", "--library-db", str(db))
     assert set(by_name(db, "bd")) == of(db, "kick") >= {"bd_haus.flac", "bd_boom.flac", "mystery.wav"}
     assert set(by_name(db, "hats")) == of(db, "hihat") >= {"drum_cymbal_closed.flac"}
     # a word that only hints at a catch-all class finds its sound, not the whole class

@@ -12,17 +12,11 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from companion.cli.main import app
 from companion.library.catalog import Catalog
 from companion.library.scanner import scan
 from tests.analysis.test_tempo import SR, _groove
-
-
-def _list(db: Path, *extra: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["list", "--library-db", str(db), *extra])
-    return result.exit_code, result.stdout, result.stderr
+from tests.conftest import invoke_cli
 
 
 @pytest.fixture()
@@ -39,21 +33,21 @@ def library(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_list_gives_the_metre_and_a_tempo_correction_clears_it(library: tuple[Path, Path]) -> None:
     root, db = library
-    code, out, err = _list(db, "--json")
+    code, out, err = invoke_cli("list", "--library-db", str(db), "--json")
     assert code == 0, err
     rows = {Path(r["path"]).name: r for r in json.loads(out)}
     waltz, groove = rows["waltz_groove.wav"], rows["backbeat_groove.wav"]
     assert (waltz["beats_per_bar"], waltz["bpm"]) == (3, pytest.approx(120.0, rel=0.04))
     assert (groove["beats_per_bar"], groove["bpm"]) == (4, pytest.approx(100.0, rel=0.04))
-    code, out, _ = _list(db)
+    code, out, _ = invoke_cli("list", "--library-db", str(db))
     assert code == 0
     line = next(line for line in out.splitlines() if "waltz_groove" in line)
     assert "(3/4)" in line
     assert "(3/4)" not in next(line for line in out.splitlines() if "backbeat_groove" in line)
     # the producer's tempo wins, and the estimated metre no longer describes it
-    result = CliRunner().invoke(
-        app, ["set", str(root / "waltz_groove.wav"), "--bpm", "160", "--library-db", str(db), "--json"]
+    code, out, err = invoke_cli(
+        "set", str(root / "waltz_groove.wav"), "--bpm", "160", "--library-db", str(db), "--json"
     )
-    assert result.exit_code == 0, result.stderr
-    doc = json.loads(result.stdout)
+    assert code == 0, err
+    doc = json.loads(out)
     assert (doc["bpm"], doc["bpm_source"], doc["beats_per_bar"]) == (160.0, "user", None)
