@@ -11,8 +11,9 @@ import pytest
 
 from companion.library.catalog import Catalog
 from companion.library.scanner import scan
+from tests.conftest import invoke_cli
 
-from .test_cli_library import NAMES, invoke
+from .test_cli_library import NAMES
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +31,13 @@ def library_db(tmp_path_factory: pytest.TempPathFactory, sonic_pi: Path) -> Path
 
 
 def test_instrument_prompts_list_that_instrument_first(library_db: Path, tiny_model: Path, data_home: Path) -> None:
-    invoke("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db))
+    invoke_cli("embed", "--backfill", "--model", str(tiny_model), "--library-db", str(library_db))
     with Catalog.open(library_db) as cat:
         kicks = {r.id for r in cat.rows(instrument="kick", status="analysed")}
     assert len(kicks) >= 3  # bd_haus, bd_boom and its copy kick_copy.flac, and any the audio named
     n = len(kicks)
     for prompt in ("kick", "bd", "Kicks"):
-        code, out, err = invoke(
+        code, out, err = invoke_cli(
             "search",
             prompt,
             "--top-k",
