@@ -21,7 +21,8 @@ Ctrl+T         stay on top of other windows
 Ctrl+Q         quit
 =============  ================================================================
 
-Below :data:`COMPACT_BELOW` px of width (e.g. beside a DAW) the window is one column: the
+Below :data:`COMPACT_BELOW` px of width (e.g. beside a DAW), or wider where a larger system
+font makes the two columns need more, the window is one column: the
 library panel and inspector fold away (View menu, Ctrl+L / Ctrl+I bring them back), the context
 bar stacks its fields and the cards switch to two lines; the window can be 480 px wide.
 """
@@ -130,8 +131,10 @@ class MainWindow(QMainWindow):
         saved = controller.settings.window_geometry
         if saved and not self.restoreGeometry(QByteArray.fromBase64(saved.encode("ascii"))):
             log.info("the saved window geometry does not fit this screen: default size")
-        #: True while the window is in its one-column layout (narrower than COMPACT_BELOW).
+        #: True while the window is in its one-column layout (see :meth:`two_column_width`).
         self.compact = False
+        #: The tool row's minimum width (px) as laid out in two columns, measured while it is.
+        self._tool_row_width = 0
         self.undo_stack = QUndoStack(self)
         self.model = SuggestionModel(self)
         self.showing: str = "suggestions"  # or "search" / "similar"
@@ -167,6 +170,7 @@ class MainWindow(QMainWindow):
         rlay.setContentsMargins(0, 0, 0, 0)
         rlay.setSpacing(0)
         top = QWidget()
+        self.tool_row = top
         tlay = QHBoxLayout(top)
         tlay.setContentsMargins(14, 10, 14, 6)
         tlay.setSpacing(10)
@@ -367,9 +371,19 @@ class MainWindow(QMainWindow):
 
     # ================================================================== layout by width
     def resizeEvent(self, event: Any) -> None:
-        """One column below :data:`COMPACT_BELOW` px, side panels above."""
+        """One column below :meth:`two_column_width`, side panels above."""
         super().resizeEvent(event)
-        self.set_compact(event.size().width() < COMPACT_BELOW)
+        if not self.compact:
+            self._tool_row_width = self.tool_row.minimumSizeHint().width()
+        self.set_compact(event.size().width() < self.two_column_width())
+
+    def two_column_width(self) -> int:
+        """The narrowest window (px) that holds the two-column layout: :data:`COMPACT_BELOW`,
+        or more where the library panel and the tool row need it (a larger or wider system
+        font). The tool row is measured as laid out in two columns; the inspector stacks and
+        the context bar wraps, so they fit either layout."""
+        library = max(self.library.minimumSizeHint().width(), self.library.minimumWidth())
+        return max(COMPACT_BELOW, library + self.splitter.handleWidth() + self._tool_row_width)
 
     def set_compact(self, compact: bool) -> None:
         """Switch between the one-column layout (library panel and inspector folded, a narrower

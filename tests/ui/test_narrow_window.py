@@ -4,10 +4,13 @@ stay on top."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from itertools import combinations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
 
 from companion.settings import SettingsStore
 from companion.ui.main_window import COMPACT_BELOW, MainWindow
@@ -20,15 +23,32 @@ def _resize(qtbot, window: MainWindow, width: int) -> None:
     qtbot.wait(50)  # the layouts settle (panels fold, the context bar re-flows)
 
 
+@pytest.fixture(params=[None, 12.0], ids=["system-font", "12pt-font"])
+def font_size(request) -> Iterator[float | None]:
+    """The application font's point size: the platform's, or a larger one, as another desktop's
+    default font or a producer's accessibility setting makes it (restored after the test)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = app.font()
+    if request.param is not None:
+        font = QFont(before)
+        font.setPointSizeF(request.param)
+        app.setFont(font)
+    yield request.param
+    app.setFont(before)
+
+
 @pytest.mark.parametrize("width", [480, 800, 1280])
-def test_the_window_fits_its_width_and_cards_are_not_cut_off(qtbot, make_window, width):
+def test_the_window_fits_its_width_and_cards_are_not_cut_off(qtbot, make_window, font_size, width):
     window = make_window()
     _resize(qtbot, window, width)
     assert window.minimumWidth() <= 480  # the producer can make it this narrow
     # what the current layout needs fits the window: nothing is squeezed or overlaps
-    assert window.minimumSizeHint().width() <= width
+    assert window.minimumSizeHint().width() <= width, (font_size, window.two_column_width())
     if width < COMPACT_BELOW:
-        assert window.minimumSizeHint().width() <= 480
+        assert window.compact and window.minimumSizeHint().width() <= 480
+    elif width >= window.two_column_width():
+        assert not window.compact  # wide enough: the side panels stay
     view = window.view
     assert not view.horizontalScrollBar().isVisible()
     assert view.horizontalScrollBar().maximum() == 0  # the cards are no wider than the list
