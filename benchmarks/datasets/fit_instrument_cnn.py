@@ -18,7 +18,12 @@ Training (fixed, not tuned per family): AdamW (weight decay 1e-3), one-cycle lea
 3e-3 (Smith & Topin 2019), batches of 64, ``--epochs`` passes, cross-entropy with label
 smoothing 0.05 and class weights ∝ 1/√(class count); augmentation per example: a shift of −2…2
 mel bands (a pitch change of about a semitone or two), a delay of 0–4 frames, and one band of
-0–4 mel bands masked (SpecAugment, Park et al. 2019). ``--write`` trains on every family and
+0–4 mel bands masked (SpecAugment, Park et al. 2019); then a random equaliser (a tilt of
+−6…6 dB across the bands plus one bell of −8…8 dB) and a time stretch of ×0.75…×1.33, the
+"random frequency filters" and time stretching of Schlüter & Grill, "Exploring data augmentation
+for improved singing voice detection with neural networks", ISMIR 2015: another soundfont or
+synth voices the same instrument with another spectral balance and envelope. Those two were
+chosen on the leave-one-family-out figures alone. ``--write`` trains on every family and
 writes ``companion/analysis/models/instrument_cnn.npz`` after checking that the numpy network
 gives torch's probabilities.
 """
@@ -39,7 +44,7 @@ from fit_descriptor_models import load as load_rows
 
 from companion.analysis.fitted import MODEL_DIR
 from companion.analysis.instruments import DRUM_HITS
-from companion.analysis.mel_cnn import N_MELS, MelCnn
+from companion.analysis.mel_cnn import FLOOR_DB, N_MELS, MelCnn
 
 CHANNELS = (16, 32, 64, 64)
 POOLS = (True, True, True, False)
@@ -81,6 +86,7 @@ def build(n_classes: int):
 
 
 def _augment(xb, rng: np.random.Generator):
+    """Augment a batch (n, 1, N_MELS, N_FRAMES) of dB inputs (see the module docstring)."""
     xb = xb.clone()
     for i in range(xb.shape[0]):
         shift = int(rng.integers(-2, 3))
@@ -89,10 +95,46 @@ def _augment(xb, rng: np.random.Generator):
         delay = int(rng.integers(0, 5))
         if delay:
             xb[i, :, :, delay:] = xb[i, :, :, :-delay].clone()
-            xb[i, :, :, :delay] = -80.0
+            xb[i, :, :, :delay] = FLOOR_DB
         f0 = int(rng.integers(0, N_MELS - 4))
-        xb[i, :, f0 : f0 + int(rng.integers(0, 5))] = -80.0
-    return xb
+        xb[i, :, f0 : f0 + int(rng.integers(0, 5))] = FLOOR_DB
+    return _stretch(_equalise(xb, rng), rng)
+
+
+def _equalise(xb, rng: np.random.Generator):
+    """A random tilt (−6…6 dB from the lowest to the highest band) plus one bell (−8…8 dB,
+    centre anywhere, width 0.1–0.4 of the band range) per example, added in dB; renormalised to
+    the loudest bin as :func:`companion.analysis.mel_cnn.mel_patch` is, floor bins kept."""
+    import torch
+
+    n = xb.shape[0]
+    bands = torch.linspace(-1, 1, N_MELS)[None, :]
+    tilt, centre, gain, width = (
+        torch.tensor(rng.uniform(lo, hi, (n, 1)), dtype=torch.float32)
+        for lo, hi in ((-6, 6), (-1, 1), (-8, 8), (0.1, 0.4))
+    )
+    curve = tilt * bands + gain * torch.exp(-0.5 * ((bands - centre) / width) ** 2)
+    floor = xb <= FLOOR_DB
+    x = xb + curve[:, None, :, None]
+    x = torch.clamp(x - x.amax(dim=(1, 2, 3), keepdim=True), min=FLOOR_DB)
+    x[floor] = FLOOR_DB
+    return x
+
+
+def _stretch(xb, rng: np.random.Generator):
+    """Stretch each example in time by a random factor of 0.75–1.33 (log-uniform; bilinear
+    resampling of the frames), cut or padded with the floor to N_FRAMES."""
+    import torch
+    from torch.nn.functional import interpolate
+
+    n, _, m, t = xb.shape
+    out = torch.full_like(xb, FLOOR_DB)
+    for i in range(n):
+        new_t = max(2, int(round(t * float(np.exp(rng.uniform(np.log(0.75), np.log(1.33)))))))
+        z = interpolate(xb[i : i + 1], size=(m, new_t), mode="bilinear", align_corners=False)
+        keep = min(t, new_t)
+        out[i, :, :, :keep] = z[0, :, :, :keep]
+    return out
 
 
 def train(M: np.ndarray, y: np.ndarray, n_classes: int, epochs: int, seed: int = 0):
