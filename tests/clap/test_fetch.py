@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from companion.cli.main import app
 from companion.embedding.clap.fetch import FetchProgress, fetch, staging_dir
 from companion.embedding.clap.manifest import Manifest
 from companion.embedding.clap.runtime import load_clap
@@ -20,6 +18,7 @@ from companion.embedding.clap.store import default_name, installed, models_root
 from companion.errors import ModelError
 from companion.settings import Settings
 from tests.clap.fakehub import FakeHub, folder_files, published_layout
+from tests.conftest import invoke_cli
 
 pytest.importorskip("huggingface_hub")
 
@@ -165,9 +164,8 @@ def test_staging_lives_under_the_models_root_and_is_cleared(hub: FakeHub, tiny_m
 
 def _fetch_lines(*args: str) -> tuple[int, list[dict]]:
     """Run ``companion models fetch --progress-json ARGS`` in process; its JSON lines."""
-    result = CliRunner().invoke(app, ["models", "fetch", "--progress-json", *args])
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    return result.exit_code, lines
+    code, out, _ = invoke_cli("models", "fetch", "--progress-json", *args)
+    return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def test_cli_progress_json_lines(hub: FakeHub, tiny_model: Path, settings: Settings) -> None:

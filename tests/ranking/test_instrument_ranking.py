@@ -8,14 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from companion.cli.main import app
 from companion.engine import Engine
 from companion.library.catalog import Catalog
 from companion.library.scanner import scan
 from companion.music.keys import compatible, parse_key
 from companion.ranking.rules import load_default_rules, load_packaged_rules
+from tests.conftest import invoke_cli
 
 V1 = load_packaged_rules(1)
 
@@ -108,16 +107,15 @@ def test_similar_ranks_the_query_instrument_first(library_db: Path, engine: Engi
 
 def test_suggest_instrument_is_a_hard_filter_for_that_call(library_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECS_USE_CLAP", "false")
-    runner = CliRunner()
     args = ["suggest", "--bpm", "124", "--key", "Am", "--top-k", "8", "--library-db", str(library_db), "--json"]
-    result = runner.invoke(app, [*args, "--instrument", "sub"])  # a synonym of bass
-    assert result.exit_code == 0, result.stderr
-    sugg = json.loads(result.stdout)["suggestions"]
+    code, out, err = invoke_cli(*args, "--instrument", "sub")  # a synonym of bass
+    assert code == 0, err
+    sugg = json.loads(out)["suggestions"]
     assert len(sugg) >= 3 and {s["instrument"] for s in sugg} == {"bass"}
-    result = runner.invoke(app, args)  # the next call is not filtered
-    assert len({s["instrument"] for s in json.loads(result.stdout)["suggestions"]}) > 1
-    result = runner.invoke(app, [*args, "--instrument", "kazoo"])
-    assert result.exit_code == 1 and "unknown instrument 'kazoo'" in " ".join(result.stderr.split())
+    _, out, _ = invoke_cli(*args)  # the next call is not filtered
+    assert len({s["instrument"] for s in json.loads(out)["suggestions"]}) > 1
+    code, _, err = invoke_cli(*args, "--instrument", "kazoo")
+    assert code == 1 and "unknown instrument 'kazoo'" in " ".join(err.split())
 
 
 def _duration(engine: Engine, sample_id: int) -> float:
