@@ -184,11 +184,16 @@ def test_the_top_ten_of_each_list_is_rendered_ahead(qtbot, make_window):
     wait_until(qtbot, lambda: not ahead(new), timeout_s=60.0)
 
 
-def test_a_list_refreshed_every_300_ms_still_gets_its_top_rendered(qtbot, make_window):
+def test_a_list_refreshed_every_300_ms_still_gets_its_top_rendered(qtbot, make_window, monkeypatch):
     # A scan or an embedding job re-ranks the list about every second; each new list used to
     # restart the 600 ms quiet time, so the selected card was never rendered ahead while it ran.
+    # Here the quiet time is a minute, longer than the test: whatever the machine's load does to
+    # the refreshes' pace, only the wait limit (PREFETCH_MAX_WAIT_MS) can start the render.
     from PySide6.QtCore import QTimer
 
+    from companion.ui import audition_adapter
+
+    monkeypatch.setattr(audition_adapter, "PREFETCH_DELAY_MS", 60_000)
     window = make_window(top_k=20)
     c = window.controller
     auditioner = c.auditioner
@@ -206,14 +211,13 @@ def test_a_list_refreshed_every_300_ms_still_gets_its_top_rendered(qtbot, make_w
         refreshed.append(1)
         c.audition.schedule_prefetch(lists[len(refreshed) % 2])
 
+    refresh()  # the first new list at once, then one every 300 ms
     timer = QTimer(interval=300)
     timer.timeout.connect(refresh)
     timer.start()
     try:
+        # rendered while the list kept changing: before the fix each new list restarted the quiet
+        # time, and nothing was rendered until the list had been quiet for it
         wait_until(qtbot, lambda: auditioner.is_cached(selected.audition(), ctx.bpm, ctx.key), timeout_s=30.0)
     finally:
         timer.stop()
-    # it was rendered while the list kept changing: both orders came, each of which restarted
-    # the quiet time before the fix. On an idle machine about 6 refreshes come before the render
-    # (the 2 s limit); a loaded one delivers fewer of the timer's ticks (2 seen in CI)
-    assert len(refreshed) >= 2

@@ -4,6 +4,7 @@ stay on top."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from itertools import combinations
 
@@ -20,7 +21,22 @@ from tests.ui.conftest import wait_until
 def _resize(qtbot, window: MainWindow, width: int) -> None:
     window.resize(width, 800)
     wait_until(qtbot, lambda: window.width() == width)
-    qtbot.wait(50)  # the layouts settle (panels fold, the context bar re-flows)
+    _settle(qtbot, window)
+
+
+def _settle(qtbot, window: MainWindow) -> None:
+    """Wait until the layouts have settled (panels fold, the inspector stacks, the context bar
+    re-flows): the window's minimum size hint the same for 5 event-loop turns in a row. Each
+    nested layout that changes asks the one above it on a later turn, so a fixed short wait
+    can end half way on a loaded machine, with the hint still that of the old width."""
+    deadline = time.monotonic() + 10.0
+    last, same = None, 0
+    while same < 5:
+        assert time.monotonic() < deadline, "the window's layout did not settle"
+        qtbot.wait(20)
+        hint = window.minimumSizeHint()
+        same = same + 1 if hint == last else 0
+        last = hint
 
 
 @pytest.fixture(params=[None, 12.0], ids=["system-font", "12pt-font"])
