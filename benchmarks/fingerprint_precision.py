@@ -124,7 +124,7 @@ def labelled_items() -> list[Item]:
 
 def generated_drum_hits(folders: list[Path]) -> list[Item]:
     """Drum hits of generated one-shot sets (``benchmarks/datasets/make_oneshots.py``): class =
-    the labelled instrument, pack = the source family (fluidr3, csound, avl, synth), so the
+    the labelled instrument, pack = the source family (fluidr3, csound, avl, freepats, synth), so the
     cross-pack protocol ranks each hit against other kits' hits only."""
     from companion.analysis.instruments import DRUM_HITS
 

@@ -12,6 +12,9 @@ Sources (each a *family*: the validation protocol holds a whole family out at a 
   recordings as ``fluidr3`` re-sampled, so it belongs to the ``fluidr3`` family;
 * ``csound``: the csound GM bank (``csound-soundfont``);
 * ``avl``: the AVL Black Pearl and Red Zeppelin acoustic drum kits (``avldrums.lv2-soundfont``);
+* ``freepats``: the FreePats GUS patches (Debian ``freepats``) rendered by TiMidity++ (``timidity``),
+  another set of recordings and another synthesiser (GUS envelopes, its own interpolation): one
+  kit and the ~75 GM programs the set has;
 * ``synth``: our own numpy synthesis (808-style kicks, noise snares and hats, saw basses, detuned
   pads, Karplus–Strong plucks, risers …) — electronic material the soundfonts lack.
 
@@ -26,8 +29,8 @@ chorus) on about a quarter of the items and a lossy encoding (OGG Vorbis) on abo
 Names carry no hint (``os_0001.wav``); ``labels.json`` holds instrument, kind, pitched, the GM
 program or drum key, source and family.
 
-Deterministic in ``--seed``; needs the ``fluidsynth`` binary, the Debian soundfonts above, mido,
-soundfile and (for effects) pedalboard.
+Deterministic in ``--seed``; needs the ``fluidsynth`` binary (``timidity`` for ``freepats``), the
+Debian soundfonts above, mido, soundfile and (for effects) pedalboard.
 """
 
 from __future__ import annotations
@@ -63,8 +66,17 @@ SOUNDFONTS: dict[str, list[tuple[Path, str]]] = {
         (Path("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2"), "kit0"),
         (Path("/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2"), "kit0"),
     ],
+    # a TiMidity++ configuration: "pats", GM programs and drum keys as far as it maps them
+    "freepats": [(Path("/etc/timidity/freepats.cfg"), "pats")],
 }
-FAMILY = {"fluidr3": "fluidr3", "fluidr3mono": "fluidr3", "csound": "csound", "avl": "avl", "synth": "synth"}
+FAMILY = {
+    "fluidr3": "fluidr3",
+    "fluidr3mono": "fluidr3",
+    "csound": "csound",
+    "avl": "avl",
+    "freepats": "freepats",
+    "synth": "synth",
+}
 GM_KITS = (0, 8, 16, 24, 25, 32, 40)
 
 #: GM percussion keys by instrument class (General MIDI 1 percussion map).
@@ -125,19 +137,46 @@ class Item:
     pitched: bool = True
 
 
-def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> list[Item]:
-    """The items of one soundfont, named from ``start`` on."""
+def timidity_map(cfg: Path) -> tuple[set[int], set[int]]:
+    """``(drum keys of drumset 0, programs of bank 0)`` that a TiMidity++ configuration maps to a
+    patch (lines ``<number> <patch file> …`` after ``drumset 0`` / ``bank 0``)."""
+    keys: set[int] = set()
+    programs: set[int] = set()
+    section: set[int] | None = None
+    for line in cfg.read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:2] == ["drumset", "0"]:
+            section = keys
+        elif words[:2] == ["bank", "0"]:
+            section = programs
+        elif words and words[0] in ("drumset", "bank"):
+            section = None
+        elif len(words) >= 2 and words[0].isdigit() and section is not None:
+            section.add(int(words[0]))
+    return keys, programs
+
+
+def soundfont_items(
+    source: str,
+    holds: str,
+    rng: random.Random,
+    start: int,
+    available: tuple[set[int], set[int]] | None = None,
+) -> list[Item]:
+    """The items of one soundfont, named from ``start`` on; ``available``: the drum keys and
+    programs it has (a TiMidity++ patch set's, :func:`timidity_map`), None for all of GM."""
     items: list[Item] = []
+    keys_in, programs_in = available or (set(range(128)), set(range(128)))
 
     def name() -> str:
         return f"os_{start + len(items) + 1:04d}"
 
-    kits = GM_KITS if holds == "gm" else (None,)
+    kits = {"gm": GM_KITS, "pats": (0,)}.get(holds, (None,))
     for kit in kits:
         for instrument, keys in DRUM_KEYS.items():
             if holds == "kit0" and instrument in ("percussion", "clap"):
                 continue
-            for key in keys:
+            for key in (k for k in keys if k in keys_in):
                 channel, bank, program = (9, 128, kit) if kit is not None else (0, 0, 0)
                 length = rng.uniform(0.25, 2.0) if instrument != "cymbal" else rng.uniform(1.0, 4.0)
                 vel = rng.randint(70, 127)
@@ -161,7 +200,7 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
                 beat = 60.0 / bpm
                 step = beat / (4 if instrument in ("hihat", "percussion") else 1)
                 n = int(round(4 * beat / step))
-                key = rng.choice(DRUM_KEYS[instrument])
+                key = rng.choice([k for k in DRUM_KEYS[instrument] if k in keys_in])
                 channel, bank, program = (9, 128, kit) if kit is not None else (0, 0, 0)
                 hits = [
                     Hit(channel, key, i * step, 0.1, rng.randint(80, 127))
@@ -173,11 +212,11 @@ def soundfont_items(source: str, holds: str, rng: random.Random, start: int) -> 
                         name(), "drums", "loop", "roll", 4 * beat, bank, program, channel, hits, bpm=bpm, pitched=False
                     )
                 )
-    if holds != "gm":
+    if holds not in ("gm", "pats"):
         return items
     for instrument, programs in PROGRAMS.items():
         lo, hi = PITCH_RANGE.get(instrument, (48, 79))
-        for program in programs:
+        for program in (p for p in programs if p in programs_in):
             styles = ["note", "held" if instrument in SUSTAINED or rng.random() < 0.3 else "chord"]
             if rng.random() < 0.2 and instrument not in ("fx",):
                 styles.append("repeat")
@@ -239,10 +278,26 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[float]]:
 
 
 def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
-    """Render with FluidSynth (no reverb or chorus); returns (n, 2) float32 audio at 44.1 kHz."""
-    mid, _ = build_midi(items)
+    """Render with FluidSynth, or TiMidity++ for a ``.cfg`` patch set (no reverb or chorus in
+    either); returns (n, 2) float32 audio at 44.1 kHz."""
+    mid, starts = build_midi(items)
     mid_path, wav_path = workdir / "items.mid", workdir / "items.wav"
     mid.save(mid_path)
+    if soundfont.suffix == ".cfg":
+        # -c: read after the system's timidity.cfg (always read; Debian's maps every program to
+        # FluidR3), so it overrides what it maps, and the items use nothing else (timidity_map);
+        # -EF…=d: no reverb, chorus or delay; -Ow: stereo 16-bit WAV at SR; -idvv: name each patch
+        cmd = ["timidity", "-c", str(soundfont), "-idvv", "-EFreverb=d", "-EFchorus=d", "-EFdelay=d"]
+        cmd += ["-Ow", "--output-stereo", "--output-16bit", "-s", str(SR), "-o", str(wav_path), str(mid_path)]
+        log = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
+        loaded = [ln for ln in (log.stdout + log.stderr).splitlines() if ln.startswith(("Tonebank", "Drumset"))]
+        if not loaded or any(not ln.rstrip().endswith(".pat") for ln in loaded):
+            raise RuntimeError(f"TiMidity++ played something other than {soundfont}'s patches: {loaded[:5]}")
+        audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
+        assert sr == SR
+        # TiMidity++ starts its output at the first note: put back the silence before it
+        first_note = starts[0] + min(h.t for h in items[0].hits)
+        return np.pad(audio, ((int(round(first_note * SR)), 0), (0, 0)))
     cmd = [
         "fluidsynth",
         "-ni",
@@ -511,8 +566,13 @@ def generate(source: str, out: Path, seed: int = 0) -> list[dict]:
                 raise RuntimeError(
                     f"missing soundfont {soundfont}: see this script's docstring for the Debian packages"
                 )
+            available = timidity_map(soundfont) if holds == "pats" else None
             items = soundfont_items(
-                source, holds, rng, start=len(rows) + 10_000 * SOUNDFONTS[source].index((soundfont, holds))
+                source,
+                holds,
+                rng,
+                start=len(rows) + 10_000 * SOUNDFONTS[source].index((soundfont, holds)),
+                available=available,
             )
             with tempfile.TemporaryDirectory() as tmp:
                 audio = render(items, soundfont, Path(tmp))
