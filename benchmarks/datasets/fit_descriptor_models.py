@@ -44,7 +44,7 @@ from companion.analysis.instrument_model import pool
 from companion.analysis.instruments import DRUM_HITS
 from companion.analysis.mel_cnn import load_cnn
 
-FAMILIES = ("fluidr3", "csound", "avl", "synth")
+FAMILIES = ("fluidr3", "csound", "avl", "freepats", "synth")
 KIND_COLUMNS = np.asarray([i for i, n in enumerate(NAMES) if not n.startswith(("mel", "mfcc"))])
 ALL_COLUMNS = np.arange(len(NAMES))
 C_GRID = (0.03, 0.1, 0.3, 1.0)

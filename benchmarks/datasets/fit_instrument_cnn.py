@@ -7,7 +7,8 @@ Usage (the sets of ``fit_descriptor_models.py``; needs torch, e.g. ``pip install
         --cnn-lofo /tmp/os/instrument_cnn_lofo.npz [--write]
 
 Protocol, as for the descriptor models: every figure printed here comes from a network that saw
-no file of the family it predicts (leave-one-family-out over fluidr3, csound, avl, synth), and
+no file of the family it predicts (leave-one-family-out over fluidr3, csound, avl, freepats,
+synth), and
 those held-out probabilities are written to ``--lofo-out`` so that ``fit_descriptor_models.py``
 chooses the instrument model's configuration and confidence threshold on the *combined*
 held-out probabilities. The Debian libraries are never trained on (reported by
