@@ -290,9 +290,12 @@ def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
         cmd = ["timidity", "-c", str(soundfont), "-idvv", "-EFreverb=d", "-EFchorus=d", "-EFdelay=d"]
         cmd += ["-Ow", "--output-stereo", "--output-16bit", "-s", str(SR), "-o", str(wav_path), str(mid_path)]
         log = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
-        loaded = [ln for ln in (log.stdout + log.stderr).splitlines() if ln.startswith(("Tonebank", "Drumset"))]
-        if not loaded or any(not ln.rstrip().endswith(".pat") for ln in loaded):
-            raise RuntimeError(f"TiMidity++ played something other than {soundfont}'s patches: {loaded[:5]}")
+        lines = (log.stdout + log.stderr).splitlines()
+        loaded = [ln for ln in lines if ln.startswith(("Tonebank", "Drumset"))]  # "Tonebank 0 0: x.pat"
+        other = [ln for ln in lines if ln.startswith("Loading SF")]  # a program or key from a soundfont
+        other += [ln for ln in loaded if not ln.rstrip().endswith(".pat")]
+        if not loaded or other:
+            raise RuntimeError(f"TiMidity++ played something other than {soundfont}'s patches: {other[:5]}")
         audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
         assert sr == SR
         # TiMidity++ starts its output at the first note: put back the silence before it
