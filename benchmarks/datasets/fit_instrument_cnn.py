@@ -8,10 +8,9 @@ Usage (the sets of ``fit_descriptor_models.py``; needs torch, e.g. ``pip install
 
 Protocol, as for the descriptor models: every figure printed here comes from a network that saw
 no file of the family it predicts (leave-one-family-out over fluidr3, csound, avl, freepats,
-synth), and
-those held-out probabilities are written to ``--lofo-out`` so that ``fit_descriptor_models.py``
-chooses the instrument model's configuration and confidence threshold on the *combined*
-held-out probabilities. The Debian libraries are never trained on (reported by
+synth), and those held-out probabilities are written to ``--lofo-out`` so that
+``fit_descriptor_models.py`` chooses the instrument model's configuration and confidence
+threshold on the *combined* held-out probabilities. The Debian libraries are never trained on (reported by
 ``fit_descriptor_models.py``). Reserved for acceptance checks and never read: TimGM6mb, MuseScore
 General, OPL-3 FM, ``hydrogen-drumkits``.
 

@@ -279,53 +279,38 @@ def build_midi(items: list[Item]) -> tuple[mido.MidiFile, list[float]]:
 
 def render(items: list[Item], soundfont: Path, workdir: Path) -> np.ndarray:
     """Render with FluidSynth, or TiMidity++ for a ``.cfg`` patch set (no reverb or chorus in
-    either); returns (n, 2) float32 audio at 44.1 kHz."""
+    either); returns (n, 2) float32 audio at 44.1 kHz.
+
+    Raises:
+        RuntimeError: TiMidity++ played something other than the patch set's own patches.
+    """
     mid, starts = build_midi(items)
     mid_path, wav_path = workdir / "items.mid", workdir / "items.wav"
     mid.save(mid_path)
-    if soundfont.suffix == ".cfg":
+    timidity = soundfont.suffix == ".cfg"
+    if timidity:
         # -c: read after the system's timidity.cfg (always read; Debian's maps every program to
         # FluidR3), so it overrides what it maps, and the items use nothing else (timidity_map);
         # -EF…=d: no reverb, chorus or delay; -Ow: stereo 16-bit WAV at SR; -idvv: name each patch
         cmd = ["timidity", "-c", str(soundfont), "-idvv", "-EFreverb=d", "-EFchorus=d", "-EFdelay=d"]
         cmd += ["-Ow", "--output-stereo", "--output-16bit", "-s", str(SR), "-o", str(wav_path), str(mid_path)]
-        log = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
-        lines = (log.stdout + log.stderr).splitlines()
-        loaded = [ln for ln in lines if ln.startswith(("Tonebank", "Drumset"))]  # "Tonebank 0 0: x.pat"
-        other = [ln for ln in lines if ln.startswith("Loading SF")]  # a program or key from a soundfont
-        other += [ln for ln in loaded if not ln.rstrip().endswith(".pat")]
-        if not loaded or other:
-            raise RuntimeError(f"TiMidity++ played something other than {soundfont}'s patches: {other[:5]}")
-        audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
-        assert sr == SR
-        # TiMidity++ starts its output at the first note: put back the silence before it
-        first_note = starts[0] + min(h.t for h in items[0].hits)
-        return np.pad(audio, ((int(round(first_note * SR)), 0), (0, 0)))
-    cmd = [
-        "fluidsynth",
-        "-ni",
-        "-q",
-        "-R",
-        "0",
-        "-C",
-        "0",
-        "-g",
-        "0.6",
-        "-r",
-        str(SR),
-        "-O",
-        "float",
-        "-T",
-        "wav",
-        "-F",
-        str(wav_path),
-        str(soundfont),
-        str(mid_path),
-    ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
+    else:
+        cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6", "-r", str(SR)]
+        cmd += ["-O", "float", "-T", "wav", "-F", str(wav_path), str(soundfont), str(mid_path)]
+    log = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=3600)
     audio, sr = sf.read(wav_path, dtype="float32", always_2d=True)
     assert sr == SR
-    return audio
+    if not timidity:
+        return audio
+    lines = (log.stdout + log.stderr).splitlines()
+    loaded = [ln for ln in lines if ln.startswith(("Tonebank", "Drumset"))]  # "Tonebank 0 0: x.pat"
+    other = [ln for ln in lines if ln.startswith("Loading SF")]  # a program or key from a soundfont
+    other += [ln for ln in loaded if not ln.rstrip().endswith(".pat")]
+    if not loaded or other:
+        raise RuntimeError(f"TiMidity++ played something other than {soundfont}'s patches: {other[:5]}")
+    # TiMidity++ starts its output at the first note: put back the silence before it
+    first_note = starts[0] + min(h.t for h in items[0].hits)
+    return np.pad(audio, ((int(round(first_note * SR)), 0), (0, 0)))
 
 
 # ---------------------------------------------------------------- own synthesis
