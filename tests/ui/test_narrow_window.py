@@ -4,7 +4,6 @@ stay on top."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from itertools import combinations
 
@@ -29,14 +28,13 @@ def _settle(qtbot, window: MainWindow) -> None:
     re-flows): the window's minimum size hint the same for 5 event-loop turns in a row. Each
     nested layout that changes asks the one above it on a later turn, so a fixed short wait
     can end half way on a loaded machine, with the hint still that of the old width."""
-    deadline = time.monotonic() + 10.0
-    last, same = None, 0
-    while same < 5:
-        assert time.monotonic() < deadline, "the window's layout did not settle"
-        qtbot.wait(20)
-        hint = window.minimumSizeHint()
-        same = same + 1 if hint == last else 0
-        last = hint
+    seen: list = []
+
+    def settled() -> bool:
+        seen.append(window.minimumSizeHint())
+        return len(seen) >= 6 and all(hint == seen[-1] for hint in seen[-6:])
+
+    wait_until(qtbot, settled, timeout_s=10.0)
 
 
 @pytest.fixture(params=[None, 12.0], ids=["system-font", "12pt-font"])
