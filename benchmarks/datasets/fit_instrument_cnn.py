@@ -16,16 +16,19 @@ General, OPL-3 FM, ``hydrogen-drumkits``.
 
 Training (fixed, not tuned per family): AdamW (weight decay 1e-3), one-cycle learning rate up to
 3e-3 (Smith & Topin 2019), batches of 64, ``--epochs`` passes, cross-entropy with label
-smoothing 0.05 and class weights ∝ 1/√(class count); augmentation per example: a shift of −2…2
-mel bands (a pitch change of about a semitone or two), a delay of 0–4 frames, and one band of
-0–4 mel bands masked (SpecAugment, Park et al. 2019); then a random equaliser (a tilt of
-−6…6 dB across the bands plus one bell of −8…8 dB) and a time stretch of ×0.75…×1.33, the
+smoothing 0.05 and class weights ∝ 1/√(class count); augmentation per example: a pitch shift
+of −2…2 semitones made in Hz (:func:`_pitch_shift`), a delay of 0–4 frames, and one band of
+0–4 mel bands masked (SpecAugment, Park et al. 2019); then a random
+equaliser (a tilt of −6…6 dB across the bands plus one bell of −8…8 dB) and a time stretch of ×0.75…×1.33, the
 "random frequency filters" and time stretching of Schlüter & Grill, "Exploring data augmentation
 for improved singing voice detection with neural networks", ISMIR 2015: another soundfont or
 synth voices the same instrument with another spectral balance and envelope. Those two were
-chosen on the leave-one-family-out figures alone. ``--write`` trains on every family and
-writes ``companion/analysis/models/instrument_cnn.npz`` after checking that the numpy network
-gives torch's probabilities.
+chosen on the leave-one-family-out figures alone.
+
+``--seeds N`` trains N networks with seeds 0…N−1 on the same data and averages their
+probabilities (held-out figures included); the app does the same with the N files written.
+``--write`` trains on every family and writes ``companion/analysis/models/instrument_cnn_<seed>.npz``
+after checking that each numpy network gives torch's probabilities.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ from fit_descriptor_models import FAMILIES
 from fit_descriptor_models import load as load_rows
 
 from companion.analysis.fitted import MODEL_DIR
+from companion.analysis.instrument_model import NETWORKS
 from companion.analysis.instruments import DRUM_HITS
-from companion.analysis.mel_cnn import FLOOR_DB, N_MELS, MelCnn
+from companion.analysis.mel_cnn import FLOOR_DB, FMAX, FMIN, N_MELS, MelCnn
 
 CHANNELS = (16, 32, 64, 64)
 POOLS = (True, True, True, False)
@@ -87,11 +91,8 @@ def build(n_classes: int):
 
 def _augment(xb, rng: np.random.Generator):
     """Augment a batch (n, 1, N_MELS, N_FRAMES) of dB inputs (see the module docstring)."""
-    xb = xb.clone()
+    xb = _pitch_shift(xb, rng)
     for i in range(xb.shape[0]):
-        shift = int(rng.integers(-2, 3))
-        if shift:
-            xb[i] = xb[i].roll(shift, dims=1)
         delay = int(rng.integers(0, 5))
         if delay:
             xb[i, :, :, delay:] = xb[i, :, :, :-delay].clone()
@@ -99,6 +100,31 @@ def _augment(xb, rng: np.random.Generator):
         f0 = int(rng.integers(0, N_MELS - 4))
         xb[i, :, f0 : f0 + int(rng.integers(0, 5))] = FLOOR_DB
     return _stretch(_equalise(xb, rng), rng)
+
+
+def _pitch_shift(xb, rng: np.random.Generator):
+    """Shift each example's spectrum by −2…2 semitones (uniform): every mel band takes the value
+    (in dB, interpolated linearly between bands) that the spectrum had at its centre frequency
+    ÷ 2^(s/12); the edge bands are repeated past the ends.
+
+    A shift in Hz, not in bands: below 1 kHz a mel band is about 67 Hz wide, and rolling the
+    bands moved a 50 Hz kick up to 180 Hz, a tom's register (and wrapped the lowest bands round to
+    the top)."""
+    import librosa
+    import torch
+
+    centres = librosa.mel_frequencies(N_MELS + 2, fmin=FMIN, fmax=FMAX)[1:-1]
+    bands = np.arange(N_MELS)
+    n = xb.shape[0]
+    mix = np.zeros((n, N_MELS, N_MELS), dtype=np.float32)
+    for i, s in enumerate(rng.uniform(-2.0, 2.0, n)):
+        src = np.interp(centres / 2.0 ** (s / 12.0), centres, bands)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, N_MELS - 1)
+        w = (src - lo).astype(np.float32)
+        mix[i, bands, lo] += 1 - w
+        mix[i, bands, hi] += w
+    return torch.einsum("nij,ncjt->ncit", torch.from_numpy(mix), xb)
 
 
 def _equalise(xb, rng: np.random.Generator):
@@ -198,6 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--oneshots", type=Path, required=True)
     parser.add_argument("--loops", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument(
+        "--seeds", type=int, default=len(NETWORKS), help="networks trained with seeds 0..N-1 and averaged"
+    )
     parser.add_argument("--lofo-out", type=Path, help="default: <oneshots>/instrument_cnn_lofo.npz")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
@@ -209,14 +238,16 @@ def main(argv: list[str] | None = None) -> None:
     y = np.asarray([classes.index(c) for c in labels[keep]])
     Mk, fk = M[keep], fam[keep]
     print(f"{len(y)} files, {len(classes)} classes: " + ", ".join(f"{f} {int((fk == f).sum())}" for f in FAMILIES))
+    seeds = range(args.seeds)
     P = np.zeros((len(y), len(classes)))
     for f in FAMILIES:
         test = fk == f
         start = time.perf_counter()
-        net = train(Mk[~test], y[~test], len(classes), args.epochs)
-        P[test] = torch_proba(net, Mk[test])
+        each = [torch_proba(train(Mk[~test], y[~test], len(classes), args.epochs, seed), Mk[test]) for seed in seeds]
+        P[test] = np.mean(each, axis=0)
+        accs = ", ".join(f"seed {s} {(p.argmax(1) == y[test]).mean():.3f}" for s, p in zip(seeds, each))
         acc = float((P[test].argmax(1) == y[test]).mean())
-        print(f"  held out {f}: accuracy {acc:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+        print(f"  held out {f}: accuracy {acc:.3f} ({accs}; {time.perf_counter() - start:.0f} s)", flush=True)
     ok = P.argmax(1) == y
     names = np.asarray(classes)[y]
     drums = np.isin(names, list(DRUM_HITS))
@@ -230,15 +261,18 @@ def main(argv: list[str] | None = None) -> None:
     np.savez(out, P=P, paths=paths, classes=np.asarray(classes))
     print(f"  wrote the held-out probabilities to {out}")
     if args.write:
-        net = train(Mk, y, len(classes), args.epochs)
-        model = to_arrays(net, classes)
-        sample = Mk[:: max(1, len(Mk) // 64)]
-        diff = np.abs(np.stack([model.proba(m) for m in sample]) - torch_proba(net, sample)).max()
-        if diff > 1e-4:
-            raise SystemExit(f"numpy network differs from torch by {diff:.2e}")
-        MODEL_DIR.mkdir(exist_ok=True)
-        model.save(MODEL_DIR / "instrument_cnn.npz")
-        print(f"  wrote {MODEL_DIR / 'instrument_cnn.npz'} (numpy vs torch: max |Δp| {diff:.1e})")
+        for seed in seeds:
+            net = train(Mk, y, len(classes), args.epochs, seed)
+            model = to_arrays(net, classes)
+            sample = Mk[:: max(1, len(Mk) // 64)]
+            diff = np.abs(np.stack([model.proba(m) for m in sample]) - torch_proba(net, sample)).max()
+            if diff > 1e-4:
+                raise SystemExit(f"numpy network differs from torch by {diff:.2e}")
+            MODEL_DIR.mkdir(exist_ok=True)
+            model.save(MODEL_DIR / f"instrument_cnn_{seed}.npz")
+            print(f"  wrote {MODEL_DIR / f'instrument_cnn_{seed}.npz'} (numpy vs torch: max |Δp| {diff:.1e})")
+        if [f"instrument_cnn_{seed}" for seed in seeds] != list(NETWORKS):
+            print(f"  the app loads {NETWORKS}: set instrument_model.NETWORKS to the networks written")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from companion.analysis.fitted import MODEL_DIR, layer_arrays, read_layers, softmax
 
-#: Mel bands of the input (librosa Slaney mel scale, 30 Hz–11 kHz).
+#: Mel bands of the input (librosa Slaney mel scale, FMIN–FMAX Hz; FMAX is capped at sr / 2).
 N_MELS = 48
+FMIN = 30.0
+FMAX = 11000.0
 #: STFT of the input: 2048-point window, 512-sample hop (≈ 43 frames/s at 22 050 Hz).
 N_FFT = 2048
 HOP = 512
@@ -64,7 +66,7 @@ def mel_patch(y: np.ndarray, sr: int) -> np.ndarray:
     if seg.size < N_FFT:
         seg = np.pad(seg, (0, N_FFT - seg.size))
     mel = librosa.feature.melspectrogram(
-        y=seg, sr=sr, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=30.0, fmax=min(11000.0, sr / 2)
+        y=seg, sr=sr, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=min(FMAX, sr / 2)
     )
     db = librosa.power_to_db(mel + 1e-10, ref=np.max)
     db = np.maximum(db, FLOOR_DB)[:, :N_FRAMES]
