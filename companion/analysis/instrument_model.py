@@ -8,10 +8,10 @@ probabilities are averaged (a deep ensemble: Lakshminarayanan, Pritzel & Blundel
 scalable predictive uncertainty estimation using deep ensembles", NeurIPS 2017). The descriptor
 model and the ensemble are then pooled log-linearly with the weight :data:`DESCRIPTOR_WEIGHT`
 (a weighted, normalised geometric mean; Genest & Zidek, "Combining probability distributions: a
-critique and an annotated bibliography", Statistical Science 1(1), 1986). The number of networks
-and the weight were chosen on leave-one-family-out probabilities
-(``benchmarks/datasets/fit_descriptor_models.py`` with ``--cnn-lofo``). The descriptor model
-file's ``min_confidence`` is the threshold measured on the pooled probabilities.
+critique and an annotated bibliography", Statistical Science 1(1), 1986). Two networks rather
+than one, and the weight, were chosen on leave-one-family-out probabilities (the weight by
+``benchmarks/datasets/fit_descriptor_models.py --cnn-lofo``). The descriptor model file's
+``min_confidence`` is the threshold measured on the pooled probabilities.
 """
 
 from __future__ import annotations
