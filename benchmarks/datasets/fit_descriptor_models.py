@@ -214,8 +214,9 @@ def run(
     configs = [("logistic", c) for c in C_GRID] * ("logistic" in models) + [("mlp", a) for a in ALPHA_GRID] * (
         "mlp" in models
     )
-    # every candidate: (configuration, pooling weight, held-out predictions, their probabilities)
-    candidates: list[tuple[tuple[str, float], float | None, np.ndarray, np.ndarray]] = []
+    # every candidate: (configuration, pooling weight, held-out predictions, their confidences
+    # (the top probability), accuracy per held-out family)
+    candidates: list[tuple[tuple[str, float], float | None, np.ndarray, np.ndarray, list[float]]] = []
     for config in configs:
         P, classes = out_of_family_proba(Xk, yk, fk, columns, config)
         label = f"{config[0]} {'C' if config[0] == 'logistic' else 'alpha'}={config[1]}"
@@ -233,9 +234,9 @@ def run(
                 + f"  (mean {np.mean(accs):.3f})",
                 flush=True,
             )
-            candidates.append((config, w, pred, conf))
-    scores = np.asarray([family_accuracies(c[2], yk, fk) for c in candidates])  # (candidates, families)
-    config, weight, pred, conf = candidates[int(scores.mean(axis=1).argmax())]
+            candidates.append((config, w, pred, conf, accs))
+    scores = np.asarray([c[4] for c in candidates])  # (candidates, families)
+    config, weight, pred, conf, _ = candidates[int(scores.mean(axis=1).argmax())]
     if len(candidates) > 1:
         # the choice itself, made without each family in turn: what choosing costs out of family
         nested = [scores[int(np.delete(scores, i, axis=1).mean(axis=1).argmax()), i] for i in range(scores.shape[1])]

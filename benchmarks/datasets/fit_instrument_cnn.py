@@ -10,16 +10,16 @@ Protocol, as for the descriptor models: every figure printed here comes from a n
 no file of the family it predicts (leave-one-family-out over fluidr3, csound, avl, freepats,
 synth), and those held-out probabilities are written to ``--lofo-out`` so that
 ``fit_descriptor_models.py`` chooses the instrument model's configuration and confidence
-threshold on the *combined* held-out probabilities. The Debian libraries are never trained on (reported by
-``fit_descriptor_models.py``). Reserved for acceptance checks and never read: TimGM6mb, MuseScore
+threshold on the *combined* held-out probabilities. The Debian libraries are never trained on
+(reported by ``fit_descriptor_models.py``). Reserved for acceptance checks and never read: TimGM6mb, MuseScore
 General, OPL-3 FM, ``hydrogen-drumkits``.
 
 Training (fixed, not tuned per family): AdamW (weight decay 1e-3), one-cycle learning rate up to
 3e-3 (Smith & Topin 2019), batches of 64, ``--epochs`` passes, cross-entropy with label
 smoothing 0.05 and class weights ∝ 1/√(class count); augmentation per example: a pitch shift
 of −2…2 semitones made in Hz (:func:`_pitch_shift`), a delay of 0–4 frames, and one band of
-0–4 mel bands masked (SpecAugment, Park et al. 2019); then a random
-equaliser (a tilt of −6…6 dB across the bands plus one bell of −8…8 dB) and a time stretch of ×0.75…×1.33, the
+0–4 mel bands masked (SpecAugment, Park et al. 2019); then a random equaliser (a tilt of
+−6…6 dB across the bands plus one bell of −8…8 dB) and a time stretch of ×0.75…×1.33, the
 "random frequency filters" and time stretching of Schlüter & Grill, "Exploring data augmentation
 for improved singing voice detection with neural networks", ISMIR 2015: another soundfont or
 synth voices the same instrument with another spectral balance and envelope. Those two were
@@ -27,8 +27,9 @@ chosen on the leave-one-family-out figures alone.
 
 ``--seeds N`` trains N networks with seeds 0…N−1 on the same data and averages their
 probabilities (held-out figures included); the app does the same with the N files written.
-``--write`` trains on every family and writes ``companion/analysis/models/instrument_cnn_<seed>.npz``
-after checking that each numpy network gives torch's probabilities.
+``--write`` trains on every family and writes
+``companion/analysis/models/instrument_cnn_<seed>.npz`` after checking that each numpy network
+gives torch's probabilities.
 """
 
 from __future__ import annotations
@@ -261,14 +262,14 @@ def main(argv: list[str] | None = None) -> None:
     np.savez(out, P=P, paths=paths, classes=np.asarray(classes))
     print(f"  wrote the held-out probabilities to {out}")
     if args.write:
+        MODEL_DIR.mkdir(exist_ok=True)
+        sample = Mk[:: max(1, len(Mk) // 64)]
         for seed in seeds:
             net = train(Mk, y, len(classes), args.epochs, seed)
             model = to_arrays(net, classes)
-            sample = Mk[:: max(1, len(Mk) // 64)]
             diff = np.abs(np.stack([model.proba(m) for m in sample]) - torch_proba(net, sample)).max()
             if diff > 1e-4:
                 raise SystemExit(f"numpy network differs from torch by {diff:.2e}")
-            MODEL_DIR.mkdir(exist_ok=True)
             model.save(MODEL_DIR / f"instrument_cnn_{seed}.npz")
             print(f"  wrote {MODEL_DIR / f'instrument_cnn_{seed}.npz'} (numpy vs torch: max |Δp| {diff:.1e})")
         if [f"instrument_cnn_{seed}" for seed in seeds] != list(NETWORKS):
