@@ -56,7 +56,9 @@ class DecodedAudio:
 
     Attributes:
         y: mono signal, shape (n,) float32 in [-1, 1] at ``sr``; the mean of the native
-            channels, at most the first :data:`MAX_ANALYSIS_S` seconds of the file.
+            channels, at most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its
+            DC offset (mean) removed, and scaled down, not clipped, when a float file runs
+            hotter than full scale.
         sr: analysis sample rate in Hz (22 050 by default).
         native_sr: the file's sample rate in Hz.
         channels: the file's channel count.
@@ -210,7 +212,13 @@ def _read_native(path: Path) -> tuple[np.ndarray, int, int, int, float]:
 def _finish(
     native: np.ndarray, native_sr: int, channels: int, total_frames: int, peak_rest: float, sr: int
 ) -> DecodedAudio:
-    """Measure peak and loudness, mix to mono and resample."""
+    """Measure peak and loudness, mix to mono, resample, remove the DC offset and keep the
+    signal within full scale.
+
+    A DC offset (some bass and vintage-sampler recordings hold one) would otherwise keep a
+    decayed one-shot's tail "sustained" and make clicks at both ends; a float file's overs are
+    scaled rather than clipped, so its partials are not distorted.
+    """
     peak = max(float(np.max(np.abs(native))), peak_rest)
     peak_dbfs = 20.0 * float(np.log10(peak)) if peak > 0 else SILENCE_DBFS
     peak_dbfs = max(peak_dbfs, SILENCE_DBFS)
@@ -218,7 +226,11 @@ def _finish(
     mono = native.mean(axis=1, dtype=np.float32) if channels > 1 else native[:, 0].copy()
     if native_sr != sr:
         mono = soxr.resample(mono, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
-    np.clip(mono, -1.0, 1.0, out=mono)
+    if mono.size:
+        mono -= np.float32(mono.mean(dtype=np.float64))
+        top = float(np.max(np.abs(mono)))
+        if top > 1.0:
+            mono /= np.float32(top)
     return DecodedAudio(
         y=np.ascontiguousarray(mono, dtype=np.float32),
         sr=sr,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.analysis.features import Features
+from companion.analysis.features import PITCH_HOP, PITCH_N_FFT, Features
 from companion.analysis.result import Kind
 
 #: Shortest loop (s): one bar of 4/4 at 200 BPM is 1.2 s.
@@ -33,6 +33,10 @@ CYMBAL_HIGH_SHARE = 0.35
 HARMONIC_CHANGE = 0.06
 #: Window (s) on each side of a moment when measuring the chroma change.
 _CHANGE_WINDOW_S = 0.3
+#: Pitch frames at each end of a signal whose (centred, zero-padded) STFT window runs past the
+#: signal: a sound cut off at full level there smears into every pitch class, which reads as a
+#: change of chord. Half the window over the hop, rounded up (librosa.stft, ``center=True``).
+EDGE_FRAMES = -(-PITCH_N_FFT // 2 // PITCH_HOP)
 
 
 @dataclass
@@ -166,7 +170,8 @@ def harmonic_change(feat: Features) -> float:
 
     The cosine distance between the summed chroma of the :data:`_CHANGE_WINDOW_S` seconds
     before and after each pitch frame; a held note or chord stays near 0 however long it is, a
-    chord change gives 0.1–0.4.
+    chord change gives 0.1–0.4. The :data:`EDGE_FRAMES` frames at each end are left out: a held
+    note cut off at a bar line, as sample packs cut them, would otherwise read 0.1 there.
 
     Args:
         feat: shared features (its ``chroma``, (12, F), and ``pitch_fps``).
@@ -174,13 +179,14 @@ def harmonic_change(feat: Features) -> float:
     Returns:
         The largest distance, in [0, 1]; 0 for signals too short to compare two windows.
     """
-    c = feat.chroma.astype(np.float64)
+    n_all = feat.chroma.shape[1]
+    c = feat.chroma[:, EDGE_FRAMES : max(EDGE_FRAMES, n_all - EDGE_FRAMES)].astype(np.float64)
     n = c.shape[1]
     w = max(1, int(_CHANGE_WINDOW_S * feat.pitch_fps))
     if n < 2 * w + 1:
         return 0.0
     csum = np.concatenate([np.zeros((12, 1)), np.cumsum(c, axis=1)], axis=1)
-    t = np.arange(max(w, int(0.1 * n)), n - w + 1)
+    t = np.arange(max(w, int(0.1 * n_all) - EDGE_FRAMES), n - w + 1)
     if t.size == 0:
         return 0.0
     before = csum[:, t] - csum[:, t - w]

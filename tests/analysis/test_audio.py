@@ -73,6 +73,26 @@ def test_resamples_to_the_analysis_rate(tmp_path: Path) -> None:
     assert np.argmax(spectrum) * 22050 / audio.y.size == pytest.approx(440.0, abs=2.0)
 
 
+def test_dc_offset_is_removed_from_the_analysis_signal(tmp_path: Path) -> None:
+    path = tmp_path / "offset.wav"
+    sf.write(path, _sine(freq=440.0, amp=0.4) + np.float32(0.3), SR, subtype="FLOAT")
+    audio = decode(path)
+    assert abs(float(audio.y.mean())) < 1e-4
+    assert float(audio.y.std()) == pytest.approx(0.4 / np.sqrt(2), rel=0.01)
+    assert audio.peak_dbfs == pytest.approx(20 * np.log10(0.7), abs=0.05)  # the file's own peak
+
+
+def test_a_float_file_over_full_scale_is_scaled_not_clipped(tmp_path: Path) -> None:
+    path = tmp_path / "hot.wav"
+    sf.write(path, _sine(freq=440.0, amp=2.0), SR, subtype="FLOAT")
+    audio = decode(path)
+    assert audio.peak_dbfs == pytest.approx(20 * np.log10(2.0), abs=0.05)
+    assert float(np.max(np.abs(audio.y))) <= 1.0
+    # A clipped sine of twice full scale sits at the rail two thirds of the time; a scaled one
+    # spends under a tenth of its time above 0.99.
+    assert float(np.mean(np.abs(audio.y) > 0.99)) < 0.1
+
+
 def test_long_file_is_excerpted_but_peak_covers_it_all(tmp_path: Path) -> None:
     sr = 8000
     seconds = MAX_ANALYSIS_S + 10

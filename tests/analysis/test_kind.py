@@ -6,7 +6,7 @@ import numpy as np
 from scipy.signal import butter, sosfilt
 
 from companion.analysis.features import compute_features
-from companion.analysis.kind import estimate_kind
+from companion.analysis.kind import HARMONIC_CHANGE, estimate_kind, harmonic_change
 
 SR = 22050
 
@@ -60,3 +60,19 @@ def test_cymbal_like_ringing_is_not_pitched() -> None:
     y = sum(np.sin(2 * np.pi * f * t) for f in partials) * np.exp(-t * 3)
     y = (y / np.abs(y).max() * 0.8).astype(np.float32)
     assert not estimate_kind(compute_features(y, SR), 1.0).pitched
+
+
+def _held(freqs: tuple[float, ...], seconds: float = 2.0) -> np.ndarray:
+    """Notes held at full level and cut off there, as packs cut a held note at a bar line."""
+    t = np.arange(int(seconds * SR)) / SR
+    y = sum(np.sin(2 * np.pi * f * t) for f in freqs)
+    return (0.5 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_a_held_note_cut_off_at_full_level_changes_no_chord() -> None:
+    # The STFT windows at both ends run past the cut; their smeared spectrum is no chord change.
+    for freqs in ((220.0,), (220.0, 277.2, 329.6)):
+        assert harmonic_change(compute_features(_held(freqs), SR)) < HARMONIC_CHANGE / 2
+    t = np.arange(2 * SR) / SR
+    two_chords = np.where(t < 1.0, _held((220.0, 261.6, 329.6)), _held((174.6, 220.0, 261.6)))
+    assert harmonic_change(compute_features(two_chords.astype(np.float32), SR)) >= 2 * HARMONIC_CHANGE

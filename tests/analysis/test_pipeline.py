@@ -79,6 +79,30 @@ def test_estimates_without_hints(tmp_path: Path) -> None:
     assert 0.0 <= analysis.key_confidence <= 1.0 and 0.0 <= analysis.bpm_confidence <= 1.0
 
 
+def test_a_held_chord_cut_at_a_bar_line_is_a_one_shot_without_tempo(tmp_path: Path) -> None:
+    # One bar of 4/4 at 120 BPM, held at full level to the cut: no pulse, no chord change.
+    t = np.arange(2 * SR) / SR
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    path = tmp_path / "take_07.wav"
+    sf.write(path, (0.25 * chord).astype(np.float32), SR, subtype="PCM_16")
+    analysis, _ = analyse_file(path)
+    assert (analysis.kind, analysis.kind_source, analysis.bpm) == ("one-shot", "estimate", None)
+    assert analysis.pitched and analysis.key_pc == 9
+
+
+def test_a_dc_offset_changes_nothing_the_analysis_says(sonic_pi: Path, tmp_path: Path) -> None:
+    # A blip with a DC offset used to read as pitched, with a key, and a kick lost its class.
+    for name in ("elec_blip.flac", "bd_fat.flac"):
+        y, sr = sf.read(sonic_pi / name, dtype="float32")
+        fields = []
+        for dc in (0.0, 0.2):
+            path = tmp_path / f"hit_{dc}.wav"
+            sf.write(path, y * (1 - dc) + dc, sr, subtype="FLOAT")
+            a, _ = analyse_file(path)
+            fields.append((a.kind, a.bpm, a.pitched, a.key_pc, a.instrument))
+        assert fields[0] == fields[1], name
+
+
 def test_bare_number_accepted_only_when_the_length_agrees(tmp_path: Path) -> None:
     good = tmp_path / "Loop_90.wav"
     sf.write(good, _chord_loop(bpm=90.0, bars=1), SR)
