@@ -41,6 +41,13 @@ ANALYSIS_SR = 22050
 MAX_ANALYSIS_S = 120.0
 #: Peak reported for digital silence, in dBFS (instead of −inf, which JSON cannot carry).
 SILENCE_DBFS = -150.0
+#: Peak (dBFS) the analysis signal is scaled to, so that every estimate is the same at any
+#: gain. Inside the levels of the material the models were fitted on (one-shots peak at −12 …
+#: −0.5 dBFS, loops at −6 … −0.5: ``benchmarks/datasets/make_oneshots.py``, ``make_loops.py``).
+ANALYSIS_PEAK_DBFS = -3.0
+#: Below this peak (dBFS) a signal is left as it is, not raised: silence, or dither alone
+#: (the fingerprint embedding's silence level, :mod:`companion.embedding.fingerprint`).
+RAISE_FLOOR_DBFS = -100.0
 #: Shortest signal (s) with an integrated loudness: one BS.1770 gating block is 400 ms.
 MIN_LOUDNESS_S = 0.4
 #: Frames read per block when scanning a file for its peak.
@@ -55,10 +62,11 @@ class DecodedAudio:
     """A decoded file, ready for analysis.
 
     Attributes:
-        y: mono signal, shape (n,) float32 in [-1, 1] at ``sr``; the mean of the native
-            channels, at most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its
-            DC offset (mean) removed, and scaled down, not clipped, when a float file runs
-            hotter than full scale.
+        y: mono signal, shape (n,) float32 at ``sr``; the mean of the native channels, at
+            most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset
+            (mean) removed, scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak is
+            below :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
+            ``loudness_lufs``, never from ``y``.
         sr: analysis sample rate in Hz (22 050 by default).
         native_sr: the file's sample rate in Hz.
         channels: the file's channel count.
@@ -212,12 +220,13 @@ def _read_native(path: Path) -> tuple[np.ndarray, int, int, int, float]:
 def _finish(
     native: np.ndarray, native_sr: int, channels: int, total_frames: int, peak_rest: float, sr: int
 ) -> DecodedAudio:
-    """Measure peak and loudness, mix to mono, resample, remove the DC offset and keep the
-    signal within full scale.
+    """Measure peak and loudness, mix to mono, resample, remove the DC offset and scale the
+    signal to :data:`ANALYSIS_PEAK_DBFS`.
 
     A DC offset (some bass and vintage-sampler recordings hold one) would otherwise keep a
-    decayed one-shot's tail "sustained" and make clicks at both ends; a float file's overs are
-    scaled rather than clipped, so its partials are not distorted.
+    decayed one-shot's tail "sustained" and make clicks at both ends. Scaling to one peak makes
+    the analysis the same at any gain (a kick recorded 20 dB down was no longer a kick), and
+    a float file's overs are scaled rather than clipped, so its partials are not distorted.
     """
     peak = max(float(np.max(np.abs(native))), peak_rest)
     peak_dbfs = 20.0 * float(np.log10(peak)) if peak > 0 else SILENCE_DBFS
@@ -229,8 +238,8 @@ def _finish(
     if mono.size:
         mono -= np.float32(mono.mean(dtype=np.float64))
         top = float(np.max(np.abs(mono)))
-        if top > 1.0:
-            mono /= np.float32(top)
+        if top > 10.0 ** (RAISE_FLOOR_DBFS / 20.0):
+            mono *= np.float32(10.0 ** (ANALYSIS_PEAK_DBFS / 20.0) / top)
     return DecodedAudio(
         y=np.ascontiguousarray(mono, dtype=np.float32),
         sr=sr,

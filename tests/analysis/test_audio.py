@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from companion.analysis.audio import MAX_ANALYSIS_S, SILENCE_DBFS, decode
+from companion.analysis.audio import ANALYSIS_PEAK_DBFS, MAX_ANALYSIS_S, SILENCE_DBFS, decode
 from companion.errors import AudioDecodeError
 
 SR = 44100
@@ -73,24 +73,33 @@ def test_resamples_to_the_analysis_rate(tmp_path: Path) -> None:
     assert np.argmax(spectrum) * 22050 / audio.y.size == pytest.approx(440.0, abs=2.0)
 
 
+ANALYSIS_PEAK = 10 ** (ANALYSIS_PEAK_DBFS / 20)
+
+
 def test_dc_offset_is_removed_from_the_analysis_signal(tmp_path: Path) -> None:
     path = tmp_path / "offset.wav"
     sf.write(path, _sine(freq=440.0, amp=0.4) + np.float32(0.3), SR, subtype="FLOAT")
     audio = decode(path)
     assert abs(float(audio.y.mean())) < 1e-4
-    assert float(audio.y.std()) == pytest.approx(0.4 / np.sqrt(2), rel=0.01)
+    assert float(np.max(np.abs(audio.y))) == pytest.approx(ANALYSIS_PEAK, rel=1e-3)
     assert audio.peak_dbfs == pytest.approx(20 * np.log10(0.7), abs=0.05)  # the file's own peak
 
 
-def test_a_float_file_over_full_scale_is_scaled_not_clipped(tmp_path: Path) -> None:
-    path = tmp_path / "hot.wav"
-    sf.write(path, _sine(freq=440.0, amp=2.0), SR, subtype="FLOAT")
+@pytest.mark.parametrize("amp", [2.0, 0.5, 0.001])
+def test_the_analysis_signal_is_the_same_at_any_gain(tmp_path: Path, amp: float) -> None:
+    # Twice full scale (a float file) is scaled, not clipped; 60 dB down is raised.
+    path = tmp_path / "sine.wav"
+    sf.write(path, _sine(freq=440.0, amp=amp), SR, subtype="FLOAT")
     audio = decode(path)
-    assert audio.peak_dbfs == pytest.approx(20 * np.log10(2.0), abs=0.05)
-    assert float(np.max(np.abs(audio.y))) <= 1.0
-    # A clipped sine of twice full scale sits at the rail two thirds of the time; a scaled one
-    # spends under a tenth of its time above 0.99.
-    assert float(np.mean(np.abs(audio.y) > 0.99)) < 0.1
+    assert audio.peak_dbfs == pytest.approx(20 * np.log10(amp), abs=0.05)
+    reference = _sine(freq=440.0, amp=ANALYSIS_PEAK, sr=22050)
+    np.testing.assert_allclose(audio.y[100:-100], reference[100:-100], atol=2e-3)
+
+
+def test_silence_is_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "dither.wav"
+    sf.write(path, _sine(amp=1e-6), SR, subtype="FLOAT")
+    assert float(np.max(np.abs(decode(path).y))) < 2e-6
 
 
 def test_long_file_is_excerpted_but_peak_covers_it_all(tmp_path: Path) -> None:
