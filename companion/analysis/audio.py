@@ -48,6 +48,9 @@ ANALYSIS_PEAK_DBFS = -3.0
 #: Below this peak (dBFS) a signal is left as it is, not raised: silence, or dither alone
 #: (the fingerprint embedding's silence level, :mod:`companion.embedding.fingerprint`).
 RAISE_FLOOR_DBFS = -100.0
+#: Share of the channels' mean energy below which their mean is no mono mix (-12 dB): the
+#: channels cancel, and the loudest one is analysed instead.
+PHASE_CANCEL_RATIO = 10.0 ** (-12.0 / 10.0)
 #: Shortest signal (s) with an integrated loudness: one BS.1770 gating block is 400 ms.
 MIN_LOUDNESS_S = 0.4
 #: Frames read per block when scanning a file for its peak.
@@ -62,8 +65,8 @@ class DecodedAudio:
     """A decoded file, ready for analysis.
 
     Attributes:
-        y: mono signal, shape (n,) float32 at ``sr``; the mean of the native channels, at
-            most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset
+        y: mono signal, shape (n,) float32 at ``sr``; the mean of the native channels (the
+            loudest channel where they cancel, :data:`PHASE_CANCEL_RATIO`), at most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset
             (mean) removed, scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak is
             below :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
             ``loudness_lufs``, never from ``y``.
@@ -232,7 +235,7 @@ def _finish(
     peak_dbfs = 20.0 * float(np.log10(peak)) if peak > 0 else SILENCE_DBFS
     peak_dbfs = max(peak_dbfs, SILENCE_DBFS)
     loudness = integrated_loudness(native, native_sr)
-    mono = native.mean(axis=1, dtype=np.float32) if channels > 1 else native[:, 0].copy()
+    mono = _mono(native)
     if native_sr != sr:
         mono = soxr.resample(mono, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
     if mono.size:
@@ -249,6 +252,19 @@ def _finish(
         peak_dbfs=peak_dbfs,
         loudness_lufs=loudness,
     )
+
+
+def _mono(native: np.ndarray) -> np.ndarray:
+    """Mix (m, channels) float32 frames to (m,) float32 mono: the mean of the channels, or the
+    loudest channel when the mean keeps less than :data:`PHASE_CANCEL_RATIO` of the channels'
+    energy (channels in opposite phase, as some stereo wideners leave them, cancel out)."""
+    if native.shape[1] == 1:
+        return native[:, 0].copy()
+    mono = native.mean(axis=1, dtype=np.float32)
+    energy = np.einsum("ij,ij->j", native, native, dtype=np.float64)
+    if float(np.dot(mono, mono)) < PHASE_CANCEL_RATIO * float(energy.mean()):
+        return native[:, int(np.argmax(energy))].copy()
+    return mono
 
 
 def integrated_loudness(frames: np.ndarray, rate: int) -> float | None:

@@ -181,3 +181,21 @@ def test_wav_with_ogg_vorbis_codec_is_decoded(lmms: Path) -> None:
     audio = decode(path)
     assert audio.native_sr == 44100 and audio.duration_s > 0.1
     assert audio.peak_dbfs > -30.0
+
+
+def test_channels_in_opposite_phase_are_not_analysed_as_silence(tmp_path: Path) -> None:
+    path = tmp_path / "wide.wav"
+    tone = _sine(freq=440.0, amp=0.5)
+    sf.write(path, np.stack([tone, -tone], axis=1), SR, subtype="FLOAT")  # a polarity-flipped copy
+    audio = decode(path)
+    reference = _sine(freq=440.0, amp=ANALYSIS_PEAK, sr=22050)
+    np.testing.assert_allclose(audio.y[100:-100], reference[100:-100], atol=2e-3)
+
+
+def test_an_ordinary_stereo_file_is_mixed_to_the_mean_of_its_channels(tmp_path: Path) -> None:
+    path = tmp_path / "stereo.wav"
+    left, right = _sine(freq=440.0, amp=0.5), _sine(freq=660.0, amp=0.5)
+    sf.write(path, np.stack([left, right], axis=1), SR, subtype="FLOAT")
+    spectrum = np.abs(np.fft.rfft(decode(path).y))
+    hz = np.fft.rfftfreq(2 * (spectrum.size - 1), 1 / 22050)
+    assert spectrum[np.argmin(np.abs(hz - 440))] == pytest.approx(spectrum[np.argmin(np.abs(hz - 660))], rel=0.05)
