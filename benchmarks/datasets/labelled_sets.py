@@ -55,11 +55,16 @@ def _per_file(
     paths: list[Path], cache: Path | None, name: str, shape: tuple[int, ...], compute, workers: int, stored=np.float32
 ) -> np.ndarray:
     """(n, *shape) float32 of ``compute(decoded audio)`` per path (NaN for unreadable files), read
-    from / written to ``cache`` (array ``name``, stored as ``stored``) when given and up to date."""
+    from / written to ``cache`` (array ``name``, stored as ``stored``) when given and up to date:
+    the same paths, the same shape and the same ``ANALYSIS_VERSION`` (a cache written by an older
+    analysis, whose decoding or features may differ, is recomputed)."""
+    from companion.analysis.pipeline import ANALYSIS_VERSION
+
     keys = [str(p) for p in paths]
     if cache is not None and cache.exists():
         data = np.load(cache, allow_pickle=False)
-        if list(data["paths"]) == keys and data[name].shape[1:] == shape:
+        fresh = "analysis" in data.files and str(data["analysis"]) == ANALYSIS_VERSION
+        if fresh and list(data["paths"]) == keys and data[name].shape[1:] == shape:
             return data[name].astype(np.float32)
     with ProcessPoolExecutor(workers) as pool:
         out = list(pool.map(partial(_one, compute), keys, chunksize=8))
@@ -68,7 +73,7 @@ def _per_file(
         if value is not None:
             values[i] = value
     if cache is not None:
-        np.savez(cache, **{name: values.astype(stored)}, paths=np.asarray(keys))
+        np.savez(cache, **{name: values.astype(stored)}, paths=np.asarray(keys), analysis=np.asarray(ANALYSIS_VERSION))
     return values
 
 

@@ -66,9 +66,10 @@ class DecodedAudio:
 
     Attributes:
         y: mono signal, shape (n,) float32 at ``sr``; the mean of the native channels (the
-            loudest channel where they cancel, :data:`PHASE_CANCEL_RATIO`), at most the first :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset
-            (mean) removed, scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak is
-            below :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
+            loudest channel where they cancel, :data:`PHASE_CANCEL_RATIO`), at most the first
+            :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset (mean) removed,
+            scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak is below
+            :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
             ``loudness_lufs``, never from ``y``.
         sr: analysis sample rate in Hz (22 050 by default).
         native_sr: the file's sample rate in Hz.
