@@ -396,7 +396,7 @@ def _pipeline_one(path: str) -> bool:
         from companion.embedding.fingerprint import fingerprint
     except ImportError:
         return True
-    fingerprint(audio.y, audio.sr)
+    fingerprint(audio.mono, audio.sr)
     return True
 
 

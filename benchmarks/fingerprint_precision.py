@@ -144,7 +144,7 @@ def load(path: Path) -> np.ndarray:
     except ImportError:
         decode = None
     if decode is not None:
-        return np.asarray(decode(path, sr=SR).y, dtype=np.float32)
+        return np.asarray(decode(path, sr=SR).mono, dtype=np.float32)
     y, sr = sf.read(str(path), dtype="float32", always_2d=True)
     y = y.mean(axis=1)
     return soxr.resample(y, sr, SR).astype(np.float32) if sr != SR else y

@@ -67,11 +67,15 @@ class DecodedAudio:
     Attributes:
         y: mono signal, shape (n,) float32 at ``sr``; the mean of the native channels (the
             loudest channel where they cancel, :data:`PHASE_CANCEL_RATIO`), at most the first
-            :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset (mean) removed,
-            scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak is below
-            :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
+            :data:`MAX_ANALYSIS_S` seconds of the file, with its DC offset removed
+            (:func:`remove_dc`), scaled to peak at :data:`ANALYSIS_PEAK_DBFS` (unless its peak
+            is below :data:`RAISE_FLOOR_DBFS`). Level is measured by ``peak_dbfs`` and
             ``loudness_lufs``, never from ``y``.
         sr: analysis sample rate in Hz (22 050 by default).
+        mono: (n,) float32 at ``sr``, the mono mix as decoded, before the DC offset is removed
+            and the level set: the input of the fingerprint embedding
+            (:mod:`companion.embedding.fingerprint`, which sets its own level), so that its
+            vectors stay those it was measured with (``benchmarks/fingerprint_precision.py``).
         native_sr: the file's sample rate in Hz.
         channels: the file's channel count.
         duration_s: duration of the whole file in seconds.
@@ -88,6 +92,7 @@ class DecodedAudio:
     duration_s: float
     peak_dbfs: float
     loudness_lufs: float | None
+    mono: np.ndarray
 
 
 @contextmanager
@@ -239,13 +244,14 @@ def _finish(
     mono = _mono(native)
     if native_sr != sr:
         mono = soxr.resample(mono, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
-    if mono.size:
-        mono -= np.float32(mono.mean(dtype=np.float64))
-        top = float(np.max(np.abs(mono)))
+    y = remove_dc(mono) if mono.size else mono.copy()
+    if y.size:
+        top = float(np.max(np.abs(y)))
         if top > 10.0 ** (RAISE_FLOOR_DBFS / 20.0):
-            mono *= np.float32(10.0 ** (ANALYSIS_PEAK_DBFS / 20.0) / top)
+            y *= np.float32(10.0 ** (ANALYSIS_PEAK_DBFS / 20.0) / top)
     return DecodedAudio(
-        y=np.ascontiguousarray(mono, dtype=np.float32),
+        y=np.ascontiguousarray(y, dtype=np.float32),
+        mono=np.ascontiguousarray(mono, dtype=np.float32),
         sr=sr,
         native_sr=native_sr,
         channels=channels,
@@ -253,6 +259,23 @@ def _finish(
         peak_dbfs=peak_dbfs,
         loudness_lufs=loudness,
     )
+
+
+def remove_dc(y: np.ndarray) -> np.ndarray:
+    """Remove a DC offset: subtract the median sample.
+
+    A recording with an offset sits at it through its quiet parts, so the median finds the
+    offset. The mean would not: the mean of an asymmetric hit (a kick) is no offset, and
+    subtracting it put a constant floor under the silent tail of every such one-shot. A
+    one-shot that decays to silence has a median of 0 and is left as it is.
+
+    Args:
+        y: (n,) float32 signal, n ≥ 1.
+
+    Returns:
+        (n,) float32, a new array.
+    """
+    return (y - np.float32(np.median(y))).astype(np.float32, copy=False)
 
 
 def _mono(native: np.ndarray) -> np.ndarray:

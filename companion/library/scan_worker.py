@@ -115,7 +115,7 @@ def process_file(sample_id: int, path: str) -> FileResult:
         stage = "analyse"
         result.analysis = analyse(Path(path), audio)
         stage = "fingerprint"
-        result.fingerprint = fingerprint(audio.y, audio.sr).astype(np.float32)
+        result.fingerprint = fingerprint(audio.mono, audio.sr).astype(np.float32)
     except CompanionError as exc:
         result.problem = (stage, str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad file never stops a scan

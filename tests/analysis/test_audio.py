@@ -199,3 +199,14 @@ def test_an_ordinary_stereo_file_is_mixed_to_the_mean_of_its_channels(tmp_path: 
     spectrum = np.abs(np.fft.rfft(decode(path).y))
     hz = np.fft.rfftfreq(2 * (spectrum.size - 1), 1 / 22050)
     assert spectrum[np.argmin(np.abs(hz - 440))] == pytest.approx(spectrum[np.argmin(np.abs(hz - 660))], rel=0.05)
+
+
+def test_the_silent_tail_of_an_asymmetric_hit_stays_silent(tmp_path: Path) -> None:
+    # The mean of a one-sided thump is no DC offset: removing it would lay a floor under the tail.
+    path = tmp_path / "thump.wav"
+    t = np.arange(int(0.1 * SR)) / SR
+    hit = 0.8 * np.exp(-t * 40) * (1 + np.sin(2 * np.pi * 50 * t)) / 2
+    sf.write(path, np.concatenate([hit, np.zeros(SR)]).astype(np.float32), SR, subtype="FLOAT")
+    audio = decode(path)
+    assert float(np.max(np.abs(audio.y[-audio.sr // 2 :]))) == 0.0
+    assert float(np.max(np.abs(audio.y))) == pytest.approx(ANALYSIS_PEAK, rel=1e-3)
