@@ -45,6 +45,14 @@ SILENCE_DBFS = -150.0
 #: gain. Inside the levels of the material the models were fitted on (one-shots peak at −12 …
 #: −0.5 dBFS, loops at −6 … −0.5: ``benchmarks/datasets/make_oneshots.py``, ``make_loops.py``).
 ANALYSIS_PEAK_DBFS = -3.0
+#: Level (dB) below the loudest part at which nothing sounds: the default threshold of FFmpeg's
+#: ``silencedetect`` filter (``noise=-60dB``). Frames this quiet set the DC offset
+#: (:func:`remove_dc`); the loop span reads silence at the ends of a file with it
+#: (:mod:`companion.analysis.loop_span`).
+QUIET_DB = -60.0
+#: Frame length (samples at the analysis rate, ≈ 12 ms at 22 050 Hz, one onset hop) over which :func:`remove_dc`
+#: measures where the signal rests.
+DC_FRAME = 256
 #: Below this peak (dBFS) a signal is left as it is, not raised: silence, or dither alone
 #: (the fingerprint embedding's silence level, :mod:`companion.embedding.fingerprint`).
 RAISE_FLOOR_DBFS = -100.0
@@ -262,12 +270,17 @@ def _finish(
 
 
 def remove_dc(y: np.ndarray) -> np.ndarray:
-    """Remove a DC offset: subtract the median sample.
+    """Remove a DC offset: the level the signal rests at where nothing sounds, or its mean where
+    something always sounds.
 
-    A recording with an offset sits at it through its quiet parts, so the median finds the
-    offset. The mean would not: the mean of an asymmetric hit (a kick) is no offset, and
-    subtracting it put a constant floor under the silent tail of every such one-shot. A
-    one-shot that decays to silence has a median of 0 and is left as it is.
+    A recording with an offset sits at it through its quiet parts: the offset is the median of
+    the frames (:data:`DC_FRAME` samples) whose standard deviation is :data:`QUIET_DB` or more
+    below the loudest frame's. So a one-shot that decays to silence, or a loop padded with
+    silence, keeps its silence at 0: the mean of an asymmetric hit (a kick) is no offset, and
+    subtracting it would lay a constant floor under its tail. A signal that never rests (a
+    dense loop) has no such frames; audio carries no DC, so its offset is its mean. The median of
+    the whole signal would not do there: for an asymmetric waveform (a narrow pulse, a sawtooth
+    bass) it is not 0, and subtracting it would lay a floor under the loop's own silent end.
 
     Args:
         y: (n,) float32 signal, n ≥ 1.
@@ -275,7 +288,12 @@ def remove_dc(y: np.ndarray) -> np.ndarray:
     Returns:
         (n,) float32, a new array.
     """
-    return (y - np.float32(np.median(y))).astype(np.float32, copy=False)
+    whole = y.size // DC_FRAME
+    frames = y[None, :] if whole == 0 else y[: whole * DC_FRAME].reshape(whole, DC_FRAME)
+    spread = frames.std(axis=1)
+    quiet = spread <= float(spread.max()) * 10.0 ** (QUIET_DB / 20.0)
+    offset = float(np.median(frames[quiet])) if quiet.any() else float(np.mean(y, dtype=np.float64))
+    return (y - np.float32(offset)).astype(np.float32, copy=False)
 
 
 def _mono(native: np.ndarray) -> np.ndarray:

@@ -32,16 +32,17 @@ from companion.analysis.kind import (
     onset_periodicity,
     strong_onsets,
 )
+from companion.analysis.loop_span import loop_tempo, sound_end
 from companion.analysis.mel_cnn import mel_patch
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
 from companion.analysis.result import Analysis, Kind, Source
-from companion.analysis.tempo import estimate_tempo, loop_length_candidates
+from companion.analysis.tempo import loop_length_candidates
 from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "13"
+ANALYSIS_VERSION = "14"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -102,11 +103,15 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
     path = Path(path)
     hints = parse_name(path, library_root)
     tags = read_tags(path)
-    feat = compute_features(audio.y, audio.sr)
-    est = estimate_kind(feat, audio.duration_s)
-    desc = describe(audio.y, audio.sr, feat, audio.duration_s)
+    # The sound, without the silence after it: a loop exported with padding read whole decays
+    # into silence like a one-shot; the loop's own length is weighed by the tempo readings.
+    sound = audio.y[: sound_end(audio.y)]
+    sound_s = audio.duration_s if sound.size == audio.y.size else sound.size / audio.sr
+    feat = compute_features(sound, audio.sr)
+    est = estimate_kind(feat, sound_s)
+    desc = describe(sound, audio.sr, feat, sound_s)
     change = harmonic_change(feat)
-    _fit_kind(est, desc, audio.duration_s, change)
+    _fit_kind(est, desc, sound_s, change)
 
     kind, kind_source = _kind(hints, tags, est)
     pulse = has_pulse(feat, change)
@@ -122,9 +127,10 @@ def analyse(path: Path, audio: DecodedAudio, library_root: Path | None = None) -
         loudness_lufs=None if audio.loudness_lufs is None else round(audio.loudness_lufs, 2),
         tags=list(dict.fromkeys([*hints.tags, *tags.words])),
     )
+    # The networks were fitted on mel patches of whole files, silence and all.
     drum_p = _set_instrument(result, hints, desc, mel_patch(audio.y, audio.sr))
     if kind == "loop":
-        _set_tempo(result, hints, tags, feat, audio.duration_s, pulse)
+        _set_tempo(result, hints, tags, feat, sound.size, audio, pulse)
     _set_key(result, hints, tags, feat, est, drum_p, desc)
     return result
 
@@ -213,7 +219,13 @@ def _kind(hints: NameHints, tags: EmbeddedTags, est: KindEstimate) -> tuple[Kind
 
 
 def _set_tempo(
-    result: Analysis, hints: NameHints, tags: EmbeddedTags, feat: Features, duration_s: float, pulse: bool
+    result: Analysis,
+    hints: NameHints,
+    tags: EmbeddedTags,
+    feat: Features,
+    feat_end: int,
+    audio: DecodedAudio,
+    pulse: bool,
 ) -> None:
     if tags.bpm is not None:
         result.bpm, result.bpm_source, result.bpm_confidence = round(tags.bpm, 2), "tag", TAG_CONFIDENCE
@@ -221,7 +233,8 @@ def _set_tempo(
     if hints.bpm is not None:
         result.bpm, result.bpm_source, result.bpm_confidence = round(hints.bpm, 2), "name", NAME_CONFIDENCE
         return
-    cands = [bpm for bpm, _ in loop_length_candidates(duration_s)]
+    lengths = (audio.duration_s, feat_end / audio.sr)  # the whole file, the sound (see loop_tempo)
+    cands = [bpm for length in lengths for bpm, _ in loop_length_candidates(length)]
     for bare in hints.bare_bpm_candidates:
         if any(abs(bare / c - 1.0) <= BARE_BPM_TOLERANCE for c in cands):
             result.bpm, result.bpm_source, result.bpm_confidence = bare, "name", BARE_NAME_CONFIDENCE
@@ -229,8 +242,15 @@ def _set_tempo(
     if not pulse:
         result.bpm, result.bpm_source, result.bpm_confidence = None, "no-pulse", None
         return
-    tempo = estimate_tempo(
-        feat, duration_s, fast_genre=hints.fast_genre, half_time=hints.half_time, common_time=hints.common_time
+    tempo = loop_tempo(
+        audio.y,
+        audio.sr,
+        audio.duration_s,
+        feat,
+        feat_end,
+        fast_genre=hints.fast_genre,
+        half_time=hints.half_time,
+        common_time=hints.common_time,
     )
     result.bpm, result.bpm_source, result.bpm_confidence = tempo.bpm, "estimate", round(tempo.confidence, 3)
     result.beats_per_bar = tempo.beats_per_bar

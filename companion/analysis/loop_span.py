@@ -1,0 +1,176 @@
+"""Where a loop's bars end in its file: the silence after the sound.
+
+A loop exported with silence after it (a render's padding, an editor's selection a little too
+long) is no longer a whole number of bars long. The loop-length lattice of
+:mod:`companion.analysis.tempo` then gives a tempo a few per cent off, and the circular onset
+features wrap the silence onto the downbeat. But a loop may also end on a rest, and then the
+silence belongs to it. So the tempo is estimated for two readings of the span: the whole file,
+and the file up to the end of its sound. A reading that holds whole bars beats one that does
+not; between two that do, the reading whose onsets fall best on its own beat grid
+(:func:`grid_alignment`) wins, the whole file on ties."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.analysis.audio import QUIET_DB
+from companion.analysis.features import ONSET_HOP, Features, compute_features
+from companion.analysis.tempo import TempoEstimate, estimate_tempo
+
+#: Level (dB relative to the peak) below which the ends of a file count as silence.
+SILENCE_DB = QUIET_DB
+#: Silence shorter than half an onset hop (≈ 5.8 ms at 22 050 Hz) moves no onset frame, so it
+#: gives no other reading.
+MIN_PAD_HOPS = 0.5
+#: Octave into which :func:`grid_alignment` folds a tempo (BPM), so that readings an octave
+#: apart are judged on the same grid.
+FOLD_BPM = (80.0, 160.0)
+#: Half-width of :func:`grid_alignment`'s window round each grid point, in beats of the folded
+#: tempo: ⅛ of an eighth note.
+REACH_BEATS = 1.0 / 16.0
+
+
+def sounding_span(y: np.ndarray, threshold_db: float = SILENCE_DB) -> tuple[int, int]:
+    """First and one-past-last sample louder than ``threshold_db`` below the peak.
+
+    Args:
+        y: (n,) float32 mono signal.
+        threshold_db: level relative to the peak (dB, negative).
+
+    Returns:
+        ``(start, end)`` sample indices; ``(0, n)`` for silence or an empty signal.
+    """
+    mag = np.abs(np.asarray(y))
+    if mag.size == 0 or float(mag.max()) <= 0.0:
+        return 0, int(mag.size)
+    loud = np.flatnonzero(mag > float(mag.max()) * 10.0 ** (threshold_db / 20.0))
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+def sound_end(y: np.ndarray) -> int:
+    """Where the sound of ``y`` ends: one past its last sample louder than :data:`SILENCE_DB`
+    below the peak, or ``n`` when the silence after it is shorter than :data:`MIN_PAD_HOPS`
+    onset hops.
+
+    Args:
+        y: (n,) float32 mono signal.
+
+    Returns:
+        A sample index in ``[0, n]``.
+    """
+    n = int(np.asarray(y).size)
+    end = sounding_span(y)[1]
+    return end if n - end >= MIN_PAD_HOPS * ONSET_HOP else n
+
+
+def span_readings(y: np.ndarray) -> list[tuple[int, int]]:
+    """The spans the loop may cover: the whole signal first, then the signal up to the end of
+    its sound (:func:`sound_end`) when the silence after it lasts :data:`MIN_PAD_HOPS` onset hops
+    or more.
+
+    Silence before the sound gives no reading: a loop starts on its downbeat, and silence
+    there is a rest or a soft attack far more often than padding.
+
+    Args:
+        y: (n,) float32 mono signal.
+
+    Returns:
+        ``(start, end)`` sample ranges, the whole ``(0, n)`` first, no duplicates.
+    """
+    n = int(np.asarray(y).size)
+    return list(dict.fromkeys([(0, n), (0, sound_end(y))]))
+
+
+def fold(bpm: float) -> float:
+    """``bpm`` times the power of two that brings it into :data:`FOLD_BPM` (BPM > 0)."""
+    folded = float(bpm)
+    while folded >= FOLD_BPM[1]:
+        folded /= 2.0
+    while folded < FOLD_BPM[0]:
+        folded *= 2.0
+    return folded
+
+
+def grid_alignment(onset: np.ndarray, fps: float, bpm: float) -> float:
+    """How much of the onset strength falls on the eighth-note grid of ``bpm`` anchored at the
+    first frame, against what an even spread would put there (a lift: 1 for no alignment).
+
+    The tempo is first folded into :data:`FOLD_BPM`, so that a reading at double or half tempo is
+    judged on the same grid. Each grid point takes the frames within ±:data:`REACH_BEATS` (⅛ of an
+    eighth, at least one frame each side), on beats and off-beats alike; a reading whose bars are a few per cent
+    too long or short drifts off its grid by the end of the loop.
+
+    Args:
+        onset: (T,) onset strength (:attr:`Features.onset`).
+        fps: its frames per second.
+        bpm: the reading's tempo (BPM, > 0).
+
+    Returns:
+        ``(share of onset strength on the grid) / (share of frames on the grid)``, ≥ 0; 0 when
+        the envelope is flat or empty.
+    """
+    env = np.asarray(onset, dtype=np.float64)
+    if env.size == 0 or bpm <= 0:
+        return 0.0
+    env = np.maximum(env - float(np.median(env)), 0.0)
+    total = float(env.sum())
+    if total <= 0.0:
+        return 0.0
+    beat = fps * 60.0 / fold(bpm)
+    step = beat / 2.0
+    reach = max(1, int(round(REACH_BEATS * beat)))
+    on_grid = np.zeros(env.size, dtype=bool)
+    for centre in np.round(np.arange(0.0, env.size, step)).astype(int):
+        on_grid[max(0, centre - reach) : centre + reach + 1] = True
+    return float(env[on_grid].sum() / total) / float(on_grid.mean())
+
+
+def loop_tempo(
+    y: np.ndarray,
+    sr: int,
+    duration_s: float,
+    feat: Features,
+    feat_end: int,
+    fast_genre: bool = False,
+    half_time: bool = False,
+    common_time: bool = False,
+) -> TempoEstimate:
+    """The tempo of a loop, read over each of its :func:`span_readings`.
+
+    A reading without the silence competes only if that silence lasts :data:`REACH_BEATS` of a
+    beat or more (at its folded tempo): shorter, the two readings' grids part by less than
+    :func:`grid_alignment`'s window by the end of the loop, and the whole file stands. A reading
+    whose length holds whole bars (the loop-length lattice, ``bars`` not None) beats one that
+    fell back to the free estimate: silence that made the file no whole number of
+    bars long was padding. Among the rest, the reading whose onsets :func:`grid_alignment`
+    finds best on their grid wins, the whole file on ties.
+
+    Args:
+        y: (n,) float32 mono analysis signal.
+        sr: its sample rate (Hz).
+        duration_s: length of the file (seconds; the whole reading's length).
+        feat: :func:`compute_features` of ``y[:feat_end]``, reused for that reading.
+        feat_end: end of the span ``feat`` covers (samples).
+        fast_genre, half_time, common_time: name hints, as for :func:`estimate_tempo`.
+
+    Returns:
+        The winning reading's :class:`TempoEstimate`.
+    """
+    n = int(np.asarray(y).size)
+    best: tuple[tuple[bool, float], TempoEstimate] | None = None
+    for start, end in span_readings(y):
+        f = feat if (start, end) == (0, feat_end) else compute_features(y[start:end], sr)
+        est = estimate_tempo(
+            f,
+            duration_s if (start, end) == (0, n) else (end - start) / sr,
+            fast_genre=fast_genre,
+            half_time=half_time,
+            common_time=common_time,
+        )
+        if (start, end) != (0, n) and (n - end) / sr < REACH_BEATS * 60.0 / fold(est.bpm):
+            continue  # the two grids part by less than the window: the alignment cannot tell them apart
+        score = (est.bars is not None, grid_alignment(f.onset, f.fps, est.bpm))
+        if best is None or score > best[0]:
+            best = (score, est)
+    assert best is not None  # span_readings always gives the whole signal
+    return best[1]

@@ -1,0 +1,105 @@
+"""Loop span: silence before and after a loop, and the tempo read over each span."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from companion.analysis.audio import decode
+from companion.analysis.features import ONSET_HOP, compute_features
+from companion.analysis.loop_span import grid_alignment, loop_tempo, sound_end, sounding_span, span_readings
+from companion.analysis.pipeline import analyse_file
+from tests.analysis.test_tempo import _groove
+
+SR = 22050
+
+
+def _loop(bpm: float, bars: int) -> np.ndarray:
+    """A groove over a quiet held bass note, so that it sounds up to its last sample."""
+    y = _groove(bpm, bars)
+    t = np.arange(y.size) / SR
+    return (y + 0.02 * np.sin(2 * np.pi * 110.0 * t)).astype(np.float32)
+
+
+def test_sounding_span_finds_the_silence_at_both_ends() -> None:
+    y = np.zeros(10_000, dtype=np.float32)
+    y[1_000:8_000] = np.sin(np.arange(7_000) * 0.1 + 1.0)
+    y[8_000:8_100] = 1e-4  # below −60 dB of the peak: silence
+    assert sounding_span(y) == (1_000, 8_000)
+    assert sounding_span(np.zeros(100, dtype=np.float32)) == (0, 100)
+
+
+def test_only_silence_after_the_sound_and_half_an_onset_hop_long_gives_another_reading() -> None:
+    loop = _loop(120.0, 1)
+    assert sound_end(loop) == loop.size
+    short = np.concatenate([loop, np.zeros(ONSET_HOP // 4, dtype=np.float32)])
+    assert span_readings(short) == [(0, short.size)]
+    assert sound_end(short) == short.size
+    padded = np.concatenate([np.zeros(600, dtype=np.float32), loop, np.zeros(3_000, dtype=np.float32)])
+    start, end = sounding_span(padded)
+    assert 600 <= start < 700 and padded.size - 3_010 <= end <= padded.size - 3_000
+    assert span_readings(padded) == [(0, padded.size), (0, end)]  # silence before the sound is no padding
+    assert sound_end(padded) == end
+
+
+def test_onsets_align_best_on_the_grid_of_their_own_tempo() -> None:
+    feat = compute_features(_groove(120.0, 2), SR)
+    right = grid_alignment(feat.onset, feat.fps, 120.0)
+    assert right > 1.5  # well above an even spread
+    assert right > grid_alignment(feat.onset, feat.fps, 120.0 * 0.97) + 0.3
+    # an octave away is judged on the same grid
+    assert grid_alignment(feat.onset, feat.fps, 240.0) == pytest.approx(right)
+    assert grid_alignment(np.ones(100), feat.fps, 120.0) == 0.0
+
+
+@pytest.mark.parametrize("pad_s", [0.25, 0.06])
+def test_silence_after_a_loop_does_not_change_its_tempo(pad_s: float) -> None:
+    loop = _loop(124.0, 2)
+    padded = np.concatenate([loop, np.zeros(int(pad_s * SR), dtype=np.float32)])
+    end = sound_end(padded)
+    tempo = loop_tempo(padded, SR, padded.size / SR, compute_features(padded[:end], SR), end)
+    assert tempo.bpm == pytest.approx(124.0, rel=0.005)
+    assert tempo.bars == 2
+
+
+def test_a_loop_that_ends_on_a_rest_keeps_the_length_of_its_bars() -> None:
+    # Two bars of dry hits at 100 BPM whose last beat is a rest: the silence belongs to the loop.
+    loop = _groove(100.0, 2)
+    beat = int(round(60.0 / 100.0 * SR))
+    loop[-beat:] = 0.0
+    end = sound_end(loop)
+    assert end < loop.size - beat // 2  # the rest reads as silence
+    tempo = loop_tempo(loop, SR, loop.size / SR, compute_features(loop[:end], SR), end)
+    assert tempo.bpm == pytest.approx(100.0, rel=0.005)
+
+
+@pytest.mark.parametrize("name", ["loop_amen.flac", "loop_compus.flac", "loop_breakbeat.flac"])
+def test_a_real_loop_exported_with_silence_after_it_gets_the_same_analysis(
+    sonic_pi: Path, tmp_path: Path, name: str
+) -> None:
+    y, sr = sf.read(sonic_pi / name, dtype="float32", always_2d=True)
+    bare = tmp_path / "bare.wav"
+    sf.write(bare, y, sr, subtype="FLOAT")
+    expected, _ = analyse_file(bare)
+    assert expected.kind == "loop" and expected.bpm_source == "estimate"
+    for label, pad in (("a", 0.25), ("b", 0.03 * len(y) / sr)):
+        path = tmp_path / f"padded_{label}.wav"  # no digits: a bare number in a name is a tempo hint
+        sf.write(path, np.concatenate([y, np.zeros((int(pad * sr), y.shape[1]), np.float32)]), sr, subtype="FLOAT")
+        got, _ = analyse_file(path)
+        assert got.kind == "loop", pad
+        assert got.bpm == pytest.approx(expected.bpm, rel=0.005), pad
+
+
+def test_a_dense_asymmetric_loop_padded_with_silence_keeps_its_silence(tmp_path: Path) -> None:
+    # A narrow pulse wave (duty 1/5) with no DC: its median is −0.2, not 0; subtracting that
+    # would lay a floor 0.2 high under the padding.
+    period = 100
+    wave = np.where(np.arange(2 * SR) % period < period // 5, 0.8, -0.2).astype(np.float32)
+    path = tmp_path / "pulse.wav"
+    sf.write(path, np.concatenate([wave, np.zeros(SR // 2, dtype=np.float32)]), SR, subtype="FLOAT")
+    audio = decode(path)
+    assert float(np.max(np.abs(audio.y[-SR // 4 :]))) < 1e-3
+    assert sound_end(audio.y) == pytest.approx(2 * SR, abs=64)
