@@ -50,8 +50,8 @@ ANALYSIS_PEAK_DBFS = -3.0
 #: (:func:`remove_dc`); the loop span reads silence at the ends of a file with it
 #: (:mod:`companion.analysis.loop_span`).
 QUIET_DB = -60.0
-#: Frame length (samples at the analysis rate, ≈ 12 ms at 22 050 Hz, one onset hop) over which :func:`remove_dc`
-#: measures where the signal rests.
+#: Frame length (samples at the analysis rate: ≈ 12 ms at 22 050 Hz, one onset hop) over which
+#: :func:`remove_dc` measures where the signal rests.
 DC_FRAME = 256
 #: Below this peak (dBFS) a signal is left as it is, not raised: silence, or dither alone
 #: (the fingerprint embedding's silence level, :mod:`companion.embedding.fingerprint`).

@@ -7,7 +7,8 @@ features wrap the silence onto the downbeat. But a loop may also end on a rest, 
 silence belongs to it. So the tempo is estimated for two readings of the span: the whole file,
 and the file up to the end of its sound. A reading that holds whole bars beats one that does
 not; between two that do, the reading whose onsets fall best on its own beat grid
-(:func:`grid_alignment`) wins, the whole file on ties."""
+(:func:`grid_alignment`) wins, the whole file on ties.
+"""
 
 from __future__ import annotations
 
@@ -95,10 +96,10 @@ def grid_alignment(onset: np.ndarray, fps: float, bpm: float) -> float:
     """How much of the onset strength falls on the eighth-note grid of ``bpm`` anchored at the
     first frame, against what an even spread would put there (a lift: 1 for no alignment).
 
-    The tempo is first folded into :data:`FOLD_BPM`, so that a reading at double or half tempo is
-    judged on the same grid. Each grid point takes the frames within ±:data:`REACH_BEATS` (⅛ of an
-    eighth, at least one frame each side), on beats and off-beats alike; a reading whose bars are a few per cent
-    too long or short drifts off its grid by the end of the loop.
+    The tempo is first folded into :data:`FOLD_BPM`, so that a reading at double or half tempo
+    is judged on the same grid. Each grid point takes the frames within ±:data:`REACH_BEATS`
+    (⅛ of an eighth, at least one frame each side), on beats and off-beats alike; a reading
+    whose bars are a few per cent too long or short drifts off its grid by the end of the loop.
 
     Args:
         onset: (T,) onset strength (:attr:`Features.onset`).
@@ -141,9 +142,9 @@ def loop_tempo(
     beat or more (at its folded tempo): shorter, the two readings' grids part by less than
     :func:`grid_alignment`'s window by the end of the loop, and the whole file stands. A reading
     whose length holds whole bars (the loop-length lattice, ``bars`` not None) beats one that
-    fell back to the free estimate: silence that made the file no whole number of
-    bars long was padding. Among the rest, the reading whose onsets :func:`grid_alignment`
-    finds best on their grid wins, the whole file on ties.
+    fell back to the free estimate: silence that made the file no whole number of bars long
+    was padding. Among the rest, the reading whose onsets :func:`grid_alignment` finds best on
+    their grid wins, the whole file on ties.
 
     Args:
         y: (n,) float32 mono analysis signal.
