@@ -1,13 +1,15 @@
-"""Where a loop's bars end in its file: the silence after the sound.
+"""Where a loop's bars end in its file: silence or a ringing tail after the last bar.
 
 A loop exported with silence after it (a render's padding, an editor's selection a little too
 long) is no longer a whole number of bars long. The loop-length lattice of
 :mod:`companion.analysis.tempo` then gives a tempo a few per cent off, and the circular onset
 features wrap the silence onto the downbeat. But a loop may also end on a rest, and then the
-silence belongs to it. So the tempo is estimated for two readings of the span: the whole file,
-and the file up to the end of its sound. A reading that holds whole bars beats one that does
-not; between two that do, the reading whose onsets fall best on its own beat grid
-(:func:`grid_alignment`) wins, the whole file on ties.
+silence belongs to it. So the tempo is estimated for several readings of the span: the whole
+file; the file up to the end of its sound; and, for a loop exported with the tail of its last
+bar ringing on (reverb, a release), the file up to a bar line after its last onset, the bars
+taken from the onsets' own pulse (:func:`tail_readings`). A reading that holds whole bars beats
+one that does not; between two that do, the reading whose onsets fall best on its own beat
+grid (:func:`grid_alignment`) wins, the whole file on ties.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 
 from companion.analysis.audio import QUIET_DB
 from companion.analysis.features import ONSET_HOP, Features, compute_features
-from companion.analysis.tempo import TempoEstimate, estimate_tempo
+from companion.analysis.kind import strong_onsets
+from companion.analysis.tempo import BAR_COUNTS, STRONG_PERIODICITY, TempoEstimate, estimate_tempo, free_tempo
 
 #: Level (dB relative to the peak) below which the ends of a file count as silence.
 SILENCE_DB = QUIET_DB
@@ -82,6 +85,32 @@ def span_readings(y: np.ndarray) -> list[tuple[int, int]]:
     return list(dict.fromkeys([(0, n), (0, sound_end(y))]))
 
 
+def tail_readings(feat: Features, sr: int, n: int) -> list[tuple[int, int]]:
+    """Spans ending at a bar line after the last onset, for a loop exported with the tail of
+    its last bar ringing on (reverb, a release): the bars follow from the onsets' own pulse
+    (:func:`~companion.analysis.tempo.free_tempo`, when it is strongly periodic), not from the
+    file's length.
+
+    Args:
+        feat: features of the sound (from sample 0).
+        sr: sample rate (Hz).
+        n: length of the signal (samples).
+
+    Returns:
+        ``(0, end)`` sample ranges, ``end`` after the last strong onset and at least a beat
+        before ``n``: a shorter tail is within what the free estimate's error adds up to over
+        a long loop (≈ 1 %), and would only repeat the whole file's reading.
+    """
+    bpm, strength = free_tempo(feat)
+    onsets = strong_onsets(feat.onset, feat.fps)
+    if strength < STRONG_PERIODICITY or onsets.size == 0:
+        return []
+    last = (int(onsets[-1]) + 1) / feat.fps * sr
+    beat = 60.0 / bpm * sr
+    ends = (int(round(4 * bars * beat)) for bars in BAR_COUNTS)
+    return [(0, end) for end in ends if last < end <= n - beat]
+
+
 def fold(bpm: float) -> float:
     """``bpm`` times the power of two that brings it into :data:`FOLD_BPM` (BPM > 0)."""
     folded = float(bpm)
@@ -136,15 +165,16 @@ def loop_tempo(
     half_time: bool = False,
     common_time: bool = False,
 ) -> TempoEstimate:
-    """The tempo of a loop, read over each of its :func:`span_readings`.
+    """The tempo of a loop, read over each of its :func:`span_readings` and
+    :func:`tail_readings`.
 
-    A reading without the silence competes only if that silence lasts :data:`REACH_BEATS` of a
-    beat or more (at its folded tempo): shorter, the two readings' grids part by less than
-    :func:`grid_alignment`'s window by the end of the loop, and the whole file stands. A reading
-    whose length holds whole bars (the loop-length lattice, ``bars`` not None) beats one that
-    fell back to the free estimate: silence that made the file no whole number of bars long
-    was padding. Among the rest, the reading whose onsets :func:`grid_alignment` finds best on
-    their grid wins, the whole file on ties.
+    A reading shorter than the file competes only if what it leaves out lasts
+    :data:`REACH_BEATS` of a beat or more (at its folded tempo): shorter, the two readings'
+    grids part by less than :func:`grid_alignment`'s window by the end of the loop, and the
+    whole file stands. A reading whose length holds whole bars (the loop-length lattice,
+    ``bars`` not None) beats one that fell back to the free estimate: what made the file no
+    whole number of bars long was padding or a tail. Among the rest, the reading whose onsets
+    :func:`grid_alignment` finds best on their grid wins, the whole file on ties.
 
     Args:
         y: (n,) float32 mono analysis signal.
@@ -159,7 +189,8 @@ def loop_tempo(
     """
     n = int(np.asarray(y).size)
     best: tuple[tuple[bool, float], TempoEstimate] | None = None
-    for start, end in span_readings(y):
+    readings = span_readings(y) + tail_readings(feat, sr, n)
+    for start, end in dict.fromkeys(readings):
         f = feat if (start, end) == (0, feat_end) else compute_features(y[start:end], sr)
         est = estimate_tempo(
             f,

@@ -7,10 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from scipy.signal import fftconvolve
 
 from companion.analysis.audio import decode
 from companion.analysis.features import ONSET_HOP, compute_features
-from companion.analysis.loop_span import grid_alignment, loop_tempo, sound_end, sounding_span, span_readings
+from companion.analysis.loop_span import (
+    grid_alignment,
+    loop_tempo,
+    sound_end,
+    sounding_span,
+    span_readings,
+    tail_readings,
+)
 from companion.analysis.pipeline import analyse_file
 from tests.analysis.test_tempo import _groove
 
@@ -103,3 +111,35 @@ def test_a_dense_asymmetric_loop_padded_with_silence_keeps_its_silence(tmp_path:
     audio = decode(path)
     assert float(np.max(np.abs(audio.y[-SR // 4 :]))) < 1e-3
     assert sound_end(audio.y) == pytest.approx(2 * SR, abs=64)
+
+
+@pytest.mark.parametrize("name", ["loop_compus.flac", "loop_mika.flac"])
+def test_a_real_loop_exported_with_its_reverb_tail_keeps_its_tempo(sonic_pi: Path, tmp_path: Path, name: str) -> None:
+    # A synthetic reverb (exponentially decaying noise, RT60 0.8 s; Moorer, "About this
+    # reverberation business", 1979) over the loop and 1 s after it, the tail kept.
+    y, sr = sf.read(sonic_pi / name, dtype="float32", always_2d=True)
+    bare = tmp_path / "bare.wav"
+    sf.write(bare, y, sr, subtype="FLOAT")
+    expected, _ = analyse_file(bare)
+    t = np.arange(sr) / sr
+    ir = np.random.default_rng(0).standard_normal(t.size) * np.exp(-6.9 * t / 0.8)
+    ir /= np.sqrt(np.sum(ir**2))
+    dry = np.concatenate([y, np.zeros((sr, y.shape[1]), np.float32)])
+    wet = np.stack([fftconvolve(dry[:, c], ir)[: len(dry)] for c in range(y.shape[1])], axis=1)
+    mix = dry + 0.5 * wet
+    path = tmp_path / "with_tail.wav"
+    sf.write(path, (0.9 * mix / np.abs(mix).max()).astype(np.float32), sr, subtype="FLOAT")
+    got, _ = analyse_file(path)
+    assert got.kind == "loop"
+    assert got.bpm == pytest.approx(expected.bpm, rel=0.005)
+
+
+def test_a_tail_reading_ends_on_a_bar_line_after_the_last_onset() -> None:
+    loop = _loop(120.0, 2)  # 4 s
+    t = np.arange(SR) / SR
+    ringing = (0.3 * np.sin(2 * np.pi * 220.0 * t) * np.exp(-5.0 * t)).astype(np.float32)
+    y = np.concatenate([loop, ringing])
+    feat = compute_features(y, SR)
+    ends = [end for _, end in tail_readings(feat, SR, y.size)]
+    assert any(abs(end - loop.size) <= 0.01 * loop.size for end in ends)
+    assert tail_readings(compute_features(loop, SR), SR, loop.size) == []  # no tail, no reading
