@@ -21,8 +21,6 @@ from companion.analysis.features import ONSET_HOP, Features, compute_features
 from companion.analysis.kind import strong_onsets
 from companion.analysis.tempo import BAR_COUNTS, STRONG_PERIODICITY, TempoEstimate, estimate_tempo, free_tempo
 
-#: Level (dB relative to the peak) below which the ends of a file count as silence.
-SILENCE_DB = QUIET_DB
 #: Silence shorter than half an onset hop (≈ 5.8 ms at 22 050 Hz) moves no onset frame, so it
 #: gives no other reading.
 MIN_PAD_HOPS = 0.5
@@ -34,7 +32,7 @@ FOLD_BPM = (80.0, 160.0)
 REACH_BEATS = 1.0 / 16.0
 
 
-def sounding_span(y: np.ndarray, threshold_db: float = SILENCE_DB) -> tuple[int, int]:
+def sounding_span(y: np.ndarray, threshold_db: float = QUIET_DB) -> tuple[int, int]:
     """First and one-past-last sample louder than ``threshold_db`` below the peak.
 
     Args:
@@ -52,9 +50,9 @@ def sounding_span(y: np.ndarray, threshold_db: float = SILENCE_DB) -> tuple[int,
 
 
 def sound_end(y: np.ndarray) -> int:
-    """Where the sound of ``y`` ends: one past its last sample louder than :data:`SILENCE_DB`
-    below the peak, or ``n`` when the silence after it is shorter than :data:`MIN_PAD_HOPS`
-    onset hops.
+    """Where the sound of ``y`` ends: one past its last sample louder than
+    :data:`~companion.analysis.audio.QUIET_DB` below the peak, or ``n`` when the silence after
+    it is shorter than :data:`MIN_PAD_HOPS` onset hops.
 
     Args:
         y: (n,) float32 mono signal.
