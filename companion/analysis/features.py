@@ -26,6 +26,10 @@ ONSET_N_FFT = 1024
 ONSET_HOP = 256
 PITCH_N_FFT = 8192
 PITCH_HOP = 1024
+#: Onset frames at each end whose (centred, zero-padded) STFT window runs past the signal, as
+#: :data:`companion.analysis.kind.EDGE_FRAMES` for the pitch frames (librosa.stft,
+#: ``center=True``). See :func:`inner_onset`.
+ONSET_EDGE_FRAMES = ONSET_N_FFT // 2 // ONSET_HOP
 #: Median-filter lengths of the harmonic/percussive split of the long STFT (Fitzgerald,
 #: "Harmonic/percussive separation using median filtering", DAFx 2010), applied on the
 #: semitone grid: frames along time (harmonic), semitones along pitch (percussive).
@@ -89,6 +93,25 @@ class Features:
     chroma: np.ndarray
     tonalness: float
     high_share: float
+
+
+def inner_onset(onset: np.ndarray) -> np.ndarray:
+    """The onset envelope without its :data:`ONSET_EDGE_FRAMES` frames at each end.
+
+    Those frames see the signal against the STFT's zero padding, and the circular flux of
+    :func:`compute_features` compares the first frame with the last. A loop exported with a
+    reverb tail ends far quieter than it starts, so its first frame reads as an onset several
+    times stronger than any beat in it, and every threshold set relative to the strongest onset
+    then passes over the beats.
+
+    Args:
+        onset: (T,) onset strength (:attr:`Features.onset`).
+
+    Returns:
+        (max(T − 2·:data:`ONSET_EDGE_FRAMES`, 0),) view of ``onset``; frame ``i`` of it is frame
+        ``i + ONSET_EDGE_FRAMES`` of ``onset``.
+    """
+    return onset[ONSET_EDGE_FRAMES : max(ONSET_EDGE_FRAMES, onset.size - ONSET_EDGE_FRAMES)]
 
 
 def compute_features(y: np.ndarray, sr: int) -> Features:

@@ -17,7 +17,7 @@ import numpy as np
 
 from companion.analysis.audio import DecodedAudio, decode
 from companion.analysis.descriptors import describe
-from companion.analysis.features import Features, compute_features
+from companion.analysis.features import ONSET_EDGE_FRAMES, Features, compute_features, inner_onset
 from companion.analysis.fitted import load_model
 from companion.analysis.instrument_model import MIN_DURATION_S, instrument_proba
 from companion.analysis.instruments import DRUM_HITS, UNPITCHED, Instrument
@@ -32,7 +32,7 @@ from companion.analysis.kind import (
     onset_periodicity,
     strong_onsets,
 )
-from companion.analysis.loop_span import loop_tempo, sound_end
+from companion.analysis.loop_span import last_onset, loop_tempo, sound_end
 from companion.analysis.mel_cnn import mel_patch
 from companion.analysis.metadata import EmbeddedTags, read_tags
 from companion.analysis.names import NameHints, parse_name
@@ -42,7 +42,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "14"
+ANALYSIS_VERSION = "15"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9
@@ -140,15 +140,25 @@ def has_pulse(feat: Features, change: float) -> bool:
     its first 15 % in an envelope where onsets stand out of the steady flux
     (:data:`PULSE_PEAK_RATIO`) or repeat (:data:`PULSE_PERIODICITY`), or a harmonic rhythm (a
     chord change, ``change`` ≥ :data:`~companion.analysis.kind.HARMONIC_CHANGE`, as in a pad
-    loop changing chord each bar)."""
+    loop changing chord each bar).
+
+    The envelope is read without its edge frames
+    (:func:`~companion.analysis.features.inner_onset`): a loop exported with a reverb tail
+    otherwise has one onset, its wrapped first frame, that dwarfs its beats. Its periodicity is
+    read up to the last strong onset (:func:`~companion.analysis.loop_span.last_onset`): a
+    ringing tail after a drone is a step in the envelope, and a step correlates with itself at
+    every short lag."""
     if change >= HARMONIC_CHANGE:
         return True
-    if feat.onset.size == 0:
+    env = inner_onset(feat.onset)  # the wrap of a ringing tail onto the start is no onset
+    if env.size == 0:
         return False
-    stands_out = feat.onset.max() >= PULSE_PEAK_RATIO * np.median(feat.onset)
-    if not stands_out and onset_periodicity(feat.onset, feat.fps) < PULSE_PERIODICITY:
+    stands_out = env.max() >= PULSE_PEAK_RATIO * np.median(env)
+    last = last_onset(feat.onset)
+    body = env if last is None else env[: last + 1 - ONSET_EDGE_FRAMES]  # not the ringing tail
+    if not stands_out and onset_periodicity(body, feat.fps) < PULSE_PERIODICITY:
         return False  # no onset stands out of the steady flux of a held sound, nor does it repeat
-    onsets = strong_onsets(feat.onset, feat.fps, rel=0.3)
+    onsets = strong_onsets(env, feat.fps, rel=0.3) + ONSET_EDGE_FRAMES
     return int(np.sum(onsets > 0.15 * feat.onset.size)) >= MIN_PULSE_ONSETS
 
 

@@ -10,16 +10,19 @@ import soundfile as sf
 from scipy.signal import fftconvolve
 
 from companion.analysis.audio import decode
-from companion.analysis.features import ONSET_HOP, compute_features
+from companion.analysis.features import ONSET_EDGE_FRAMES, ONSET_HOP, compute_features, inner_onset
+from companion.analysis.kind import harmonic_change
 from companion.analysis.loop_span import (
     grid_alignment,
+    last_onset,
     loop_tempo,
+    refine_tempo,
     sound_end,
     sounding_span,
     span_readings,
     tail_readings,
 )
-from companion.analysis.pipeline import analyse_file
+from companion.analysis.pipeline import analyse, analyse_file, has_pulse
 from tests.analysis.test_tempo import _groove
 
 SR = 22050
@@ -143,3 +146,101 @@ def test_a_tail_reading_ends_on_a_bar_line_after_the_last_onset() -> None:
     ends = [end for _, end in tail_readings(feat, SR, y.size)]
     assert any(abs(end - loop.size) <= 0.01 * loop.size for end in ends)
     assert tail_readings(compute_features(loop, SR), SR, loop.size) == []  # no tail, no reading
+
+
+def _with_tail(y: np.ndarray, sr: int, rt60_s: float, wet: float) -> np.ndarray:
+    """``y`` (n, channels) exported "with tail": a convolution reverb (exponentially decaying
+    noise, fixed seed; Moorer, "About this reverberation business", CMJ 1979) over the loop and
+    1.4 × ``rt60_s`` after it, kept until it falls 60 dB below the peak, a 20 ms fade, peak 0.9."""
+    t = np.arange(int(1.4 * rt60_s * sr)) / sr
+    rng = np.random.default_rng(7)
+    dry = np.concatenate([y, np.zeros((t.size, y.shape[1]), np.float32)])
+    wet_sig = []
+    for c in range(y.shape[1]):
+        ir = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60_s)
+        wet_sig.append(fftconvolve(dry[:, c], ir / np.sqrt(np.sum(ir**2)))[: len(dry)])
+    mix = dry + wet * np.stack(wet_sig, axis=1)
+    env = np.abs(mix).max(axis=1)
+    mix = mix[: max(int(np.flatnonzero(env > 1e-3 * env.max())[-1]) + 1, len(y))]
+    fade = min(int(0.02 * sr), len(mix) - len(y))
+    if fade > 0:
+        mix[-fade:] *= np.linspace(1.0, 0.0, fade)[:, None]
+    return (0.9 * mix / np.abs(mix).max()).astype(np.float32)
+
+
+def test_inner_onset_leaves_out_the_frames_a_ringing_tail_wraps_onto_the_start() -> None:
+    loop = _loop(120.0, 2)
+    tail = _with_tail(loop[:, None], SR, 1.5, 0.35)[:, 0]
+    onset = compute_features(tail, SR).onset
+    inner = inner_onset(onset)
+    assert inner.size == onset.size - 2 * ONSET_EDGE_FRAMES
+    assert np.shares_memory(inner, onset) and inner[0] == onset[ONSET_EDGE_FRAMES]
+    # the circular flux compares the quiet end with the loud start: the strongest onset of all
+    assert onset[0] > 1.5 * inner.max()
+    assert inner_onset(np.ones(3)).size == 0
+
+
+def test_the_last_onset_is_the_last_beat_not_a_tail_cut_short() -> None:
+    loop = _loop(120.0, 2)  # 4 s, the last hat on beat 8.5
+    t = np.arange(SR) / SR
+    ring = (0.5 * np.sin(2 * np.pi * 220.0 * t) * np.exp(-2.0 * t)).astype(np.float32)  # cut at −17 dB
+    feat = compute_features(np.concatenate([loop, ring]), SR)
+    last = last_onset(feat.onset)
+    assert last is not None
+    assert 3.5 < last / feat.fps < 4.0
+    assert last_onset(np.zeros(50)) is None
+
+
+def test_refine_tempo_makes_a_tempo_one_per_cent_off_precise() -> None:
+    feat = compute_features(_loop(123.0, 4), SR)
+    for rough in (123.0 * 1.012, 123.0 * 0.988):
+        assert refine_tempo(feat.onset, feat.fps, rough) == pytest.approx(123.0, rel=0.002)
+    short = compute_features(_loop(123.0, 1)[: SR // 2], SR)
+    assert refine_tempo(short.onset, short.fps, 124.0) == 124.0  # two beats do not fit twice
+
+
+def test_a_real_drone_with_a_long_reverb_tail_gets_no_tempo(sonic_pi: Path, tmp_path: Path) -> None:
+    # The tail is a step down in the onset envelope, and a step correlates with itself at every
+    # short lag: read over the tail, the drone's envelope "repeats" (periodicity 0.75).
+    y, sr = sf.read(sonic_pi / "loop_drone_g_97.flac", dtype="float32", always_2d=True)
+    path = tmp_path / "with_tail.wav"
+    sf.write(path, _with_tail(y, sr, 1.5, 0.35), sr, subtype="PCM_24")
+    got, _ = analyse_file(path, library_root=tmp_path)
+    assert got.bpm is None
+
+
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [
+        ("sonic", "loop_amen.flac"),
+        ("sonic", "loop_amen_full.flac"),
+        ("lmms", "beats/break01.ogg"),
+        ("lmms", "beats/break03.ogg"),
+    ],
+)
+def test_a_real_loop_exported_with_a_long_reverb_tail_keeps_kind_and_tempo(
+    sonic_pi: Path, lmms: Path, tmp_path: Path, folder: str, name: str
+) -> None:
+    y, sr = sf.read((sonic_pi if folder == "sonic" else lmms) / name, dtype="float32", always_2d=True)
+    bare = tmp_path / "bare.wav"  # no digits, and no folder words: the audio alone decides
+    sf.write(bare, y, sr, subtype="FLOAT")
+    expected, _ = analyse_file(bare, library_root=tmp_path)
+    assert expected.kind == "loop" and expected.bpm is not None
+    path = tmp_path / "with_tail.wav"
+    sf.write(path, _with_tail(y, sr, 1.5, 0.35), sr, subtype="PCM_24")
+    got, _ = analyse_file(path, library_root=tmp_path)
+    assert got.kind == "loop"
+    assert got.bpm == pytest.approx(expected.bpm, rel=0.005)
+
+
+def test_a_real_bass_loop_with_a_long_reverb_tail_keeps_its_pulse(lmms: Path, tmp_path: Path) -> None:
+    # Its quiet tail wraps onto its loud start as an onset 3× its strongest note: measured
+    # against that, no note was a strong onset and the loop had "no pulse", so no tempo.
+    y, sr = sf.read(lmms / "bassloops" / "rave_bass01.ogg", dtype="float32", always_2d=True)
+    path = tmp_path / "with_tail.wav"
+    sf.write(path, _with_tail(y, sr, 1.5, 0.35), sr, subtype="PCM_24")
+    audio = decode(path)
+    feat = compute_features(audio.y[: sound_end(audio.y)], audio.sr)
+    assert has_pulse(feat, harmonic_change(feat))
+    got = analyse(path, audio, library_root=tmp_path)
+    assert got.kind == "loop" and got.bpm is not None
