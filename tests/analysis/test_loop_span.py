@@ -16,6 +16,7 @@ from companion.analysis.loop_span import (
     grid_alignment,
     last_onset,
     loop_tempo,
+    metre_readings,
     refine_tempo,
     sound_end,
     sounding_span,
@@ -216,6 +217,9 @@ def test_a_real_drone_with_a_long_reverb_tail_gets_no_tempo(sonic_pi: Path, tmp_
         ("sonic", "loop_amen_full.flac"),
         ("lmms", "beats/break01.ogg"),
         ("lmms", "beats/break03.ogg"),
+        # their pulse runs at another metrical level than their beat (metre_readings)
+        ("sonic", "loop_safari.flac"),
+        ("lmms", "beats/electro_beat01.ogg"),
     ],
 )
 def test_a_real_loop_exported_with_a_long_reverb_tail_keeps_kind_and_tempo(
@@ -244,3 +248,21 @@ def test_a_real_bass_loop_with_a_long_reverb_tail_keeps_its_pulse(lmms: Path, tm
     assert has_pulse(feat, harmonic_change(feat))
     got = analyse(path, audio, library_root=tmp_path)
     assert got.kind == "loop" and got.bpm is not None
+
+
+def test_no_metre_reading_for_a_loop_whose_length_agrees_with_its_pulse() -> None:
+    loop = _loop(120.0, 2)
+    feat = compute_features(loop, SR)
+    assert metre_readings(feat, SR, loop.size, 120.0) == []
+    assert metre_readings(feat, SR, loop.size, 90.0) == []  # ¾ of the pulse: still agrees
+
+
+def test_a_real_one_bar_loop_whose_last_hit_rings_keeps_its_length(sonic_pi: Path, tmp_path: Path) -> None:
+    # One bar at 97.0 BPM whose last hit rings for a beat: read at 4/3 of its pulse, the bar
+    # line falls after that hit at 130.8 BPM, 4 % better aligned than the whole file; the
+    # metre margin keeps the whole file.
+    y, sr = sf.read(sonic_pi / "loop_perc1.flac", dtype="float32", always_2d=True)
+    path = tmp_path / "bare.wav"
+    sf.write(path, y, sr, subtype="FLOAT")
+    got, _ = analyse_file(path, library_root=tmp_path)
+    assert got.bpm == pytest.approx(97.0, rel=0.005)
