@@ -129,10 +129,10 @@ def tail_readings(feat: Features, sr: int, n: int) -> list[tuple[int, int]]:
         shorter tail is within what the pulse's error adds up to over a long loop, and would
         only repeat the whole file's reading.
     """
-    last = last_onset(feat.onset)
-    if last is None:
+    found = _pulse(feat)
+    if found is None:
         return []
-    pulse = refine_tempo(feat.onset[: last + 1], feat.fps, free_tempo(feat)[0])
+    last, pulse, _ = found
     return _bar_ends(last, feat.fps, sr, n, pulse)
 
 
@@ -153,12 +153,11 @@ def metre_readings(feat: Features, sr: int, n: int, whole_bpm: float) -> list[tu
         ``(0, end)`` sample ranges as :func:`tail_readings` gives them, without duplicates;
         none when a condition fails.
     """
-    last = last_onset(feat.onset)
-    free, strength = free_tempo(feat)
-    if last is None or strength < MIN_METRE_STRENGTH:
+    found = _pulse(feat)
+    if found is None or found[2] < MIN_METRE_STRENGTH:
         return []
+    last, pulse, _ = found
     body = feat.onset[: last + 1]
-    pulse = refine_tempo(body, feat.fps, free)
     ratios = (0.5, 1.0, 2.0, *METRE_RATIOS)
     if any(abs(pulse / (whole_bpm * ratio) - 1.0) <= METRE_AGREEMENT for ratio in ratios):
         return []  # the file's length agrees with its pulse: an exact loop
@@ -168,6 +167,16 @@ def metre_readings(feat: Features, sr: int, n: int, whole_bpm: float) -> list[tu
         for end in _bar_ends(last, feat.fps, sr, n, refine_tempo(body, feat.fps, pulse * ratio))
     ]
     return list(dict.fromkeys(ends))
+
+
+def _pulse(feat: Features) -> tuple[int, float, float] | None:
+    """``(last onset frame, refined pulse in BPM, free_tempo strength)``, or None when there is
+    no strong onset (:func:`last_onset`)."""
+    last = last_onset(feat.onset)
+    if last is None:
+        return None
+    free, strength = free_tempo(feat)
+    return last, refine_tempo(feat.onset[: last + 1], feat.fps, free), strength
 
 
 def _bar_ends(last: int, fps: float, sr: int, n: int, bpm: float) -> list[tuple[int, int]]:
