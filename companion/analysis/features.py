@@ -114,6 +114,27 @@ def inner_onset(onset: np.ndarray) -> np.ndarray:
     return onset[ONSET_EDGE_FRAMES : max(ONSET_EDGE_FRAMES, onset.size - ONSET_EDGE_FRAMES)]
 
 
+def lagged_autocorrelation(onset: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Linear autocorrelation of the mean-removed envelope at the given lags, each divided by
+    its overlap (the unbiased estimate): a lag near the envelope's length is not made weak
+    by its short overlap alone.
+
+    Only the lags asked for are computed, O(T · len(lags)), not the whole O(T²) (or FFT)
+    autocorrelation of a long file.
+
+    Args:
+        onset: (T,) onset strength.
+        lags: (L,) int lags in frames, each in ``[0, T)``.
+
+    Returns:
+        (L,) float64 autocorrelation at ``lags``; not normalised (lag 0 gives the variance).
+    """
+    x = np.asarray(onset, dtype=np.float64)
+    x = x - x.mean()
+    n = x.size
+    return np.array([float(x[: n - k] @ x[k:]) / (n - k) for k in np.asarray(lags, dtype=int)], dtype=np.float64)
+
+
 def compute_features(y: np.ndarray, sr: int) -> Features:
     """Compute the shared features of a mono signal.
 

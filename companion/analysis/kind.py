@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.analysis.features import PITCH_HOP, PITCH_N_FFT, Features
+from companion.analysis.features import PITCH_HOP, PITCH_N_FFT, Features, lagged_autocorrelation
 from companion.analysis.result import Kind
 
 #: Shortest loop (s): one bar of 4/4 at 200 BPM is 1.2 s.
@@ -104,16 +104,14 @@ def onset_periodicity(onset: np.ndarray, fps: float) -> float:
     Returns:
         The periodicity, ≤ 1 (0 for an envelope too short or constant).
     """
-    x = np.asarray(onset, dtype=np.float64)
-    x = x - x.mean()
-    n = x.size
+    n = int(np.asarray(onset).size)
     lo, hi = int(0.2 * fps), min(int(2.0 * fps), n // 2)
-    if n < 8 or hi <= lo or not np.any(x):
+    if n < 8 or hi <= lo:
         return 0.0
-    zero = float(x @ x) / n
-    # only the lags looked at: O(n · lags), not the whole O(n²) autocorrelation of a long file
-    ac = [float(x[: n - k] @ x[k:]) / (n - k) / zero for k in range(lo, hi + 1)]
-    return max(ac)
+    ac = lagged_autocorrelation(onset, np.concatenate([[0], np.arange(lo, hi + 1)]))
+    if ac[0] <= 0.0:
+        return 0.0  # a constant envelope
+    return float(np.max(ac[1:]) / ac[0])
 
 
 def tail_level_db(rms: np.ndarray) -> float:

@@ -15,12 +15,21 @@ grid (:func:`grid_alignment`) wins, the whole file on ties.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from companion.analysis.audio import QUIET_DB
-from companion.analysis.features import ONSET_EDGE_FRAMES, ONSET_HOP, Features, compute_features, inner_onset
+from companion.analysis.features import (
+    ONSET_EDGE_FRAMES,
+    ONSET_HOP,
+    Features,
+    compute_features,
+    inner_onset,
+    lagged_autocorrelation,
+)
 from companion.analysis.kind import strong_onsets
-from companion.analysis.tempo import BAR_COUNTS, TempoEstimate, estimate_tempo, free_tempo
+from companion.analysis.tempo import BAR_COUNTS, TempoEstimate, estimate_tempo, free_tempo, parabolic_offset
 
 #: Silence shorter than half an onset hop (≈ 5.8 ms at 22 050 Hz) moves no onset frame, so it
 #: gives no other reading.
@@ -36,8 +45,8 @@ REACH_BEATS = 1.0 / 16.0
 REFINE_SPAN = 0.03
 #: Ratios at which a pulse read from the onsets may run against the beat: a dotted figure or a
 #: triplet feel puts the strongest periodicity at ¾, ⅔, 4/3 or 3/2 of it, and bar lines placed
-#: at that pulse are no bar lines of the loop. :func:`tail_readings` also tries the pulse at
-#: each of these ratios, under the two conditions below.
+#: at that pulse are no bar lines of the loop. :func:`metre_readings` tries the pulse at each
+#: of these ratios, under the three conditions below.
 METRE_RATIOS = (0.75, 2.0 / 3.0, 4.0 / 3.0, 1.5)
 #: … if the whole file's tempo does not already agree with the pulse within this share at one
 #: of the ratios or an octave (an exact loop's length agrees with its own pulse; one with a tail
@@ -107,7 +116,36 @@ def span_readings(y: np.ndarray) -> list[tuple[int, int]]:
     return list(dict.fromkeys([(0, n), (0, sound_end(y))]))
 
 
-def tail_readings(feat: Features, sr: int, n: int) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class Pulse:
+    """The onsets' own pulse of a sound, which places bar lines after its last onset.
+
+    Attributes:
+        last: frame of the last strong onset (:func:`last_onset`).
+        bpm: the :func:`~companion.analysis.tempo.free_tempo` estimate refined by
+            :func:`refine_tempo` over the onsets up to ``last`` (BPM).
+        strength: ``free_tempo``'s autocorrelation at its lag, in [−1, 1].
+    """
+
+    last: int
+    bpm: float
+    strength: float
+
+
+def find_pulse(feat: Features) -> Pulse | None:
+    """The :class:`Pulse` of a sound, or None when no inner frame holds a strong onset.
+
+    Args:
+        feat: features of the sound (from sample 0).
+    """
+    last = last_onset(feat.onset)
+    if last is None:
+        return None
+    free, strength = free_tempo(feat)
+    return Pulse(last, refine_tempo(feat.onset[: last + 1], feat.fps, free), strength)
+
+
+def tail_readings(pulse: Pulse | None, fps: float, sr: int, n: int) -> list[tuple[int, int]]:
     """Spans ending at a bar line after the last onset, for a loop exported with the tail of
     its last bar ringing on (reverb, a release): the bars follow from the onsets' own pulse
     (:func:`~companion.analysis.tempo.free_tempo`, refined by :func:`refine_tempo`), not from
@@ -117,7 +155,8 @@ def tail_readings(feat: Features, sr: int, n: int) -> list[tuple[int, int]]:
     file, so a pulse too weak or wrong to place bar lines only adds readings that lose.
 
     Args:
-        feat: features of the sound (from sample 0).
+        pulse: :func:`find_pulse` of the sound's features; None gives no reading.
+        fps: the features' frames per second.
         sr: sample rate (Hz).
         n: length of the signal (samples).
 
@@ -129,14 +168,10 @@ def tail_readings(feat: Features, sr: int, n: int) -> list[tuple[int, int]]:
         shorter tail is within what the pulse's error adds up to over a long loop, and would
         only repeat the whole file's reading.
     """
-    found = _pulse(feat)
-    if found is None:
-        return []
-    last, pulse, _ = found
-    return _bar_ends(last, feat.fps, sr, n, pulse)
+    return [] if pulse is None else _bar_ends(pulse.last, fps, sr, n, pulse.bpm)
 
 
-def metre_readings(feat: Features, sr: int, n: int, whole_bpm: float) -> list[tuple[int, int]]:
+def metre_readings(feat: Features, pulse: Pulse | None, sr: int, n: int, whole_bpm: float) -> list[tuple[int, int]]:
     """:func:`tail_readings` at the pulse times each of :data:`METRE_RATIOS`, for a tail loop
     whose pulse runs at ¾, ⅔, 4/3 or 3/2 of its beat: only if the whole file's tempo
     ``whole_bpm`` disagrees with the pulse at every such ratio and octave
@@ -145,6 +180,7 @@ def metre_readings(feat: Features, sr: int, n: int, whole_bpm: float) -> list[tu
 
     Args:
         feat: features of the sound (from sample 0).
+        pulse: :func:`find_pulse` of ``feat``; None gives no reading.
         sr: sample rate (Hz).
         n: length of the signal (samples).
         whole_bpm: the whole file's tempo reading (BPM, > 0).
@@ -153,30 +189,18 @@ def metre_readings(feat: Features, sr: int, n: int, whole_bpm: float) -> list[tu
         ``(0, end)`` sample ranges as :func:`tail_readings` gives them, without duplicates;
         none when a condition fails.
     """
-    found = _pulse(feat)
-    if found is None or found[2] < MIN_METRE_STRENGTH:
+    if pulse is None or pulse.strength < MIN_METRE_STRENGTH:
         return []
-    last, pulse, _ = found
-    body = feat.onset[: last + 1]
+    body = feat.onset[: pulse.last + 1]
     ratios = (0.5, 1.0, 2.0, *METRE_RATIOS)
-    if any(abs(pulse / (whole_bpm * ratio) - 1.0) <= METRE_AGREEMENT for ratio in ratios):
+    if any(abs(pulse.bpm / (whole_bpm * ratio) - 1.0) <= METRE_AGREEMENT for ratio in ratios):
         return []  # the file's length agrees with its pulse: an exact loop
     ends = [
         end
         for ratio in METRE_RATIOS
-        for end in _bar_ends(last, feat.fps, sr, n, refine_tempo(body, feat.fps, pulse * ratio))
+        for end in _bar_ends(pulse.last, feat.fps, sr, n, refine_tempo(body, feat.fps, pulse.bpm * ratio))
     ]
     return list(dict.fromkeys(ends))
-
-
-def _pulse(feat: Features) -> tuple[int, float, float] | None:
-    """``(last onset frame, refined pulse in BPM, free_tempo strength)``, or None when there is
-    no strong onset (:func:`last_onset`)."""
-    last = last_onset(feat.onset)
-    if last is None:
-        return None
-    free, strength = free_tempo(feat)
-    return last, refine_tempo(feat.onset[: last + 1], feat.fps, free), strength
 
 
 def _bar_ends(last: int, fps: float, sr: int, n: int, bpm: float) -> list[tuple[int, int]]:
@@ -208,20 +232,15 @@ def refine_tempo(onset: np.ndarray, fps: float, bpm: float) -> float:
         The refined tempo (BPM), within ±:data:`REFINE_SPAN` of ``bpm``; ``bpm`` when even two
         beats' lag does not fit twice.
     """
-    x = np.asarray(onset, dtype=np.float64)
-    x = x - x.mean()
-    n = x.size
+    n = int(np.asarray(onset).size)
     for beats in (16, 8, 4, 2):
         centre = beats * 60.0 * fps / bpm
         if 2 * (centre * (1.0 + REFINE_SPAN) + 1) > n:
             continue
         lags = np.arange(int(centre * (1.0 - REFINE_SPAN)) - 1, int(np.ceil(centre * (1.0 + REFINE_SPAN))) + 2)
-        ac = np.array([float(x[: n - lag] @ x[lag:]) / (n - lag) for lag in lags])
+        ac = lagged_autocorrelation(onset, lags)
         i = int(np.argmax(ac[1:-1])) + 1
-        lag = float(lags[i])
-        denom = ac[i - 1] - 2.0 * ac[i] + ac[i + 1]
-        if denom < 0:
-            lag += 0.5 * (ac[i - 1] - ac[i + 1]) / denom
+        lag = float(lags[i]) + parabolic_offset(ac[i - 1], ac[i], ac[i + 1])
         return 60.0 * fps * beats / lag
     return float(bpm)
 
@@ -327,9 +346,10 @@ def loop_tempo(
         return f, est
 
     reads = {span: read(*span) for span in span_readings(y)}
-    for span in tail_readings(feat, sr, n):
+    pulse = find_pulse(feat)
+    for span in tail_readings(pulse, feat.fps, sr, n):
         reads.setdefault(span, read(*span))
-    metre = [span for span in metre_readings(feat, sr, n, reads[(0, n)][1].bpm) if span not in reads]
+    metre = [span for span in metre_readings(feat, pulse, sr, n, reads[(0, n)][1].bpm) if span not in reads]
     for span in metre:
         reads[span] = read(*span)
     best: tuple[tuple[bool, float], TempoEstimate] | None = None

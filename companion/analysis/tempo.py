@@ -200,12 +200,25 @@ def free_tempo(feat: Features) -> tuple[float, float]:
     weighted[~ok] = -np.inf
     best = int(np.argmax(weighted))
     lag = float(lags[best])
-    if 1 <= best < ac.size - 2:  # parabolic interpolation of the peak
-        a, b, c = ac[best], ac[best + 1], ac[best + 2]
-        denom = a - 2 * b + c
-        if denom < 0:
-            lag += 0.5 * (a - c) / denom
+    if 1 <= best < ac.size - 2:
+        lag += parabolic_offset(ac[best], ac[best + 1], ac[best + 2])
     return 60.0 * feat.fps / lag, float(ac[best + 1])
+
+
+def parabolic_offset(before: float, peak: float, after: float) -> float:
+    """Where the parabola through three equally spaced samples peaks, relative to the middle
+    one, in samples (Smith, "Spectral Audio Signal Processing", quadratic interpolation of
+    spectral peaks).
+
+    Args:
+        before, peak, after: the samples at −1, 0 and +1.
+
+    Returns:
+        The offset in samples, within ±0.5 when ``peak`` is the largest of the three; 0.0 when
+        the three are not concave.
+    """
+    denom = before - 2.0 * peak + after
+    return 0.5 * (before - after) / denom if denom < 0 else 0.0
 
 
 def grid_profile(

@@ -13,6 +13,7 @@ from companion.analysis.audio import decode
 from companion.analysis.features import ONSET_EDGE_FRAMES, ONSET_HOP, compute_features, inner_onset
 from companion.analysis.kind import harmonic_change
 from companion.analysis.loop_span import (
+    find_pulse,
     grid_alignment,
     last_onset,
     loop_tempo,
@@ -144,9 +145,10 @@ def test_a_tail_reading_ends_on_a_bar_line_after_the_last_onset() -> None:
     ringing = (0.3 * np.sin(2 * np.pi * 220.0 * t) * np.exp(-5.0 * t)).astype(np.float32)
     y = np.concatenate([loop, ringing])
     feat = compute_features(y, SR)
-    ends = [end for _, end in tail_readings(feat, SR, y.size)]
+    ends = [end for _, end in tail_readings(find_pulse(feat), feat.fps, SR, y.size)]
     assert any(abs(end - loop.size) <= 0.01 * loop.size for end in ends)
-    assert tail_readings(compute_features(loop, SR), SR, loop.size) == []  # no tail, no reading
+    bare = compute_features(loop, SR)
+    assert tail_readings(find_pulse(bare), bare.fps, SR, loop.size) == []  # no tail, no reading
 
 
 def _with_tail(y: np.ndarray, sr: int, rt60_s: float, wet: float) -> np.ndarray:
@@ -253,8 +255,8 @@ def test_a_real_bass_loop_with_a_long_reverb_tail_keeps_its_pulse(lmms: Path, tm
 def test_no_metre_reading_for_a_loop_whose_length_agrees_with_its_pulse() -> None:
     loop = _loop(120.0, 2)
     feat = compute_features(loop, SR)
-    assert metre_readings(feat, SR, loop.size, 120.0) == []
-    assert metre_readings(feat, SR, loop.size, 90.0) == []  # ¾ of the pulse: still agrees
+    assert metre_readings(feat, find_pulse(feat), SR, loop.size, 120.0) == []
+    assert metre_readings(feat, find_pulse(feat), SR, loop.size, 90.0) == []  # ¾ of the pulse: still agrees
 
 
 def test_a_real_one_bar_loop_whose_last_hit_rings_keeps_its_length(sonic_pi: Path, tmp_path: Path) -> None:
