@@ -16,7 +16,10 @@ Sources (each a *family*: the validation protocol holds a whole family out at a 
   another set of recordings and another synthesiser (GUS envelopes, its own interpolation): one
   kit and the ~75 GM programs the set has;
 * ``synth``: our own numpy synthesis (808-style kicks, noise snares and hats, saw basses, detuned
-  pads, Karplus–Strong plucks, risers …) — electronic material the soundfonts lack.
+  pads, Karplus–Strong plucks, risers …) — electronic material the soundfonts lack — and, last
+  in each seed, effect *textures* (:data:`TEXTURES`: vinyl crackle, glitch grains, whooshes,
+  tape rewinds, impacts with debris, computer bleeps), one-shots whose events fall at random
+  times: hits that stand out of the flux but never repeat.
 
 Never used here (reserved for acceptance checks): TimGM6mb, MuseScore General, OPL-3 FM and
 Debian's ``hydrogen-drumkits``.
@@ -440,8 +443,112 @@ def synth_one(instrument: str, style: str, rng: np.random.Generator) -> tuple[np
     return np.asarray(y, dtype=np.float64), (bpm if style == "held" else None)
 
 
+#: Effect textures (one-shots of many irregular events, no pulse), after the synth plan's items.
+TEXTURES = ("crackle", "grains", "whoosh", "rewind", "debris", "bleeps")
+#: Textures of each kind per seed.
+TEXTURES_EACH = 6
+
+
+def _poisson_times(rng: np.random.Generator, rate_hz: float, length_s: float) -> np.ndarray:
+    """Event times (seconds) of a Poisson process: exponential gaps, so no pulse to find."""
+    gaps = rng.exponential(1.0 / rate_hz, size=int(rate_hz * length_s * 3) + 8)
+    times = np.cumsum(gaps)
+    return times[times < length_s]
+
+
+def _smooth_walk(rng: np.random.Generator, n: int, points: int) -> np.ndarray:
+    """(n,) a random curve in [0, 1] through ``points`` random values at random places, linearly
+    interpolated (knots evenly spaced would repeat at their spacing: a pulse)."""
+    at = np.sort(np.concatenate([[0.0, 1.0], rng.random(max(points - 2, 0))]))
+    return np.interp(np.linspace(0.0, 1.0, n), at, rng.random(at.size))
+
+
+def texture(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """One effect texture: mono float audio of 1–8 s whose events fall at random (Poisson) times.
+
+    ``crackle``: vinyl hiss and clicks; ``grains``: short tone and noise grains (glitch);
+    ``whoosh``: noise through a wandering band-pass with a fluttering level; ``rewind``: a
+    chord played at a speed that sweeps up and down (tape rewind, scratch); ``debris``: a
+    falling boom followed by thinning debris hits (cinematic impact); ``bleeps``: square-wave
+    beeps of random pitch and length (computer, robot). Sample packs file these as one-shots;
+    their onsets stand out of the flux but do not repeat.
+    """
+    length = {"crackle": (2.0, 8.0), "grains": (1.0, 4.0), "whoosh": (1.5, 6.0)}.get(kind, (1.0, 3.0))
+    if kind == "debris":
+        length = (3.0, 8.0)
+    n = int(rng.uniform(*length) * SR)
+    t = np.arange(n) / SR
+    y = np.zeros(n)
+
+    def burst(at: float, dur_s: float, x: np.ndarray, gain: float) -> None:
+        a = int(at * SR)
+        m = min(int(dur_s * SR), n - a, x.size)
+        if m > 1:
+            y[a : a + m] += gain * x[:m] * np.hanning(2 * m)[m:] ** 2
+
+    if kind == "crackle":
+        y = _one_pole(_noise(rng, n), rng.uniform(3000, 9000)) * 10 ** (rng.uniform(-36, -22) / 20)
+        for at in _poisson_times(rng, rng.uniform(4, 40), t[-1]):
+            burst(
+                at, rng.uniform(0.0003, 0.004), _one_pole(_noise(rng, 400), 1500, high=True), rng.lognormal(-1.5, 1.0)
+            )
+    elif kind == "grains":
+        for at in _poisson_times(rng, rng.uniform(3, 20), t[-1]):
+            m = int(rng.uniform(0.01, 0.08) * SR)
+            tt = np.arange(m) / SR
+            x = np.sin(2 * np.pi * rng.uniform(200, 4000) * tt) if rng.random() < 0.6 else _noise(rng, m)
+            a = int(at * SR)
+            m = min(m, n - a)
+            y[a : a + m] += rng.uniform(0.1, 1.0) * x[:m] * np.hanning(m)
+    elif kind == "whoosh":
+        centre = np.exp(np.log(300) + _smooth_walk(rng, n, int(rng.integers(3, 7))) * np.log(30))  # 300 Hz – 9 kHz
+        from scipy.signal import butter, sosfilt
+
+        x = _noise(rng, n)
+        y = np.zeros(n)
+        block = 2048
+        for i in range(0, n, block):  # a band-pass stepped along the wandering centre
+            fc = float(centre[i])
+            sos = butter(2, [fc / 1.5, min(fc * 1.5, 0.45 * SR)], btype="band", fs=SR, output="sos")
+            y[i : i + block] = sosfilt(sos, x[max(0, i - 4096) : i + block])[-min(block, n - i) :]
+        level = sum(
+            np.exp(-0.5 * ((t - rng.uniform(0, t[-1])) / rng.uniform(0.15, 0.8)) ** 2)
+            for _ in range(rng.integers(2, 5))
+        )
+        y *= level * (0.6 + 0.4 * _smooth_walk(rng, n, int(rng.integers(10, 40))))
+    elif kind == "rewind":
+        speed = np.exp((_smooth_walk(rng, n, int(rng.integers(4, 9))) - 0.5) * np.log(rng.uniform(4, 16)))
+        for midi in rng.choice(np.arange(48, 72), size=3, replace=False):
+            f0 = 440.0 * 2 ** ((midi - 69) / 12)
+            y += _saw(f0 * speed, n, rng)
+        y = _one_pole(y, rng.uniform(1500, 5000)) * np.clip(speed, 0.2, 1.0)
+    elif kind == "debris":
+        f = 35 + rng.uniform(60, 120) * np.exp(-t / rng.uniform(0.1, 0.4))
+        y = np.sin(2 * np.pi * np.cumsum(f) / SR) * _env(n, 0.002, rng.uniform(0.6, 1.5))
+        y += 0.5 * _one_pole(_noise(rng, n), rng.uniform(800, 3000)) * _env(n, 0.001, rng.uniform(0.1, 0.4))
+        rate = rng.uniform(10, 30)
+        for at in _poisson_times(rng, rate, t[-1]):
+            if rng.random() < np.exp(-at / (0.3 * t[-1])):  # thinning debris
+                burst(
+                    at,
+                    rng.uniform(0.01, 0.06),
+                    _one_pole(_noise(rng, 3000), rng.uniform(1000, 5000), high=True),
+                    rng.uniform(0.05, 0.4) * np.exp(-at / t[-1]),
+                )
+    else:  # bleeps
+        for at in _poisson_times(rng, rng.uniform(3, 10), t[-1]):
+            m = int(rng.uniform(0.03, 0.2) * SR)
+            a = int(at * SR)
+            m = min(m, n - a)
+            f0 = rng.uniform(300, 3000)
+            y[a : a + m] += 0.4 * np.sign(np.sin(2 * np.pi * f0 * np.arange(m) / SR)) * _env(m, 0.002, 1e3)
+    peak = float(np.max(np.abs(y))) or 1.0
+    return y / peak
+
+
 def synth_items(rng: random.Random, seed: int) -> list[tuple[Item, np.ndarray]]:
-    """The synthesised items, each with its audio."""
+    """The synthesised items, each with its audio; the :data:`TEXTURES` last, from their own
+    random stream, so that adding them left every earlier item as it was."""
     g = np.random.default_rng(seed + 1000)
     out = []
     plan = {
@@ -475,6 +582,11 @@ def synth_items(rng: random.Random, seed: int) -> list[tuple[Item, np.ndarray]]:
                 pitched=label in ("bass", "pad", "lead", "pluck", "keys", "organ"),
             )
             out.append((item, y))
+    tex = np.random.default_rng(seed + 3000)
+    for kind in TEXTURES:
+        for _ in range(TEXTURES_EACH):
+            y = texture(kind, tex)
+            out.append((Item(f"os_{len(out) + 1:04d}", "fx", "one-shot", "texture", y.size / SR, pitched=False), y))
     return out
 
 

@@ -42,7 +42,7 @@ from companion.music.keys import Key
 
 #: Version of the analysis results: bump when an estimate changes, so that catalogs can redo
 #: analyses made by older versions.
-ANALYSIS_VERSION = "16"
+ANALYSIS_VERSION = "17"
 #: Confidence given to values read from tags and names.
 TAG_CONFIDENCE = 0.95
 NAME_CONFIDENCE = 0.9

@@ -72,3 +72,18 @@ def test_freepats_items_use_only_what_the_patch_set_maps() -> None:
             assert {h.pitch for h in item.hits} <= keys
         else:
             assert item.program in programs
+
+
+def test_textures_come_last_and_leave_every_earlier_synth_item_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shipped models were fitted on the synth items before the textures: adding them must
+    # not change one sample of those, or the fits could not be reproduced.
+    items = gen.synth_items(random.Random(0), 0)
+    monkeypatch.setattr(gen, "TEXTURES", ())
+    before = gen.synth_items(random.Random(0), 0)
+    assert len(items) == len(before) + 6 * gen.TEXTURES_EACH
+    for (item, y), (old, y_old) in zip(items, before):
+        assert item == old
+        np.testing.assert_array_equal(y, y_old)
+    textures = items[len(before) :]
+    assert {(i.instrument, i.kind, i.style, i.pitched) for i, _ in textures} == {("fx", "one-shot", "texture", False)}
+    assert all(1.0 <= i.length_s <= 8.0 and np.max(np.abs(y)) == pytest.approx(1.0) for i, y in textures)

@@ -140,6 +140,16 @@ def test_debian_samples(sonic_pi: Path, lmms: Path) -> None:
     assert loop.to_dict()["sample_rate"] == 44100
 
 
+def test_effects_of_irregular_events_are_one_shots_without_tempo(sonic_pi: Path, lmms: Path) -> None:
+    # A tape rewind, a warp sweep and phone beeps: onsets that stand out but never repeat. The
+    # kind model called them loops, with an invented tempo, until effect textures were part
+    # of its material (``make_oneshots.py`` synth: crackle, grains, whooshes, rewinds, debris,
+    # bleeps). These packs were never fitted on.
+    for path in (sonic_pi / "vinyl_rewind.flac", sonic_pi / "mehackit_phone4.flac", lmms / "effects" / "warp02.ogg"):
+        a, _ = analyse_file(path)
+        assert (a.kind, a.bpm) == ("one-shot", None), path.name
+
+
 def test_a_four_four_genre_name_keeps_a_loop_out_of_three_four(lmms: Path, tmp_path: Path) -> None:
     # LMMS techno_bass01 (1.63 s): its onsets repeat more after a third of the bar than after
     # a quarter, so the audio alone reads it as a bar of 3/4 at 110.6 BPM; techno is in 4/4,
