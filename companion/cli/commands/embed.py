@@ -7,6 +7,7 @@ Vectors are printed one per line (``path<TAB>v0 v1 …``) or as one JSON documen
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from companion.cli.interrupt import ctrl_c_sets
 from companion.cli.options import JsonOption, LibraryDbOption, open_catalog
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
@@ -111,13 +113,19 @@ def _backfill(embedder: ClapEmbedder, library_db: Path | None, json_out: bool) -
     from companion.library.backfill import backfill
 
     catalog = open_catalog(library_db)
+    stop = threading.Event()
     with catalog, _progress_bar(json_out) as bar:
         task = bar.add_task(f"Embedding ({embedder.space})", total=None)
         try:
-            report = backfill(catalog, embedder, progress=lambda d, t: bar.update(task, completed=d, total=t))
+            with ctrl_c_sets(stop):
+                report = backfill(
+                    catalog, embedder, progress=lambda d, t: bar.update(task, completed=d, total=t), stop=stop
+                )
         except KeyboardInterrupt:
+            stop.set()  # a second Ctrl-C: backfill saved what it had committed on the way out
+        if stop.is_set():
             err_console.print("\n[yellow]interrupted[/] — vectors made so far are saved; run it again to finish.")
-            raise typer.Exit(130) from None
+            raise typer.Exit(130)
         coverage = catalog.embedding_coverage().get(embedder.space, (0, 0))
     if json_out:
         print_json({**report.to_json(), "coverage": {"with_vector": coverage[0], "analysed": coverage[1]}})

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 import typer
 from rich.progress import (
@@ -20,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from companion.cli.interrupt import ctrl_c_sets
 from companion.cli.options import JsonOption, LibraryDbOption, open_catalog, resolve_db
 from companion.cli.output import err_console, fail, print_json
 from companion.errors import CompanionError
@@ -67,7 +64,7 @@ def scan_cmd(
 
         stop = threading.Event()
         try:
-            with _ctrl_c_sets(stop):
+            with ctrl_c_sets(stop):
                 embedder = _load_embedder(model)
                 report = scan(catalog, paths, workers=workers, progress=on_progress, embedder=embedder, stop=stop)
         except KeyboardInterrupt:
@@ -95,32 +92,6 @@ def scan_cmd(
         + (" — see `companion problems`" if report.problems else "")
     )
     err_console.print(f"catalog: {db}")
-
-
-@contextmanager
-def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
-    """While inside, Ctrl-C (SIGINT) sets ``stop`` — the scan ends after the files in hand — and
-    a second Ctrl-C raises KeyboardInterrupt at once.
-
-    A KeyboardInterrupt raised by the default handler can be lost: when the signal lands inside a
-    C callback into Python (soundfile's virtual I/O, through cffi), cffi prints "Exception
-    ignored from cffi callback" and the scan went on to finish and exit 0. An event is never lost.
-    Forked analysis workers inherit this handler, so they finish their file too.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _load_embedder(model: Path | None):
