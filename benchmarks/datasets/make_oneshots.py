@@ -473,10 +473,10 @@ def texture(kind: str, rng: np.random.Generator) -> np.ndarray:
     beeps of random pitch and length (computer, robot). Sample packs file these as one-shots;
     their onsets stand out of the flux but do not repeat.
     """
-    length = {"crackle": (2.0, 8.0), "grains": (1.0, 4.0), "whoosh": (1.5, 6.0)}.get(kind, (1.0, 3.0))
-    if kind == "debris":
-        length = (3.0, 8.0)
-    n = int(rng.uniform(*length) * SR)
+    shortest, longest = {"crackle": (2.0, 8.0), "grains": (1.0, 4.0), "whoosh": (1.5, 6.0), "debris": (3.0, 8.0)}.get(
+        kind, (1.0, 3.0)
+    )
+    n = int(rng.uniform(shortest, longest) * SR)
     t = np.arange(n) / SR
     y = np.zeros(n)
 
