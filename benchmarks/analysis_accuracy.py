@@ -31,7 +31,9 @@ Systems, each run on the same files:
 
 Throughput: the project's pipeline (decode + analysis, plus the fingerprint embedding when
 ``companion.embedding.fingerprint`` is importable) over the installed Debian sample libraries
-(Sonic Pi, LMMS), 2 worker processes, wall-clock files/s.
+(Sonic Pi, LMMS), 2 worker processes with one BLAS thread each, as the scanner's workers run
+(``companion.library.scan_worker.pin_blas``; unpinned, the two pools of BLAS threads contend
+and the figure fell to a third), wall-clock files/s.
 
 Metrics (loops only for tempo; pitched loops for key): Acc1 = |est − true| ≤ 4 % of true;
 Acc2 = Acc1 allowing ×2, ×½, ×3, ×⅓; MIREX weighted key score (mir_eval) and exact-key rate;
@@ -57,6 +59,7 @@ sys.path.insert(0, str(ROOT / "datasets"))
 
 from reliability import print_reliability
 
+from companion.library.scan_worker import pin_blas
 from companion.music.keys import Key, mirex_score
 
 KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
@@ -128,7 +131,7 @@ def _project_one(path: str) -> dict:
 
 def run_project(paths: list[Path], workers: int = 2) -> tuple[list[dict], float]:
     start = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=pin_blas) as pool:
         out = list(pool.map(_project_one, [str(p) for p in paths], chunksize=4))
     return out, time.perf_counter() - start
 
@@ -166,7 +169,7 @@ def _cached(system: str, paths: list[Path], fn, workers: int) -> tuple[list[dict
         if saved["stamp"] == stamp:
             return saved["out"], saved["seconds"]
     start = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=pin_blas) as pool:
         out = list(pool.map(fn, [str(p) for p in paths], chunksize=4))
     seconds = time.perf_counter() - start
     store.write_text(json.dumps({"stamp": stamp, "out": out, "seconds": seconds}))
@@ -412,7 +415,7 @@ def library_throughput(workers: int = 2) -> dict[str, float]:
     if not paths:
         print("no Debian sample library installed: skipping throughput")
         return {}
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=pin_blas) as pool:
         list(pool.map(_pipeline_one, paths[:8]))  # warm the workers (imports)
         start = time.perf_counter()
         ok = list(pool.map(_pipeline_one, paths, chunksize=8))

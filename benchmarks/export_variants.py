@@ -33,14 +33,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from companion.library.scan_worker import pin_blas
+
 VARIANTS = ("orig", "mp3", "tail250", "tail3pct", "lead10")
-
-
-def _pin_blas() -> None:
-    """Worker initializer: one BLAS thread per process, as the scanner's workers run."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
 
 
 def write_variant(src: Path, variant: str, out: Path) -> Path:
@@ -102,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             for variant in args.variants:
                 jobs.append((str(folder / label["file"]), variant, str(args.work)))
                 meta.append((folder.name, variant, label))
-    with ProcessPoolExecutor(2, initializer=_pin_blas) as pool:
+    with ProcessPoolExecutor(2, initializer=pin_blas) as pool:
         results = list(pool.map(_one, jobs, chunksize=4))
     print("set          variant    n    loop   Acc1   ±0.5 %  key")
     for folder in args.sets:

@@ -30,14 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "datasets"))
 import labelled_sets as L
 
 from companion.analysis.instruments import DRUM_HITS
-
-
-def _pin_blas() -> None:
-    """Worker initializer: one BLAS thread per process, as the scanner's workers run
-    (``companion.library.scan_worker.init_worker``)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
+from companion.library.scan_worker import pin_blas
 
 
 def _one(path: str) -> dict | None:
@@ -63,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _, rows = L.debian_sets()
     start = time.perf_counter()
-    with ProcessPoolExecutor(2, initializer=_pin_blas) as pool:
+    with ProcessPoolExecutor(2, initializer=pin_blas) as pool:
         out = list(pool.map(_one, [r["file"] for r in rows], chunksize=4))
     wall = time.perf_counter() - start
     ok = [(r, a) for r, a in zip(rows, out) if a is not None]
@@ -96,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for folder in sorted(p for p in args.oneshots.iterdir() if (p / "labels.json").exists()):
         labels = json.loads((folder / "labels.json").read_text())
-        with ProcessPoolExecutor(2, initializer=_pin_blas) as pool:
+        with ProcessPoolExecutor(2, initializer=pin_blas) as pool:
             res = list(pool.map(_one, [str(folder / r["file"]) for r in labels], chunksize=8))
         pairs = [(r, a) for r, a in zip(labels, res) if a is not None]
         oneshots = [(r, a) for r, a in pairs if r["kind"] == "one-shot"]
